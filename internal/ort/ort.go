@@ -1,0 +1,311 @@
+// Package ort runs ONNX graphs with ONNX Runtime through onnxruntime_go:
+// finding the shared library, choosing the execution provider, and running
+// sessions on float32 tensors.
+//
+// ONNX Runtime's environment is process-wide (the C library allows one),
+// so Open hands out reference-counted handles to it; that counter is the
+// one piece of package state, forced by the library.
+package ort
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	ortgo "github.com/yalue/onnxruntime_go"
+)
+
+// PinnedVersion is the onnxruntime-node release scripts/setup-ort.sh installs.
+const PinnedVersion = "1.29.0"
+
+// SetupHint tells users how to get the library.
+const SetupHint = "run 'make setup' (or scripts/setup-ort.sh), or point --ort-lib / FMAM_ORT_LIB at a libonnxruntime.so"
+
+// CacheDir is where scripts/setup-ort.sh puts the library.
+func CacheDir() string {
+	if d := os.Getenv("FMAM_CACHE"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "fmam")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "fmam-cache")
+	}
+	return filepath.Join(home, ".cache", "fmam")
+}
+
+// DefaultLibPath is the cached library of the pinned version.
+func DefaultLibPath() string {
+	return filepath.Join(CacheDir(), "ort", PinnedVersion, "libonnxruntime.so.1")
+}
+
+// FindLibrary returns the first library path given (flag, environment,
+// config, in that order), or the cached one; the file must exist.
+func FindLibrary(candidates ...string) (string, error) {
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if _, err := os.Stat(c); err != nil {
+			return "", fmt.Errorf("ONNX Runtime library %s: %w; %s", c, err, SetupHint)
+		}
+		return c, nil
+	}
+	p := DefaultLibPath()
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("ONNX Runtime library not found (looked for %s); %s", p, SetupHint)
+	}
+	return p, nil
+}
+
+var env struct {
+	mu   sync.Mutex
+	refs int
+	lib  string
+}
+
+// Runtime is a handle on the initialised ONNX Runtime environment.
+type Runtime struct {
+	LibPath string
+	Version string
+	closed  bool
+}
+
+// Open initialises ONNX Runtime from the library at libPath. Every Open
+// must be matched by Close. All handles in a process share one library.
+func Open(libPath string) (*Runtime, error) {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if env.refs > 0 {
+		if env.lib != libPath {
+			return nil, fmt.Errorf("ONNX Runtime is already loaded from %s; cannot also load %s", env.lib, libPath)
+		}
+		env.refs++
+		return &Runtime{LibPath: libPath, Version: ortgo.GetVersion()}, nil
+	}
+	if _, err := os.Stat(libPath); err != nil {
+		return nil, fmt.Errorf("ONNX Runtime library %s: %w; %s", libPath, err, SetupHint)
+	}
+	ortgo.SetSharedLibraryPath(libPath)
+	if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelError()); err != nil {
+		return nil, fmt.Errorf("load ONNX Runtime %s: %w; %s", libPath, err, SetupHint)
+	}
+	env.refs, env.lib = 1, libPath
+	return &Runtime{LibPath: libPath, Version: ortgo.GetVersion()}, nil
+}
+
+// Close releases the handle; the last one tears the environment down.
+func (r *Runtime) Close() error {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	env.refs--
+	if env.refs == 0 {
+		env.lib = ""
+		return ortgo.DestroyEnvironment()
+	}
+	return nil
+}
+
+// Device selects the execution provider.
+type Device string
+
+// The devices fmam knows.
+const (
+	CPU  Device = "cpu"
+	CUDA Device = "cuda"
+	Auto Device = "auto"
+)
+
+// ParseDevice validates a --device value.
+func ParseDevice(s string) (Device, error) {
+	switch d := Device(strings.ToLower(s)); d {
+	case CPU, CUDA, Auto:
+		return d, nil
+	}
+	return "", fmt.Errorf("unknown device %q: use cpu, cuda or auto", s)
+}
+
+// Options configure a session.
+type Options struct {
+	Device  Device
+	Threads int // intra-op threads; 0 lets ONNX Runtime choose
+	// Logger receives the one warning 'auto' gives when it falls back.
+	Logger *slog.Logger
+}
+
+// CUDAProviderPath is where ONNX Runtime looks for its CUDA provider: in
+// the same folder as the core library.
+func (r *Runtime) CUDAProviderPath() string {
+	return filepath.Join(filepath.Dir(r.LibPath), "libonnxruntime_providers_cuda.so")
+}
+
+// CUDAStatus says whether the CUDA provider can be appended, and why not.
+func (r *Runtime) CUDAStatus() error {
+	p := r.CUDAProviderPath()
+	if _, err := os.Stat(p); err != nil {
+		return fmt.Errorf("CUDA provider library %s is missing: run 'scripts/setup-ort.sh --cuda' on a CUDA 13 machine", p)
+	}
+	so, err := ortgo.NewSessionOptions()
+	if err != nil {
+		return err
+	}
+	defer so.Destroy()
+	return r.appendCUDA(so)
+}
+
+func (r *Runtime) appendCUDA(so *ortgo.SessionOptions) error {
+	co, err := ortgo.NewCUDAProviderOptions()
+	if err != nil {
+		return fmt.Errorf("CUDA provider options: %w (is CUDA 13 with cuDNN installed and is %s present?)", err, r.CUDAProviderPath())
+	}
+	defer co.Destroy()
+	if err := so.AppendExecutionProviderCUDA(co); err != nil {
+		return fmt.Errorf("append CUDA execution provider: %w (needs %s, CUDA 13 runtime libraries and a visible GPU)", err, r.CUDAProviderPath())
+	}
+	return nil
+}
+
+// Providers lists the execution providers usable from this library.
+func (r *Runtime) Providers() []string {
+	out := []string{"CPUExecutionProvider"}
+	if r.CUDAStatus() == nil {
+		out = append(out, "CUDAExecutionProvider")
+	}
+	return out
+}
+
+// Session is one loaded model with fixed input and output names.
+type Session struct {
+	s       *ortgo.DynamicAdvancedSession
+	Inputs  []string
+	Outputs []string
+	Device  Device
+}
+
+// NewSession loads ONNX bytes. With Device cuda a missing provider is an
+// error; with auto it is one warning and the CPU.
+func (r *Runtime) NewSession(model []byte, inputs, outputs []string, opt Options) (*Session, error) {
+	so, err := ortgo.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	defer so.Destroy()
+	if opt.Threads > 0 {
+		if err := so.SetIntraOpNumThreads(opt.Threads); err != nil {
+			return nil, err
+		}
+		if err := so.SetInterOpNumThreads(1); err != nil {
+			return nil, err
+		}
+	}
+	dev := CPU
+	switch opt.Device {
+	case CUDA:
+		if err := r.appendCUDA(so); err != nil {
+			return nil, err
+		}
+		dev = CUDA
+	case Auto:
+		if err := r.appendCUDA(so); err != nil {
+			if opt.Logger != nil {
+				opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err)
+			}
+		} else {
+			dev = CUDA
+		}
+	}
+	s, err := ortgo.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, so)
+	if err != nil {
+		return nil, fmt.Errorf("create ONNX Runtime session: %w", err)
+	}
+	return &Session{s: s, Inputs: inputs, Outputs: outputs, Device: dev}, nil
+}
+
+// Tensor is a float32 tensor ONNX Runtime reads and writes in place.
+type Tensor = ortgo.Tensor[float32]
+
+// NewTensor wraps data (not copied) in a tensor of the given shape.
+func NewTensor(shape []int64, data []float32) (*Tensor, error) {
+	if len(shape) == 0 {
+		// onnxruntime_go rejects rank-0 tensors; the engine uses [1].
+		shape = []int64{1}
+	}
+	t, err := ortgo.NewTensor(ortgo.NewShape(shape...), data)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %v: %w", shape, err)
+	}
+	return t, nil
+}
+
+// ZerosTensor allocates a zero tensor.
+func ZerosTensor(shape []int64) (*Tensor, error) {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	return NewTensor(shape, make([]float32, n))
+}
+
+// Run runs the model; outputs must be preallocated tensors of the right
+// shapes (so state can ping-pong without allocation). An input tensor must
+// never also be an output of the same Run: ONNX Runtime may read it after
+// writing it.
+func (s *Session) Run(inputs, outputs []*Tensor) error {
+	if len(inputs) != len(s.Inputs) || len(outputs) != len(s.Outputs) {
+		return fmt.Errorf("run: %d inputs and %d outputs for a session of %d and %d", len(inputs), len(outputs), len(s.Inputs), len(s.Outputs))
+	}
+	ins := make([]ortgo.Value, len(inputs))
+	for i, t := range inputs {
+		if t == nil {
+			return fmt.Errorf("run: input %q is nil", s.Inputs[i])
+		}
+		ins[i] = t
+	}
+	outs := make([]ortgo.Value, len(outputs))
+	for i, t := range outputs {
+		if t == nil {
+			return fmt.Errorf("run: output %q is nil", s.Outputs[i])
+		}
+		for _, in := range inputs {
+			if in == t {
+				return fmt.Errorf("run: tensor for %q is both an input and an output", s.Outputs[i])
+			}
+		}
+		outs[i] = t
+	}
+	if err := s.s.Run(ins, outs); err != nil {
+		return fmt.Errorf("onnxruntime run: %w", err)
+	}
+	return nil
+}
+
+// Destroy frees the session.
+func (s *Session) Destroy() error {
+	if s == nil || s.s == nil {
+		return nil
+	}
+	err := s.s.Destroy()
+	s.s = nil
+	return err
+}
+
+// DestroyAll frees tensors, ignoring nils.
+func DestroyAll(ts ...*Tensor) error {
+	var errs []error
+	for _, t := range ts {
+		if t != nil {
+			errs = append(errs, t.Destroy())
+		}
+	}
+	return errors.Join(errs...)
+}
