@@ -600,3 +600,6 @@ func (g *Graph) Merge(other *Graph) {
 		g.Nodes = append(g.Nodes, n)
 	}
 }
+
+// Clone copies a shape.
+func (s Shape) Clone() Shape { return slices.Clone(s) }

@@ -1,0 +1,115 @@
+package autodiff_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/fmam/fmam/internal/autodiff"
+	"github.com/fmam/fmam/internal/graph"
+)
+
+func op(op string, attrs graph.Attrs) func(g *graph.Graph, in []string) string {
+	return func(g *graph.Graph, in []string) string { return g.Op(op, in, attrs) }
+}
+
+func TestElementwiseGradients(t *testing.T) {
+	s := graph.Shape{2, 3, 4}
+	cases := []GradCase{
+		{Name: "Add", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Add", nil)},
+		{Name: "AddBroadcast", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{3, 1}}}, Build: op("Add", nil)},
+		{Name: "SubBroadcast", Inputs: []In{{Name: "a", Shape: graph.Shape{1, 4}}, {Name: "b", Shape: s}}, Build: op("Sub", nil)},
+		{Name: "MulBroadcast", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{2, 1, 4}}}, Build: op("Mul", nil)},
+		{Name: "Div", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{4}, Lo: 0.5, Hi: 2}}, Build: op("Div", nil)},
+		{Name: "Pow", Inputs: []In{{Name: "a", Shape: s, Lo: 0.5, Hi: 2}, {Name: "b", Shape: graph.Shape{1}, Lo: 1.5, Hi: 2.5}}, Build: op("Pow", nil)},
+		{Name: "Sum", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{4}}, {Name: "c", Shape: s}}, Build: op("Sum", nil)},
+		{Name: "Max", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Max", nil)},
+		{Name: "Min", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Min", nil)},
+		{Name: "Where", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: func(g *graph.Graph, in []string) string {
+			cond := g.Op("Greater", []string{in[0], in[1]}, nil)
+			return g.Op("Where", []string{cond, g.Op("Mul", []string{in[0], in[0]}, nil), in[1]}, nil)
+		}},
+		{Name: "Neg", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Neg", nil)},
+		{Name: "Relu", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Relu", nil)},
+		{Name: "LeakyRelu", Inputs: []In{{Name: "x", Shape: s}}, Build: op("LeakyRelu", graph.Attrs{"alpha": float32(0.2)})},
+		{Name: "Elu", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Elu", nil)},
+		{Name: "Sigmoid", Inputs: []In{{Name: "x", Shape: s, Lo: -3, Hi: 3}}, Build: op("Sigmoid", nil)},
+		{Name: "Tanh", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Tanh", nil)},
+		{Name: "Exp", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Exp", nil)},
+		{Name: "Log", Inputs: []In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Log", nil)},
+		{Name: "Sqrt", Inputs: []In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Sqrt", nil)},
+		{Name: "Reciprocal", Inputs: []In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Reciprocal", nil)},
+		{Name: "Softplus", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Softplus", nil)},
+		{Name: "Abs", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Abs", nil)},
+		{Name: "Identity", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Identity", nil)},
+		{Name: "Clip", Inputs: []In{{Name: "x", Shape: s, Lo: -2, Hi: 2}}, Build: func(g *graph.Graph, in []string) string {
+			return g.Op("Clip", []string{in[0], g.Scalar(-0.5), g.Scalar(0.7)}, nil)
+		}},
+		{Name: "ClipMaxOnly", Inputs: []In{{Name: "x", Shape: s, Lo: -2, Hi: 2}}, Build: func(g *graph.Graph, in []string) string {
+			return g.Op("Clip", []string{in[0], "", g.Scalar(0.7)}, nil)
+		}},
+		{Name: "Cast", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Cast", graph.Attrs{"to": int64(graph.Float)})},
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) { checkGrad(t, tc) })
+	}
+}
+
+func TestConvGradients(t *testing.T) {
+	cases := []GradCase{
+		{Name: "Conv2D", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 3, 6, 6}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "b", Shape: graph.Shape{4}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}})},
+		{Name: "Conv2DStride2", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 3, 7, 6}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{1, 0, 1, 1}, "strides": []int64{2, 2}})},
+		{Name: "Conv2DDilation", Inputs: []In{{Name: "x", Shape: graph.Shape{1, 2, 8, 8}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{2, 2, 2, 2}, "dilations": []int64{2, 2}})},
+		{Name: "Conv2DGroups", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{6, 2, 3, 3}}, {Name: "b", Shape: graph.Shape{6}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}, "group": int64(2)})},
+		{Name: "Conv2DDepthwise", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 4, 6, 6}}, {Name: "w", Shape: graph.Shape{4, 1, 3, 3}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{0, 0, 1, 1}, "strides": []int64{2, 2}, "group": int64(4)})},
+		{Name: "Conv1D", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 3, 9}}, {Name: "w", Shape: graph.Shape{2, 3, 3}}, {Name: "b", Shape: graph.Shape{2}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1}, "strides": []int64{2}})},
+		{Name: "Conv3D", Inputs: []In{{Name: "x", Shape: graph.Shape{1, 2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3, 3}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1, 1, 1}})},
+		{Name: "Conv1x1", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 5, 4, 4}}, {Name: "w", Shape: graph.Shape{3, 5, 1, 1}}},
+			Build: op("Conv", nil)},
+		{Name: "ConvAutoPad", Inputs: []In{{Name: "x", Shape: graph.Shape{1, 2, 7, 7}}, {Name: "w", Shape: graph.Shape{2, 2, 3, 3}}},
+			Build: op("Conv", graph.Attrs{"auto_pad": "SAME_UPPER", "strides": []int64{2, 2}})},
+		{Name: "ConvTranspose", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 4, 4, 4}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "b", Shape: graph.Shape{3}}},
+			Build: op("ConvTranspose", graph.Attrs{"pads": []int64{1, 1, 1, 1}, "strides": []int64{2, 2}, "output_padding": []int64{1, 1}})},
+		{Name: "ConvTransposeGroups", Inputs: []In{{Name: "x", Shape: graph.Shape{1, 4, 3, 3}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
+			Build: op("ConvTranspose", graph.Attrs{"strides": []int64{2, 2}, "group": int64(2)})},
+		{Name: "ConvTransposeDilation1D", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 3, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3}}},
+			Build: op("ConvTranspose", graph.Attrs{"dilations": []int64{2}, "pads": []int64{1, 0}})},
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) { checkGrad(t, tc) })
+	}
+}
+
+func TestUnsupportedOpNamed(t *testing.T) {
+	g := graph.New("t")
+	x := g.Input("x", graph.Float, graph.Shape{2, 3})
+	y := g.Op("Erf", []string{x}, nil)
+	loss := g.Op("ReduceSum", []string{y}, graph.Attrs{"keepdims": int64(1)})
+	loss = g.Op("Reshape", []string{loss, g.Const1D(1)}, nil)
+	_, err := autodiff.Backward(g, loss, []string{x})
+	if !errors.Is(err, autodiff.ErrNoRule) {
+		t.Fatalf("want ErrNoRule, got %v", err)
+	}
+	t.Log(err)
+}
+
+func TestNoPathGivesZeros(t *testing.T) {
+	g := graph.New("t")
+	x := g.Input("x", graph.Float, graph.Shape{2, 3})
+	w := g.Input("w", graph.Float, graph.Shape{3})
+	loss := g.Op("ReduceSum", []string{x}, graph.Attrs{"keepdims": int64(0)})
+	loss = g.Op("Reshape", []string{loss, g.Const1D(1)}, nil)
+	grads, err := autodiff.Backward(g, loss, []string{w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := g.Shape(grads[w]); len(s) != 1 || s[0] != 3 {
+		t.Fatalf("zero gradient has shape %v", s)
+	}
+}
