@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/autodiff"
+	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/graph"
 )
 
@@ -14,75 +15,75 @@ func op(op string, attrs graph.Attrs) func(g *graph.Graph, in []string) string {
 
 func TestElementwiseGradients(t *testing.T) {
 	s := graph.Shape{2, 3, 4}
-	cases := []GradCase{
-		{Name: "Add", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Add", nil)},
-		{Name: "AddBroadcast", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{3, 1}}}, Build: op("Add", nil)},
-		{Name: "SubBroadcast", Inputs: []In{{Name: "a", Shape: graph.Shape{1, 4}}, {Name: "b", Shape: s}}, Build: op("Sub", nil)},
-		{Name: "MulBroadcast", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{2, 1, 4}}}, Build: op("Mul", nil)},
-		{Name: "Div", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{4}, Lo: 0.5, Hi: 2}}, Build: op("Div", nil)},
-		{Name: "Pow", Inputs: []In{{Name: "a", Shape: s, Lo: 0.5, Hi: 2}, {Name: "b", Shape: graph.Shape{1}, Lo: 1.5, Hi: 2.5}}, Build: op("Pow", nil)},
-		{Name: "Sum", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{4}}, {Name: "c", Shape: s}}, Build: op("Sum", nil)},
-		{Name: "Max", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Max", nil)},
-		{Name: "Min", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Min", nil)},
-		{Name: "Where", Inputs: []In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: func(g *graph.Graph, in []string) string {
+	cases := []gradcheck.GradCase{
+		{Name: "Add", Inputs: []gradcheck.In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Add", nil)},
+		{Name: "AddBroadcast", Inputs: []gradcheck.In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{3, 1}}}, Build: op("Add", nil)},
+		{Name: "SubBroadcast", Inputs: []gradcheck.In{{Name: "a", Shape: graph.Shape{1, 4}}, {Name: "b", Shape: s}}, Build: op("Sub", nil)},
+		{Name: "MulBroadcast", Inputs: []gradcheck.In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{2, 1, 4}}}, Build: op("Mul", nil)},
+		{Name: "Div", Inputs: []gradcheck.In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{4}, Lo: 0.5, Hi: 2}}, Build: op("Div", nil)},
+		{Name: "Pow", Inputs: []gradcheck.In{{Name: "a", Shape: s, Lo: 0.5, Hi: 2}, {Name: "b", Shape: graph.Shape{1}, Lo: 1.5, Hi: 2.5}}, Build: op("Pow", nil)},
+		{Name: "Sum", Inputs: []gradcheck.In{{Name: "a", Shape: s}, {Name: "b", Shape: graph.Shape{4}}, {Name: "c", Shape: s}}, Build: op("Sum", nil)},
+		{Name: "Max", Inputs: []gradcheck.In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Max", nil)},
+		{Name: "Min", Inputs: []gradcheck.In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: op("Min", nil)},
+		{Name: "Where", Inputs: []gradcheck.In{{Name: "a", Shape: s}, {Name: "b", Shape: s}}, Build: func(g *graph.Graph, in []string) string {
 			cond := g.Op("Greater", []string{in[0], in[1]}, nil)
 			return g.Op("Where", []string{cond, g.Op("Mul", []string{in[0], in[0]}, nil), in[1]}, nil)
 		}},
-		{Name: "Neg", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Neg", nil)},
-		{Name: "Relu", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Relu", nil)},
-		{Name: "LeakyRelu", Inputs: []In{{Name: "x", Shape: s}}, Build: op("LeakyRelu", graph.Attrs{"alpha": float32(0.2)})},
-		{Name: "Elu", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Elu", nil)},
-		{Name: "Sigmoid", Inputs: []In{{Name: "x", Shape: s, Lo: -3, Hi: 3}}, Build: op("Sigmoid", nil)},
-		{Name: "Tanh", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Tanh", nil)},
-		{Name: "Exp", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Exp", nil)},
-		{Name: "Log", Inputs: []In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Log", nil)},
-		{Name: "Sqrt", Inputs: []In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Sqrt", nil)},
-		{Name: "Reciprocal", Inputs: []In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Reciprocal", nil)},
-		{Name: "Softplus", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Softplus", nil)},
-		{Name: "Abs", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Abs", nil)},
-		{Name: "Identity", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Identity", nil)},
-		{Name: "Clip", Inputs: []In{{Name: "x", Shape: s, Lo: -2, Hi: 2}}, Build: func(g *graph.Graph, in []string) string {
+		{Name: "Neg", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Neg", nil)},
+		{Name: "Relu", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Relu", nil)},
+		{Name: "LeakyRelu", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("LeakyRelu", graph.Attrs{"alpha": float32(0.2)})},
+		{Name: "Elu", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Elu", nil)},
+		{Name: "Sigmoid", Inputs: []gradcheck.In{{Name: "x", Shape: s, Lo: -3, Hi: 3}}, Build: op("Sigmoid", nil)},
+		{Name: "Tanh", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Tanh", nil)},
+		{Name: "Exp", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Exp", nil)},
+		{Name: "Log", Inputs: []gradcheck.In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Log", nil)},
+		{Name: "Sqrt", Inputs: []gradcheck.In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Sqrt", nil)},
+		{Name: "Reciprocal", Inputs: []gradcheck.In{{Name: "x", Shape: s, Lo: 0.5, Hi: 3}}, Build: op("Reciprocal", nil)},
+		{Name: "Softplus", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Softplus", nil)},
+		{Name: "Abs", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Abs", nil)},
+		{Name: "Identity", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Identity", nil)},
+		{Name: "Clip", Inputs: []gradcheck.In{{Name: "x", Shape: s, Lo: -2, Hi: 2}}, Build: func(g *graph.Graph, in []string) string {
 			return g.Op("Clip", []string{in[0], g.Scalar(-0.5), g.Scalar(0.7)}, nil)
 		}},
-		{Name: "ClipMaxOnly", Inputs: []In{{Name: "x", Shape: s, Lo: -2, Hi: 2}}, Build: func(g *graph.Graph, in []string) string {
+		{Name: "ClipMaxOnly", Inputs: []gradcheck.In{{Name: "x", Shape: s, Lo: -2, Hi: 2}}, Build: func(g *graph.Graph, in []string) string {
 			return g.Op("Clip", []string{in[0], "", g.Scalar(0.7)}, nil)
 		}},
-		{Name: "Cast", Inputs: []In{{Name: "x", Shape: s}}, Build: op("Cast", graph.Attrs{"to": int64(graph.Float)})},
+		{Name: "Cast", Inputs: []gradcheck.In{{Name: "x", Shape: s}}, Build: op("Cast", graph.Attrs{"to": int64(graph.Float)})},
 	}
 	for _, tc := range cases {
-		t.Run(tc.Name, func(t *testing.T) { checkGrad(t, tc) })
+		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
 	}
 }
 
 func TestConvGradients(t *testing.T) {
-	cases := []GradCase{
-		{Name: "Conv2D", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 3, 6, 6}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "b", Shape: graph.Shape{4}}},
+	cases := []gradcheck.GradCase{
+		{Name: "Conv2D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 6, 6}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "b", Shape: graph.Shape{4}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}})},
-		{Name: "Conv2DStride2", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 3, 7, 6}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}},
+		{Name: "Conv2DStride2", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 7, 6}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 0, 1, 1}, "strides": []int64{2, 2}})},
-		{Name: "Conv2DDilation", Inputs: []In{{Name: "x", Shape: graph.Shape{1, 2, 8, 8}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3}}},
+		{Name: "Conv2DDilation", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 8, 8}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{2, 2, 2, 2}, "dilations": []int64{2, 2}})},
-		{Name: "Conv2DGroups", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{6, 2, 3, 3}}, {Name: "b", Shape: graph.Shape{6}}},
+		{Name: "Conv2DGroups", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{6, 2, 3, 3}}, {Name: "b", Shape: graph.Shape{6}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}, "group": int64(2)})},
-		{Name: "Conv2DDepthwise", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 4, 6, 6}}, {Name: "w", Shape: graph.Shape{4, 1, 3, 3}}},
+		{Name: "Conv2DDepthwise", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 4, 6, 6}}, {Name: "w", Shape: graph.Shape{4, 1, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{0, 0, 1, 1}, "strides": []int64{2, 2}, "group": int64(4)})},
-		{Name: "Conv1D", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 3, 9}}, {Name: "w", Shape: graph.Shape{2, 3, 3}}, {Name: "b", Shape: graph.Shape{2}}},
+		{Name: "Conv1D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 9}}, {Name: "w", Shape: graph.Shape{2, 3, 3}}, {Name: "b", Shape: graph.Shape{2}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1}, "strides": []int64{2}})},
-		{Name: "Conv3D", Inputs: []In{{Name: "x", Shape: graph.Shape{1, 2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3, 3}}},
+		{Name: "Conv3D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1, 1, 1}})},
-		{Name: "Conv1x1", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 5, 4, 4}}, {Name: "w", Shape: graph.Shape{3, 5, 1, 1}}},
+		{Name: "Conv1x1", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 5, 4, 4}}, {Name: "w", Shape: graph.Shape{3, 5, 1, 1}}},
 			Build: op("Conv", nil)},
-		{Name: "ConvAutoPad", Inputs: []In{{Name: "x", Shape: graph.Shape{1, 2, 7, 7}}, {Name: "w", Shape: graph.Shape{2, 2, 3, 3}}},
+		{Name: "ConvAutoPad", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 7, 7}}, {Name: "w", Shape: graph.Shape{2, 2, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"auto_pad": "SAME_UPPER", "strides": []int64{2, 2}})},
-		{Name: "ConvTranspose", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 4, 4, 4}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "b", Shape: graph.Shape{3}}},
+		{Name: "ConvTranspose", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 4, 4, 4}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "b", Shape: graph.Shape{3}}},
 			Build: op("ConvTranspose", graph.Attrs{"pads": []int64{1, 1, 1, 1}, "strides": []int64{2, 2}, "output_padding": []int64{1, 1}})},
-		{Name: "ConvTransposeGroups", Inputs: []In{{Name: "x", Shape: graph.Shape{1, 4, 3, 3}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
+		{Name: "ConvTransposeGroups", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 4, 3, 3}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
 			Build: op("ConvTranspose", graph.Attrs{"strides": []int64{2, 2}, "group": int64(2)})},
-		{Name: "ConvTransposeDilation1D", Inputs: []In{{Name: "x", Shape: graph.Shape{2, 3, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3}}},
+		{Name: "ConvTransposeDilation1D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3}}},
 			Build: op("ConvTranspose", graph.Attrs{"dilations": []int64{2}, "pads": []int64{1, 0}})},
 	}
 	for _, tc := range cases {
-		t.Run(tc.Name, func(t *testing.T) { checkGrad(t, tc) })
+		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
 	}
 }
 

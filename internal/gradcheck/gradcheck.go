@@ -1,4 +1,7 @@
-package autodiff_test
+// Package gradcheck compares the gradients autodiff builds with central
+// finite differences, both run through ONNX Runtime. Tests of gradient
+// rules and of anything trained (losses, layers) use it.
+package gradcheck
 
 import (
 	"math"
@@ -18,8 +21,9 @@ var (
 	rtErr  error
 )
 
-// runtime opens ONNX Runtime once for the package's tests.
-func runtime(t testing.TB) *ort.Runtime {
+// Runtime opens ONNX Runtime once per test binary, or skips the test
+// when the library is not installed.
+func Runtime(t testing.TB) *ort.Runtime {
 	t.Helper()
 	rtOnce.Do(func() {
 		lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
@@ -59,13 +63,13 @@ type GradCase struct {
 	Eps float64
 }
 
-// checkGrad compares the gradients Backward builds with central finite
+// Check compares the gradients Backward builds with central finite
 // differences along random directions, everything run through ONNX
 // Runtime in float32. Each direction costs two extra runs, so the check
 // stays cheap even for convolutions with thousands of weights.
-func checkGrad(t *testing.T, tc GradCase) {
+func Check(t *testing.T, tc GradCase) {
 	t.Helper()
-	r := runtime(t)
+	r := Runtime(t)
 	rng := rand.New(rand.NewPCG(1, uint64(len(tc.Name))))
 	tol, eps := tc.Tol, tc.Eps
 	if tol == 0 {
