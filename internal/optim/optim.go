@@ -1,0 +1,235 @@
+// Package optim writes optimizer updates (SGD with momentum, Adam, AdamW)
+// and gradient clipping as graph nodes, and computes learning-rate
+// schedules in Go. The learning rate is a graph input, so a schedule never
+// forces the train-step graph to be rebuilt.
+package optim
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/fmam/fmam/internal/graph"
+)
+
+// Config selects and tunes an optimizer.
+type Config struct {
+	Kind        string  `mapstructure:"kind" json:"kind"` // sgd, adam, adamw
+	Momentum    float32 `mapstructure:"momentum" json:"momentum"`
+	Beta1       float32 `mapstructure:"beta1" json:"beta1"`
+	Beta2       float32 `mapstructure:"beta2" json:"beta2"`
+	Eps         float32 `mapstructure:"eps" json:"eps"`
+	WeightDecay float32 `mapstructure:"weight_decay" json:"weight_decay"`
+	// ClipNorm rescales all gradients together when their global L2 norm
+	// exceeds it; 0 disables clipping.
+	ClipNorm float32 `mapstructure:"clip_norm" json:"clip_norm"`
+}
+
+// WithDefaults fills zero fields with the usual values.
+func (c Config) WithDefaults() Config {
+	if c.Kind == "" {
+		c.Kind = "adam"
+	}
+	c.Kind = strings.ToLower(c.Kind)
+	if c.Beta1 == 0 {
+		c.Beta1 = 0.9
+	}
+	if c.Beta2 == 0 {
+		c.Beta2 = 0.999
+	}
+	if c.Eps == 0 {
+		c.Eps = 1e-8
+	}
+	return c
+}
+
+// Validate reports unusable settings.
+func (c Config) Validate() error {
+	switch c.Kind {
+	case "sgd", "adam", "adamw":
+	default:
+		return fmt.Errorf("optimizer %q: use sgd, adam or adamw", c.Kind)
+	}
+	if c.Momentum < 0 || c.Momentum >= 1 || c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 {
+		return fmt.Errorf("optimizer %s: momentum and betas must be in [0, 1)", c.Kind)
+	}
+	if c.WeightDecay < 0 || c.ClipNorm < 0 {
+		return fmt.Errorf("optimizer %s: weight_decay and clip_norm must be >= 0", c.Kind)
+	}
+	return nil
+}
+
+// State is one optimizer state tensor: read from graph input Name, its
+// next value is the tensor Next.
+type State struct {
+	Name, Next string
+	Init       *graph.Value
+}
+
+// Update is what Apply appended: the next value of every parameter and
+// the optimizer's own state.
+type Update struct {
+	Next   map[string]string // parameter -> its updated tensor
+	States []State
+	// GradNorm is the global gradient norm before clipping ([1]).
+	GradNorm string
+}
+
+// Apply appends the update of params (parameter tensor -> gradient
+// tensor) with learning rate lr (a [1] tensor, usually a graph input).
+func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Update, error) {
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	params := make([]string, 0, len(grads))
+	for p := range grads {
+		params = append(params, p)
+	}
+	sort.Strings(params)
+	u := &Update{Next: map[string]string{}}
+	var sq []string
+	for _, p := range params {
+		sq = append(sq, g.Op("ReduceSumSquare", []string{grads[p]}, graph.Attrs{"keepdims": int64(0)}))
+	}
+	total := sq[0]
+	if len(sq) > 1 {
+		total = g.Op("Sum", sq, nil)
+	}
+	u.GradNorm = g.Op("Reshape", []string{g.Op("Sqrt", []string{total}, nil), g.Const1D(1)}, nil)
+	scale := ""
+	if c.ClipNorm > 0 {
+		// min(1, clip / (norm + 1e-6)), the same as PyTorch's clip_grad_norm_.
+		ratio := g.Op("Div", []string{g.Scalar(c.ClipNorm), g.Op("Add", []string{u.GradNorm, g.Scalar(1e-6)}, nil)}, nil)
+		scale = g.Op("Min", []string{ratio, g.Scalar(1)}, nil)
+	}
+	state := func(name string, shape graph.Shape) string {
+		n := g.Input(g.Fresh(name), graph.Float, shape)
+		u.States = append(u.States, State{Name: n, Init: graph.Floats(shape, make([]float32, shape.Size()))})
+		return n
+	}
+	setNext := func(name, next string) {
+		for i := range u.States {
+			if u.States[i].Name == name {
+				u.States[i].Next = next
+			}
+		}
+	}
+	var bc1, bc2 string
+	if c.Kind != "sgd" {
+		// The step counter t drives Adam's bias correction: 1 - beta^t.
+		t := state("optim.t", graph.Shape{1})
+		t1 := g.Op("Add", []string{t, g.Scalar(1)}, nil)
+		setNext(t, t1)
+		bc1 = g.Op("Sub", []string{g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta1), t1}, nil)}, nil)
+		bc2 = g.Op("Sub", []string{g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta2), t1}, nil)}, nil)
+	}
+	for _, p := range params {
+		gr := grads[p]
+		if scale != "" {
+			gr = g.Op("Mul", []string{gr, scale}, nil)
+		}
+		shape := g.Shape(p)
+		mul := func(a, b string) string { return g.Op("Mul", []string{a, b}, nil) }
+		add := func(a, b string) string { return g.Op("Add", []string{a, b}, nil) }
+		sub := func(a, b string) string { return g.Op("Sub", []string{a, b}, nil) }
+		var next string
+		switch c.Kind {
+		case "sgd":
+			if c.WeightDecay > 0 {
+				gr = add(gr, mul(p, g.Scalar(c.WeightDecay)))
+			}
+			step := gr
+			if c.Momentum > 0 {
+				buf := state("optim."+p+".momentum", shape)
+				nb := add(mul(buf, g.Scalar(c.Momentum)), gr)
+				setNext(buf, nb)
+				step = nb
+			}
+			next = sub(p, mul(step, lr))
+		case "adam", "adamw":
+			if c.Kind == "adam" && c.WeightDecay > 0 {
+				gr = add(gr, mul(p, g.Scalar(c.WeightDecay)))
+			}
+			m := state("optim."+p+".m", shape)
+			v := state("optim."+p+".v", shape)
+			m1 := add(mul(m, g.Scalar(c.Beta1)), mul(gr, g.Scalar(1-c.Beta1)))
+			v1 := add(mul(v, g.Scalar(c.Beta2)), mul(mul(gr, gr), g.Scalar(1-c.Beta2)))
+			setNext(m, m1)
+			setNext(v, v1)
+			mhat := g.Op("Div", []string{m1, bc1}, nil)
+			vhat := g.Op("Div", []string{v1, bc2}, nil)
+			den := add(g.Op("Sqrt", []string{vhat}, nil), g.Scalar(c.Eps))
+			step := g.Op("Div", []string{mhat, den}, nil)
+			base := p
+			if c.Kind == "adamw" && c.WeightDecay > 0 {
+				// Decoupled decay: p <- p - lr*wd*p before the Adam step.
+				base = sub(p, mul(p, mul(lr, g.Scalar(c.WeightDecay))))
+			}
+			next = sub(base, mul(step, lr))
+		}
+		u.Next[p] = next
+	}
+	return u, g.Err()
+}
+
+// Schedule gives the learning rate at a step.
+type Schedule struct {
+	Kind string `mapstructure:"kind" json:"kind"` // constant, cosine, multistep
+	// Milestones are fractions of the total steps (multistep), e.g.
+	// DRAEM's [0.8, 0.9].
+	Milestones []float64 `mapstructure:"milestones" json:"milestones"`
+	Gamma      float64   `mapstructure:"gamma" json:"gamma"`
+	// MinLR is the floor of the cosine schedule.
+	MinLR       float64 `mapstructure:"min_lr" json:"min_lr"`
+	WarmupSteps int     `mapstructure:"warmup_steps" json:"warmup_steps"`
+}
+
+// Validate checks the schedule.
+func (s Schedule) Validate() error {
+	switch s.Kind {
+	case "", "constant", "cosine":
+	case "multistep":
+		if !slices.IsSorted(s.Milestones) {
+			return fmt.Errorf("schedule multistep: milestones %v must be increasing", s.Milestones)
+		}
+		for _, m := range s.Milestones {
+			if m <= 0 || m >= 1 {
+				return fmt.Errorf("schedule multistep: milestone %v must be a fraction in (0, 1)", m)
+			}
+		}
+	default:
+		return fmt.Errorf("schedule %q: use constant, cosine or multistep", s.Kind)
+	}
+	return nil
+}
+
+// LR returns the learning rate for step (0-based) of total.
+func (s Schedule) LR(base float64, step, total int) float64 {
+	if s.WarmupSteps > 0 && step < s.WarmupSteps {
+		return base * float64(step+1) / float64(s.WarmupSteps)
+	}
+	switch s.Kind {
+	case "cosine":
+		if total <= 1 {
+			return base
+		}
+		p := float64(step) / float64(total-1)
+		return s.MinLR + (base-s.MinLR)*0.5*(1+math.Cos(math.Pi*p))
+	case "multistep":
+		gamma := s.Gamma
+		if gamma == 0 {
+			gamma = 0.1
+		}
+		lr := base
+		for _, m := range s.Milestones {
+			if float64(step) >= m*float64(total) {
+				lr *= gamma
+			}
+		}
+		return lr
+	}
+	return base
+}
