@@ -1,0 +1,100 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/fmam/fmam/internal/graph"
+)
+
+// AttentionKind names the inconsistency-guided attention modules.
+type AttentionKind string
+
+// The attention modules of the paper, and none.
+const (
+	AttnNone AttentionKind = "none"
+	AttnCA   AttentionKind = "ca"
+	AttnSA   AttentionKind = "sa"
+	AttnSCA  AttentionKind = "sca"
+)
+
+// ParseAttention validates an attention name.
+func ParseAttention(s string) (AttentionKind, error) {
+	switch k := AttentionKind(s); k {
+	case AttnNone, AttnCA, AttnSA, AttnSCA:
+		return k, nil
+	}
+	return "", fmt.Errorf("attention %q: use none, ca, sa or sca", s)
+}
+
+// AttentionConfig tunes a module: reduction r for CA and SCA, kernel k
+// for SA and SCA (0 = the paper's defaults, 7 for SA and 1 for SCA).
+type AttentionConfig struct {
+	Kind      AttentionKind `mapstructure:"kind" json:"kind"`
+	Reduction int           `mapstructure:"reduction" json:"reduction"`
+	Kernel    int           `mapstructure:"kernel" json:"kernel"`
+}
+
+// WithDefaults fills the paper's defaults.
+func (c AttentionConfig) WithDefaults() AttentionConfig {
+	if c.Kind == "" {
+		c.Kind = AttnSCA
+	}
+	if c.Reduction == 0 {
+		c.Reduction = 8
+	}
+	if c.Kernel == 0 {
+		c.Kernel = 1
+		if c.Kind == AttnSA {
+			c.Kernel = 7
+		}
+	}
+	return c
+}
+
+// Validate checks the configuration.
+func (c AttentionConfig) Validate() error {
+	if _, err := ParseAttention(string(c.Kind)); err != nil {
+		return err
+	}
+	if c.Reduction < 1 {
+		return fmt.Errorf("attention reduction %d must be >= 1", c.Reduction)
+	}
+	if c.Kernel < 1 || c.Kernel%2 == 0 {
+		return fmt.Errorf("attention kernel %d must be odd and >= 1", c.Kernel)
+	}
+	return nil
+}
+
+// Attention computes the map M from the inconsistency X = |Fea_T - Fea_S|
+// and returns the refined student feature Fea_S * M. With kind none it
+// returns feaS unchanged. The gradient reaches the student through both
+// X and Fea_S; the teacher's feature is a constant of the student graph.
+func (b *Builder) Attention(feaT, feaS, name string, c AttentionConfig) (refined, mask string) {
+	c = c.WithDefaults()
+	if c.Kind == AttnNone {
+		return feaS, ""
+	}
+	g := b.G
+	s := b.Scope(name)
+	x := g.Op("Abs", []string{g.Op("Sub", []string{feaT, feaS}, nil)}, nil)
+	ch := int(g.Shape(feaS)[1])
+	hidden := max(1, ch/c.Reduction)
+	switch c.Kind {
+	case AttnCA:
+		// SE block: squeeze by global average, excite with two FCs (1x1 convs).
+		p := g.Op("GlobalAveragePool", []string{x}, nil)
+		h := s.Relu(s.Conv2D(p, "fc1", hidden, 1, 1, 0, true))
+		mask = g.Op("Sigmoid", []string{s.Conv2D(h, "fc2", ch, 1, 1, 0, true)}, nil)
+	case AttnSA:
+		// CBAM spatial attention: channel mean and max, one kxk conv.
+		avg := g.Op("ReduceMean", []string{x}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(1)})
+		mx := g.Op("ReduceMax", []string{x}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(1)})
+		st := g.Op("Concat", []string{avg, mx}, graph.Attrs{"axis": int64(1)})
+		mask = g.Op("Sigmoid", []string{s.Conv2D(st, "conv", 1, c.Kernel, 1, c.Kernel/2, true)}, nil)
+	case AttnSCA:
+		// A full c x h x w mask: encoder conv to c/r, ReLU, decoder conv back.
+		h := s.Relu(s.Conv2D(x, "conv_e", hidden, c.Kernel, 1, c.Kernel/2, true))
+		mask = g.Op("Sigmoid", []string{s.Conv2D(h, "conv_d", ch, c.Kernel, 1, c.Kernel/2, true)}, nil)
+	}
+	return g.Op("Mul", []string{feaS, mask}, nil), mask
+}

@@ -1,0 +1,144 @@
+// Package train compiles train-step graphs (forward, gradients, optimizer
+// update in one ONNX model), runs them step by step in ONNX Runtime with
+// state kept in two ping-pong buffer sets, and drives the loop: progress,
+// NaN guard, atomic checkpoints, resume, and inference export.
+package train
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/fmam/fmam/internal/autodiff"
+	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/optim"
+)
+
+// StatePair is a tensor carried from one step to the next: read as the
+// graph input Name, written as the tensor Next.
+type StatePair struct{ Name, Next string }
+
+// Spec describes a training problem as a forward graph.
+type Spec struct {
+	// Graph holds the forward pass and the loss; trainable parameters and
+	// states are initializers holding their initial values. Compile
+	// changes it in place.
+	Graph *graph.Graph
+	// Batch are the graph inputs fed with data each step.
+	Batch []string
+	Loss  string
+	// Report are extra one-element tensors logged each step (loss terms).
+	Report    []string
+	Trainable []string
+	States    []StatePair
+	Optim     optim.Config
+}
+
+// Step is a compiled train step.
+type Step struct {
+	Model []byte
+	Graph *graph.Graph
+	// Inputs: Batch..., "lr", States...; Outputs: loss, Report...,
+	// grad_norm, next States... (same order as States).
+	Inputs, Outputs []string
+	Batch           []string
+	Report          []string
+	States          []string
+	Init            map[string]*graph.Value
+	Shapes          map[string]graph.Shape
+}
+
+// LRInput is the name of the learning-rate input.
+const LRInput = "lr"
+
+// Compile builds the train-step model.
+func Compile(spec Spec) (*Step, error) {
+	g := spec.Graph
+	if err := g.Err(); err != nil {
+		return nil, err
+	}
+	if len(spec.Trainable) == 0 {
+		return nil, fmt.Errorf("compile %s: nothing to train", g.Name)
+	}
+	st := &Step{Graph: g, Init: map[string]*graph.Value{}, Shapes: map[string]graph.Shape{}, Batch: spec.Batch, Report: spec.Report}
+	// Parameters and states become inputs: they change every step.
+	toInput := func(name string) error {
+		v, ok := g.Inits[name]
+		if !ok {
+			return fmt.Errorf("compile %s: %q is not an initializer", g.Name, name)
+		}
+		delete(g.Inits, name)
+		g.Inputs = append(g.Inputs, name)
+		st.Init[name] = v
+		return nil
+	}
+	for _, p := range spec.Trainable {
+		if err := toInput(p); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range spec.States {
+		if err := toInput(s.Name); err != nil {
+			return nil, err
+		}
+	}
+	grads, err := autodiff.Backward(g, spec.Loss, spec.Trainable)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
+	}
+	lr := g.Input(LRInput, graph.Float, graph.Shape{1})
+	upd, err := optim.Apply(g, grads, lr, spec.Optim)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
+	}
+	pairs := slices.Clone(spec.States)
+	for _, p := range spec.Trainable {
+		pairs = append([]StatePair{{p, upd.Next[p]}}, pairs...)
+	}
+	for _, s := range upd.States {
+		pairs = append(pairs, StatePair{s.Name, s.Next})
+		st.Init[s.Name] = s.Init
+	}
+	st.Inputs = append(slices.Clone(spec.Batch), lr)
+	st.Outputs = append([]string{spec.Loss}, spec.Report...)
+	st.Outputs = append(st.Outputs, upd.GradNorm)
+	used := map[string]bool{}
+	for _, o := range st.Outputs {
+		used[o] = true
+	}
+	for _, in := range g.Inputs {
+		used[in] = true
+	}
+	for _, p := range pairs {
+		st.Inputs = append(st.Inputs, p.Name)
+		st.States = append(st.States, p.Name)
+		next := p.Next
+		if next == "" {
+			return nil, fmt.Errorf("compile %s: state %q has no next value", g.Name, p.Name)
+		}
+		if used[next] {
+			// Each output needs its own tensor; and a state that does not
+			// change must still be written to the other buffer.
+			next = g.Op("Identity", []string{next}, nil)
+		}
+		used[next] = true
+		st.Outputs = append(st.Outputs, next)
+	}
+	// Inputs the graph declares but the step does not feed are an error.
+	for _, in := range g.Inputs {
+		if !slices.Contains(st.Inputs, in) {
+			return nil, fmt.Errorf("compile %s: graph input %q is neither data nor state", g.Name, in)
+		}
+	}
+	g.Inputs = st.Inputs
+	g.Outputs = nil
+	g.Output(st.Outputs...)
+	for _, n := range append(slices.Clone(st.Inputs), st.Outputs...) {
+		st.Shapes[n] = g.Shape(n)
+	}
+	b, err := g.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
+	}
+	st.Model = b
+	return st, nil
+}

@@ -1,0 +1,262 @@
+package train_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/fmam/fmam/internal/gradcheck"
+	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/optim"
+	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/train"
+)
+
+const (
+	batch = 4
+	size  = 8
+)
+
+// buildNet is a small conv-BN-ReLU denoiser; train selects the BN form.
+func buildNet(train bool) (*graph.Graph, *nn.Builder, string, string, string) {
+	g := graph.New("net")
+	x := g.Input("x", graph.Float, graph.Shape{batch, 3, size, size})
+	b := nn.New(g, train, 7)
+	h := b.ConvBNRelu(x, "c1", 8)
+	y := b.Conv2D(h, "c2", 3, 3, 1, 1, true)
+	return g, b, x, y, ""
+}
+
+func buildTrain(t *testing.T) *train.Step {
+	g, b, x, y, _ := buildNet(true)
+	target := g.Input("target", graph.Float, graph.Shape{batch, 3, size, size})
+	d := g.Op("Sub", []string{y, target}, nil)
+	loss := g.Op("Reshape", []string{g.Op("ReduceMean", []string{g.Op("Mul", []string{d, d}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+	var states []train.StatePair
+	for _, s := range b.Registry().States {
+		states = append(states, train.StatePair{Name: s.Name, Next: s.Next})
+	}
+	st, err := train.Compile(train.Spec{Graph: g, Batch: []string{x, target}, Loss: loss, Trainable: b.Registry().Trainable, States: states, Optim: optim.Config{Kind: "adam"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// source makes a fixed denoising task: target = smooth pattern, input =
+// target + noise, drawn from a seeded stream whose position is the count.
+type source struct {
+	seed uint64
+	n    uint64
+	nan  int // when > 0, batch number nan holds a NaN
+}
+
+func (s *source) Next(ctx context.Context) ([][]float32, error) {
+	s.n++
+	rng := rand.New(rand.NewPCG(s.seed, s.n))
+	x := make([]float32, batch*3*size*size)
+	y := make([]float32, len(x))
+	for i := range y {
+		p := i % (size * size)
+		y[i] = float32(math.Sin(float64(p%size)/2) * math.Cos(float64(p/size)/3))
+		x[i] = y[i] + float32(0.3*rng.NormFloat64())
+	}
+	if s.nan > 0 && int(s.n) == s.nan {
+		x[3] = float32(math.NaN())
+	}
+	return [][]float32{x, y}, nil
+}
+
+func (s *source) Position() ([]byte, error) { return binary.AppendUvarint(nil, s.n), nil }
+
+func (s *source) Restore(b []byte) error {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errors.New("bad position")
+	}
+	s.n = n
+	return nil
+}
+
+func TestLossFallsAndResumeIsExact(t *testing.T) {
+	rt := gradcheck.Runtime(t)
+	st := buildTrain(t)
+	run := func(dir string, steps int, ctx context.Context) (*train.Summary, error) {
+		r, err := train.NewRunner(rt, st, ort.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		return train.Loop(ctx, r, &source{seed: 3}, train.LoopConfig{Steps: steps, LR: 0.01, Schedule: optim.Schedule{Kind: "cosine"},
+			CheckpointPath: filepath.Join(dir, "ck.bin"), CheckpointEvery: 5, LogPath: filepath.Join(dir, "log.csv"), Fingerprint: "f"})
+	}
+	straight := t.TempDir()
+	s1, err := run(straight, 60, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(s1.LastLoss < 0.5*s1.FirstLoss) {
+		t.Fatalf("loss did not fall: first %v last %v", s1.FirstLoss, s1.LastLoss)
+	}
+	// The same run cut at step 23 by a cancelled context, then resumed.
+	split := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	r, _ := train.NewRunner(rt, st, ort.Options{Threads: 1})
+	src := &source{seed: 3}
+	cancelAt := &cancelSource{Source: src, at: 23, cancel: cancel}
+	_, err = train.Loop(ctx, r, cancelAt, train.LoopConfig{Steps: 60, LR: 0.01, Schedule: optim.Schedule{Kind: "cosine"},
+		CheckpointPath: filepath.Join(split, "ck.bin"), CheckpointEvery: 5, LogPath: filepath.Join(split, "log.csv"), Fingerprint: "f"})
+	r.Close()
+	if !errors.Is(err, train.ErrInterrupted) {
+		t.Fatalf("want ErrInterrupted, got %v", err)
+	}
+	s2, err := run(split, 60, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s2.Resumed || s2.StartStep != 23 {
+		t.Fatalf("resumed=%v from %d, want step 23", s2.Resumed, s2.StartStep)
+	}
+	for k, v := range s1.State {
+		if !slices.Equal(v, s2.State[k]) {
+			t.Fatalf("state %s differs between straight and resumed runs", k)
+		}
+	}
+	log, _ := os.ReadFile(filepath.Join(split, "log.csv"))
+	if n := len(slices.DeleteFunc(splitLines(string(log)), func(s string) bool { return s == "" })); n != 61 {
+		t.Errorf("resumed log has %d lines, want header + 60", n)
+	}
+}
+
+type cancelSource struct {
+	train.Source
+	at     uint64
+	cancel func()
+	n      uint64
+}
+
+func (c *cancelSource) Next(ctx context.Context) ([][]float32, error) {
+	c.n++
+	if c.n > c.at {
+		c.cancel()
+		return nil, ctx.Err()
+	}
+	return c.Source.Next(ctx)
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i, ch := range s {
+		if ch == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+func TestNaNStopsAndKeepsCheckpoint(t *testing.T) {
+	rt := gradcheck.Runtime(t)
+	st := buildTrain(t)
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck.bin")
+	r, err := train.NewRunner(rt, st, ort.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, err = train.Loop(context.Background(), r, &source{seed: 1, nan: 13}, train.LoopConfig{Steps: 30, LR: 0.01, CheckpointPath: ck, CheckpointEvery: 5, Fingerprint: "f"})
+	if !errors.Is(err, train.ErrNonFinite) {
+		t.Fatalf("want ErrNonFinite, got %v", err)
+	}
+	c, err := train.LoadCheckpoint(ck)
+	if err != nil || c == nil {
+		t.Fatalf("checkpoint unreadable after NaN: %v", err)
+	}
+	if c.Step != 10 {
+		t.Errorf("checkpoint step %d, want the last good one at 10", c.Step)
+	}
+	for k, v := range c.Tensors {
+		for _, f := range v {
+			if math.IsNaN(float64(f)) {
+				t.Fatalf("checkpoint tensor %s holds NaN", k)
+			}
+		}
+	}
+	// The runner kept the pre-NaN state too.
+	for k, v := range r.State() {
+		for _, f := range v {
+			if math.IsNaN(float64(f)) {
+				t.Fatalf("runner state %s holds NaN", k)
+			}
+		}
+	}
+	// A corrupt checkpoint is a clear error, not a crash.
+	os.WriteFile(ck, []byte("garbage"), 0o644)
+	if _, err := train.LoadCheckpoint(ck); err == nil {
+		t.Error("corrupt checkpoint accepted")
+	}
+}
+
+func TestExportReloads(t *testing.T) {
+	rt := gradcheck.Runtime(t)
+	st := buildTrain(t)
+	r, err := train.NewRunner(rt, st, ort.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sum, err := train.Loop(context.Background(), r, &source{seed: 2}, train.LoopConfig{Steps: 10, LR: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _, x, y, _ := buildNet(false)
+	g.Output(y)
+	n, err := train.ApplyState(g, sum.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 8 { // 2 conv w+b, bn scale/bias/mean/var
+		t.Fatalf("applied %d tensors, want 8", n)
+	}
+	path := filepath.Join(t.TempDir(), "net.onnx")
+	if err := g.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := graph.LoadFile(path, graph.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, _ := g.Bytes()
+	b2, _ := g2.Bytes()
+	outs := [2][]float32{}
+	in := make([]float32, batch*3*size*size)
+	for i := range in {
+		in[i] = float32(i%7) / 7
+	}
+	for i, b := range [][]byte{b1, b2} {
+		s, err := rt.NewSession(b, []string{x}, []string{y}, ort.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, _ := ort.NewTensor(graph.Shape{batch, 3, size, size}, in)
+		ot, _ := ort.ZerosTensor(graph.Shape{batch, 3, size, size})
+		if err := s.Run([]*ort.Tensor{it}, []*ort.Tensor{ot}); err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = slices.Clone(ot.GetData())
+		ort.DestroyAll(it, ot)
+		s.Destroy()
+	}
+	if !slices.Equal(outs[0], outs[1]) {
+		t.Fatal("reloaded model gives different outputs")
+	}
+}
