@@ -203,6 +203,10 @@ type Graph struct {
 	Producer map[string]*Node
 	// Meta holds model metadata_props written on export.
 	Meta map[string]string
+	// DynamicBatch writes the first dimension of inputs and outputs as a
+	// symbolic "N", so the exported model imports at any batch size. Only
+	// set it for graphs whose nodes do not bake the batch in.
+	DynamicBatch bool
 
 	err   error
 	names map[string]int

@@ -498,9 +498,13 @@ func attrProto(name string, v any) (*onnxpb.AttributeProto, error) {
 	return a, nil
 }
 
-func valueInfo(name string, in Info) *onnxpb.ValueInfoProto {
+func valueInfo(name string, in Info, dynamicBatch bool) *onnxpb.ValueInfoProto {
 	var dims []*onnxpb.TensorShapeProto_Dimension
-	for _, d := range in.Shape {
+	for i, d := range in.Shape {
+		if i == 0 && dynamicBatch {
+			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}})
+			continue
+		}
 		dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
 	}
 	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
@@ -514,10 +518,10 @@ func (g *Graph) Model() (*onnxpb.ModelProto, error) {
 	}
 	gp := &onnxpb.GraphProto{Name: proto.String(g.Name)}
 	for _, in := range g.Inputs {
-		gp.Input = append(gp.Input, valueInfo(in, g.Info[in]))
+		gp.Input = append(gp.Input, valueInfo(in, g.Info[in], g.DynamicBatch))
 	}
 	for _, o := range g.Outputs {
-		gp.Output = append(gp.Output, valueInfo(o, g.Info[o]))
+		gp.Output = append(gp.Output, valueInfo(o, g.Info[o], g.DynamicBatch))
 	}
 	names := make([]string, 0, len(g.Inits))
 	for k := range g.Inits {

@@ -29,9 +29,9 @@ func ParseAttention(s string) (AttentionKind, error) {
 // AttentionConfig tunes a module: reduction r for CA and SCA, kernel k
 // for SA and SCA (0 = the paper's defaults, 7 for SA and 1 for SCA).
 type AttentionConfig struct {
-	Kind      AttentionKind `mapstructure:"kind" json:"kind"`
-	Reduction int           `mapstructure:"reduction" json:"reduction"`
-	Kernel    int           `mapstructure:"kernel" json:"kernel"`
+	Kind      AttentionKind `mapstructure:"kind" json:"kind" yaml:"kind"`
+	Reduction int           `mapstructure:"reduction" json:"reduction" yaml:"reduction"`
+	Kernel    int           `mapstructure:"kernel" json:"kernel" yaml:"kernel"`
 }
 
 // WithDefaults fills the paper's defaults.

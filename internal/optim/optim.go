@@ -16,15 +16,15 @@ import (
 
 // Config selects and tunes an optimizer.
 type Config struct {
-	Kind        string  `mapstructure:"kind" json:"kind"` // sgd, adam, adamw
-	Momentum    float32 `mapstructure:"momentum" json:"momentum"`
-	Beta1       float32 `mapstructure:"beta1" json:"beta1"`
-	Beta2       float32 `mapstructure:"beta2" json:"beta2"`
-	Eps         float32 `mapstructure:"eps" json:"eps"`
-	WeightDecay float32 `mapstructure:"weight_decay" json:"weight_decay"`
+	Kind        string  `mapstructure:"kind" json:"kind" yaml:"kind"` // sgd, adam, adamw
+	Momentum    float32 `mapstructure:"momentum" json:"momentum" yaml:"momentum"`
+	Beta1       float32 `mapstructure:"beta1" json:"beta1" yaml:"beta1"`
+	Beta2       float32 `mapstructure:"beta2" json:"beta2" yaml:"beta2"`
+	Eps         float32 `mapstructure:"eps" json:"eps" yaml:"eps"`
+	WeightDecay float32 `mapstructure:"weight_decay" json:"weight_decay" yaml:"weight_decay"`
 	// ClipNorm rescales all gradients together when their global L2 norm
 	// exceeds it; 0 disables clipping.
-	ClipNorm float32 `mapstructure:"clip_norm" json:"clip_norm"`
+	ClipNorm float32 `mapstructure:"clip_norm" json:"clip_norm" yaml:"clip_norm"`
 }
 
 // WithDefaults fills zero fields with the usual values.
@@ -177,14 +177,14 @@ func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Updat
 
 // Schedule gives the learning rate at a step.
 type Schedule struct {
-	Kind string `mapstructure:"kind" json:"kind"` // constant, cosine, multistep
+	Kind string `mapstructure:"kind" json:"kind" yaml:"kind"` // constant, cosine, multistep
 	// Milestones are fractions of the total steps (multistep), e.g.
 	// DRAEM's [0.8, 0.9].
-	Milestones []float64 `mapstructure:"milestones" json:"milestones"`
-	Gamma      float64   `mapstructure:"gamma" json:"gamma"`
+	Milestones []float64 `mapstructure:"milestones" json:"milestones" yaml:"milestones"`
+	Gamma      float64   `mapstructure:"gamma" json:"gamma" yaml:"gamma"`
 	// MinLR is the floor of the cosine schedule.
-	MinLR       float64 `mapstructure:"min_lr" json:"min_lr"`
-	WarmupSteps int     `mapstructure:"warmup_steps" json:"warmup_steps"`
+	MinLR       float64 `mapstructure:"min_lr" json:"min_lr" yaml:"min_lr"`
+	WarmupSteps int     `mapstructure:"warmup_steps" json:"warmup_steps" yaml:"warmup_steps"`
 }
 
 // Validate checks the schedule.

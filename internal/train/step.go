@@ -99,29 +99,31 @@ func Compile(spec Spec) (*Step, error) {
 		st.Init[s.Name] = s.Init
 	}
 	st.Inputs = append(slices.Clone(spec.Batch), lr)
-	st.Outputs = append([]string{spec.Loss}, spec.Report...)
-	st.Outputs = append(st.Outputs, upd.GradNorm)
 	used := map[string]bool{}
-	for _, o := range st.Outputs {
-		used[o] = true
-	}
 	for _, in := range g.Inputs {
 		used[in] = true
 	}
+	// Every output needs a tensor of its own (a loss term may be the loss).
+	unique := func(t string) string {
+		if used[t] {
+			t = g.Op("Identity", []string{t}, nil)
+		}
+		used[t] = true
+		return t
+	}
+	st.Outputs = []string{unique(spec.Loss)}
+	for _, r := range spec.Report {
+		st.Outputs = append(st.Outputs, unique(r))
+	}
+	st.Outputs = append(st.Outputs, unique(upd.GradNorm))
 	for _, p := range pairs {
 		st.Inputs = append(st.Inputs, p.Name)
 		st.States = append(st.States, p.Name)
-		next := p.Next
-		if next == "" {
+		if p.Next == "" {
 			return nil, fmt.Errorf("compile %s: state %q has no next value", g.Name, p.Name)
 		}
-		if used[next] {
-			// Each output needs its own tensor; and a state that does not
-			// change must still be written to the other buffer.
-			next = g.Op("Identity", []string{next}, nil)
-		}
-		used[next] = true
-		st.Outputs = append(st.Outputs, next)
+		// A state that does not change must still be written to the other buffer.
+		st.Outputs = append(st.Outputs, unique(p.Next))
 	}
 	// Inputs the graph declares but the step does not feed are an error.
 	for _, in := range g.Inputs {

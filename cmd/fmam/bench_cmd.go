@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fmam/fmam/internal/bench"
+	"github.com/fmam/fmam/internal/ort"
+)
+
+func (a *app) newBenchCmd() *cobra.Command {
+	o := bench.Options{}
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Time training steps and inference batches of a built-in network on random data",
+		Long: `Build the network's train-step graph (forward, gradients, Adam) and its
+inference graph, run each warmup+steps times, and report median times.
+mnad: MNAD's predictor without memory, next-frame MSE. draem: both DRAEM
+subnetworks, MSE(reconstruction, image) + cross-entropy(mask logits, random
+mask). Compare with scripts/bench_torch.py in the same session.`,
+		Example: `  fmam bench --model mnad --width 0.25 --size 64 --batch 4 --threads 2 --json
+  fmam bench --model draem --width 0.125 --size 64 --batch 4 --threads 2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("threads") {
+				o.Threads = a.threads
+			}
+			if cmd.Flags().Changed("device") {
+				o.Device = a.device
+			}
+			lib, err := ort.FindLibrary(a.ortLibCandidates("")...)
+			if err != nil {
+				return err
+			}
+			rt, err := ort.Open(lib)
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			res, err := bench.Run(cmd.Context(), rt, o)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				b, _ := json.Marshal(res)
+				fmt.Fprintln(out, string(b))
+				return nil
+			}
+			fmt.Fprintf(out, "%s width %g, %dx%d, batch %d, %d threads, %s\n", res.Model, res.Width, res.Size, res.Size, res.Batch, res.Threads, res.DeviceUsed)
+			fmt.Fprintf(out, "params         %d\ntrain step     %.1f ms\ninference      %.1f ms / batch\ntrain/infer    %.2f\npeak RSS       %.0f MB\ncompile        %.0f ms\n",
+				res.Params, res.TrainStepMS, res.InferBatchMS, res.Ratio, res.PeakRSSMB, res.CompileMS)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Model, "model", "mnad", "mnad or draem")
+	f.Float64Var(&o.Width, "width", 0.25, "channel width multiplier")
+	f.IntVar(&o.Size, "size", 64, "input height and width")
+	f.IntVar(&o.Batch, "batch", 4, "batch size")
+	f.IntVar(&o.Steps, "steps", 20, "timed steps")
+	f.IntVar(&o.Warmup, "warmup", 3, "untimed steps first")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	o.Device = "cpu"
+	return cmd
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fmam/fmam/internal/experiment"
+)
+
+// newRunCmd is the whole pipeline in one command: what 'make demo' runs.
+func (a *app) newRunCmd() *cobra.Command {
+	var runDir, grid string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Train teacher and student, evaluate, sweep lambda, and print the tables",
+		Example: `  fmam run                                   # the embedded demo on synthetic video
+  fmam run --config configs/ped2.yaml --preset cpu-small`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := a.openRun(cmd, runDir, false, nil)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			ctx := cmd.Context()
+			if err := e.Train(ctx, experiment.StageAll); err != nil {
+				return err
+			}
+			path, err := e.Evaluate(ctx)
+			if err != nil {
+				return err
+			}
+			if err := printFile(cmd, path); err != nil {
+				return err
+			}
+			g := grid
+			if !cmd.Flags().Changed("grid") {
+				g = e.Cfg.Eval.Grid
+			}
+			files, err := e.Sweep(ctx, g)
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if err := printFile(cmd, f); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "run folder: %s\n", e.RunDir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&runDir, "run", "", "run folder (default runs/<config name>)")
+	cmd.Flags().StringVar(&grid, "grid", "", "lambda grid (default eval.grid of the config)")
+	return cmd
+}

@@ -1,0 +1,168 @@
+// Package bench times training steps and inference batches of the
+// built-in architectures on random data, for comparison with other
+// frameworks (scripts/bench_torch.py builds the same networks in PyTorch).
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/optim"
+	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/train"
+)
+
+// Options select the network and the run.
+type Options struct {
+	Model   string  `json:"model"` // mnad | draem
+	Width   float64 `json:"width"`
+	Size    int     `json:"size"`
+	Batch   int     `json:"batch"`
+	Steps   int     `json:"steps"`
+	Warmup  int     `json:"warmup"`
+	Threads int     `json:"threads"`
+	Device  string  `json:"device"`
+}
+
+// Result is what fmam bench prints.
+type Result struct {
+	Options
+	TrainStepMS  float64 `json:"train_step_ms"`
+	InferBatchMS float64 `json:"infer_batch_ms"`
+	Ratio        float64 `json:"train_infer_ratio"`
+	Params       int64   `json:"params"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	CompileMS    float64 `json:"compile_ms"`
+	DeviceUsed   string  `json:"device_used"`
+}
+
+// Run builds the network's train step (its bench loss, Adam) and its
+// inference graph, and returns median times.
+func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
+	if o.Steps < 1 || o.Batch < 1 || o.Size < 16 || o.Width <= 0 {
+		return nil, fmt.Errorf("bench: steps, batch >= 1, size >= 16 and width > 0 are required")
+	}
+	dev, err := ort.ParseDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	spec := method.Spec{Arch: o.Model, Width: o.Width, Init: nn.InitPyTorch, Seed: 1, Batch: o.Batch, Size: o.Size}
+	switch o.Model {
+	case "mnad":
+		spec.Task, spec.Frames, spec.Channels = "video", 4, 3
+	case "draem":
+		spec.Task, spec.Channels = "image", 3
+	default:
+		return nil, fmt.Errorf("bench: unknown model %q: use mnad or draem", o.Model)
+	}
+	t0 := time.Now()
+	built, err := method.BenchTrain(spec)
+	if err != nil {
+		return nil, err
+	}
+	built.Spec.Optim = optim.Config{Kind: "adam"}
+	step, err := train.Compile(*built.Spec)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Options: o, CompileMS: float64(time.Since(t0).Microseconds()) / 1000}
+	for _, p := range built.Spec.Trainable {
+		res.Params += step.Init[p].Shape.Size()
+	}
+	opt := ort.Options{Device: dev, Threads: o.Threads}
+	r, err := train.NewRunner(rt, step, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	res.DeviceUsed = string(r.Device())
+	rng := rand.New(rand.NewPCG(1, 2))
+	var batch [][]float32
+	for i, n := range r.BatchSizes() {
+		d := make([]float32, n)
+		for j := range d {
+			if i == len(r.BatchSizes())-1 && o.Model == "draem" {
+				d[j] = float32(rng.IntN(2)) // the random mask
+			} else {
+				d[j] = rng.Float32()*2 - 1
+			}
+		}
+		batch = append(batch, d)
+	}
+	var times []float64
+	for i := 0; i < o.Warmup+o.Steps; i++ {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		t := time.Now()
+		if _, err := r.Run(batch, 1e-4); err != nil {
+			return nil, err
+		}
+		if i >= o.Warmup {
+			times = append(times, ms(time.Since(t)))
+		}
+	}
+	res.TrainStepMS = median(times)
+
+	inf, err := method.TeacherInference(spec, o.Batch)
+	if err != nil {
+		return nil, err
+	}
+	b, err := inf.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	sess, err := rt.NewSession(b, inf.Inputs, inf.Outputs, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Destroy()
+	in, err := ort.NewTensor(inf.Shape(inf.Inputs[0]), batch[0])
+	if err != nil {
+		return nil, err
+	}
+	var outs []*ort.Tensor
+	for _, name := range inf.Outputs {
+		t, err := ort.ZerosTensor(inf.Shape(name))
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, t)
+	}
+	defer ort.DestroyAll(append(outs, in)...)
+	times = times[:0]
+	for i := 0; i < o.Warmup+o.Steps; i++ {
+		t := time.Now()
+		if err := sess.Run([]*ort.Tensor{in}, outs); err != nil {
+			return nil, err
+		}
+		if i >= o.Warmup {
+			times = append(times, ms(time.Since(t)))
+		}
+	}
+	res.InferBatchMS = median(times)
+	res.Ratio = res.TrainStepMS / res.InferBatchMS
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		res.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
+	}
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}

@@ -1,0 +1,312 @@
+// Package config holds fmam's typed experiment configuration: defaults,
+// YAML files read through viper, FMAM_* environment variables, named
+// presets (cpu-small), and validation with errors that say what to fix.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/optim"
+)
+
+// Config is one experiment.
+type Config struct {
+	Name     string `mapstructure:"name" yaml:"name"`
+	Task     string `mapstructure:"task" yaml:"task"` // video | image
+	Seed     uint64 `mapstructure:"seed" yaml:"seed"`
+	Device   string `mapstructure:"device" yaml:"device"`
+	Threads  int    `mapstructure:"threads" yaml:"threads"`
+	OrtLib   string `mapstructure:"ort_lib" yaml:"ort_lib"`
+	LogLevel string `mapstructure:"log_level" yaml:"log_level"`
+	RunsDir  string `mapstructure:"runs_dir" yaml:"runs_dir"`
+
+	Data  Data  `mapstructure:"data" yaml:"data"`
+	Model Model `mapstructure:"model" yaml:"model"`
+	Train Train `mapstructure:"train" yaml:"train"`
+	Eval  Eval  `mapstructure:"eval" yaml:"eval"`
+
+	// Presets are named overrides merged on top with --preset.
+	Presets map[string]any `mapstructure:"presets" yaml:"presets,omitempty"`
+}
+
+// Data says where the data is and how it is shaped for the network.
+type Data struct {
+	// Kind: ped2, ped1, avenue, shanghaitech, frames (generic frames layout
+	// with a MNAD-style labels .npy), synth-video (generated on the fly
+	// into the run folder), mvtec, folder, synth-mvtec.
+	Kind       string   `mapstructure:"kind" yaml:"kind"`
+	Root       string   `mapstructure:"root" yaml:"root"`
+	Labels     string   `mapstructure:"labels" yaml:"labels"`
+	Categories []string `mapstructure:"categories" yaml:"categories"`
+	Textures   string   `mapstructure:"textures" yaml:"textures"`
+	Size       int      `mapstructure:"size" yaml:"size"`
+	Frames     int      `mapstructure:"frames" yaml:"frames"`
+	Channels   int      `mapstructure:"channels" yaml:"channels"`
+	// FrameStep is the temporal stride between clip frames.
+	FrameStep int `mapstructure:"frame_step" yaml:"frame_step"`
+	// TestStride scores every k-th test frame (1 = all).
+	TestStride int  `mapstructure:"test_stride" yaml:"test_stride"`
+	Workers    int  `mapstructure:"workers" yaml:"workers"`
+	Strict     bool `mapstructure:"strict" yaml:"strict"`
+}
+
+// Model is the baseline, the teacher source and the method's settings.
+type Model struct {
+	Arch  string  `mapstructure:"arch" yaml:"arch"` // mnad | draem
+	Width float64 `mapstructure:"width" yaml:"width"`
+	// Teacher is an ONNX file of a trained teacher; empty means fmam
+	// trains one (stage teacher).
+	Teacher     string             `mapstructure:"teacher" yaml:"teacher"`
+	Taps        []string           `mapstructure:"taps" yaml:"taps"`
+	Attention   nn.AttentionConfig `mapstructure:"attention" yaml:"attention"`
+	StudentInit string             `mapstructure:"student_init" yaml:"student_init"` // random | teacher
+	WFea        float64            `mapstructure:"w_fea" yaml:"w_fea"`
+	Init        string             `mapstructure:"init" yaml:"init"`
+	Mimic       Mimic              `mapstructure:"mimic" yaml:"mimic"`
+}
+
+// Mimic is the teacher pre-training option: the teacher's bottleneck
+// mimics a layer of a frozen ImageNet backbone.
+type Mimic struct {
+	Backbone string  `mapstructure:"backbone" yaml:"backbone"`
+	Layer    string  `mapstructure:"layer" yaml:"layer"`
+	Weight   float64 `mapstructure:"weight" yaml:"weight"`
+}
+
+// Train sets the optimisation of both stages.
+type Train struct {
+	Batch           int            `mapstructure:"batch" yaml:"batch"`
+	TeacherSteps    int            `mapstructure:"teacher_steps" yaml:"teacher_steps"`
+	StudentSteps    int            `mapstructure:"student_steps" yaml:"student_steps"`
+	LR              float64        `mapstructure:"lr" yaml:"lr"`
+	Optim           optim.Config   `mapstructure:"optim" yaml:"optim"`
+	Schedule        optim.Schedule `mapstructure:"schedule" yaml:"schedule"`
+	CheckpointEvery int            `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
+}
+
+// Eval sets scoring.
+type Eval struct {
+	Lambda float64 `mapstructure:"lambda" yaml:"lambda"`
+	Grid   string  `mapstructure:"grid" yaml:"grid"`
+	Sigma  float64 `mapstructure:"sigma" yaml:"sigma"`
+	Batch  int     `mapstructure:"batch" yaml:"batch"`
+	// Pictures caps score curves or map panels written per run.
+	Pictures int `mapstructure:"pictures" yaml:"pictures"`
+}
+
+// Defaults are used for every key a file does not set.
+func Defaults() map[string]any {
+	return map[string]any{
+		"name": "experiment", "task": "video", "seed": 1, "device": "auto", "threads": 0,
+		"ort_lib": "", "log_level": "info", "runs_dir": "runs",
+		"data": map[string]any{"kind": "synth-video", "root": "", "labels": "", "categories": []string{}, "textures": "",
+			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false},
+		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "taps": []string{"bottleneck"},
+			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
+			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
+			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}},
+		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4,
+			"optim":            map[string]any{"kind": "adam", "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "clip_norm": 0.0},
+			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
+			"checkpoint_every": 100},
+		"eval": map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6},
+	}
+}
+
+// Load builds the configuration: defaults, then the YAML file (or the
+// embedded one when file is empty and embedded is given), then the preset,
+// then FMAM_* variables and explicitly set flags (overrides).
+func Load(file string, embedded []byte, preset string, overrides map[string]any) (*Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.MergeConfigMap(Defaults()); err != nil {
+		return nil, err
+	}
+	src := "built-in defaults"
+	switch {
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read config %s: %w", file, err)
+		}
+		if err := v.MergeConfig(bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", file, err)
+		}
+		src = file
+	case embedded != nil:
+		if err := v.MergeConfig(bytes.NewReader(embedded)); err != nil {
+			return nil, fmt.Errorf("read embedded config: %w", err)
+		}
+		src = "embedded default config"
+	}
+	if preset != "" {
+		p := v.Get("presets." + preset)
+		m, ok := p.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("config %s has no preset %q (presets: %v)", src, preset, keys(v.GetStringMap("presets")))
+		}
+		if err := v.MergeConfigMap(m); err != nil {
+			return nil, fmt.Errorf("apply preset %s: %w", preset, err)
+		}
+	}
+	// Environment: FMAM_DEVICE, FMAM_THREADS, FMAM_ORT_LIB, FMAM_TRAIN_LR ...
+	for _, k := range v.AllKeys() {
+		if strings.HasPrefix(k, "presets.") {
+			continue
+		}
+		env := "FMAM_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
+		if val, ok := os.LookupEnv(env); ok {
+			v.Set(k, val)
+		}
+	}
+	for k, val := range overrides {
+		v.Set(k, val)
+	}
+	var c Config
+	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure"}
+	dec, err := mapstructure.NewDecoder(dc)
+	if err != nil {
+		return nil, err
+	}
+	settings := v.AllSettings()
+	if err := dec.Decode(settings); err != nil {
+		return nil, fmt.Errorf("config %s: %w (see configs/ for the known keys)", src, err)
+	}
+	if preset != "" {
+		c.Name += "-" + preset
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", src, err)
+	}
+	return &c, nil
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Validate checks every field and reports all problems at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Name == "" || strings.ContainsAny(c.Name, `/\`) {
+		bad("name %q must be non-empty and contain no slashes (it names the run folder)", c.Name)
+	}
+	switch c.Task {
+	case "video", "image":
+	default:
+		bad("task %q: use video or image", c.Task)
+	}
+	switch c.Device {
+	case "cpu", "cuda", "auto":
+	default:
+		bad("device %q: use cpu, cuda or auto", c.Device)
+	}
+	if c.Threads < 0 {
+		bad("threads %d must be >= 0 (0 lets ONNX Runtime choose)", c.Threads)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	videoKinds := []string{"ped2", "ped1", "avenue", "shanghaitech", "frames", "synth-video"}
+	imageKinds := []string{"mvtec", "folder", "synth-mvtec"}
+	switch {
+	case c.Task == "video" && !slices.Contains(videoKinds, c.Data.Kind):
+		bad("data.kind %q is not a video dataset: use one of %v", c.Data.Kind, videoKinds)
+	case c.Task == "image" && !slices.Contains(imageKinds, c.Data.Kind):
+		bad("data.kind %q is not an image dataset: use one of %v", c.Data.Kind, imageKinds)
+	}
+	if c.Data.Root == "" && !strings.HasPrefix(c.Data.Kind, "synth-") {
+		bad("data.root is empty: give the dataset folder")
+	}
+	if c.Data.Size < 16 || c.Data.Size%16 != 0 {
+		bad("data.size %d must be a multiple of 16 (the networks pool 4 times)", c.Data.Size)
+	}
+	if c.Task == "image" && c.Data.Size%64 != 0 {
+		bad("data.size %d must be a multiple of 64 for DRAEM (it pools 5 times)", c.Data.Size)
+	}
+	if c.Data.Frames < 1 || c.Data.Channels != 1 && c.Data.Channels != 3 {
+		bad("data.frames must be >= 1 and data.channels 1 or 3")
+	}
+	if c.Data.FrameStep < 1 || c.Data.TestStride < 1 || c.Data.Workers < 1 {
+		bad("data.frame_step, data.test_stride and data.workers must be >= 1")
+	}
+	switch {
+	case c.Task == "video" && c.Model.Arch != "mnad":
+		bad("model.arch %q: video runs use mnad", c.Model.Arch)
+	case c.Task == "image" && c.Model.Arch != "draem":
+		bad("model.arch %q: image runs use draem", c.Model.Arch)
+	}
+	if c.Model.Width <= 0 || c.Model.Width > 4 {
+		bad("model.width %v must be in (0, 4]", c.Model.Width)
+	}
+	if len(c.Model.Taps) == 0 {
+		bad("model.taps is empty: name at least one tap (e.g. bottleneck)")
+	}
+	if c.Model.Attention.Kind == "" {
+		c.Model.Attention.Kind = nn.AttnSCA
+	}
+	if err := c.Model.Attention.WithDefaults().Validate(); err != nil {
+		bad("model.attention: %v", err)
+	}
+	switch c.Model.StudentInit {
+	case "random", "teacher":
+	default:
+		bad("model.student_init %q: use random or teacher", c.Model.StudentInit)
+	}
+	switch c.Model.Init {
+	case string(nn.InitPyTorch), string(nn.InitNormal002):
+	default:
+		bad("model.init %q: use pytorch or normal0.02", c.Model.Init)
+	}
+	if c.Model.WFea < 0 {
+		bad("model.w_fea %v must be >= 0", c.Model.WFea)
+	}
+	if (c.Model.Mimic.Backbone == "") != (c.Model.Mimic.Layer == "") {
+		bad("model.mimic needs both backbone (an ONNX file) and layer (an output name)")
+	}
+	if c.Train.Batch < 1 || c.Train.TeacherSteps < 0 || c.Train.StudentSteps < 0 || c.Train.CheckpointEvery < 0 {
+		bad("train.batch must be >= 1 and steps >= 0")
+	}
+	if c.Train.LR <= 0 {
+		bad("train.lr %v must be > 0", c.Train.LR)
+	}
+	if err := c.Train.Optim.WithDefaults().Validate(); err != nil {
+		bad("train.optim: %v", err)
+	}
+	if err := c.Train.Schedule.Validate(); err != nil {
+		bad("train.schedule: %v", err)
+	}
+	if c.Eval.Lambda < 0 || c.Eval.Lambda > 1 {
+		bad("eval.lambda %v must be in [0, 1]", c.Eval.Lambda)
+	}
+	if c.Eval.Sigma < 0 || c.Eval.Batch < 1 {
+		bad("eval.sigma must be >= 0 and eval.batch >= 1")
+	}
+	return errors.Join(errs...)
+}
+
+// YAML renders the resolved configuration (presets dropped) for the run
+// folder, so a run records exactly what it ran with.
+func (c *Config) YAML() ([]byte, error) {
+	cc := *c
+	cc.Presets = nil
+	return yaml.Marshal(&cc)
+}

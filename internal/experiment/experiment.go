@@ -1,0 +1,215 @@
+// Package experiment runs fmam's stages over a run folder: train the
+// teacher, train a student with feature mimicking and attention, evaluate
+// both, re-score saved raw scores for a lambda grid, and ablate the tap
+// layers. Everything a stage writes lands in the run folder atomically, and
+// every stage resumes or skips work already done.
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/train"
+)
+
+// Env is what every stage needs.
+type Env struct {
+	Cfg      *config.Config
+	RT       *ort.Runtime
+	Log      *slog.Logger
+	Progress io.Writer // progress bars; nil for none
+	RunDir   string
+}
+
+// Open resolves the run folder, writes the resolved config into it and
+// opens ONNX Runtime. A run folder that holds a different configuration
+// is refused, so a resumed run cannot silently mix settings.
+func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Writer) (*Env, error) {
+	if runDir == "" {
+		runDir = filepath.Join(cfg.RunsDir, cfg.Name)
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run folder %s: %w", runDir, err)
+	}
+	y, err := cfg.YAML()
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(runDir, "config.yaml")
+	if old, err := os.ReadFile(cfgPath); err == nil && string(old) != string(y) {
+		if !sameTraining(old, y) {
+			return nil, fmt.Errorf("run folder %s holds a run with another configuration (see its config.yaml); use a new name, --run DIR, or delete the folder", runDir)
+		}
+	}
+	if err := graph.WriteFileAtomic(cfgPath, y); err != nil {
+		return nil, err
+	}
+	lib, err := ort.FindLibrary(cfg.OrtLib)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := ort.Open(lib)
+	if err != nil {
+		return nil, err
+	}
+	return &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, RunDir: runDir}, nil
+}
+
+// sameTraining ignores settings that do not change trained weights
+// (device, threads, logging, eval) when comparing configs.
+func sameTraining(a, b []byte) bool {
+	strip := func(y []byte) string {
+		var keep []string
+		skip := false
+		for _, line := range strings.Split(string(y), "\n") {
+			if strings.HasPrefix(line, "eval:") {
+				skip = true
+				continue
+			}
+			if skip && strings.HasPrefix(line, " ") {
+				continue
+			}
+			skip = false
+			for _, k := range []string{"device:", "threads:", "log_level:", "ort_lib:", "runs_dir:"} {
+				if strings.HasPrefix(line, k) {
+					line = ""
+				}
+			}
+			keep = append(keep, line)
+		}
+		return strings.Join(keep, "\n")
+	}
+	return strip(a) == strip(b)
+}
+
+// Close releases ONNX Runtime.
+func (e *Env) Close() error { return e.RT.Close() }
+
+func (e *Env) ortOptions() ort.Options {
+	d, _ := ort.ParseDevice(e.Cfg.Device)
+	return ort.Options{Device: d, Threads: e.Cfg.Threads, Logger: e.Log}
+}
+
+// Spec turns the config into what the graph builders need.
+func (e *Env) Spec(taps []string) method.Spec {
+	c := e.Cfg
+	return method.Spec{
+		Task: c.Task, Arch: c.Model.Arch, Width: c.Model.Width, Init: nn.Init(c.Model.Init), Seed: c.Seed,
+		Batch: c.Train.Batch, Size: c.Data.Size, Frames: c.Data.Frames, Channels: c.Data.Channels,
+		Taps: taps, Attention: c.Model.Attention, WFea: c.Model.WFea, StudentInit: c.Model.StudentInit,
+	}
+}
+
+// StageSummary is written as summary.json in a stage folder.
+type StageSummary struct {
+	Stage        string    `json:"stage"`
+	Steps        int       `json:"steps"`
+	FirstLoss    float64   `json:"first_loss"`
+	LastLoss     float64   `json:"last_loss"`
+	StepMS       float64   `json:"step_ms"`
+	CompileMS    float64   `json:"compile_ms"`
+	Device       string    `json:"device"`
+	Params       int64     `json:"params"`
+	Finished     time.Time `json:"finished"`
+	Model        string    `json:"model"`
+	TrainedSteps int       `json:"trained_steps"`
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return graph.WriteFileAtomic(path, append(b, '\n'))
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// runTraining compiles a built graph and runs the loop in dir.
+func (e *Env) runTraining(ctx context.Context, dir, label string, built *method.Built, src train.Source, steps int) (*train.Summary, *StageSummary, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	t0 := time.Now()
+	step, err := train.Compile(*built.Spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	compile := time.Since(t0)
+	var params int64
+	for _, p := range built.Spec.Trainable {
+		params += step.Init[p].Shape.Size()
+	}
+	e.Log.Info("compiled train step", "stage", label, "params", params, "nodes", len(step.Graph.Nodes), "model_mb", fmt.Sprintf("%.1f", float64(len(step.Model))/1e6), "ms", compile.Milliseconds())
+	r, err := train.NewRunner(e.RT, step, e.ortOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	c := e.Cfg.Train
+	sum, err := train.Loop(ctx, r, src, train.LoopConfig{
+		Steps: steps, LR: c.LR, Schedule: c.Schedule,
+		CheckpointPath: filepath.Join(dir, "checkpoint.bin"), CheckpointEvery: c.CheckpointEvery,
+		LogPath: filepath.Join(dir, "log.csv"), ReportNames: built.Terms,
+		Fingerprint: fingerprint(step), Progress: e.Progress, Logger: e.Log, Label: label,
+	})
+	if err != nil {
+		return sum, nil, err
+	}
+	ss := &StageSummary{Stage: label, Steps: steps, FirstLoss: sum.FirstLoss, LastLoss: sum.LastLoss, StepMS: sum.StepMS,
+		CompileMS: float64(compile.Microseconds()) / 1000, Device: string(r.Device()), Params: params, Finished: time.Now().UTC(), TrainedSteps: sum.Steps}
+	return sum, ss, nil
+}
+
+// fingerprint identifies a train step by its inputs and their shapes, so
+// a checkpoint of another model is refused rather than half-loaded.
+func fingerprint(st *train.Step) string {
+	var sb strings.Builder
+	for _, in := range st.Inputs {
+		fmt.Fprintf(&sb, "%s%v;", in, st.Shapes[in])
+	}
+	return fmt.Sprintf("%x", hash(sb.String()))
+}
+
+func hash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// loadCheckpointState reads the final state of a finished stage.
+func loadCheckpointState(dir string) (map[string][]float32, int, error) {
+	ck, err := train.LoadCheckpoint(filepath.Join(dir, "checkpoint.bin"))
+	if err != nil {
+		return nil, 0, err
+	}
+	if ck == nil {
+		return nil, 0, fmt.Errorf("no checkpoint in %s: train this stage first", dir)
+	}
+	return ck.Tensors, ck.Step, nil
+}
+
+// ErrNotTrained says a stage's output is missing.
+var ErrNotTrained = errors.New("not trained yet")
