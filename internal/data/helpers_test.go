@@ -1,0 +1,121 @@
+package data
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"codeberg.org/sbinet/npyio/npy"
+)
+
+// sharedDir returns the repository's ../shared folder, skipping the test
+// when it is absent.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !isFile(filepath.Join(dir, "go.mod")) {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.mod above the test directory; cannot find ../shared")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(dir, "..", "shared")
+	if !isDir(shared) {
+		t.Skipf("shared data folder %s is absent; these tests read real dataset files from it", shared)
+	}
+	return shared
+}
+
+func ped2Dir(t testing.TB) string {
+	t.Helper()
+	d := filepath.Join(sharedDir(t), "data", "ped2")
+	if !isDir(d) {
+		t.Skipf("%s is absent", d)
+	}
+	return d
+}
+
+// writePNG writes a gray image whose pixel (x, y) is f(x, y).
+func writeGrayPNG(t testing.TB, path string, w, h int, f func(x, y int) uint8) {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.SetGray(x, y, color.Gray{Y: f(x, y)})
+		}
+	}
+	writeImagePNG(t, path, img)
+}
+
+func writeImagePNG(t testing.TB, path string, img image.Image) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeNPY(t testing.TB, path string, v any) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := npy.Write(f, v); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantErr fails unless err is non-nil and contains every part.
+func wantErr(t testing.TB, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want one containing %q", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not contain %q", err, p)
+		}
+	}
+}
+
+func count(labels []uint8) int {
+	n := 0
+	for _, v := range labels {
+		n += int(v)
+	}
+	return n
+}

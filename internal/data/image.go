@@ -1,0 +1,335 @@
+package data
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // register JPEG for image.Decode
+	_ "image/png"  // register PNG for image.Decode
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	_ "golang.org/x/image/bmp" // register BMP (UCSD pixel masks)
+	"golang.org/x/image/draw"
+	_ "golang.org/x/image/tiff" // register TIFF (UCSD frames)
+)
+
+// Image is a decoded image in CHW order: Pix[c*H*W + y*W + x].
+type Image struct {
+	C, H, W int
+	Pix     []float32
+}
+
+// Mask is a binary pixel mask in row-major order: Pix[y*W + x] is true for
+// an anomalous pixel.
+type Mask struct {
+	H, W int
+	Pix  []bool
+}
+
+// Range is the value range decoded pixels are mapped to.
+type Range int
+
+const (
+	// RangeUnit maps 8-bit values v to v/255 in [0, 1] (DRAEM's convention).
+	RangeUnit Range = iota
+	// RangeSigned maps v to v/127.5 - 1 in [-1, 1] (MNAD's convention).
+	RangeSigned
+)
+
+func (r Range) String() string {
+	switch r {
+	case RangeUnit:
+		return "[0,1]"
+	case RangeSigned:
+		return "[-1,1]"
+	}
+	return fmt.Sprintf("Range(%d)", int(r))
+}
+
+// Filter is the interpolation used when an image is resized.
+//
+// Both are golang.org/x/image/draw kernels. Like PIL's resize (and unlike
+// OpenCV's cv2.resize INTER_LINEAR, which MNAD used), the kernel is widened
+// when shrinking, so downscaled frames are anti-aliased rather than sampled.
+// Upscaling matches ordinary bilinear / bicubic interpolation.
+type Filter int
+
+const (
+	// Bilinear is draw.BiLinear: a triangle kernel of support 1.
+	Bilinear Filter = iota
+	// CatmullRom is draw.CatmullRom: a sharper cubic kernel of support 2.
+	CatmullRom
+)
+
+func (f Filter) kernel() *draw.Kernel {
+	if f == CatmullRom {
+		return draw.CatmullRom
+	}
+	return draw.BiLinear
+}
+
+// DecodeOptions says how an image file becomes an Image.
+type DecodeOptions struct {
+	// C is the number of output channels: 1 (gray, ITU-R 601 luma of colour
+	// images) or 3 (RGB; gray images are replicated to all three channels).
+	C int
+	// H and W are the output size. Zero for both keeps the source size.
+	H, W int
+	// Range maps 8-bit values to floats.
+	Range Range
+	// Filter is the resize interpolation.
+	Filter Filter
+}
+
+// Validate reports options that cannot produce an image.
+func (o DecodeOptions) Validate() error {
+	var errs []error
+	if o.C != 1 && o.C != 3 {
+		errs = append(errs, fmt.Errorf("channels must be 1 or 3, got %d", o.C))
+	}
+	if o.H < 0 || o.W < 0 || (o.H == 0) != (o.W == 0) {
+		errs = append(errs, fmt.Errorf("size must be both positive or both zero (keep source size), got %dx%d (HxW)", o.H, o.W))
+	}
+	if o.Range != RangeUnit && o.Range != RangeSigned {
+		errs = append(errs, fmt.Errorf("unknown value range %d", int(o.Range)))
+	}
+	if o.Filter != Bilinear && o.Filter != CatmullRom {
+		errs = append(errs, fmt.Errorf("unknown resize filter %d", int(o.Filter)))
+	}
+	return errors.Join(errs...)
+}
+
+// IsImageFile reports whether name has an extension this package decodes.
+func IsImageFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp":
+		return true
+	}
+	return false
+}
+
+// readImage decodes the whole file at path.
+func readImage(path string) (image.Image, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("decode image %s (is it a complete PNG/JPEG/TIFF/BMP file?): %w", path, err)
+	}
+	return img, nil
+}
+
+// ImageSize returns the width and height of the image at path reading only
+// its header.
+func ImageSize(path string) (w, h int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read image header %s: %w", path, err)
+	}
+	return cfg.Width, cfg.Height, nil
+}
+
+// DecodeImage reads the image at path and converts it as opt says. To
+// decode many images of the same size use a Decoder.
+func DecodeImage(path string, opt DecodeOptions) (Image, error) {
+	d, err := NewDecoder(opt)
+	if err != nil {
+		return Image{}, fmt.Errorf("decode image %s: %w", path, err)
+	}
+	return d.Decode(path)
+}
+
+// Decoder decodes image files with fixed options. It keeps the resize
+// tables (and their scratch buffers) for each source size it meets, which
+// saves rebuilding them for every frame of a video. It is safe for
+// concurrent use.
+type Decoder struct {
+	opt     DecodeOptions
+	mu      sync.Mutex
+	scalers map[image.Point]draw.Scaler // by source size
+}
+
+// NewDecoder checks opt and returns a Decoder for it.
+func NewDecoder(opt DecodeOptions) (*Decoder, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	return &Decoder{opt: opt, scalers: make(map[image.Point]draw.Scaler)}, nil
+}
+
+// Decode reads the image at path.
+func (d *Decoder) Decode(path string) (Image, error) {
+	img, _, err := d.decode(path)
+	return img, err
+}
+
+// decode also returns the source size, which the batchers check masks
+// against.
+func (d *Decoder) decode(path string) (Image, image.Point, error) {
+	src, err := readImage(path)
+	if err != nil {
+		return Image{}, image.Point{}, err
+	}
+	return d.convert(src), src.Bounds().Size(), nil
+}
+
+func (d *Decoder) scaler(src image.Point) draw.Scaler {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.scalers[src]
+	if !ok {
+		// Datasets have a handful of image sizes; bound it anyway.
+		if len(d.scalers) >= 64 {
+			clear(d.scalers)
+		}
+		s = d.opt.Filter.kernel().NewScaler(d.opt.W, d.opt.H, src.X, src.Y)
+		d.scalers[src] = s
+	}
+	return s
+}
+
+// convert turns src into a CHW float image.
+func (d *Decoder) convert(src image.Image) Image {
+	opt := d.opt
+	sb := src.Bounds()
+	h, w := opt.H, opt.W
+	if h == 0 {
+		h, w = sb.Dy(), sb.Dx()
+	}
+	if y, ok := src.(*image.YCbCr); ok && opt.C == 1 {
+		// The luma plane is the gray image; skipping colour conversion
+		// makes gray-content JPEGs (Ped2, Avenue) much cheaper.
+		src = &image.Gray{Pix: y.Y, Stride: y.YStride, Rect: y.Rect}
+	}
+	// x/image/draw has fast paths for *image.RGBA destinations only.
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	if sb.Dx() == w && sb.Dy() == h {
+		draw.Draw(dst, dst.Bounds(), src, sb.Min, draw.Src)
+	} else {
+		d.scaler(sb.Size()).Scale(dst, dst.Bounds(), src, sb, draw.Src, nil)
+	}
+
+	scale, offset := float32(1.0/255), float32(0)
+	if opt.Range == RangeSigned {
+		scale, offset = 1/127.5, -1
+	}
+	n := h * w
+	out := Image{C: opt.C, H: h, W: w, Pix: make([]float32, opt.C*n)}
+	p := dst.Pix
+	if opt.C == 3 {
+		r, g, b := out.Pix[:n], out.Pix[n:2*n], out.Pix[2*n:]
+		for i := range n {
+			r[i] = float32(p[4*i])*scale + offset
+			g[i] = float32(p[4*i+1])*scale + offset
+			b[i] = float32(p[4*i+2])*scale + offset
+		}
+		return out
+	}
+	for i := range n {
+		l := 0.299*float32(p[4*i]) + 0.587*float32(p[4*i+1]) + 0.114*float32(p[4*i+2])
+		out.Pix[i] = l*scale + offset
+	}
+	return out
+}
+
+// DecodeMask reads a pixel mask (any decodable image; a pixel whose colour
+// is not black is anomalous) and resizes it to h x w with nearest
+// neighbour, so it stays binary. Zero h and w keep the source size.
+func DecodeMask(path string, h, w int) (Mask, error) {
+	m, _, err := decodeMask(path, h, w)
+	return m, err
+}
+
+func decodeMask(path string, h, w int) (Mask, image.Point, error) {
+	if h < 0 || w < 0 || (h == 0) != (w == 0) {
+		return Mask{}, image.Point{}, fmt.Errorf("decode mask %s: size must be both positive or both zero, got %dx%d (HxW)", path, h, w)
+	}
+	src, err := readImage(path)
+	if err != nil {
+		return Mask{}, image.Point{}, err
+	}
+	full := maskOf(src)
+	return full.resize(h, w), image.Pt(full.W, full.H), nil
+}
+
+// maskOf marks the non-black pixels of img.
+func maskOf(img image.Image) Mask {
+	b := img.Bounds()
+	m := Mask{H: b.Dy(), W: b.Dx(), Pix: make([]bool, b.Dx()*b.Dy())}
+	switch src := img.(type) {
+	case *image.Gray:
+		for y := range m.H {
+			row := src.Pix[y*src.Stride : y*src.Stride+m.W]
+			for x, v := range row {
+				m.Pix[y*m.W+x] = v != 0
+			}
+		}
+	case *image.Paletted:
+		// 8-bit BMPs (UCSD) decode as paletted: the index is not the value.
+		nonzero := make([]bool, len(src.Palette))
+		for i, c := range src.Palette {
+			r, g, b, _ := c.RGBA()
+			nonzero[i] = r|g|b != 0
+		}
+		for y := range m.H {
+			row := src.Pix[y*src.Stride : y*src.Stride+m.W]
+			for x, v := range row {
+				m.Pix[y*m.W+x] = int(v) < len(nonzero) && nonzero[v]
+			}
+		}
+	default:
+		for y := range m.H {
+			for x := range m.W {
+				r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+				m.Pix[y*m.W+x] = r|g|bl != 0
+			}
+		}
+	}
+	return m
+}
+
+// resize samples m at the centres of the h x w output pixels, the same rule
+// as draw.NearestNeighbor. Zero h keeps m.
+func (m Mask) resize(h, w int) Mask {
+	if h == 0 || (h == m.H && w == m.W) {
+		return m
+	}
+	out := Mask{H: h, W: w, Pix: make([]bool, h*w)}
+	if m.H == 0 || m.W == 0 {
+		return out
+	}
+	xs := make([]int, w)
+	for x := range w {
+		xs[x] = (2*x + 1) * m.W / (2 * w)
+	}
+	for y := range h {
+		sy := (2*y + 1) * m.H / (2 * h)
+		src := m.Pix[sy*m.W : (sy+1)*m.W]
+		dst := out.Pix[y*w : (y+1)*w]
+		for x, sx := range xs {
+			dst[x] = src[sx]
+		}
+	}
+	return out
+}
+
+// Any reports whether any pixel of m is anomalous.
+func (m Mask) Any() bool {
+	for _, v := range m.Pix {
+		if v {
+			return true
+		}
+	}
+	return false
+}

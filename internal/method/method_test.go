@@ -1,0 +1,317 @@
+package method_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fmam/fmam/internal/gradcheck"
+	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/optim"
+	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/train"
+)
+
+func videoSpec(taps []string, attn nn.AttentionKind) method.Spec {
+	return method.Spec{Task: "video", Arch: "mnad", Width: 0.0625, Init: nn.InitPyTorch, Seed: 3, Batch: 2,
+		Size: 32, Frames: 4, Channels: 1, Taps: taps, Attention: nn.AttentionConfig{Kind: attn, Reduction: 2}, WFea: 1, StudentInit: "random"}
+}
+
+// exportTeacher writes a built-in teacher with its initial weights.
+func exportTeacher(t *testing.T, s method.Spec) string {
+	t.Helper()
+	g, err := method.TeacherInference(s, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "teacher.onnx")
+	if err := g.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestAttentionWhereAsked(t *testing.T) {
+	for _, tc := range []struct {
+		taps []string
+		attn nn.AttentionKind
+		want []string // parameter name prefixes that must exist
+	}{
+		{[]string{"bottleneck"}, nn.AttnSCA, []string{"attn.bottleneck.conv_e.", "attn.bottleneck.conv_d."}},
+		{[]string{"encoder", "decoder"}, nn.AttnCA, []string{"attn.encoder.fc1.", "attn.decoder.fc2."}},
+		{[]string{"decoder"}, nn.AttnSA, []string{"attn.decoder.conv."}},
+		{[]string{"bottleneck"}, nn.AttnNone, nil},
+	} {
+		s := videoSpec(tc.taps, tc.attn)
+		tch, err := method.LoadTeacher(exportTeacher(t, s), s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := method.StudentTrain(s, tch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var attn []string
+		for _, p := range b.Spec.Trainable {
+			if strings.HasPrefix(p, method.TeacherPrefix) {
+				t.Errorf("teacher tensor %s is trainable", p)
+			}
+			if strings.HasPrefix(p, "attn.") {
+				attn = append(attn, p)
+			}
+		}
+		for _, w := range tc.want {
+			if !slices.ContainsFunc(attn, func(p string) bool { return strings.HasPrefix(p, w) }) {
+				t.Errorf("taps %v %s: no parameter %s* in %v", tc.taps, tc.attn, w, attn)
+			}
+		}
+		for _, p := range attn {
+			tap := strings.Split(p, ".")[1]
+			if !slices.Contains(tc.taps, tap) {
+				t.Errorf("taps %v: unexpected attention parameter %s", tc.taps, p)
+			}
+		}
+		if tc.attn == nn.AttnNone && len(attn) != 0 {
+			t.Errorf("attention none has parameters %v", attn)
+		}
+	}
+}
+
+// randomBatch is fixed data for overfitting tests: random inputs and a
+// learnable target (a smooth ramp), so the loss can really fall.
+func randomBatch(st *train.Step) [][]float32 {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var out [][]float32
+	for k, b := range st.Batch {
+		d := make([]float32, st.Shapes[b].Size())
+		for i := range d {
+			if k == 0 {
+				d[i] = rng.Float32()*2 - 1
+			} else {
+				d[i] = float32(i%64)/64 - 0.5
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// trainFixed runs steps on one batch and returns first and last loss and
+// the final state.
+func trainFixed(t *testing.T, b *method.Built, steps int, lr float64) (float64, float64, map[string][]float32, *train.Step) {
+	t.Helper()
+	rt := gradcheck.Runtime(t)
+	b.Spec.Optim = optim.Config{Kind: "adam"}
+	st, err := train.Compile(*b.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := train.NewRunner(rt, st, ort.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	batch := randomBatch(st)
+	var first, last float64
+	for i := 0; i < steps; i++ {
+		res, err := r.Run(batch, lr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = res.Loss
+		}
+		last = res.Loss
+	}
+	return first, last, r.State(), st
+}
+
+func TestTeacherFrozenAndStudentLearns(t *testing.T) {
+	s := videoSpec([]string{"bottleneck"}, nn.AttnSCA)
+	path := exportTeacher(t, s)
+	tch, err := method.LoadTeacher(path, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := method.StudentTrain(s, tch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]float32{}
+	for k, v := range b.Spec.Graph.Inits {
+		if strings.HasPrefix(k, method.TeacherPrefix) {
+			before[k] = slices.Clone(v.F32)
+		}
+	}
+	first, last, state, st := trainFixed(t, b, 25, 3e-3)
+	if !(last < 0.7*first) {
+		t.Fatalf("student loss did not fall: %v -> %v", first, last)
+	}
+	for _, s := range st.States {
+		if strings.HasPrefix(s, method.TeacherPrefix) {
+			t.Errorf("teacher tensor %s is updated by the train step", s)
+		}
+	}
+	for k, v := range before {
+		if !slices.Equal(st.Graph.Inits[k].F32, v) {
+			t.Errorf("teacher weight %s changed", k)
+		}
+	}
+	if len(state) == 0 {
+		t.Fatal("no state")
+	}
+}
+
+// With attention none and the student initialised from the teacher, the
+// student computes exactly the teacher's prediction: S_o of the student
+// equals the baseline's and S_fea is zero.
+func TestNoneReducesToBaseline(t *testing.T) {
+	rt := gradcheck.Runtime(t)
+	s := videoSpec([]string{"bottleneck"}, nn.AttnNone)
+	s.StudentInit = "teacher"
+	s.Batch = 1
+	tch, err := method.LoadTeacher(exportTeacher(t, s), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The student's trained values are the teacher's own.
+	state := map[string][]float32{}
+	for k, v := range tch.Orig.Inits {
+		if v.DType == graph.Float {
+			state[k] = v.F32
+		}
+	}
+	g, err := method.StudentEval(s, tch, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := g.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := rt.NewSession(b, []string{method.InFrames, method.InTarget}, []string{method.OutTeacherErr, method.OutStudentErr, method.OutFea}, ort.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Destroy()
+	rng := rand.New(rand.NewPCG(1, 1))
+	in := make([]float32, 4*32*32)
+	tg := make([]float32, 32*32)
+	for i := range in {
+		in[i] = rng.Float32()
+	}
+	for i := range tg {
+		tg[i] = rng.Float32()
+	}
+	it, _ := ort.NewTensor([]int64{1, 4, 32, 32}, in)
+	tt, _ := ort.NewTensor([]int64{1, 1, 32, 32}, tg)
+	var outs []*ort.Tensor
+	for range 3 {
+		o, _ := ort.ZerosTensor([]int64{1})
+		outs = append(outs, o)
+	}
+	defer ort.DestroyAll(append(outs, it, tt)...)
+	if err := sess.Run([]*ort.Tensor{it, tt}, outs); err != nil {
+		t.Fatal(err)
+	}
+	te, se, fe := outs[0].GetData()[0], outs[1].GetData()[0], outs[2].GetData()[0]
+	if te != se || fe != 0 || te == 0 {
+		t.Fatalf("teacher err %v, student err %v, S_fea %v; want equal errors and S_fea 0", te, se, fe)
+	}
+}
+
+func sharedTeacher(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", "teachers", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared teachers not available: %v", err)
+	}
+	return p
+}
+
+func TestImportedMNADTeacher(t *testing.T) {
+	s := method.Spec{Task: "video", Arch: "mnad", Init: nn.InitPyTorch, Seed: 1, Batch: 2, Size: 64, Frames: 4, Channels: 3,
+		Taps: []string{"bottleneck"}, Attention: nn.AttentionConfig{Kind: nn.AttnSCA}, WFea: 1, StudentInit: "random"}
+	tch, err := method.LoadTeacher(sharedTeacher(t, "mnad_pred.onnx"), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The README of shared/teachers names the bottleneck.
+	if got := tch.TapTensors["bottleneck"]; got != "/e4/e4.3/Conv_output_0" {
+		t.Errorf("bottleneck found at %q, want /e4/e4.3/Conv_output_0", got)
+	}
+	b, err := method.StudentTrain(s, tch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nImported := 0
+	for _, p := range b.Spec.Trainable {
+		if strings.HasPrefix(p, method.StudentPrefix) {
+			nImported++
+		}
+	}
+	if nImported == 0 {
+		t.Fatal("no student parameter cloned from the imported teacher")
+	}
+	// BatchNorm is folded into this export's convs, so it trains slowly:
+	// ask only for a clear fall.
+	first, last, _, _ := trainFixed(t, b, 30, 1e-3)
+	t.Logf("loss %v -> %v", first, last)
+	if !(last < 0.95*first) {
+		t.Fatalf("imported student's loss did not fall: %v -> %v", first, last)
+	}
+}
+
+func TestImportedTeacherErrors(t *testing.T) {
+	p := sharedTeacher(t, "mnad_pred.onnx")
+	base := method.Spec{Task: "video", Arch: "mnad", Batch: 2, Size: 64, Frames: 4, Channels: 3, Taps: []string{"bottleneck"}}
+	bad := base
+	bad.Taps = []string{"/no/such/tensor"}
+	if _, err := method.LoadTeacher(p, bad, nil); err == nil || !strings.Contains(err.Error(), "/no/such/tensor") {
+		t.Errorf("unknown tap: %v", err)
+	}
+	bad = base
+	bad.Size = 32
+	if _, err := method.LoadTeacher(p, bad, nil); err == nil || !strings.Contains(err.Error(), "data.size") {
+		t.Errorf("input shape mismatch: %v", err)
+	}
+	trunc := filepath.Join(t.TempDir(), "trunc.onnx")
+	b, _ := os.ReadFile(p)
+	os.WriteFile(trunc, b[:len(b)/2], 0o644)
+	if _, err := method.LoadTeacher(trunc, base, nil); err == nil || !strings.Contains(err.Error(), "trunc.onnx") {
+		t.Errorf("truncated file: %v", err)
+	}
+	_ = context.Background
+}
+
+// The gradient rules hold on whole graphs PyTorch exported: the gradient
+// of a random functional of each model's outputs with respect to its input
+// matches finite differences.
+func TestImportedGraphGradients(t *testing.T) {
+	for _, name := range []string{"mnad_pred.onnx", "draem.onnx"} {
+		path := sharedTeacher(t, name)
+		g0, err := graph.LoadFile(path, graph.ImportOptions{Batch: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := g0.Inputs[0]
+		gradcheck.Check(t, gradcheck.GradCase{Name: name, Tol: 5e-3,
+			Inputs: []gradcheck.In{{Name: in, Shape: g0.Shape(in)}},
+			Build: func(g *graph.Graph, ins []string) string {
+				m := g0.Rename("m/", in)
+				g.Merge(m)
+				outs := m.Outputs
+				if len(outs) == 1 {
+					return outs[0]
+				}
+				// Both DRAEM outputs: reconstruction and mask logits.
+				return g.Op("Concat", outs, graph.Attrs{"axis": int64(1)})
+			}})
+	}
+}

@@ -1,0 +1,295 @@
+package metrics
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"codeberg.org/sbinet/npyio"
+)
+
+// LoadMapNPY reads an anomaly map from a .npy file holding a float32 (or
+// float64) array of shape (H, W), or (1, H, W) / (1, 1, H, W). It returns the
+// values in row-major order with the map's width and height.
+func LoadMapNPY(path string) (m []float32, w, h int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("load map: %w", err)
+	}
+	defer f.Close()
+	r, err := npyio.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("load map %s: %w", path, err)
+	}
+	shape := r.Header.Descr.Shape
+	dims := shape
+	for len(dims) > 2 && dims[0] == 1 {
+		dims = dims[1:]
+	}
+	if len(dims) != 2 || dims[0] <= 0 || dims[1] <= 0 {
+		return nil, 0, 0, fmt.Errorf("load map %s: shape %v, want (H, W) or (1, H, W)", path, shape)
+	}
+	h, w = dims[0], dims[1]
+	// The header's dtype is a quoted Python literal such as '<f4'; npyio
+	// itself handles the byte order.
+	typ := strings.Trim(r.Header.Descr.Type, `'"`)
+	if len(typ) == 3 && strings.ContainsRune("<>=|", rune(typ[0])) {
+		typ = typ[1:]
+	}
+	switch typ {
+	case "f4":
+		m = make([]float32, w*h)
+		err = r.Read(&m)
+	case "f8":
+		d := make([]float64, w*h)
+		err = r.Read(&d)
+		m = make([]float32, len(d))
+		for i, v := range d {
+			m[i] = float32(v)
+		}
+	default:
+		return nil, 0, 0, fmt.Errorf("load map %s: dtype %s, want float32 (<f4) or float64 (<f8)", path, r.Header.Descr.Type)
+	}
+	// npyio reports a file cut short as io.EOF after zero-filling the rest.
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("load map %s: reading %dx%d values: %w", path, h, w, err)
+	}
+	if r.Header.Descr.Fortran {
+		t := make([]float32, len(m))
+		for x := range w {
+			for y := range h {
+				t[y*w+x] = m[x*h+y]
+			}
+		}
+		m = t
+	}
+	return m, w, h, nil
+}
+
+// LoadMaskPNG reads a ground-truth mask: a grayscale PNG with 0 for normal and
+// 255 for anomalous pixels (MVTec AD and UCSD Ped2 masks). Any other value is
+// an error, so that resized or soft masks are not silently thresholded.
+func LoadMaskPNG(path string) (mask []bool, w, h int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("load mask: %w", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(bufio.NewReader(f))
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("load mask %s: %w", path, err)
+	}
+	b := img.Bounds()
+	w, h = b.Dx(), b.Dy()
+	mask = make([]bool, w*h)
+	for y := range h {
+		for x := range w {
+			var v, full uint32
+			if g, ok := img.(*image.Gray); ok {
+				v, full = uint32(g.GrayAt(b.Min.X+x, b.Min.Y+y).Y), 0xff
+			} else {
+				v, full = uint32(color.Gray16Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray16).Y), 0xffff
+			}
+			switch v {
+			case 0:
+			case full:
+				mask[y*w+x] = true
+			default:
+				return nil, 0, 0, fmt.Errorf("load mask %s: pixel (x=%d, y=%d) is %d; want 0 (normal) or %d (anomalous)",
+					path, x, y, v, full)
+			}
+		}
+	}
+	return mask, w, h, nil
+}
+
+// PixelOptions controls EvaluateMapsDir.
+type PixelOptions struct {
+	// Sigma > 0 smooths every map with GaussianBlur first (4 is common).
+	Sigma float64
+	// MaxFPR is AUPRO's FPR limit; 0 means DefaultMaxFPR.
+	MaxFPR float64
+}
+
+// MapMaskPair names the files of one test image.
+type MapMaskPair struct {
+	Map, Mask string
+}
+
+// MatchMapsMasks pairs every X.npy in mapsDir with X.png or X_mask.png (the
+// MVTec AD name) in masksDir, sorted by map name. A map without a mask, a
+// mask without a map, or a map with both mask names is an error naming it.
+func MatchMapsMasks(mapsDir, masksDir string) ([]MapMaskPair, error) {
+	maps, err := listFiles(mapsDir, ".npy")
+	if err != nil {
+		return nil, err
+	}
+	if len(maps) == 0 {
+		return nil, fmt.Errorf("match maps: no .npy anomaly maps in %s", mapsDir)
+	}
+	masks, err := listFiles(masksDir, ".png")
+	if err != nil {
+		return nil, err
+	}
+	isMask := make(map[string]bool, len(masks))
+	for _, name := range masks {
+		isMask[name] = true
+	}
+	used := make(map[string]bool)
+	pairs := make([]MapMaskPair, 0, len(maps))
+	for _, m := range maps {
+		base := strings.TrimSuffix(m, ".npy")
+		var found []string
+		for _, name := range []string{base + ".png", base + "_mask.png"} {
+			if isMask[name] {
+				found = append(found, name)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return nil, fmt.Errorf("match maps: map %s has no mask %s or %s in %s; write an all-zero mask for a normal image",
+				filepath.Join(mapsDir, m), base+".png", base+"_mask.png", masksDir)
+		case 2:
+			return nil, fmt.Errorf("match maps: map %s matches both %s and %s in %s; keep one",
+				filepath.Join(mapsDir, m), found[0], found[1], masksDir)
+		}
+		if used[found[0]] {
+			return nil, fmt.Errorf("match maps: mask %s matches two maps", filepath.Join(masksDir, found[0]))
+		}
+		used[found[0]] = true
+		pairs = append(pairs, MapMaskPair{Map: filepath.Join(mapsDir, m), Mask: filepath.Join(masksDir, found[0])})
+	}
+	for _, name := range masks {
+		if !used[name] {
+			return nil, fmt.Errorf("match maps: mask %s has no anomaly map %s.npy in %s",
+				filepath.Join(masksDir, name), strings.TrimSuffix(strings.TrimSuffix(name, ".png"), "_mask"), mapsDir)
+		}
+	}
+	return pairs, nil
+}
+
+// listFiles returns the sorted names of the regular files in dir ending in ext.
+func listFiles(dir, ext string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ext) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil // os.ReadDir sorts by name
+}
+
+// EvaluateMapsDir loads the anomaly maps and masks matched by MatchMapsMasks,
+// optionally smooths the maps, and computes pixel AUROC, AP and AUPRO. All
+// maps must share one size, and each mask must have its map's size.
+func EvaluateMapsDir(ctx context.Context, mapsDir, masksDir string, opts PixelOptions) (PixelResult, error) {
+	maxFPR := opts.MaxFPR
+	if maxFPR == 0 {
+		maxFPR = DefaultMaxFPR
+	}
+	if err := checkMaxFPR(maxFPR); err != nil {
+		return PixelResult{}, err
+	}
+	if err := checkSigma(opts.Sigma); err != nil {
+		return PixelResult{}, err
+	}
+	pairs, err := MatchMapsMasks(mapsDir, masksDir)
+	if err != nil {
+		return PixelResult{}, err
+	}
+	maps, masks, w, h, err := loadPairs(ctx, pairs, opts.Sigma)
+	if err != nil {
+		return PixelResult{}, err
+	}
+	slog.Debug("pixel metrics", "maps", len(maps), "width", w, "height", h, "sigma", opts.Sigma)
+	res, err := EvaluatePixels(ctx, maps, masks, w, h, maxFPR)
+	if err != nil {
+		return res, fmt.Errorf("maps %s, masks %s: %w", mapsDir, masksDir, err)
+	}
+	return res, nil
+}
+
+type loadedPair struct {
+	m    []float32
+	mask []bool
+	w, h int
+	err  error
+}
+
+// loadPairs reads the files on all cores (decoding and blurring dominate) and
+// reports the first failing pair in file order.
+func loadPairs(ctx context.Context, pairs []MapMaskPair, sigma float64) (maps [][]float32, masks [][]bool, w, h int, err error) {
+	out := make([]loadedPair, len(pairs))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(pairs)) {
+		wg.Go(func() {
+			for i := range jobs {
+				out[i] = loadPair(pairs[i], sigma)
+			}
+		})
+	}
+feed:
+	for i := range pairs {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, 0, 0, err
+	}
+
+	maps = make([][]float32, len(pairs))
+	masks = make([][]bool, len(pairs))
+	for i, p := range out {
+		if p.err != nil {
+			return nil, nil, 0, 0, p.err
+		}
+		if i == 0 {
+			w, h = p.w, p.h
+		} else if p.w != w || p.h != h {
+			return nil, nil, 0, 0, fmt.Errorf("map %s is %dx%d but %s is %dx%d; all maps must have one size",
+				pairs[i].Map, p.w, p.h, pairs[0].Map, w, h)
+		}
+		maps[i], masks[i] = p.m, p.mask
+	}
+	return maps, masks, w, h, nil
+}
+
+func loadPair(p MapMaskPair, sigma float64) loadedPair {
+	m, w, h, err := LoadMapNPY(p.Map)
+	if err != nil {
+		return loadedPair{err: err}
+	}
+	mask, mw, mh, err := LoadMaskPNG(p.Mask)
+	if err != nil {
+		return loadedPair{err: err}
+	}
+	if mw != w || mh != h {
+		return loadedPair{err: fmt.Errorf("mask %s is %dx%d but its map %s is %dx%d (W x H); resize one of them",
+			p.Mask, mw, mh, p.Map, w, h)}
+	}
+	if sigma > 0 {
+		if m, err = GaussianBlur(m, w, h, sigma); err != nil {
+			return loadedPair{err: fmt.Errorf("smooth %s: %w", p.Map, err)}
+		}
+	}
+	return loadedPair{m: m, mask: mask, w: w, h: h}
+}

@@ -1,0 +1,234 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"codeberg.org/sbinet/npyio"
+)
+
+func TestMinMaxNormalize(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name     string
+		in, want []float64
+	}{
+		{"linear", []float64{2, 4, 6, 3}, []float64{0, 0.5, 1, 0.25}},
+		{"negative", []float64{-1, 1}, []float64{0, 1}},
+		{"constant", []float64{7, 7, 7}, []float64{0, 0, 0}},
+		{"NaN kept", []float64{1, nan, 3}, []float64{0, nan, 1}},
+		{"empty", nil, []float64{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := MinMaxNormalize(tt.in)
+			if !slices.EqualFunc(got, tt.want, func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }) {
+				t.Errorf("MinMaxNormalize(%v) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewVideoScores(t *testing.T) {
+	labels := labelsOf(0, 0, 1, 1, 0)
+	v, err := NewVideoScores("01", labels, []float64{0.5, 0.7, 0.1}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(v.Scores, []float64{0, 0, 0.5, 0.7, 0.1}) || !slices.Equal(v.Valid, labelsOf(0, 0, 1, 1, 1)) {
+		t.Errorf("NewVideoScores = %+v; want predictions on frames 2..4", v)
+	}
+	for _, offset := range []int{-1, 1, 3} {
+		if _, err := NewVideoScores("01", labels, []float64{0.5, 0.7, 0.1}, offset); err == nil {
+			t.Errorf("offset %d: 3 predictions accepted for 5 frames", offset)
+		}
+	}
+}
+
+func TestFrameAUCHandComputed(t *testing.T) {
+	// A: two leading frames without prediction (their scores must not count),
+	//    then normal 0, anomalous 10 -> normalised 0, 1; AUC 1.
+	// B: normal 100, normal 200, anomalous 150 -> 0, 1, .5; AUC .5.
+	// C: normal only, 5 and 600 -> 0, 1; left out of the macro average.
+	// Macro (1 + .5)/2 = .75.
+	// Micro after normalisation: anomalous {1, .5}, normal {0, 0, 1, 0, 1}:
+	//   1 beats three 0s and ties two 1s (4), .5 beats three 0s (3): 7/10.
+	// Micro on raw scores: anomalous {10, 150}, normal {0, 100, 200, 5, 600}:
+	//   10 beats 0, 5 (2); 150 beats 0, 100, 5 (3): 5/10.
+	videos := []VideoScores{
+		{Name: "A", Labels: labelsOf(1, 1, 0, 1), Scores: []float64{1000, math.NaN(), 0, 10}, Valid: labelsOf(0, 0, 1, 1)},
+		{Name: "B", Labels: labelsOf(0, 0, 1), Scores: []float64{100, 200, 150}},
+		{Name: "C", Labels: labelsOf(0, 0), Scores: []float64{5, 600}},
+	}
+	for _, tt := range []struct {
+		name  string
+		opts  VideoOptions
+		micro float64
+	}{
+		{"normalised", VideoOptions{}, 0.7},
+		{"raw", VideoOptions{SkipNormalize: true}, 0.5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := FrameAUC(videos, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !near(got.Micro, tt.micro, 1e-15) || !near(got.Macro, 0.75, 1e-15) {
+				t.Errorf("micro %v macro %v; want %v and 0.75", got.Micro, got.Macro, tt.micro)
+			}
+			if got.Videos != 3 || got.MacroVideos != 2 || got.Frames != 7 || !slices.Equal(got.Skipped, []string{"C"}) {
+				t.Errorf("got %+v; want 3 videos, 2 in macro, 7 frames, C skipped", got)
+			}
+		})
+	}
+}
+
+func TestFrameAUCSmoothing(t *testing.T) {
+	// Valid frames 0 .6 0 .4 .4 .4 0 0 with frames 3-5 anomalous: raw, the
+	// spike .6 outranks the plateau (AUC 12/15 = .8). Smoothed with sigma 1 the
+	// plateau keeps ~.28-.36 while the spike falls to ~.27: AUC 1 (scipy's
+	// gaussian_filter1d gives .179 .265 .265 .310 .356 .278 .120 .025). The
+	// leading frame has no prediction; were its 1e9 smoothed in, the first
+	// frames would outrank everything (AUC .4).
+	v := VideoScores{
+		Name:   "A",
+		Labels: labelsOf(1, 0, 0, 0, 1, 1, 1, 0, 0),
+		Scores: []float64{1e9, 0, 0.6, 0, 0.4, 0.4, 0.4, 0, 0},
+		Valid:  labelsOf(0, 1, 1, 1, 1, 1, 1, 1, 1),
+	}
+	for _, tt := range []struct {
+		sigma, want float64
+	}{{0, 0.8}, {1, 1}} {
+		got, err := FrameAUC([]VideoScores{v}, VideoOptions{SmoothSigma: tt.sigma})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !near(got.Micro, tt.want, 1e-15) || !near(got.Macro, tt.want, 1e-15) {
+			t.Errorf("sigma %v: micro %v macro %v, want %v", tt.sigma, got.Micro, got.Macro, tt.want)
+		}
+	}
+}
+
+func TestFrameAUCErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		videos  []VideoScores
+		oneClas bool
+	}{
+		{"no videos", nil, false},
+		{"one class per video", []VideoScores{
+			{Name: "a", Labels: labelsOf(0, 0), Scores: []float64{1, 2}},
+			{Name: "b", Labels: labelsOf(1, 1), Scores: []float64{1, 2}},
+		}, true},
+		{"one class overall", []VideoScores{{Name: "a", Labels: labelsOf(0, 0), Scores: []float64{1, 2}}}, true},
+		{"NaN on a valid frame", []VideoScores{{Name: "a", Labels: labelsOf(0, 1), Scores: []float64{math.NaN(), 2}}}, false},
+		{"length mismatch", []VideoScores{{Name: "a", Labels: labelsOf(0, 1), Scores: []float64{1}}}, false},
+		{"valid length mismatch", []VideoScores{{Name: "a", Labels: labelsOf(0, 1), Scores: []float64{1, 2}, Valid: labelsOf(1)}}, false},
+		{"no valid frame", []VideoScores{{Name: "a", Labels: labelsOf(0, 1), Scores: []float64{1, 2}, Valid: labelsOf(0, 0)}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := FrameAUC(tt.videos, VideoOptions{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if errors.Is(err, ErrOneClass) != tt.oneClas {
+				t.Errorf("error %q: want errors.Is(ErrOneClass) = %v", err, tt.oneClas)
+			}
+		})
+	}
+}
+
+// sharedDir returns ../shared next to the repository root, or skips.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.mod above the test directory; cannot find ../shared")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(dir, "..", "shared")
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("shared test data not found at %s (read-only material next to the repository): %v", shared, err)
+	}
+	return shared
+}
+
+// TestFrameAUCPed2Labels runs the video metrics on the real UCSD Ped2 frame
+// labels (MNAD's frame_labels_ped2.npy), with perfect scores and the first 4
+// frames of each video without prediction (MNAD's 5-frame predictor).
+func TestFrameAUCPed2Labels(t *testing.T) {
+	path := filepath.Join(sharedDir(t), "data", "labels", "mnad", "frame_labels_ped2.npy")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var raw []int64
+	if err := npyio.Read(f, &raw); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	// Facts from shared/data/ped2/README.md.
+	lengths := []int{180, 180, 150, 180, 150, 180, 180, 180, 120, 150, 180, 180}
+	anomalous := []int{120, 86, 146, 150, 129, 159, 135, 180, 120, 150, 180, 93}
+	if len(raw) != 2010 {
+		t.Fatalf("%s: %d labels, want 2010", path, len(raw))
+	}
+	const offset = 4
+	var videos []VideoScores
+	start := 0
+	for k, n := range lengths {
+		labels := make([]bool, n)
+		preds := make([]float64, n-offset)
+		count := 0
+		for i := range n {
+			labels[i] = raw[start+i] == 1
+			if labels[i] {
+				count++
+			}
+			if i >= offset {
+				preds[i-offset] = float64(raw[start+i]) // perfect scores
+			}
+		}
+		if count != anomalous[k] {
+			t.Errorf("video %02d: %d anomalous frames, README says %d", k+1, count, anomalous[k])
+		}
+		v, err := NewVideoScores(fmt.Sprintf("%02d", k+1), labels, preds, offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		videos = append(videos, v)
+		start += n
+	}
+	got, err := FrameAUC(videos, VideoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Videos 08-11 are anomalous in every frame (README table).
+	if want := []string{"08", "09", "10", "11"}; !slices.Equal(got.Skipped, want) {
+		t.Errorf("skipped %v, want %v", got.Skipped, want)
+	}
+	// Within each video the scores are perfect, so macro AUC is 1. Per-video
+	// normalisation maps the constant scores of 08-11 to 0, which ties their
+	// anomalous frames with every normal frame. Valid anomalous frames: 1,620
+	// (1,648 minus the first 4 of the 7 videos anomalous from frame 1), of
+	// which 614 are in 08-11 (176+116+146+176); normal frames: 1,962 - 1,620
+	// = 342, all at 0. Micro = (1,006 wins + 614/2 ties) / 1,620 = 1313/1620.
+	if got.MacroVideos != 8 || got.Frames != 2010-12*offset || got.Macro != 1 || !near(got.Micro, 1313.0/1620, 1e-15) {
+		t.Errorf("got %+v; want 8 videos in macro, %d frames, macro 1, micro 1313/1620", got, 2010-12*offset)
+	}
+}
