@@ -1,0 +1,350 @@
+package report
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// plotDPI fixes the scale of text and lines relative to pixels: at 96 dpi a
+// 10 pt label is about 13 px high, legible in an 800 px wide picture.
+const plotDPI = 96
+
+// PlotOptions sets a picture's title and size in pixels; zero fields take
+// the defaults of the function drawing it.
+type PlotOptions struct {
+	Title         string
+	Width, Height int
+}
+
+func (o PlotOptions) withDefaults(title string, w, h int) PlotOptions {
+	if o.Title == "" {
+		o.Title = title
+	}
+	if o.Width <= 0 {
+		o.Width = w
+	}
+	if o.Height <= 0 {
+		o.Height = h
+	}
+	return o
+}
+
+// seriesColor returns the i-th colour of the Okabe-Ito palette, which stays
+// distinguishable for colour-blind readers and on the light red bands of
+// score plots.
+func seriesColor(i int) color.Color {
+	pal := []color.RGBA{
+		{0, 114, 178, 255},   // blue
+		{213, 94, 0, 255},    // vermillion
+		{0, 158, 115, 255},   // bluish green
+		{230, 159, 0, 255},   // orange
+		{204, 121, 167, 255}, // reddish purple
+		{86, 180, 233, 255},  // sky blue
+		{0, 0, 0, 255},       // black
+	}
+	return pal[i%len(pal)]
+}
+
+// bandColor shades ground-truth anomalous frames; opaque so that it sits
+// under the curves without tinting them.
+func bandColor() color.RGBA { return color.RGBA{255, 205, 205, 255} }
+
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	return p
+}
+
+// renderPlot draws p on a white image of exactly w x h pixels. It also
+// returns the canvas drawn on, from which p.DataCanvas gives where data
+// coordinates land.
+func renderPlot(p *plot.Plot, w, h int) (image.Image, draw.Canvas) {
+	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, w, h))), vgimg.UseDPI(plotDPI))
+	dc := draw.New(c)
+	p.Draw(dc)
+	return c.Image(), dc
+}
+
+func savePlot(path string, p *plot.Plot, w, h int) error {
+	img, _ := renderPlot(p, w, h)
+	return writeFileAtomic(path, func(wr io.Writer) error { return png.Encode(wr, img) })
+}
+
+func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, points bool) error {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return fmt.Errorf("series %q: %w", name, err)
+	}
+	l.Color = seriesColor(i)
+	l.Width = vg.Points(1.5)
+	p.Add(l)
+	if !points {
+		p.Legend.Add(name, l)
+		return nil
+	}
+	s, err := plotter.NewScatter(xys)
+	if err != nil {
+		return fmt.Errorf("series %q: %w", name, err)
+	}
+	s.Color = seriesColor(i)
+	s.Shape = draw.CircleGlyph{}
+	p.Add(s)
+	p.Legend.Add(name, l, s)
+	return nil
+}
+
+// ROCCurve is one method's ROC curve: false- and true-positive rates of
+// matching thresholds, and its AUC (a fraction; NaN leaves it out of the
+// legend).
+type ROCCurve struct {
+	Name     string
+	FPR, TPR []float64
+	AUC      float64
+}
+
+// WriteROCPlot draws several ROC curves on one plot with the AUC of each in
+// the legend and the chance diagonal dashed, and writes it to path as PNG
+// (default 640 x 560 pixels).
+func WriteROCPlot(path string, curves []ROCCurve, opt PlotOptions) error {
+	p, opt, err := rocPlot(curves, opt)
+	if err != nil {
+		return fmt.Errorf("ROC plot %s: %w", path, err)
+	}
+	return savePlot(path, p, opt.Width, opt.Height)
+}
+
+func rocPlot(curves []ROCCurve, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
+	opt = opt.withDefaults("ROC", 640, 560)
+	if len(curves) == 0 {
+		return nil, opt, fmt.Errorf("no curves")
+	}
+	p := newPlot(opt.Title, "false positive rate", "true positive rate")
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	diag, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	if err != nil {
+		return nil, opt, err
+	}
+	diag.Color = color.Gray{Y: 160}
+	diag.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(diag)
+	for i, c := range curves {
+		if len(c.FPR) != len(c.TPR) || len(c.FPR) < 2 {
+			return nil, opt, fmt.Errorf("curve %q: want at least 2 points and as many FPR as TPR values, got %d FPR and %d TPR", c.Name, len(c.FPR), len(c.TPR))
+		}
+		xys := make(plotter.XYs, len(c.FPR))
+		for j := range c.FPR {
+			x, y := c.FPR[j], c.TPR[j]
+			if !(x >= 0 && x <= 1 && y >= 0 && y <= 1) {
+				return nil, opt, fmt.Errorf("curve %q: point %d (%v, %v) is outside [0, 1]", c.Name, j, x, y)
+			}
+			xys[j] = plotter.XY{X: x, Y: y}
+		}
+		if err := checkFraction(c.AUC); err != nil {
+			return nil, opt, fmt.Errorf("curve %q AUC: %w", c.Name, err)
+		}
+		// Pixel-level curves can have a threshold per pixel of the test set;
+		// points closer than half a pixel add nothing to the picture.
+		xys = thinCurve(xys, 0.5/float64(max(opt.Width, opt.Height)))
+		if err := addLine(p, rocLegendName(c), xys, i, false); err != nil {
+			return nil, opt, err
+		}
+	}
+	p.Legend.Top = false // bottom right, away from a good curve's knee
+	return p, opt, nil
+}
+
+// thinCurve drops points within eps (in both coordinates) of the last point
+// kept; the first and last points are always kept.
+func thinCurve(xys plotter.XYs, eps float64) plotter.XYs {
+	if len(xys) <= 2 {
+		return xys
+	}
+	out := plotter.XYs{xys[0]}
+	for _, q := range xys[1 : len(xys)-1] {
+		last := out[len(out)-1]
+		if math.Abs(q.X-last.X) >= eps || math.Abs(q.Y-last.Y) >= eps {
+			out = append(out, q)
+		}
+	}
+	return append(out, xys[len(xys)-1])
+}
+
+// rocLegendName appends the AUC in percent, when known, to the curve's name.
+func rocLegendName(c ROCCurve) string {
+	if math.IsNaN(c.AUC) {
+		return c.Name
+	}
+	return fmt.Sprintf("%s (AUC %.1f%%)", c.Name, 100*c.AUC)
+}
+
+// ScoreSeries is one per-frame anomaly score sequence of a video, frame 0
+// first.
+type ScoreSeries struct {
+	Name   string
+	Scores []float64
+}
+
+// FrameRange is the half-open range [Start, End) of frame indices.
+type FrameRange struct {
+	Start, End int
+}
+
+// RangesFromLabels returns the maximal runs of true labels as frame ranges.
+func RangesFromLabels(labels []bool) []FrameRange {
+	var out []FrameRange
+	for i := 0; i < len(labels); i++ {
+		if !labels[i] {
+			continue
+		}
+		j := i
+		for j < len(labels) && labels[j] {
+			j++
+		}
+		out = append(out, FrameRange{i, j})
+		i = j
+	}
+	return out
+}
+
+// VideoScores is what a score plot shows for one video: its scores under
+// one or more methods and its ground-truth anomalous frames.
+type VideoScores struct {
+	Video     string
+	Series    []ScoreSeries
+	Anomalous []FrameRange
+}
+
+// WriteScorePlot draws the frame-level scores of one video against the frame
+// index, with ground-truth anomalous frames shaded light red (a frame i
+// covers [i-0.5, i+0.5)), and writes it to path as PNG (default 960 x 360
+// pixels).
+func WriteScorePlot(path string, v VideoScores, opt PlotOptions) error {
+	p, opt, err := scorePlot(v, opt)
+	if err != nil {
+		return fmt.Errorf("score plot %s: %w", path, err)
+	}
+	return savePlot(path, p, opt.Width, opt.Height)
+}
+
+func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
+	opt = opt.withDefaults("video "+v.Video, 960, 360)
+	if len(v.Series) == 0 {
+		return nil, opt, fmt.Errorf("video %q: no score series", v.Video)
+	}
+	frames := 0
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range v.Series {
+		if len(s.Scores) == 0 {
+			return nil, opt, fmt.Errorf("video %q: series %q has no scores", v.Video, s.Name)
+		}
+		frames = max(frames, len(s.Scores))
+		for i, x := range s.Scores {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, opt, fmt.Errorf("video %q: series %q frame %d: score %v is not finite", v.Video, s.Name, i, x)
+			}
+			lo, hi = min(lo, x), max(hi, x)
+		}
+	}
+	if lo == hi {
+		lo, hi = lo-0.5, hi+0.5
+	}
+	// Headroom for the legend, which gonum draws inside the data area: about
+	// 6% of the height per entry keeps it above the curves.
+	entries := len(v.Series)
+	if len(v.Anomalous) > 0 {
+		entries++
+	}
+	top := min(0.5, 0.05+0.06*float64(entries))
+	span := hi - lo
+	lo, hi = lo-0.05*span, lo+span/(1-top)
+
+	p := newPlot(opt.Title, "frame", "anomaly score")
+	for _, r := range v.Anomalous {
+		if r.Start < 0 || r.End > frames || r.Start >= r.End {
+			return nil, opt, fmt.Errorf("video %q: anomalous range [%d, %d) is empty or outside the %d frames", v.Video, r.Start, r.End, frames)
+		}
+	}
+	if len(v.Anomalous) > 0 {
+		rings := make([]plotter.XYer, len(v.Anomalous))
+		for i, r := range v.Anomalous {
+			x0, x1 := float64(r.Start)-0.5, float64(r.End)-0.5
+			rings[i] = plotter.XYs{{X: x0, Y: lo}, {X: x1, Y: lo}, {X: x1, Y: hi}, {X: x0, Y: hi}}
+		}
+		band, err := plotter.NewPolygon(rings...)
+		if err != nil {
+			return nil, opt, err
+		}
+		band.Color = bandColor()
+		band.LineStyle.Width = 0
+		p.Add(band)
+		p.Legend.Add("anomalous (ground truth)", band)
+	}
+	for i, s := range v.Series {
+		xys := make(plotter.XYs, len(s.Scores))
+		for j, x := range s.Scores {
+			xys[j] = plotter.XY{X: float64(j), Y: x}
+		}
+		if err := addLine(p, s.Name, xys, i, false); err != nil {
+			return nil, opt, err
+		}
+	}
+	// Fixed after Add, which would otherwise widen the axes to the bands.
+	p.X.Min, p.X.Max = -0.5, float64(frames)-0.5
+	p.Y.Min, p.Y.Max = lo, hi
+	p.Legend.Top = true
+	return p, opt, nil
+}
+
+// WriteLambdaPlot draws the micro AUC (and the macro AUC where present)
+// against lambda and writes it to path as PNG (default 640 x 420 pixels).
+func WriteLambdaPlot(path string, points []LambdaPoint, opt PlotOptions) error {
+	p, opt, err := lambdaPlot(points, opt)
+	if err != nil {
+		return fmt.Errorf("lambda plot %s: %w", path, err)
+	}
+	return savePlot(path, p, opt.Width, opt.Height)
+}
+
+func lambdaPlot(points []LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
+	opt = opt.withDefaults("AUC against λ", 640, 420)
+	ps, err := sortedLambdaPoints("lambda plot", points)
+	if err != nil {
+		return nil, opt, err
+	}
+	p := newPlot(opt.Title, "λ", "AUC (%)")
+	series := []struct {
+		name string
+		get  func(LambdaPoint) float64
+	}{
+		{"micro AUC", func(q LambdaPoint) float64 { return q.MicroAUC }},
+		{"macro AUC", func(q LambdaPoint) float64 { return q.MacroAUC }},
+	}
+	for i, s := range series {
+		var xys plotter.XYs
+		for _, q := range ps {
+			if y := s.get(q); !math.IsNaN(y) {
+				xys = append(xys, plotter.XY{X: q.Lambda, Y: 100 * y})
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		if err := addLine(p, s.name, xys, i, true); err != nil {
+			return nil, opt, err
+		}
+	}
+	p.Legend.Top = false
+	return p, opt, nil
+}

@@ -1,0 +1,184 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/stat"
+)
+
+// VideoAUC is the frame-level AUC of one test video, a fraction in [0, 1].
+type VideoAUC struct {
+	Video string
+	AUC   float64
+}
+
+// VideoResult holds one method's frame-level results on one video data set,
+// as fractions in [0, 1]. MicroAUC is over all frames of the test set pooled;
+// MacroAUC, the mean of per-video AUCs, is NaN when not computed. Videos is
+// optional.
+type VideoResult struct {
+	Dataset  string
+	Method   string
+	MicroAUC float64
+	MacroAUC float64
+	Videos   []VideoAUC
+}
+
+func validateVideoResults(title string, results []VideoResult) error {
+	if len(results) == 0 {
+		return fmt.Errorf("video table %q: no results", title)
+	}
+	type key struct{ ds, method string }
+	seen := map[key]bool{}
+	for i, r := range results {
+		if r.Dataset == "" || r.Method == "" {
+			return fmt.Errorf("video table %q: result %d has an empty data set or method (data set %q, method %q)", title, i, r.Dataset, r.Method)
+		}
+		k := key{r.Dataset, r.Method}
+		if seen[k] {
+			return fmt.Errorf("video table %q: two results for data set %q and method %q", title, r.Dataset, r.Method)
+		}
+		seen[k] = true
+		if err := checkFraction(r.MicroAUC); err != nil {
+			return fmt.Errorf("video table %q: micro AUC of %s on %s: %w", title, r.Method, r.Dataset, err)
+		}
+		if err := checkFraction(r.MacroAUC); err != nil {
+			return fmt.Errorf("video table %q: macro AUC of %s on %s: %w", title, r.Method, r.Dataset, err)
+		}
+		videos := map[string]bool{}
+		for _, v := range r.Videos {
+			if v.Video == "" || videos[v.Video] {
+				return fmt.Errorf("video table %q: %s on %s: video name %q is empty or repeated", title, r.Method, r.Dataset, v.Video)
+			}
+			videos[v.Video] = true
+			if err := checkFraction(v.AUC); err != nil {
+				return fmt.Errorf("video table %q: AUC of %s on %s video %s: %w", title, r.Method, r.Dataset, v.Video, err)
+			}
+		}
+	}
+	return nil
+}
+
+// firstAppearance returns the distinct values of f over results in order of
+// first appearance.
+func firstAppearance(results []VideoResult, f func(VideoResult) string) []string {
+	var out []string
+	for _, r := range results {
+		if !slices.Contains(out, f(r)) {
+			out = append(out, f(r))
+		}
+	}
+	return out
+}
+
+// VideoTable builds the frame-level table of the video data sets: one row per
+// data set (order of first appearance), and for each method "<method> micro
+// AUC" and, when that method reports it anywhere, "<method> macro AUC".
+// Values are percentages with one decimal. Per-video AUCs go in
+// VideoDetailTable.
+func VideoTable(title string, results []VideoResult) (Table, error) {
+	if err := validateVideoResults(title, results); err != nil {
+		return Table{}, err
+	}
+	datasets := firstAppearance(results, func(r VideoResult) string { return r.Dataset })
+	methods := firstAppearance(results, func(r VideoResult) string { return r.Method })
+	find := func(ds, m string) (VideoResult, bool) {
+		i := slices.IndexFunc(results, func(r VideoResult) bool { return r.Dataset == ds && r.Method == m })
+		if i < 0 {
+			return VideoResult{}, false
+		}
+		return results[i], true
+	}
+	hasMacro := func(m string) bool {
+		return slices.ContainsFunc(results, func(r VideoResult) bool { return r.Method == m && !math.IsNaN(r.MacroAUC) })
+	}
+	t := Table{Title: title, Columns: []string{"Dataset"}}
+	for _, m := range methods {
+		t.Columns = append(t.Columns, m+" micro AUC")
+		if hasMacro(m) {
+			t.Columns = append(t.Columns, m+" macro AUC")
+		}
+	}
+	for _, ds := range datasets {
+		row := []Cell{Str(ds)}
+		for _, m := range methods {
+			r, ok := find(ds, m)
+			if !ok {
+				r = VideoResult{MicroAUC: math.NaN(), MacroAUC: math.NaN()}
+			}
+			row = append(row, percent(r.MicroAUC))
+			if hasMacro(m) {
+				row = append(row, percent(r.MacroAUC))
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	t.Notes = []string{
+		"Frame-level AUROC in percent, one decimal. Micro: all test frames of a data set pooled; macro: mean of per-video AUCs.",
+	}
+	return t, nil
+}
+
+// VideoDetailTable builds the per-video table of one data set: one row per
+// video (sorted by name), one "<method> AUC" column per method, and footer
+// rows with the macro AUC (mean of the rows, computed here from unrounded
+// values) and the micro AUC (as given in the results).
+func VideoDetailTable(title, dataset string, results []VideoResult) (Table, error) {
+	if err := validateVideoResults(title, results); err != nil {
+		return Table{}, err
+	}
+	var rs []VideoResult
+	for _, r := range results {
+		if r.Dataset == dataset {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		return Table{}, fmt.Errorf("video table %q: no results for data set %q", title, dataset)
+	}
+	var videos []string
+	for _, r := range rs {
+		if len(r.Videos) == 0 {
+			return Table{}, fmt.Errorf("video table %q: %s on %s has no per-video AUCs", title, r.Method, dataset)
+		}
+		for _, v := range r.Videos {
+			if !slices.Contains(videos, v.Video) {
+				videos = append(videos, v.Video)
+			}
+		}
+	}
+	slices.Sort(videos)
+
+	t := Table{Title: title, Columns: []string{"Video"}}
+	perVideo := make([][]float64, len(rs)) // [method][video]
+	for i, r := range rs {
+		t.Columns = append(t.Columns, r.Method+" AUC")
+		perVideo[i] = make([]float64, len(videos))
+		for j, name := range videos {
+			perVideo[i][j] = math.NaN()
+			if k := slices.IndexFunc(r.Videos, func(v VideoAUC) bool { return v.Video == name }); k >= 0 {
+				perVideo[i][j] = r.Videos[k].AUC
+			}
+		}
+	}
+	for j, name := range videos {
+		row := []Cell{Str(name)}
+		for i := range rs {
+			row = append(row, percent(perVideo[i][j]))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	macro := []Cell{Str("macro (mean of videos)")}
+	micro := []Cell{Str("micro (all frames)")}
+	for i, r := range rs {
+		macro = append(macro, percent(stat.Mean(perVideo[i], nil)))
+		micro = append(micro, percent(r.MicroAUC))
+	}
+	t.Footer = [][]Cell{macro, micro}
+	t.Notes = []string{
+		fmt.Sprintf("Data set %s: frame-level AUROC per test video in percent, one decimal; a video missing for a method is shown as - and makes its macro mean absent.", dataset),
+	}
+	return t, nil
+}

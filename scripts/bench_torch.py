@@ -1,0 +1,279 @@
+#!/usr/bin/python3
+"""CPU reference benchmark for fmam's Go training engine.
+
+Builds one of the two teacher architectures fmam works with, in PyTorch, at a
+width multiplier, and times Adam training steps and eval-mode inference
+batches on the CPU. Prints exactly one JSON object on stdout:
+
+  {"model", "width", "size", "batch", "threads",
+   "train_step_ms", "infer_batch_ms", "params"}
+
+train_step_ms and infer_batch_ms are medians over --steps timed iterations
+after --warmup untimed ones. params counts trainable parameters only (conv and
+transposed-conv weights and biases, BatchNorm weight and bias); BatchNorm
+running statistics are buffers and are not counted.
+
+Models (every internal channel count c becomes round_half_up(c * width),
+at least 1; the data channels -- 12 in/3 out for MNAD, 3 in/3+2 out for
+DRAEM -- are never scaled):
+
+  mnad   MNAD's prediction network without the memory module (Park et al.,
+         CVPR 2020): input 4 frames x 3 channels, output the next frame
+         (Tanh). Skip connections are concatenated skip-first, as in MNAD.
+  draem  DRAEM (Zavrtanik et al., ICCV 2021): reconstructive subnetwork (base
+         width 128*w) followed by the discriminative subnetwork (base width
+         64*w) on reconstruction ++ image; upsampled tensor first in the
+         decoder's concatenations, as in DRAEM.
+
+Module names follow /work/shared/teachers/*.onnx: an eval-mode export of these
+modules at opset 13 reproduces those graphs node for node (names, ops,
+concatenation order, initializer shapes).
+
+Use the Debian interpreter, which carries PyTorch 1.13:
+
+  /usr/bin/python3 scripts/bench_torch.py --model mnad --width 0.25 \
+      --size 64 --batch 4 --threads 2
+"""
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+
+def scaled(c, width):
+    """Scale a channel count; half rounds up so a Go port using math.Round agrees."""
+    return max(1, int(math.floor(c * width + 0.5)))
+
+
+def conv3(i, o):
+    return nn.Conv2d(i, o, kernel_size=3, stride=1, padding=1)
+
+
+def conv_bn_relu(i, o):
+    return [conv3(i, o), nn.BatchNorm2d(o), nn.ReLU(inplace=False)]
+
+
+def double_conv(i, o):
+    """conv-BN-ReLU-conv-BN-ReLU, the basic block of both networks."""
+    return nn.Sequential(*conv_bn_relu(i, o), *conv_bn_relu(o, o))
+
+
+def pool2(x):
+    # Functional, not a module, so an export names the nodes /MaxPool like
+    # the shared teacher ONNX files.
+    return nn.functional.max_pool2d(x, 2)
+
+
+def upsample2():
+    return nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+
+
+class MNADPred(nn.Module):
+    """MNAD prediction network without memory."""
+
+    def __init__(self, width, in_ch=12, out_ch=3):
+        super().__init__()
+        c64, c128, c256, c512 = (scaled(c, width) for c in (64, 128, 256, 512))
+        self.e1 = double_conv(in_ch, c64)
+        self.e2 = double_conv(c64, c128)
+        self.e3 = double_conv(c128, c256)
+        # Basic_: the last conv has no BN-ReLU; its output is the bottleneck.
+        self.e4 = nn.Sequential(*conv_bn_relu(c256, c512), conv3(c512, c512))
+        self.m = double_conv(c512, c512)
+        self.u4 = self._up(c512, c256)
+        self.d3 = double_conv(2 * c256, c256)
+        self.u3 = self._up(c256, c128)
+        self.d2 = double_conv(2 * c128, c128)
+        self.u2 = self._up(c128, c64)
+        self.gen = nn.Sequential(
+            *conv_bn_relu(2 * c64, c64),
+            *conv_bn_relu(c64, c64),
+            conv3(c64, out_ch),
+            nn.Tanh(),
+        )
+
+    @staticmethod
+    def _up(i, o):
+        return nn.Sequential(
+            nn.ConvTranspose2d(i, o, kernel_size=3, stride=2, padding=1, output_padding=1),
+            nn.BatchNorm2d(o),
+            nn.ReLU(inplace=False),
+        )
+
+    def forward(self, x):
+        s1 = self.e1(x)
+        s2 = self.e2(pool2(s1))
+        s3 = self.e3(pool2(s2))
+        z = self.e4(pool2(s3))
+        y = self.m(z)
+        y = self.d3(torch.cat((s3, self.u4(y)), dim=1))
+        y = self.d2(torch.cat((s2, self.u3(y)), dim=1))
+        return self.gen(torch.cat((s1, self.u2(y)), dim=1))
+
+
+class DRAEMRecon(nn.Module):
+    """DRAEM reconstructive subnetwork: plain encoder-decoder, no skips."""
+
+    def __init__(self, width, in_ch=3, out_ch=3):
+        super().__init__()
+        b = scaled(128, width)
+        enc = [(in_ch, b), (b, 2 * b), (2 * b, 4 * b), (4 * b, 8 * b), (8 * b, 8 * b)]
+        self.enc = nn.ModuleList(double_conv(i, o) for i, o in enc)
+        dec = [(8 * b, 4 * b), (4 * b, 2 * b), (2 * b, b), (b, b)]
+        self.dec = nn.ModuleList(
+            nn.Sequential(
+                nn.Sequential(upsample2(), *conv_bn_relu(i, i)),
+                *conv_bn_relu(i, i),
+                *conv_bn_relu(i, o),
+            )
+            for i, o in dec
+        )
+        self.out = conv3(b, out_ch)
+
+    def forward(self, x):
+        for k, block in enumerate(self.enc):
+            if k > 0:
+                x = pool2(x)
+            x = block(x)
+        for block in self.dec:
+            x = block(x)
+        return self.out(x)
+
+
+class DRAEMDisc(nn.Module):
+    """DRAEM discriminative subnetwork: U-Net over reconstruction ++ image."""
+
+    def __init__(self, width, in_ch=6, out_ch=2):
+        super().__init__()
+        b = scaled(64, width)
+        enc = [(in_ch, b), (b, 2 * b), (2 * b, 4 * b), (4 * b, 8 * b), (8 * b, 8 * b), (8 * b, 8 * b)]
+        self.enc = nn.ModuleList(double_conv(i, o) for i, o in enc)
+        # Decoder stage k upsamples to the size of encoder block 4-k and
+        # concatenates its output; skip widths are the encoder outputs.
+        ups = [(8 * b, 8 * b), (8 * b, 4 * b), (4 * b, 2 * b), (2 * b, b), (b, b)]
+        skips = [8 * b, 8 * b, 4 * b, 2 * b, b]
+        self.ups = nn.ModuleList(nn.Sequential(upsample2(), *conv_bn_relu(i, o)) for i, o in ups)
+        self.decs = nn.ModuleList(double_conv(o + s, o) for (_, o), s in zip(ups, skips))
+        self.out = conv3(b, out_ch)
+
+    def forward(self, x):
+        feats = []
+        for k, block in enumerate(self.enc):
+            if k > 0:
+                x = pool2(x)
+            x = block(x)
+            feats.append(x)
+        for k, (up, dec) in enumerate(zip(self.ups, self.decs)):
+            x = dec(torch.cat((up(x), feats[len(feats) - 2 - k]), dim=1))
+        return self.out(x)
+
+
+class DRAEM(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.r = DRAEMRecon(width)
+        self.d = DRAEMDisc(width)
+
+    def forward(self, image):
+        rec = self.r(image)
+        return rec, self.d(torch.cat((rec, image), dim=1))
+
+
+def build(model, width, size, batch, gen):
+    """Return (net, inputs, loss_fn) for one benchmark configuration."""
+    if model == "mnad":
+        net = MNADPred(width)
+        frames = torch.rand(batch, 12, size, size, generator=gen) * 2 - 1
+        target = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
+
+        def loss_fn(out):
+            return nn.functional.mse_loss(out, target)
+
+        return net, frames, loss_fn
+    if model == "draem":
+        net = DRAEM(width)
+        image = torch.rand(batch, 3, size, size, generator=gen)
+        mask = torch.randint(0, 2, (batch, size, size), generator=gen)
+
+        def loss_fn(out):
+            rec, logits = out
+            return nn.functional.mse_loss(rec, image) + nn.functional.cross_entropy(logits, mask)
+
+        return net, image, loss_fn
+    raise ValueError(f"unknown model {model!r}: want mnad or draem")
+
+
+def median_ms(fn, steps, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", choices=("mnad", "draem"), required=True)
+    ap.add_argument("--width", type=float, default=0.25)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    if args.width <= 0 or args.size <= 0 or args.batch <= 0 or args.steps <= 0 or args.threads <= 0:
+        ap.error("--width, --size, --batch, --steps and --threads must be positive")
+    # MNAD pools 3 times, DRAEM's discriminator 5 times; other sizes would
+    # break the skip concatenations.
+    div = 8 if args.model == "mnad" else 32
+    if args.size % div:
+        ap.error(f"--size {args.size}: {args.model} needs a multiple of {div}")
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    net, inputs, loss_fn = build(args.model, args.width, args.size, args.batch, gen)
+    params = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(inputs))
+        loss.backward()
+        opt.step()
+
+    net.train()
+    train_ms = median_ms(train_step, args.steps, args.warmup)
+
+    def infer():
+        with torch.no_grad():
+            net(inputs)
+
+    net.eval()
+    infer_ms = median_ms(infer, args.steps, args.warmup)
+
+    print(json.dumps({
+        "model": args.model,
+        "width": args.width,
+        "size": args.size,
+        "batch": args.batch,
+        "threads": args.threads,
+        "train_step_ms": round(train_ms, 3),
+        "infer_batch_ms": round(infer_ms, 3),
+        "params": params,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
