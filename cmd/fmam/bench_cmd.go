@@ -64,6 +64,7 @@ mask). Compare with scripts/bench_torch.py in the same session.`,
 	f.IntVar(&o.Steps, "steps", 20, "timed steps")
 	f.IntVar(&o.Warmup, "warmup", 3, "untimed steps first")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	f.StringVar(&o.Profile, "profile", "", "write ONNX Runtime per-node profiles (Chrome trace JSON) with this file prefix")
 	o.Device = "cpu"
 	return cmd
 }

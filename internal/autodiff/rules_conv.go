@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/fmam/fmam/internal/graph"
@@ -12,61 +13,59 @@ func init() {
 	register(gradConvTranspose, "ConvTranspose")
 }
 
-// im2col gathers the kernel windows of x: for every kernel offset k it
-// takes the strided slice of the padded input that kernel tap k sees, and
-// stacks them into [N, C, K, L] (K = kernel size, L = output positions).
-// The weight gradient is then one batched MatMul. The prototype measured
-// this faster than the batch/channel-swapped Conv, whose huge "kernel"
-// ONNX Runtime handles 4x slower than its FLOPs suggest.
+// im2col gathers the kernel windows of x into [N, C, K, L] (K = kernel
+// size, L = output positions), so the weight gradient becomes one batched
+// MatMul. The windows come from a single convolution of every channel with
+// K one-hot kernels (the "unfold" conv): ONNX Runtime runs it as one GEMM,
+// several times faster than K strided Slices and a Concat, and it handles
+// pads, strides and dilations natively.
 func (c *Ctx) im2col(x string, geo graph.ConvGeom, outSpatial graph.Shape) string {
 	g := c.G
 	xs := g.Shape(x)
 	k := len(geo.Kernel)
-	padded := x
-	pads := make([]int64, 2*(k+2))
-	need := false
-	for i := range k {
-		// Pad the end only as far as the last window reaches.
-		reach := (outSpatial[i]-1)*geo.Strides[i] + (geo.Kernel[i]-1)*geo.Dilations[i] + 1
-		end := max(0, reach-geo.Pads[i]-xs[2+i])
-		pads[2+i], pads[k+2+2+i] = geo.Pads[i], end
-		need = need || geo.Pads[i] != 0 || end != 0
-	}
-	if need {
-		padded = g.Op("Pad", []string{x, g.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
-	}
-	kernelSize := graph.Shape(geo.Kernel).Size()
-	taps := make([]string, 0, kernelSize)
-	offset := make([]int64, k)
-	axes := make([]int64, k)
-	for i := range axes {
-		axes[i] = int64(2 + i)
-	}
-	L := graph.Shape(outSpatial).Size()
 	n, ch := xs[0], xs[1]
-	for t := int64(0); t < kernelSize; t++ {
-		rem := t
-		for i := k - 1; i >= 0; i-- {
-			offset[i] = rem % geo.Kernel[i]
-			rem /= geo.Kernel[i]
-		}
-		starts, ends := make([]int64, k), make([]int64, k)
-		identity := true
-		for i := range k {
-			starts[i] = offset[i] * geo.Dilations[i]
-			ends[i] = starts[i] + (outSpatial[i]-1)*geo.Strides[i] + 1
-			identity = identity && starts[i] == 0 && geo.Strides[i] == 1 && outSpatial[i] == g.Shape(padded)[2+i]
-		}
-		tap := padded
-		if !identity {
-			tap = g.Op("Slice", []string{padded, g.Const1D(starts...), g.Const1D(ends...), g.Const1D(axes...), g.Const1D(geo.Strides...)}, nil)
-		}
-		taps = append(taps, c.Reshape(tap, graph.Shape{n, ch, 1, L}))
+	kernelSize := graph.Shape(geo.Kernel).Size()
+	L := graph.Shape(outSpatial).Size()
+	eye := make([]float32, kernelSize*kernelSize)
+	for i := int64(0); i < kernelSize; i++ {
+		eye[i*kernelSize+i] = 1
 	}
-	if len(taps) == 1 {
-		return taps[0]
+	wshape := append(graph.Shape{kernelSize, 1}, geo.Kernel...)
+	w := g.Init("unfold_eye", graph.Floats(wshape, eye))
+	flat := c.Reshape(x, append(graph.Shape{n * ch, 1}, xs[2:]...))
+	cols := g.Op("Conv", []string{flat, w}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": geo.Pads, "strides": geo.Strides, "dilations": geo.Dilations})
+	if got := g.Shape(cols)[2:]; !slices.Equal(got, outSpatial) {
+		// A transposed conv's output_padding can leave extra rows: keep
+		// the positions the forward pass used.
+		starts := make([]int64, k)
+		axes := make([]int64, k)
+		for i := range axes {
+			axes[i] = int64(2 + i)
+		}
+		cols = g.Op("Slice", []string{cols, g.Const1D(starts...), g.Const1D(outSpatial...), g.Const1D(axes...)}, nil)
 	}
-	return g.Op("Concat", taps, graph.Attrs{"axis": int64(2)})
+	return c.Reshape(cols, graph.Shape{n, ch, kernelSize, L})
+}
+
+// flipKernel returns the weights of the adjoint convolution for stride 1:
+// input and output channels swapped within each group, spatial axes
+// reversed.
+func (c *Ctx) flipKernel(w string, group int64) string {
+	g := c.G
+	ws := g.Shape(w)
+	co, ci := ws[0], ws[1]
+	k := len(ws) - 2
+	perm := []int64{0, 2, 1}
+	for i := range k {
+		perm = append(perm, int64(3+i))
+	}
+	grouped := c.Reshape(w, append(graph.Shape{group, co / group, ci}, ws[2:]...))
+	swapped := c.Reshape(c.Transpose(grouped, perm...), append(graph.Shape{group * ci, co / group}, ws[2:]...))
+	starts, ends, axes, steps := make([]int64, k), make([]int64, k), make([]int64, k), make([]int64, k)
+	for i := range k {
+		starts[i], ends[i], axes[i], steps[i] = -1, math.MinInt64, int64(2+i), -1
+	}
+	return g.Op("Slice", []string{swapped, g.Const1D(starts...), g.Const1D(ends...), g.Const1D(axes...), g.Const1D(steps...)}, nil)
 }
 
 func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
@@ -102,7 +101,7 @@ func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 				}
 			}
 		}
-		out[0] = g.Op("ConvTranspose", []string{d, w}, attrs)
+		out[0] = c.convInputGrad(d, w, geo, attrs)
 	}
 	if c.Needs(w) {
 		out[1] = c.weightGrad(x, d, geo, ws, false)
@@ -115,6 +114,24 @@ func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		out[2] = c.ReduceSum(d, axes, false)
 	}
 	return out, nil
+}
+
+// convInputGrad is ConvTranspose(dY, W), except for stride 1 where the
+// same result is a plain Conv with the flipped kernel: ONNX Runtime's Conv
+// is much faster than its ConvTranspose.
+func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs) string {
+	k := len(geo.Kernel)
+	pads := make([]int64, 2*k)
+	ok := true
+	for i := range k {
+		ext := geo.Dilations[i] * (geo.Kernel[i] - 1)
+		pads[i], pads[i+k] = ext-geo.Pads[i], ext-geo.Pads[i+k]
+		ok = ok && geo.Strides[i] == 1 && pads[i] >= 0 && pads[i+k] >= 0
+	}
+	if !ok || attrs["output_padding"] != nil {
+		return c.G.Op("ConvTranspose", []string{d, w}, attrs)
+	}
+	return c.G.Op("Conv", []string{d, c.flipKernel(w, geo.Group)}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": pads, "dilations": geo.Dilations, "group": geo.Group})
 }
 
 // convInputGradPadded handles the rare geometry where the rows a strided
@@ -151,6 +168,9 @@ func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transp
 	g := c.G
 	G := geo.Group
 	kernelSize := graph.Shape(geo.Kernel).Size()
+	if !transposed && len(geo.Kernel) == 2 && geo.Strides[0] == 1 && geo.Strides[1] == 1 {
+		return c.weightGradWide(x, d, geo, ws)
+	}
 	if !transposed {
 		// W [Co, Ci/G, k...]: patches of x at the output positions of dY.
 		ys := g.Shape(d)
@@ -209,4 +229,48 @@ func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		out[2] = c.ReduceSum(d, axes, false)
 	}
 	return out, nil
+}
+
+// weightGradWide is the kernel gradient of a stride-1 2-D conv without
+// materialising im2col: on the padded input flattened row by row, every
+// kernel tap's window is one contiguous range if the output grid is taken
+// as wide as the padded input (the extra columns get zero gradient). So each
+// tap costs one contiguous Slice and one batched MatMul.
+func (c *Ctx) weightGradWide(x, d string, geo graph.ConvGeom, ws graph.Shape) string {
+	g := c.G
+	xs, ys := g.Shape(x), g.Shape(d)
+	N, Ci, Co, G := xs[0], xs[1], ys[1], geo.Group
+	Ho, Wo := ys[2], ys[3]
+	kh, kw := geo.Kernel[0], geo.Kernel[1]
+	dh, dw := geo.Dilations[0], geo.Dilations[1]
+	Wp := xs[3] + geo.Pads[1] + geo.Pads[3]
+	// One extra zero row lets the last tap's range run past the bottom.
+	extra := int64(0)
+	if kw > 1 {
+		extra = 1
+	}
+	xp := g.Op("Pad", []string{x, g.Const1D(0, 0, geo.Pads[0], geo.Pads[1], 0, 0, geo.Pads[2]+extra, geo.Pads[3])}, graph.Attrs{"mode": "constant"})
+	Hp := g.Shape(xp)[2]
+	flat := c.Reshape(xp, graph.Shape{N, G, Ci / G, Hp * Wp})
+	Lw := Ho * Wp
+	dw0 := d
+	if Wp > Wo {
+		dw0 = g.Op("Pad", []string{d, g.Const1D(0, 0, 0, 0, 0, 0, 0, Wp-Wo)}, graph.Attrs{"mode": "constant"})
+	}
+	dyw := c.Reshape(dw0, graph.Shape{N, G, Co / G, Lw})
+	var taps []string
+	for a := int64(0); a < kh; a++ {
+		for b := int64(0); b < kw; b++ {
+			off := a*dh*Wp + b*dw
+			win := g.Op("Slice", []string{flat, g.Const1D(off), g.Const1D(off + Lw), g.Const1D(3)}, nil)
+			prod := g.Op("MatMul", []string{dyw, c.Transpose(win, 0, 1, 3, 2)}, nil) // [N, G, co, ci]
+			taps = append(taps, g.Op("Unsqueeze", []string{prod, g.Const1D(4)}, nil))
+		}
+	}
+	all := taps[0]
+	if len(taps) > 1 {
+		all = g.Op("Concat", taps, graph.Attrs{"axis": int64(4)})
+	}
+	sum := c.ReduceSum(all, []int64{0}, false) // [G, co, ci, K]
+	return c.Reshape(sum, ws)
 }

@@ -28,6 +28,8 @@ type Options struct {
 	Warmup  int     `json:"warmup"`
 	Threads int     `json:"threads"`
 	Device  string  `json:"device"`
+	// Profile writes ONNX Runtime's per-node profile with this prefix.
+	Profile string `json:"-"`
 }
 
 // Result is what fmam bench prints.
@@ -75,7 +77,7 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 	for _, p := range built.Spec.Trainable {
 		res.Params += step.Init[p].Shape.Size()
 	}
-	opt := ort.Options{Device: dev, Threads: o.Threads}
+	opt := ort.Options{Device: dev, Threads: o.Threads, Profile: o.Profile}
 	r, err := train.NewRunner(rt, step, opt)
 	if err != nil {
 		return nil, err

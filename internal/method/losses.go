@@ -1,10 +1,22 @@
 package method
 
-import "github.com/fmam/fmam/internal/graph"
+import (
+	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/loss"
+)
 
-// mse is mean((a-b)^2) as a [1] tensor.
-func mse(g *graph.Graph, a, b string) string {
-	d := g.Op("Sub", []string{a, b}, nil)
-	m := g.Op("ReduceMean", []string{g.Op("Mul", []string{d, d}, nil)}, graph.Attrs{"keepdims": int64(0)})
-	return g.Op("Reshape", []string{m, g.Const1D(1)}, nil)
+func mse(g *graph.Graph, a, b string) string { return loss.MSE(g, a, b) }
+
+// draemLoss is DRAEM's L_o: L2 and SSIM loss between the reconstruction
+// and the clean image, and the focal loss (gamma 2) of the mask logits.
+func draemLoss(g *graph.Graph, outs, targets []string) (string, []string, []string) {
+	l2 := loss.MSE(g, outs[0], targets[0])
+	ss := loss.SSIMLoss(g, outs[0], targets[0], loss.DRAEMSSIM())
+	fo := loss.Focal(g, outs[1], loss.BinaryOneHot(g, targets[1]), loss.DRAEMFocal())
+	total := g.Op("Sum", []string{l2, ss, fo}, nil)
+	return total, []string{l2, ss, fo}, []string{"l2", "ssim", "focal"}
+}
+
+func crossEntropy(g *graph.Graph, logits, onehot string) string {
+	return loss.CrossEntropy(g, logits, onehot)
 }

@@ -79,6 +79,12 @@ type Update struct {
 
 // Apply appends the update of params (parameter tensor -> gradient
 // tensor) with learning rate lr (a [1] tensor, usually a graph input).
+//
+// All parameters are updated as one flat vector: gradients and parameters
+// are concatenated, the optimizer's arithmetic runs once on the whole
+// vector, and a Split hands each parameter its new value. A network with
+// hundreds of small tensors would otherwise pay ONNX Runtime's per-node
+// overhead a dozen times per tensor, and carry two moment tensors each.
 func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Update, error) {
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {
@@ -90,20 +96,39 @@ func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Updat
 	}
 	sort.Strings(params)
 	u := &Update{Next: map[string]string{}}
-	var sq []string
-	for _, p := range params {
-		sq = append(sq, g.Op("ReduceSumSquare", []string{grads[p]}, graph.Attrs{"keepdims": int64(0)}))
+	if len(params) == 0 {
+		return nil, fmt.Errorf("optimizer: no parameters")
 	}
-	total := sq[0]
-	if len(sq) > 1 {
-		total = g.Op("Sum", sq, nil)
+	flatten := func(names []string) string {
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, g.Op("Reshape", []string{n, g.Const1D(-1)}, nil))
+		}
+		if len(parts) == 1 {
+			return parts[0]
+		}
+		return g.Op("Concat", parts, graph.Attrs{"axis": int64(0)})
 	}
-	u.GradNorm = g.Op("Reshape", []string{g.Op("Sqrt", []string{total}, nil), g.Const1D(1)}, nil)
-	scale := ""
+	var gnames []string
+	sizes := make([]int64, len(params))
+	total := int64(0)
+	for i, p := range params {
+		gnames = append(gnames, grads[p])
+		sizes[i] = g.Shape(p).Size()
+		total += sizes[i]
+	}
+	gr := flatten(gnames)
+	pv := flatten(params)
+	shape := graph.Shape{total}
+	mul := func(a, b string) string { return g.Op("Mul", []string{a, b}, nil) }
+	add := func(a, b string) string { return g.Op("Add", []string{a, b}, nil) }
+	sub := func(a, b string) string { return g.Op("Sub", []string{a, b}, nil) }
+	sq := g.Op("ReduceSumSquare", []string{gr}, graph.Attrs{"keepdims": int64(1)})
+	u.GradNorm = g.Op("Sqrt", []string{sq}, nil)
 	if c.ClipNorm > 0 {
 		// min(1, clip / (norm + 1e-6)), the same as PyTorch's clip_grad_norm_.
-		ratio := g.Op("Div", []string{g.Scalar(c.ClipNorm), g.Op("Add", []string{u.GradNorm, g.Scalar(1e-6)}, nil)}, nil)
-		scale = g.Op("Min", []string{ratio, g.Scalar(1)}, nil)
+		ratio := g.Op("Div", []string{g.Scalar(c.ClipNorm), add(u.GradNorm, g.Scalar(1e-6))}, nil)
+		gr = mul(gr, g.Op("Min", []string{ratio, g.Scalar(1)}, nil))
 	}
 	state := func(name string, shape graph.Shape) string {
 		n := g.Input(g.Fresh(name), graph.Float, shape)
@@ -117,60 +142,52 @@ func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Updat
 			}
 		}
 	}
-	var bc1, bc2 string
-	if c.Kind != "sgd" {
-		// The step counter t drives Adam's bias correction: 1 - beta^t.
+	var next string
+	switch c.Kind {
+	case "sgd":
+		if c.WeightDecay > 0 {
+			gr = add(gr, mul(pv, g.Scalar(c.WeightDecay)))
+		}
+		step := gr
+		if c.Momentum > 0 {
+			buf := state("optim.momentum", shape)
+			nb := add(mul(buf, g.Scalar(c.Momentum)), gr)
+			setNext(buf, nb)
+			step = nb
+		}
+		next = sub(pv, mul(step, lr))
+	case "adam", "adamw":
+		// The step counter t drives the bias correction 1 - beta^t.
 		t := state("optim.t", graph.Shape{1})
-		t1 := g.Op("Add", []string{t, g.Scalar(1)}, nil)
+		t1 := add(t, g.Scalar(1))
 		setNext(t, t1)
-		bc1 = g.Op("Sub", []string{g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta1), t1}, nil)}, nil)
-		bc2 = g.Op("Sub", []string{g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta2), t1}, nil)}, nil)
+		bc1 := sub(g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta1), t1}, nil))
+		bc2 := sub(g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta2), t1}, nil))
+		if c.Kind == "adam" && c.WeightDecay > 0 {
+			gr = add(gr, mul(pv, g.Scalar(c.WeightDecay)))
+		}
+		m := state("optim.m", shape)
+		v := state("optim.v", shape)
+		m1 := add(mul(m, g.Scalar(c.Beta1)), mul(gr, g.Scalar(1-c.Beta1)))
+		v1 := add(mul(v, g.Scalar(c.Beta2)), mul(mul(gr, gr), g.Scalar(1-c.Beta2)))
+		setNext(m, m1)
+		setNext(v, v1)
+		// lr * mhat / (sqrt(vhat) + eps), with the scalar factors folded.
+		den := add(g.Op("Sqrt", []string{g.Op("Div", []string{v1, bc2}, nil)}, nil), g.Scalar(c.Eps))
+		step := mul(g.Op("Div", []string{m1, den}, nil), g.Op("Div", []string{lr, bc1}, nil))
+		base := pv
+		if c.Kind == "adamw" && c.WeightDecay > 0 {
+			// Decoupled decay: p <- p - lr*wd*p before the Adam step.
+			base = sub(pv, mul(pv, mul(lr, g.Scalar(c.WeightDecay))))
+		}
+		next = sub(base, step)
 	}
-	for _, p := range params {
-		gr := grads[p]
-		if scale != "" {
-			gr = g.Op("Mul", []string{gr, scale}, nil)
-		}
-		shape := g.Shape(p)
-		mul := func(a, b string) string { return g.Op("Mul", []string{a, b}, nil) }
-		add := func(a, b string) string { return g.Op("Add", []string{a, b}, nil) }
-		sub := func(a, b string) string { return g.Op("Sub", []string{a, b}, nil) }
-		var next string
-		switch c.Kind {
-		case "sgd":
-			if c.WeightDecay > 0 {
-				gr = add(gr, mul(p, g.Scalar(c.WeightDecay)))
-			}
-			step := gr
-			if c.Momentum > 0 {
-				buf := state("optim."+p+".momentum", shape)
-				nb := add(mul(buf, g.Scalar(c.Momentum)), gr)
-				setNext(buf, nb)
-				step = nb
-			}
-			next = sub(p, mul(step, lr))
-		case "adam", "adamw":
-			if c.Kind == "adam" && c.WeightDecay > 0 {
-				gr = add(gr, mul(p, g.Scalar(c.WeightDecay)))
-			}
-			m := state("optim."+p+".m", shape)
-			v := state("optim."+p+".v", shape)
-			m1 := add(mul(m, g.Scalar(c.Beta1)), mul(gr, g.Scalar(1-c.Beta1)))
-			v1 := add(mul(v, g.Scalar(c.Beta2)), mul(mul(gr, gr), g.Scalar(1-c.Beta2)))
-			setNext(m, m1)
-			setNext(v, v1)
-			mhat := g.Op("Div", []string{m1, bc1}, nil)
-			vhat := g.Op("Div", []string{v1, bc2}, nil)
-			den := add(g.Op("Sqrt", []string{vhat}, nil), g.Scalar(c.Eps))
-			step := g.Op("Div", []string{mhat, den}, nil)
-			base := p
-			if c.Kind == "adamw" && c.WeightDecay > 0 {
-				// Decoupled decay: p <- p - lr*wd*p before the Adam step.
-				base = sub(p, mul(p, mul(lr, g.Scalar(c.WeightDecay))))
-			}
-			next = sub(base, mul(step, lr))
-		}
-		u.Next[p] = next
+	outs := []string{next}
+	if len(params) > 1 {
+		outs = g.OpN("Split", []string{next, g.Const1D(sizes...)}, len(params), graph.Attrs{"axis": int64(0)})
+	}
+	for i, p := range params {
+		u.Next[p] = g.Op("Reshape", []string{outs[i], g.Const1D(g.Shape(p)...)}, nil)
 	}
 	return u, g.Err()
 }

@@ -141,6 +141,9 @@ type Options struct {
 	Threads int // intra-op threads; 0 lets ONNX Runtime choose
 	// Logger receives the one warning 'auto' gives when it falls back.
 	Logger *slog.Logger
+	// Profile, when set, makes ONNX Runtime write a per-node timing
+	// profile (Chrome trace JSON) with this file prefix.
+	Profile string
 }
 
 // CUDAProviderPath is where ONNX Runtime looks for its CUDA provider: in
@@ -206,6 +209,14 @@ func (r *Runtime) NewSession(model []byte, inputs, outputs []string, opt Options
 		}
 		if err := so.SetInterOpNumThreads(1); err != nil {
 			return nil, err
+		}
+	}
+	if os.Getenv("FMAM_ORT_EXTENDED") != "" {
+		so.SetGraphOptimizationLevel(ortgo.GraphOptimizationLevelEnableExtended)
+	}
+	if opt.Profile != "" {
+		if err := so.EnableProfiling(opt.Profile); err != nil {
+			return nil, fmt.Errorf("enable profiling: %w", err)
 		}
 	}
 	dev := CPU
