@@ -13,36 +13,6 @@ func init() {
 	register(gradGlobalPool, "GlobalAveragePool", "GlobalMaxPool")
 }
 
-// rawOp appends a node of an op the graph package has no shape rule for,
-// with its output type given by the caller.
-func (c *Ctx) rawOp(op string, ins []string, attrs graph.Attrs, info graph.Info) string {
-	g := c.G
-	out := g.Fresh(lowerFirst(op))
-	if g.Err() != nil {
-		g.Info[out] = info
-		return out
-	}
-	for _, in := range ins {
-		if in != "" && !g.Has(in) {
-			g.Fail(fmt.Errorf("graph %s: %s: input %q is not defined", g.Name, op, in))
-			g.Info[out] = info
-			return out
-		}
-	}
-	n := &graph.Node{Op: op, Name: out, Inputs: ins, Outputs: []string{out}, Attrs: attrs}
-	g.Nodes = append(g.Nodes, n)
-	g.Producer[out] = n
-	g.Info[out] = info
-	return out
-}
-
-func lowerFirst(s string) string {
-	if s == "" || s[0] < 'A' || s[0] > 'Z' {
-		return s
-	}
-	return string(s[0]+'a'-'A') + s[1:]
-}
-
 // poolGeom resolves a pool node's geometry and checks the input rank.
 func poolGeom(c *Ctx, n *graph.Node) (graph.ConvGeom, graph.Shape, graph.Shape, error) {
 	xs, ys := c.G.Shape(n.Inputs[0]), c.G.Shape(n.Outputs[0])
@@ -91,11 +61,11 @@ func gradMaxPool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	}
 	total := xs.Size()
 	flat := graph.Shape{ys.Size()}
-	scat := c.rawOp("ScatterElements", []string{
+	scat := c.G.Op("ScatterElements", []string{
 		c.Fill(graph.Shape{total}, 0),
 		c.Reshape(idx, flat),
 		c.Reshape(dy[0], flat),
-	}, graph.Attrs{"axis": int64(0), "reduction": "add"}, graph.Info{DType: graph.Float, Shape: graph.Shape{total}})
+	}, graph.Attrs{"axis": int64(0), "reduction": "add"})
 	return []string{c.Reshape(scat, xs)}, nil
 }
 

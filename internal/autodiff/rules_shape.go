@@ -274,8 +274,8 @@ func gradGather(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	upd := graph.Shape{pre, k, post}
 	ind = g.Op("Expand", []string{ind, g.Const1D(upd...)}, nil)
 	into := graph.Shape{pre, dim, post}
-	scat := c.rawOp("ScatterElements", []string{c.Zeros(into), ind, c.Reshape(dy[0], upd)},
-		graph.Attrs{"axis": int64(1), "reduction": "add"}, graph.Info{DType: graph.Float, Shape: into})
+	scat := g.Op("ScatterElements", []string{c.Zeros(into), ind, c.Reshape(dy[0], upd)},
+		graph.Attrs{"axis": int64(1), "reduction": "add"})
 	out := make([]string, len(n.Inputs))
 	out[0] = c.Reshape(scat, xs)
 	return out, nil

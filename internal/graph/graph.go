@@ -592,16 +592,22 @@ func (g *Graph) Merge(other *Graph) {
 		g.names[k]++
 	}
 	for _, n := range other.Nodes {
-		for _, o := range n.Outputs {
+		// A copy: rules may rewrite nodes (MaxPool gains an Indices output)
+		// and must not change the graph merged from.
+		m := &Node{Op: n.Op, Domain: n.Domain, Name: n.Name, Inputs: slices.Clone(n.Inputs), Outputs: slices.Clone(n.Outputs), Attrs: Attrs{}}
+		for k, v := range n.Attrs {
+			m.Attrs[k] = v
+		}
+		for _, o := range m.Outputs {
 			if g.Has(o) {
 				g.Fail(fmt.Errorf("graph %s: merged tensor %q clashes", g.Name, o))
 				return
 			}
 			g.Info[o] = other.Info[o]
 			g.names[o]++
-			g.Producer[o] = n
+			g.Producer[o] = m
 		}
-		g.Nodes = append(g.Nodes, n)
+		g.Nodes = append(g.Nodes, m)
 	}
 }
 

@@ -103,6 +103,8 @@ func init() {
 		"SpaceToDepth":       inferSpaceToDepth,
 		"ReduceLogSumExp":    inferReduce,
 		"GatherElements":     inferGatherElements,
+		"ScatterElements":    inferFirstInput,
+		"ScatterND":          inferFirstInput,
 	}
 }
 
@@ -940,7 +942,9 @@ func (g *Graph) ResizeSizes(n *Node, shape Shape) (Shape, error) {
 	}
 	out := make(Shape, len(shape))
 	for i, d := range shape {
-		out[i] = int64(float64(d) * float64(v.F32[i]))
+		// float32 arithmetic, as ONNX Runtime computes it (5/6 of 6 is 4 in
+		// float64 but 5 in float32).
+		out[i] = int64(float32(d) * v.F32[i])
 	}
 	return out, nil
 }
@@ -1084,4 +1088,13 @@ func inferSpaceToDepth(g *Graph, n *Node) ([]Info, error) {
 	b := n.Int("blocksize", 1)
 	s := x.Shape
 	return []Info{{x.DType, Shape{s[0], s[1] * b * b, s[2] / b, s[3] / b}}}, nil
+}
+
+// inferFirstInput gives the output the type of input 0 (scatters).
+func inferFirstInput(g *Graph, n *Node) ([]Info, error) {
+	x, err := g.in(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	return []Info{{x.DType, slices.Clone(x.Shape)}}, nil
 }

@@ -211,9 +211,6 @@ func (r *Runtime) NewSession(model []byte, inputs, outputs []string, opt Options
 			return nil, err
 		}
 	}
-	if os.Getenv("FMAM_ORT_EXTENDED") != "" {
-		so.SetGraphOptimizationLevel(ortgo.GraphOptimizationLevelEnableExtended)
-	}
 	if opt.Profile != "" {
 		if err := so.EnableProfiling(opt.Profile); err != nil {
 			return nil, fmt.Errorf("enable profiling: %w", err)
