@@ -21,7 +21,7 @@ func (e *Env) videoSets(ctx context.Context) (train, test *data.VideoDataset, er
 	name := d.Kind
 	if d.Kind == "synth-video" {
 		if root == "" {
-			root = filepath.Join(e.RunDir, "data", "synth-video")
+			root = filepath.Join(e.BaseDir, "data", "synth-video")
 		}
 		if _, err := os.Stat(filepath.Join(root, "labels.json")); err != nil {
 			e.Log.Info("generating the synthetic video set", "dir", root)

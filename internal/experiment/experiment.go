@@ -31,7 +31,9 @@ type Env struct {
 	RT       *ort.Runtime
 	Log      *slog.Logger
 	Progress io.Writer // progress bars; nil for none
-	RunDir   string
+	// RunDir is this stage's folder; BaseDir the run's top folder (they
+	// differ for the per-category folders of image runs).
+	RunDir, BaseDir string
 }
 
 // Open resolves the run folder, writes the resolved config into it and
@@ -65,7 +67,7 @@ func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Write
 	if err != nil {
 		return nil, err
 	}
-	return &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, RunDir: runDir}, nil
+	return &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, RunDir: runDir, BaseDir: runDir}, nil
 }
 
 // sameTraining ignores settings that do not change trained weights

@@ -29,7 +29,7 @@ func (e *Env) imageRoot(ctx context.Context) (string, error) {
 	}
 	root := d.Root
 	if root == "" {
-		root = filepath.Join(e.Cfg.RunsDir, e.Cfg.Name, "data", "synth-mvtec")
+		root = filepath.Join(e.BaseDir, "data", "synth-mvtec")
 	}
 	if _, err := os.Stat(root); err != nil {
 		e.Log.Info("generating the synthetic MVTec-layout set", "dir", root)
@@ -286,6 +286,7 @@ func (e *Env) evaluateCategory(ctx context.Context, taps []string) (*ImageEval, 
 	var tMaps, sMaps [][]float32
 	var masks [][]bool
 	var images [][]float32
+	var picked []int // indices into the maps of the pictured images
 	var srows, trows []score.ImageRow
 	var labels []bool
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
@@ -305,10 +306,12 @@ func (e *Env) evaluateCategory(ctx context.Context, taps []string) (*ImageEval, 
 				mask[j] = batch.Masks[i*n+j] > 0.5
 			}
 			tMaps, sMaps, masks = append(tMaps, tMap), append(sMaps, sMap), append(masks, mask)
-			if len(images) < e.Cfg.Eval.Pictures {
-				images = append(images, slices.Clone(batch.Images[i*3*n:(i+1)*3*n]))
-			}
 			lab := batch.Labels[i] == 1
+			// Panels show anomalous images: that is where the maps differ.
+			if lab && len(images) < e.Cfg.Eval.Pictures {
+				images = append(images, slices.Clone(batch.Images[i*3*n:(i+1)*3*n]))
+				picked = append(picked, len(masks)-1)
+			}
 			labels = append(labels, lab)
 			id := it.Defect + "/" + filepath.Base(it.Path)
 			fea := float64(sf.GetData()[i])
@@ -362,7 +365,18 @@ func (e *Env) evaluateCategory(ctx context.Context, taps []string) (*ImageEval, 
 	if err != nil {
 		return nil, err
 	}
-	if err := e.mapPanels(dir, images, masks, tMaps, sMaps); err != nil {
+	pick := func(all [][]float32) [][]float32 {
+		var out [][]float32
+		for _, i := range picked {
+			out = append(out, all[i])
+		}
+		return out
+	}
+	var pm [][]bool
+	for _, i := range picked {
+		pm = append(pm, masks[i])
+	}
+	if err := e.mapPanels(dir, images, pm, pick(tMaps), pick(sMaps)); err != nil {
 		return nil, err
 	}
 	return &ImageEval{Category: cat, Teacher: tr, Student: sr}, nil
