@@ -1,0 +1,183 @@
+package experiment_test
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/experiment"
+	"github.com/fmam/fmam/internal/gradcheck"
+	"github.com/fmam/fmam/internal/ort"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func open(t *testing.T, yaml string, over map[string]any) *experiment.Env {
+	t.Helper()
+	gradcheck.Runtime(t) // skips without ONNX Runtime
+	lib, _ := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
+	if over == nil {
+		over = map[string]any{}
+	}
+	over["ort_lib"] = lib
+	over["device"] = "cpu"
+	over["threads"] = 2
+	cfg, err := config.Load("", []byte(yaml), "", over)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := experiment.Open(cfg, t.TempDir(), quiet(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func sharedPath(t *testing.T, parts ...string) string {
+	t.Helper()
+	p, _ := filepath.Abs(filepath.Join(append([]string{"..", "..", "..", "shared"}, parts...)...))
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("../shared not available: %v", err)
+	}
+	return p
+}
+
+const videoYAML = `
+name: e2e-video
+task: video
+data: {kind: synth-video, size: 32, frames: 4, channels: 1, workers: 2}
+model: {arch: mnad, width: 0.0625, taps: [bottleneck], attention: {kind: sca, reduction: 2}}
+train: {batch: 4, teacher_steps: 12, student_steps: 12, lr: 0.002, checkpoint_every: 5}
+eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
+`
+
+// The whole video pipeline on generated data: teacher, student with SCA,
+// evaluation, lambda sweep and a two-row layer ablation; then a second
+// Train is a no-op and a second Evaluate reuses the raw scores.
+func TestVideoPipeline(t *testing.T) {
+	e := open(t, videoYAML, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"config.yaml", "teacher/teacher.onnx", "teacher/log.csv", "teacher/summary.json", "student/model.onnx", "student/log.csv", "student/checkpoint.bin"} {
+		if _, err := os.Stat(filepath.Join(e.RunDir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	rows := readCSV(t, filepath.Join(e.RunDir, "student", "log.csv"))
+	if len(rows) != 13 || strings.Join(rows[0], ",") != "step,lr,loss,l_o,l_fea,grad_norm" {
+		t.Errorf("student log: %d rows, header %v", len(rows), rows[0])
+	}
+	ev, err := e.EvaluateVideo(ctx, e.Cfg.Model.Taps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Frames != 4*56 {
+		t.Errorf("scored %d frames, want 4 videos x (60 - 4)", ev.Frames)
+	}
+	for _, auc := range []float64{ev.Teacher.Micro, ev.StudentO.Micro, ev.Fea.Micro, ev.Hybrid.Micro} {
+		if !(auc >= 0 && auc <= 1) {
+			t.Errorf("AUC %v out of [0,1]", auc)
+		}
+	}
+	scores := readCSV(t, filepath.Join(e.RunDir, "student", "scores.csv"))
+	if len(scores) != 1+ev.Frames || strings.Join(scores[0], ",") != "id,video,frame,label,s_o,s_fea" {
+		t.Errorf("scores.csv: %d rows, header %v", len(scores), scores[0])
+	}
+	pts, err := experiment.SweepLambda(filepath.Join(e.RunDir, "student"), "0:1:0.5", "synth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 3 || pts[0].MicroAUC != ev.StudentO.Micro || pts[2].MicroAUC != ev.Fea.Micro {
+		t.Errorf("sweep %v does not agree with eval at lambda 0 and 1 (%v, %v)", pts, ev.StudentO.Micro, ev.Fea.Micro)
+	}
+	if _, err := e.Ablate(ctx, [][]string{{"bottleneck"}, {"encoder", "bottleneck"}}); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(e.RunDir, "ablation.md"))
+	if !strings.Contains(string(md), "encoder+bottleneck") {
+		t.Errorf("ablation table lacks the tap set:\n%s", md)
+	}
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatalf("second train: %v", err)
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// DRAEM teacher and student with CA on a generated MVTec-layout category,
+// evaluated with pixel and image metrics.
+func TestImagePipeline(t *testing.T) {
+	tex := sharedPath(t, "data", "textures")
+	e := open(t, `
+name: e2e-image
+task: image
+data: {kind: synth-mvtec, size: 64, categories: [synth_object], textures: `+tex+`}
+model: {arch: draem, width: 0.0625, init: normal0.02, taps: [bottleneck], attention: {kind: ca, reduction: 2}}
+train: {batch: 2, teacher_steps: 4, student_steps: 4, lr: 0.001}
+eval: {batch: 8, sigma: 4, pictures: 2}
+`, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.EvaluateImages(ctx, e.Cfg.Model.Taps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Category != "synth_object" {
+		t.Fatalf("results %+v", res)
+	}
+	for _, v := range []float64{res[0].Student.ImageAUROC, res[0].Student.PixelAUROC, res[0].Teacher.PixelAP, res[0].Student.PixelAUROCSigma} {
+		if !(v >= 0 && v <= 1) {
+			t.Errorf("metric %v out of [0,1]", v)
+		}
+	}
+	for _, f := range []string{"results.md", "synth_object/student/maps.png", "synth_object/student/scores.csv"} {
+		if _, err := os.Stat(filepath.Join(e.RunDir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+}
+
+// The DRAEM that PyTorch exported is a usable teacher: its student trains
+// and the evaluation graph runs.
+func TestImportedDRAEMTeacher(t *testing.T) {
+	tex := sharedPath(t, "data", "textures")
+	teacher := sharedPath(t, "teachers", "draem.onnx")
+	e := open(t, `
+name: e2e-draem-onnx
+task: image
+data: {kind: synth-mvtec, size: 64, categories: [synth_texture], textures: `+tex+`}
+model: {arch: draem, teacher: `+teacher+`, taps: [bottleneck], attention: {kind: sca, reduction: 8}}
+train: {batch: 2, student_steps: 3, lr: 0.001}
+eval: {batch: 8, pictures: 0}
+`, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.EvaluateImages(ctx, e.Cfg.Model.Taps); err != nil {
+		t.Fatal(err)
+	}
+}
