@@ -84,6 +84,7 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 		a.newAblateCmd(),
 		a.newBenchCmd(),
 		a.newRunCmd(),
+		a.newInspectCmd(),
 		newDataCmd(),
 		newMetricsCmd(),
 	)
