@@ -154,10 +154,6 @@ func (r *Runtime) CUDAProviderPath() string {
 
 // CUDAStatus says whether the CUDA provider can be appended, and why not.
 func (r *Runtime) CUDAStatus() error {
-	p := r.CUDAProviderPath()
-	if _, err := os.Stat(p); err != nil {
-		return fmt.Errorf("CUDA provider library %s is missing: run 'scripts/setup-ort.sh --cuda' on a CUDA 13 machine", p)
-	}
 	so, err := ortgo.NewSessionOptions()
 	if err != nil {
 		return err
@@ -167,6 +163,13 @@ func (r *Runtime) CUDAStatus() error {
 }
 
 func (r *Runtime) appendCUDA(so *ortgo.SessionOptions) error {
+	// Check the provider files first: ONNX Runtime would otherwise print
+	// its own error to stderr before returning one.
+	for _, lib := range []string{r.CUDAProviderPath(), filepath.Join(filepath.Dir(r.LibPath), "libonnxruntime_providers_shared.so")} {
+		if _, err := os.Stat(lib); err != nil {
+			return fmt.Errorf("CUDA provider library %s is missing: run 'scripts/setup-ort.sh --cuda' (CUDA 13 machines)", lib)
+		}
+	}
 	co, err := ortgo.NewCUDAProviderOptions()
 	if err != nil {
 		return fmt.Errorf("CUDA provider options: %w (is CUDA 13 with cuDNN installed and is %s present?)", err, r.CUDAProviderPath())
