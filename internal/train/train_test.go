@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -231,6 +232,7 @@ func TestExportReloads(t *testing.T) {
 	if err := g.Save(path); err != nil {
 		t.Fatal(err)
 	}
+	onnxChecker(t, path)
 	g2, err := graph.LoadFile(path, graph.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -259,4 +261,27 @@ func TestExportReloads(t *testing.T) {
 	if !slices.Equal(outs[0], outs[1]) {
 		t.Fatal("reloaded model gives different outputs")
 	}
+}
+
+// onnxChecker runs the reference onnx.checker (Debian's python3-onnx) on
+// a model file, an independent check of what fmam writes; it skips that
+// part when the module is not installed.
+func onnxChecker(t *testing.T, path string) {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Log("python3 not found; onnx.checker not run")
+		return
+	}
+	for _, cand := range []string{"/usr/bin/python3", py} {
+		if exec.Command(cand, "-c", "import onnx").Run() != nil {
+			continue
+		}
+		out, err := exec.Command(cand, "-c", "import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)", path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("onnx.checker rejects %s: %v\n%s", path, err, out)
+		}
+		return
+	}
+	t.Log("python3 onnx module not installed; onnx.checker not run")
 }
