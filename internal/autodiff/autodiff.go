@@ -123,7 +123,7 @@ func Backward(g *graph.Graph, loss string, wrt []string) (map[string]string, err
 		return grads, g.Err()
 	}
 	for _, n := range path {
-		if _, ok := rules[n.Op]; !ok || (n.Domain != "" && n.Domain != "ai.onnx") {
+		if _, ok := rules[n.Op]; !ok || (n.Domain != "" && n.Domain != "ai.onnx" && n.Domain != graph.Domain) {
 			return nil, fmt.Errorf("backward: %w for %s: fmam cannot train through %s (supported: %v)", ErrNoRule, n.Describe(), n.Op, Supported())
 		}
 	}

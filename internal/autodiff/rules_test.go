@@ -118,3 +118,16 @@ func TestNoPathGivesZeros(t *testing.T) {
 		t.Fatalf("zero gradient has shape %v", s)
 	}
 }
+
+func TestBatchNormTrainGradients(t *testing.T) {
+	bn := func(g *graph.Graph, in []string) string {
+		return g.Composite(graph.BatchNormTrain, in, 3, graph.Attrs{"epsilon": float32(1e-5)})[0]
+	}
+	for _, tc := range []gradcheck.GradCase{
+		{Name: "BatchNormTrain4D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{3, 4, 5, 5}}, {Name: "s", Shape: graph.Shape{4}, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{4}}}, Build: bn},
+		{Name: "BatchNormTrain2D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{6, 3}}, {Name: "s", Shape: graph.Shape{3}, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{3}}}, Build: bn},
+		{Name: "BatchNormTrainInputOnly", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 4}}, {Name: "s", Shape: graph.Shape{3}, NoGrad: true, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{3}, NoGrad: true}}, Build: bn},
+	} {
+		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
+	}
+}

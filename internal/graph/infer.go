@@ -24,11 +24,12 @@ var broadcastOps = []string{
 var boolOut = []string{"Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not", "IsNaN", "IsInf"}
 
 func (g *Graph) infer(n *Node) error {
-	if n.Domain != "" && n.Domain != "ai.onnx" {
-		return fmt.Errorf("%w: domain %q", ErrUnsupported, n.Domain)
-	}
 	var f inferFunc
 	switch {
+	case n.Domain == Domain:
+		f = inferComposite
+	case n.Domain != "" && n.Domain != "ai.onnx":
+		return fmt.Errorf("%w: domain %q", ErrUnsupported, n.Domain)
 	case slices.Contains(unaryOps, n.Op):
 		f = inferUnary
 	case slices.Contains(broadcastOps, n.Op):

@@ -511,10 +511,14 @@ func valueInfo(name string, in Info, dynamicBatch bool) *onnxpb.ValueInfoProto {
 		ElemType: proto.Int32(int32(in.DType)), Shape: &onnxpb.TensorShapeProto{Dim: dims}}}}}
 }
 
-// Model encodes the graph as an ONNX model.
+// Model encodes the graph as an ONNX model, composite ops lowered.
 func (g *Graph) Model() (*onnxpb.ModelProto, error) {
 	if g.err != nil {
 		return nil, g.err
+	}
+	g, err := g.lowered()
+	if err != nil {
+		return nil, err
 	}
 	gp := &onnxpb.GraphProto{Name: proto.String(g.Name)}
 	for _, in := range g.Inputs {

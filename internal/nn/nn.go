@@ -177,29 +177,17 @@ func (b *Builder) BatchNorm(x, name string) string {
 	if !b.Train {
 		return g.Op("BatchNormalization", []string{x, gamma, beta, mean, variance}, graph.Attrs{"epsilon": float32(eps)})
 	}
-	axes := []int64{0}
-	for i := 2; i < len(xs); i++ {
-		axes = append(axes, int64(i))
-	}
-	bshape := graph.Shape{1, c}
-	for i := 2; i < len(xs); i++ {
-		bshape = append(bshape, 1)
-	}
-	rm := func(t string) string {
-		return g.Op("ReduceMean", []string{t}, graph.Attrs{"axes": axes, "keepdims": int64(1)})
-	}
-	mu := rm(x)
-	xc := g.Op("Sub", []string{x, mu}, nil)
-	v := rm(g.Op("Mul", []string{xc, xc}, nil))
-	inv := g.Op("Reciprocal", []string{g.Op("Sqrt", []string{g.Op("Add", []string{v, g.Scalar(eps)}, nil)}, nil)}, nil)
-	xhat := g.Op("Mul", []string{xc, inv}, nil)
-	y := g.Op("Add", []string{g.Op("Mul", []string{xhat, reshape(g, gamma, bshape)}, nil), reshape(g, beta, bshape)}, nil)
-
-	// Running statistics: r <- (1-m) r + m * batch, variance unbiased.
-	n := xs.Size() / c
+	// A composite op: its closed-form gradient is far smaller than that of
+	// its expansion, which graph lowering writes when the model is saved.
+	outs := g.Composite(graph.BatchNormTrain, []string{x, gamma, beta}, 3, graph.Attrs{"epsilon": float32(eps)})
+	y, mu, invstd := outs[0], outs[1], outs[2]
+	// Running statistics: r <- (1-m) r + m * batch, variance unbiased as
+	// PyTorch keeps it (the batch variance is 1/invstd^2 - eps).
+	cnt := xs.Size() / c
 	m := b.Momentum
-	unbias := float32(n) / float32(max(n-1, 1))
+	unbias := float32(cnt) / float32(max(cnt-1, 1))
 	flat := func(t string) string { return reshape(g, t, graph.Shape{c}) }
+	v := g.Op("Sub", []string{g.Op("Reciprocal", []string{g.Op("Mul", []string{invstd, invstd}, nil)}, nil), g.Scalar(eps)}, nil)
 	nextMean := g.Op("Add", []string{g.Op("Mul", []string{mean, g.Scalar(1 - m)}, nil), g.Op("Mul", []string{flat(mu), g.Scalar(m)}, nil)}, nil)
 	nextVar := g.Op("Add", []string{g.Op("Mul", []string{variance, g.Scalar(1 - m)}, nil), g.Op("Mul", []string{flat(v), g.Scalar(m * unbias)}, nil)}, nil)
 	b.reg.States = append(b.reg.States, State{mean, nextMean}, State{variance, nextVar})

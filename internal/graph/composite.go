@@ -1,0 +1,135 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Composite ops live in fmam's own domain. They exist only while a graph
+// is built and differentiated: a composite has a closed-form gradient that
+// is much smaller than the gradient of its expansion, and it is lowered to
+// standard ONNX ops whenever the graph is written (Model, Bytes, Save).
+const Domain = "fmam"
+
+// BatchNormTrain is training-mode batch normalisation over all axes but 1:
+// inputs (x, scale [C], bias [C]), outputs (y, mean, invstd) with mean and
+// invstd shaped [1, C, 1, ...] (the batch statistics, for the running
+// averages and for the gradient). Attribute: epsilon.
+const BatchNormTrain = "BatchNormTrain"
+
+func inferComposite(g *Graph, n *Node) ([]Info, error) {
+	switch n.Op {
+	case BatchNormTrain:
+		x, err := g.in(n, 0)
+		if err != nil {
+			return nil, err
+		}
+		if len(x.Shape) < 2 {
+			return nil, fmt.Errorf("%s needs rank >= 2, got %v", n.Op, x.Shape)
+		}
+		stat := StatShape(x.Shape)
+		return []Info{{x.DType, slices.Clone(x.Shape)}, {x.DType, stat}, {x.DType, slices.Clone(stat)}}, nil
+	}
+	return nil, fmt.Errorf("%w: %s.%s", ErrUnsupported, Domain, n.Op)
+}
+
+// StatShape is [1, C, 1, ...]: per-channel statistics that broadcast.
+func StatShape(x Shape) Shape {
+	s := make(Shape, len(x))
+	for i := range s {
+		s[i] = 1
+	}
+	s[1] = x[1]
+	return s
+}
+
+// StatAxes are the axes batch statistics reduce: all but the channel axis.
+func StatAxes(rank int) []int64 {
+	axes := []int64{0}
+	for i := 2; i < rank; i++ {
+		axes = append(axes, int64(i))
+	}
+	return axes
+}
+
+func hasComposite(g *Graph) bool {
+	for _, n := range g.Nodes {
+		if n.Domain == Domain {
+			return true
+		}
+	}
+	return false
+}
+
+// lowered returns g with every composite node replaced by standard ops
+// computing the same outputs (g itself when it has none).
+func (g *Graph) lowered() (*Graph, error) {
+	if !hasComposite(g) {
+		return g, nil
+	}
+	src := g.Clone()
+	out := src.Clone()
+	out.Nodes = nil
+	for _, n := range src.Nodes {
+		if n.Domain != Domain {
+			out.Nodes = append(out.Nodes, n)
+			continue
+		}
+		for _, o := range n.Outputs {
+			delete(out.Producer, o)
+		}
+		switch n.Op {
+		case BatchNormTrain:
+			lowerBatchNormTrain(out, n)
+		default:
+			return nil, fmt.Errorf("graph %s: cannot lower %s.%s", g.Name, Domain, n.Op)
+		}
+	}
+	return out, out.Err()
+}
+
+// lowerBatchNormTrain writes y = (x - mean) * invstd * scale + bias with
+// mean and invstd from the batch, under the composite's output names.
+func lowerBatchNormTrain(g *Graph, n *Node) {
+	x, scale, bias := n.Inputs[0], n.Inputs[1], n.Inputs[2]
+	y, mean, invstd := n.Outputs[0], n.Outputs[1], n.Outputs[2]
+	xs := g.Shape(x)
+	axes := StatAxes(len(xs))
+	stat := StatShape(xs)
+	eps := n.Float("epsilon", 1e-5)
+	add := func(op string, ins []string, attrs Attrs, out string) {
+		g.AddNode(&Node{Op: op, Name: out, Inputs: ins, Outputs: []string{out}, Attrs: attrs})
+	}
+	tmp := func(base string) string { return g.Fresh(y + "." + base) }
+	add("ReduceMean", []string{x}, Attrs{"axes": axes, "keepdims": int64(1)}, mean)
+	xc := tmp("xc")
+	add("Sub", []string{x, mean}, nil, xc)
+	sq := tmp("sq")
+	add("Mul", []string{xc, xc}, nil, sq)
+	v := tmp("var")
+	add("ReduceMean", []string{sq}, Attrs{"axes": axes, "keepdims": int64(1)}, v)
+	ve := tmp("vareps")
+	add("Add", []string{v, g.Scalar(eps)}, nil, ve)
+	sd := tmp("std")
+	add("Sqrt", []string{ve}, nil, sd)
+	add("Reciprocal", []string{sd}, nil, invstd)
+	xh := tmp("xhat")
+	add("Mul", []string{xc, invstd}, nil, xh)
+	sr := tmp("scale")
+	add("Reshape", []string{scale, g.Const1D(stat...)}, nil, sr)
+	br := tmp("bias")
+	add("Reshape", []string{bias, g.Const1D(stat...)}, nil, br)
+	ys := tmp("scaled")
+	add("Mul", []string{xh, sr}, nil, ys)
+	add("Add", []string{ys, br}, nil, y)
+}
+
+// Composite appends a node of fmam's own domain and returns its outputs.
+func (g *Graph) Composite(op string, inputs []string, n int, attrs Attrs) []string {
+	outs := make([]string, n)
+	for i := range outs {
+		outs[i] = g.Fresh(lowerOp(op))
+	}
+	g.AddNode(&Node{Op: op, Domain: Domain, Name: outs[0], Inputs: inputs, Outputs: outs, Attrs: attrs})
+	return outs
+}
