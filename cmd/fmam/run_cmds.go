@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/fmam/fmam/internal/experiment"
 )
@@ -29,7 +31,12 @@ func (a *app) openRun(cmd *cobra.Command, runDir string, mustExist bool, extra m
 		return nil, err
 	}
 	log := logger(cfg.LogLevel)
-	return experiment.Open(cfg, runDir, log, cmd.ErrOrStderr())
+	// Progress bars only on a terminal; logs get a line per tenth instead.
+	var progress io.Writer
+	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		progress = f
+	}
+	return experiment.Open(cfg, runDir, log, progress)
 }
 
 func (a *app) newTrainCmd() *cobra.Command {

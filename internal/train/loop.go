@@ -152,6 +152,13 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("%s loss %.4g", cfg.Label, res.Loss))
 			_ = bar.Add(1)
+		} else if every := max(cfg.Steps/10, 1); (step+1)%every == 0 {
+			// Without a terminal, a line per tenth of the run instead of a bar.
+			el := time.Since(t0)
+			done := step + 1 - start
+			eta := time.Duration(float64(el) / float64(done) * float64(cfg.Steps-step-1)).Round(time.Second)
+			log.Info("training", "stage", cfg.Label, "step", step+1, "of", cfg.Steps, "loss", fmt.Sprintf("%.4g", res.Loss),
+				"steps_per_s", fmt.Sprintf("%.1f", float64(done)/el.Seconds()), "eta", eta)
 		}
 		if cfg.CheckpointEvery > 0 && (step+1)%cfg.CheckpointEvery == 0 && step+1 < cfg.Steps {
 			if err := save(step + 1); err != nil {
