@@ -75,6 +75,8 @@ type Runtime struct {
 	LibPath string
 	Version string
 	closed  bool
+	// warnOnce keeps device auto's fallback to one warning per runtime.
+	warnOnce sync.Once
 }
 
 // Open initialises ONNX Runtime from the library at libPath. Every Open
@@ -229,7 +231,7 @@ func (r *Runtime) NewSession(model []byte, inputs, outputs []string, opt Options
 	case Auto:
 		if err := r.appendCUDA(so); err != nil {
 			if opt.Logger != nil {
-				opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err)
+				r.warnOnce.Do(func() { opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err) })
 			}
 		} else {
 			dev = CUDA
