@@ -168,7 +168,10 @@ func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transp
 	g := c.G
 	G := geo.Group
 	kernelSize := graph.Shape(geo.Kernel).Size()
-	if !transposed && len(geo.Kernel) == 2 && geo.Strides[0] == 1 && geo.Strides[1] == 1 {
+	// The wide form moves the least data but costs ~3 nodes per kernel tap;
+	// below 64x64 positions ONNX Runtime's per-node overhead outweighs the
+	// copies it saves, and the one-conv unfold is faster.
+	if !transposed && len(geo.Kernel) == 2 && geo.Strides[0] == 1 && geo.Strides[1] == 1 && g.Shape(x)[2]*g.Shape(x)[3] >= 64*64 {
 		return c.weightGradWide(x, d, geo, ws)
 	}
 	if !transposed {
