@@ -71,6 +71,11 @@ func TestConvGradients(t *testing.T) {
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}, "group": int64(8)})},
 		{Name: "Conv2DGroupsAsymPads", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 4, 6, 5}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{0, 1, 2, 1}, "group": int64(2)})},
+		// 64x64 maps take the wide weight-gradient path.
+		{Name: "Conv2DWide", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 2, 64, 64}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3}}, {Name: "b", Shape: graph.Shape{3}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}})},
+		{Name: "Conv2DWideGroupsDilated", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 4, 64, 65}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{2, 1, 0, 2}, "dilations": []int64{2, 2}, "group": int64(2)})},
 		{Name: "Conv1D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 9}}, {Name: "w", Shape: graph.Shape{2, 3, 3}}, {Name: "b", Shape: graph.Shape{2}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1}, "strides": []int64{2}})},
 		{Name: "Conv3D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3, 3}}},
