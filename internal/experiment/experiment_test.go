@@ -14,6 +14,7 @@ import (
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/synth"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -179,5 +180,38 @@ eval: {batch: 8, pictures: 0}
 	}
 	if _, err := e.EvaluateImages(ctx, e.Cfg.Model.Taps); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An image whose size differs from data.size is resized with a warning,
+// or refused with data.strict; an empty texture folder is a clear error.
+func TestImageInputChecks(t *testing.T) {
+	tex := sharedPath(t, "data", "textures")
+	root := filepath.Join(t.TempDir(), "mvtec")
+	if _, err := synth.GenerateMVTec(context.Background(), synth.MVTecOptions{Out: root, Size: 128, Categories: []string{synth.CategoryTexture}, Train: 4, TestGood: 2, TestDefect: 1}); err != nil {
+		t.Fatal(err)
+	}
+	yaml := `
+name: e2e-strict
+task: image
+data: {kind: mvtec, root: ` + root + `, size: 64, categories: [synth_texture], textures: ` + tex + `, strict: true}
+model: {arch: draem, width: 0.0625, taps: [bottleneck]}
+train: {batch: 2, teacher_steps: 1, student_steps: 1}
+`
+	e := open(t, yaml, nil)
+	err := e.Train(context.Background(), experiment.StageTeacher)
+	if err == nil || !strings.Contains(err.Error(), "data.strict") {
+		t.Errorf("strict size mismatch: %v", err)
+	}
+	// Without strict the images are resized and training runs.
+	e2 := open(t, strings.Replace(yaml, "strict: true", "strict: false", 1), nil)
+	if err := e2.Train(context.Background(), experiment.StageTeacher); err != nil {
+		t.Errorf("resizing run: %v", err)
+	}
+	empty := t.TempDir()
+	e3 := open(t, strings.Replace(strings.Replace(yaml, "strict: true", "strict: false", 1), tex, empty, 1), nil)
+	err = e3.Train(context.Background(), experiment.StageTeacher)
+	if err == nil || !strings.Contains(err.Error(), empty) {
+		t.Errorf("empty texture folder: %v", err)
 	}
 }

@@ -92,10 +92,41 @@ func (e *Env) imageSet(ctx context.Context) (*data.ImageDataset, error) {
 	if len(e.Cfg.Data.Categories) != 1 {
 		return nil, fmt.Errorf("image stages run one category at a time")
 	}
+	var ds *data.ImageDataset
 	if e.Cfg.Data.Kind == "folder" {
-		return data.LoadImageFolder(root)
+		ds, err = data.LoadImageFolder(root)
+	} else {
+		ds, err = data.LoadMVTec(root, e.Cfg.Data.Categories[0])
 	}
-	return data.LoadMVTec(root, e.Cfg.Data.Categories[0])
+	if err != nil {
+		return nil, err
+	}
+	return ds, e.checkImageSize(ds)
+}
+
+// checkImageSize compares the first train and test images with
+// data.size: a different size is resized with a warning, or refused when
+// data.strict is set.
+func (e *Env) checkImageSize(ds *data.ImageDataset) error {
+	s := e.Cfg.Data.Size
+	for _, items := range [][]data.ImageItem{ds.Train, ds.Test} {
+		if len(items) == 0 {
+			continue
+		}
+		w, h, err := data.ImageSize(items[0].Path)
+		if err != nil {
+			return err
+		}
+		if w == s && h == s {
+			continue
+		}
+		if e.Cfg.Data.Strict {
+			return fmt.Errorf("%s is %dx%d but data.size is %d and data.strict is set: resize the data or change data.size", items[0].Path, w, h, s)
+		}
+		e.Log.Warn("images are resized to data.size", "image", items[0].Path, "width", w, "height", h, "size", s)
+		return nil
+	}
+	return nil
 }
 
 // imageSource yields DRAEM training batches: normal images with Perlin
