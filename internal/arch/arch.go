@@ -66,11 +66,43 @@ type MNADConfig struct {
 	Width    float64
 	Frames   int // input frames T (4)
 	Channels int // channels per frame (3)
+	// MemoryItems switches on the memory module between encoder and
+	// decoder with that many items (MNAD uses MemoryItems); 0 builds the
+	// predictor without memory.
+	MemoryItems int
 }
 
-// MNAD builds MNAD's prediction network (without memory): T frames
-// stacked on channels -> the next frame in [-1, 1].
+// MemoryItems is the size of MNAD's memory (its msize default).
+const MemoryItems = 10
+
+// Names of the memory's tensors in the built-in MNAD built on an unscoped
+// builder (nn.Memory under the scope "memory"): the normalised queries and
+// the items.
+const (
+	MemoryQuery  = "memory.query"
+	MemoryTensor = "memory.items"
+)
+
+// MNADOut is what MNADNet built.
+type MNADOut struct {
+	// Prediction is the next frame in [-1, 1].
+	Prediction string
+	// Memory is the memory module, nil without one.
+	Memory *nn.Memory
+}
+
+// MNAD builds MNAD's prediction network: T frames stacked on channels ->
+// the next frame in [-1, 1].
 func MNAD(b *nn.Builder, frames string, c MNADConfig, hook Tap) string {
+	return MNADNet(b, frames, c, hook).Prediction
+}
+
+// MNADNet builds MNAD's prediction network and returns its memory module
+// too. The memory reads the bottleneck after its tap, so the tap stays the
+// encoder output and a student's attention-refined feature is what its
+// memory reads; the decoder's first block then takes twice the
+// bottleneck's channels (query and read item), as in MNAD.
+func MNADNet(b *nn.Builder, frames string, c MNADConfig, hook Tap) MNADOut {
 	w := c.Width
 	ch := func(n int) int { return Scale(n, w) }
 	basic := func(x, name string, out int, last bool) string {
@@ -92,6 +124,11 @@ func MNAD(b *nn.Builder, frames string, c MNADConfig, hook Tap) string {
 	e3 = tapAt(b, "encoder", e3, hook)
 	bott := basic(b.MaxPool2(e3), "enc4", ch(512), true)
 	bott = tapAt(b, "bottleneck", bott, hook)
+	var mem *nn.Memory
+	if c.MemoryItems > 0 {
+		mem = b.Memory(bott, "memory", c.MemoryItems)
+		bott = mem.Out
+	}
 
 	d := basic(bott, "dec1", ch(512), false)
 	d = basic(b.Concat(e3, up(d, "up4", ch(256))), "dec2", ch(256), false)
@@ -101,7 +138,7 @@ func MNAD(b *nn.Builder, frames string, c MNADConfig, hook Tap) string {
 	s := b.Scope("gen")
 	d = s.ConvBNRelu(d, "c1", ch(64))
 	d = s.ConvBNRelu(d, "c2", ch(64))
-	return b.Tanh(s.Conv2D(d, "out", c.Channels, 3, 1, 1, true))
+	return MNADOut{Prediction: b.Tanh(s.Conv2D(d, "out", c.Channels, 3, 1, 1, true)), Memory: mem}
 }
 
 // DRAEMConfig sizes DRAEM.

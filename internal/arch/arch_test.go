@@ -62,3 +62,48 @@ func TestDRAEMShapes(t *testing.T) {
 	}
 	t.Logf("DRAEM width 0.125 params: %d", params(g, b.Registry().Trainable))
 }
+
+// With memory the bottleneck tap is still the encoder output, the decoder
+// reads query and item (twice the channels), and the items are the one
+// state besides the BatchNorm statistics.
+func TestMNADMemory(t *testing.T) {
+	for _, train := range []bool{true, false} {
+		g := graph.New("mnad")
+		x := g.Input("frames", graph.Float, graph.Shape{2, 4, 32, 32})
+		b := nn.New(g, train, 1)
+		var bott graph.Shape
+		out := arch.MNADNet(b, x, arch.MNADConfig{Width: 0.0625, Frames: 4, Channels: 1, MemoryItems: arch.MemoryItems}, func(name, f string) string {
+			if name == "bottleneck" {
+				bott = g.Shape(f)
+			}
+			return f
+		})
+		if err := g.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(bott, graph.Shape{2, 32, 4, 4}) {
+			t.Errorf("bottleneck tap %v, want [2 32 4 4]", bott)
+		}
+		if out.Memory == nil || out.Memory.Query != arch.MemoryQuery || out.Memory.Items != arch.MemoryTensor {
+			t.Fatalf("memory %+v, want query %s and items %s", out.Memory, arch.MemoryQuery, arch.MemoryTensor)
+		}
+		if s := g.Shape(arch.MemoryTensor); !slices.Equal(s, graph.Shape{arch.MemoryItems, 32}) {
+			t.Errorf("items %v, want [10 32]", s)
+		}
+		if s := g.Shape("dec1.c1.conv.w"); !slices.Equal(s, graph.Shape{32, 64, 3, 3}) {
+			t.Errorf("first decoder conv weight %v, want [32 64 3 3] (query and item)", s)
+		}
+		var mem int
+		for _, st := range b.Registry().States {
+			if st.Name == arch.MemoryTensor {
+				mem++
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[train]; mem != want || (train && out.Memory.Compactness == "") {
+			t.Errorf("train=%v: memory states %d, want %d; losses %q %q", train, mem, want, out.Memory.Compactness, out.Memory.Separateness)
+		}
+		if s := g.Shape(out.Prediction); !slices.Equal(s, graph.Shape{2, 1, 32, 32}) {
+			t.Errorf("prediction %v", s)
+		}
+	}
+}

@@ -73,6 +73,11 @@ type Model struct {
 	WFea        float64            `mapstructure:"w_fea" yaml:"w_fea"`
 	Init        string             `mapstructure:"init" yaml:"init"`
 	Mimic       Mimic              `mapstructure:"mimic" yaml:"mimic"`
+	// Memory switches on MNAD's memory module (video runs with the
+	// built-in MNAD only) in teacher and student. Left out of config.yaml
+	// when false, so run folders written before the key existed still
+	// match their configuration.
+	Memory bool `mapstructure:"memory" yaml:"memory,omitempty"`
 }
 
 // Mimic is the teacher pre-training option: the teacher's bottleneck
@@ -114,7 +119,7 @@ func Defaults() map[string]any {
 		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
-			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}},
+			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false},
 		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4,
 			"optim":            map[string]any{"kind": "adam", "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "clip_norm": 0.0},
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},

@@ -6,9 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/report"
@@ -32,8 +34,21 @@ func scoresPaths(dir string) (student, teacher string) {
 	return filepath.Join(dir, "scores.csv"), filepath.Join(dir, "teacher_scores.csv")
 }
 
-// evalModel runs model.onnx of a student folder over the test split and
-// writes raw scores: S_o as PSNR (teacher and student), S_fea.
+// memoryScoresPaths keep, for runs with memory, the two raw parts of S_o
+// in the scores format: s_o = PSNR, s_fea = memory distance.
+func memoryScoresPaths(dir string) (student, teacher string) {
+	return filepath.Join(dir, "memory_scores.csv"), filepath.Join(dir, "teacher_memory_scores.csv")
+}
+
+// mnadAlpha weights the PSNR against the memory distance in MNAD's score
+// (the default of its Evaluate.py).
+const mnadAlpha = 0.6
+
+// evalVideoScores runs model.onnx of a student folder over the test split
+// and writes raw scores: S_o as PSNR (teacher and student), S_fea. With
+// memory, s_o holds MNAD's combined normality score instead (see
+// combineMemory) and the PSNR and memory distance go to
+// memory_scores.csv and teacher_memory_scores.csv.
 func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 	sPath, tPath := scoresPaths(dir)
 	model := filepath.Join(dir, "model.onnx")
@@ -58,8 +73,12 @@ func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	ins := []string{t.Input, "target"}
-	outs := []string{"t_err", "s_err", "s_fea"}
+	ins := []string{t.Input, method.InTarget}
+	outs := []string{method.OutTeacherErr, method.OutStudentErr, method.OutFea}
+	memory := e.Cfg.Model.Memory
+	if memory {
+		outs = append(outs, method.OutTeacherMem, method.OutStudentMem)
+	}
 	sess, err := e.RT.NewSession(b, ins, outs, e.ortOptions())
 	if err != nil {
 		return fmt.Errorf("load %s: %w", model, err)
@@ -71,12 +90,13 @@ func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 		return err
 	}
 	tgT, _ := ort.ZerosTensor([]int64{int64(bs), int64(c), int64(s), int64(s)})
-	o := make([]*ort.Tensor, 3)
+	o := make([]*ort.Tensor, len(outs))
 	for i := range o {
 		o[i], _ = ort.ZerosTensor([]int64{int64(bs)})
 	}
 	defer ort.DestroyAll(append(o, inT, tgT)...)
 	var srows, trows []score.VideoRow
+	var sdist, tdist []float64
 	stride := e.Cfg.Data.TestStride
 	bar := newBar(e.Progress, batcher.BatchesPerEpoch(), "eval "+filepath.Base(dir))
 	for batch, err := range batcher.Epoch(ctx, data.Position{}) {
@@ -99,14 +119,90 @@ func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 			// MSE on [-1, 1] frames: PSNR with peak 2 equals MNAD's PSNR on [0, 1].
 			srows = append(srows, score.VideoRow{ID: id, Video: v, Frame: batch.Frame[i], Label: lab, SO: psnr(se[i]), SFea: float64(fe[i])})
 			trows = append(trows, score.VideoRow{ID: id, Video: v, Frame: batch.Frame[i], Label: lab, SO: psnr(te[i]), SFea: float64(fe[i])})
+			if memory {
+				tdist = append(tdist, float64(o[3].GetData()[i]))
+				sdist = append(sdist, float64(o[4].GetData()[i]))
+			}
 		}
 		bar.add()
 	}
 	bar.finish()
+	if memory {
+		var err error
+		if trows, err = e.withMemory(dir, trows, tdist, true); err != nil {
+			return err
+		}
+		if srows, err = e.withMemory(dir, srows, sdist, false); err != nil {
+			return err
+		}
+	}
 	if err := score.WriteVideoCSV(tPath, trows); err != nil {
 		return err
 	}
 	return score.WriteVideoCSV(sPath, srows)
+}
+
+// withMemory writes the raw PSNR and memory distance of rows to the
+// memory scores file and returns the rows with s_o replaced by MNAD's
+// combined score.
+func (e *Env) withMemory(dir string, rows []score.VideoRow, dist []float64, teacher bool) ([]score.VideoRow, error) {
+	sPath, tPath := memoryScoresPaths(dir)
+	path := sPath
+	if teacher {
+		path = tPath
+	}
+	raw := make([]score.VideoRow, len(rows))
+	for i, r := range rows {
+		raw[i] = r
+		raw[i].SFea = dist[i]
+	}
+	if err := score.WriteVideoCSV(path, raw); err != nil {
+		return nil, err
+	}
+	return combineMemory(rows, dist, mnadAlpha)
+}
+
+// combineMemory is MNAD's frame score with memory, per video:
+// alpha*minmax(PSNR) + (1-alpha)*(1 - minmax(distance)), the score its
+// Evaluate.py ranks (high = normal; its complement is the anomaly score
+// alpha*(1-minmax(PSNR)) + (1-alpha)*minmax(distance)). It replaces s_o
+// (the PSNR) of each row, so s_o keeps its direction, lower is anomalous,
+// and the lambda fusion and sweep-lambda read the file unchanged; the
+// fusion min-max normalises s_o per video again, which keeps each video's
+// ranking (and the macro AUC) but may move the micro AUC a little from
+// MNAD's, which pools the combined scores without that step.
+func combineMemory(rows []score.VideoRow, dist []float64, alpha float64) ([]score.VideoRow, error) {
+	if len(dist) != len(rows) {
+		return nil, fmt.Errorf("combine memory scores: %d rows but %d distances", len(rows), len(dist))
+	}
+	byVideo := map[string][]int{}
+	var order []string
+	for i, r := range rows {
+		if _, ok := byVideo[r.Video]; !ok {
+			order = append(order, r.Video)
+		}
+		byVideo[r.Video] = append(byVideo[r.Video], i)
+	}
+	out := slices.Clone(rows)
+	for _, v := range order {
+		idx := byVideo[v]
+		p, d := make([]float64, len(idx)), make([]float64, len(idx))
+		for k, i := range idx {
+			p[k], d[k] = rows[i].SO, dist[i]
+		}
+		np, err := score.Normalize(p, score.HigherIsAnomalous) // minmax(PSNR)
+		if err != nil {
+			return nil, fmt.Errorf("video %s: PSNR: %w", v, err)
+		}
+		nd, err := score.Normalize(d, score.LowerIsAnomalous) // 1 - minmax(distance)
+		if err != nil {
+			return nil, fmt.Errorf("video %s: memory distance: %w", v, err)
+		}
+		for k, i := range idx {
+			out[i].SO = alpha*np[k] + (1-alpha)*nd[k]
+		}
+	}
+	return out, nil
 }
 
 func psnr(mse float32) float64 {
@@ -158,15 +254,19 @@ func (e *Env) EvaluateVideo(ctx context.Context, taps []string) (*VideoEval, err
 		return nil, err
 	}
 	attn := string(e.Cfg.Model.Attention.Kind)
-	method := "MNAD+FM"
+	label := "MNAD+FM"
 	if attn != "none" {
-		method += "+" + upper(attn)
+		label += "+" + upper(attn)
+	}
+	base := "MNAD (teacher)"
+	if e.Cfg.Model.Memory {
+		base = "MNAD with memory (teacher)"
 	}
 	results := []report.VideoResult{
-		{Dataset: ev.Dataset, Method: "MNAD (teacher)", MicroAUC: ev.Teacher.Micro, MacroAUC: ev.Teacher.Macro},
-		{Dataset: ev.Dataset, Method: method + " S_o (λ=0)", MicroAUC: ev.StudentO.Micro, MacroAUC: ev.StudentO.Macro},
-		{Dataset: ev.Dataset, Method: method + " S_fea (λ=1)", MicroAUC: ev.Fea.Micro, MacroAUC: ev.Fea.Macro},
-		{Dataset: ev.Dataset, Method: fmt.Sprintf("%s (λ=%g)", method, lam), MicroAUC: ev.Hybrid.Micro, MacroAUC: ev.Hybrid.Macro},
+		{Dataset: ev.Dataset, Method: base, MicroAUC: ev.Teacher.Micro, MacroAUC: ev.Teacher.Macro},
+		{Dataset: ev.Dataset, Method: label + " S_o (λ=0)", MicroAUC: ev.StudentO.Micro, MacroAUC: ev.StudentO.Macro},
+		{Dataset: ev.Dataset, Method: label + " S_fea (λ=1)", MicroAUC: ev.Fea.Micro, MacroAUC: ev.Fea.Macro},
+		{Dataset: ev.Dataset, Method: fmt.Sprintf("%s (λ=%g)", label, lam), MicroAUC: ev.Hybrid.Micro, MacroAUC: ev.Hybrid.Macro},
 	}
 	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, taps %s, %d frames", ev.Dataset, TapSetName(taps), ev.Frames), results)
 	if err != nil {

@@ -112,6 +112,7 @@ func (e *Env) Spec(taps []string) method.Spec {
 		Task: c.Task, Arch: c.Model.Arch, Width: c.Model.Width, Init: nn.Init(c.Model.Init), Seed: c.Seed,
 		Batch: c.Train.Batch, Size: c.Data.Size, Frames: c.Data.Frames, Channels: c.Data.Channels,
 		Taps: taps, Attention: c.Model.Attention, WFea: c.Model.WFea, StudentInit: c.Model.StudentInit,
+		Memory: c.Model.Memory,
 	}
 }
 

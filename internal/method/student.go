@@ -37,12 +37,17 @@ func (s Spec) addTargets(g *graph.Graph) []string {
 	return []string{g.Input(InClean, graph.Float, s.imageShape(3)), g.Input(InMask, graph.Float, s.imageShape(1))}
 }
 
-// baselineLoss is L_o: the next-frame MSE for the predictor; DRAEM's
-// L2 + SSIM + focal for the image model. It returns the total and terms.
-func (s Spec) baselineLoss(g *graph.Graph, outs, targets []string) (string, []string, []string) {
+// baselineLoss is L_o: the next-frame MSE for the predictor (plus MNAD's
+// weighted compactness and separateness losses when it has a memory);
+// DRAEM's L2 + SSIM + focal for the image model. It returns the total and
+// the unweighted terms with their log names.
+func (s Spec) baselineLoss(g *graph.Graph, outs, targets []string, mem *nn.Memory) (string, []string, []string) {
 	if s.Task == "video" {
 		l := mse(g, outs[0], targets[0])
-		return l, []string{l}, []string{"l_o"}
+		if mem == nil {
+			return l, []string{l}, []string{"l_o"}
+		}
+		return memoryLoss(g, l, mem)
 	}
 	return draemLoss(g, outs, targets)
 }
@@ -50,18 +55,21 @@ func (s Spec) baselineLoss(g *graph.Graph, outs, targets []string) (string, []st
 // TeacherTrain builds stage one: the built-in baseline trained alone on
 // its own loss, optionally mimicking a frozen backbone at its bottleneck.
 func TeacherTrain(s Spec) (*Built, error) {
+	if err := s.checkMemory(); err != nil {
+		return nil, err
+	}
 	g := graph.New(s.Arch + "-teacher-train")
 	in := g.Input(s.InputName(), graph.Float, s.inputShape())
 	targets := s.addTargets(g)
 	b := nn.New(g, true, s.Seed)
 	var bottleneck string
-	outs := s.build(b, in, func(name, f string) string {
+	outs, mem := s.build(b, in, func(name, f string) string {
 		if name == "bottleneck" {
 			bottleneck = f
 		}
 		return f
 	})
-	total, terms, names := s.baselineLoss(g, outs, targets)
+	total, terms, names := s.baselineLoss(g, outs, targets, mem)
 	if s.Mimic.Backbone != nil {
 		lm, err := s.mimicLoss(g, b, in, bottleneck)
 		if err != nil {
@@ -154,7 +162,8 @@ type assembled struct {
 	sOuts    []string
 	feats    [][2]string
 	reg      *nn.Registry
-	imported []string // trainable parameters of an imported student
+	imported []string   // trainable parameters of an imported student
+	mem      *nn.Memory // the student's memory module, nil without
 }
 
 func (s Spec) assemble(t *Teacher, trainMode bool) (*assembled, error) {
@@ -172,7 +181,7 @@ func (s Spec) assemble(t *Teacher, trainMode bool) (*assembled, error) {
 	b.Init = s.Init
 	if t.BuiltIn {
 		tapped := map[string]bool{}
-		a.sOuts = s.build(b, a.input, func(name, f string) string {
+		a.sOuts, a.mem = s.build(b, a.input, func(name, f string) string {
 			if !slices.Contains(s.Taps, name) {
 				return f
 			}
@@ -352,7 +361,7 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 	}
 	g := a.g
 	targets := s.addTargets(g)
-	lo, terms, names := s.baselineLoss(g, a.sOuts, targets)
+	lo, terms, names := s.baselineLoss(g, a.sOuts, targets, a.mem)
 	lf := feaLoss(g, a.feats)
 	total := g.Op("Add", []string{lo, g.Op("Mul", []string{lf, g.Scalar(float32(s.WFea))}, nil)}, nil)
 	trainable := append(slices.Clone(a.reg.Trainable), a.imported...)
@@ -377,7 +386,9 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 
 // StudentEval builds the evaluation graph with the trained student
 // values applied: per-sample teacher and student errors (video) or maps
-// (image), and the per-sample feature inconsistency S_fea.
+// (image), and the per-sample feature inconsistency S_fea; with memory
+// also the per-sample memory distances of teacher and student (t_mem,
+// s_mem), which the video scores combine with the PSNR as MNAD does.
 func StudentEval(s Spec, t *Teacher, state map[string][]float32) (*graph.Graph, error) {
 	a, err := s.assemble(t, false)
 	if err != nil {
@@ -403,6 +414,16 @@ func StudentEval(s Spec, t *Teacher, state map[string][]float32) (*graph.Graph, 
 		total = g.Op("Sum", fea, nil)
 	}
 	outs = append(outs, rename(g, total, OutFea))
+	if s.Memory {
+		if a.mem == nil {
+			return nil, fmt.Errorf("model.memory is set but the student has no memory module")
+		}
+		tq, ti := TeacherPrefix+arch.MemoryQuery, TeacherPrefix+arch.MemoryTensor
+		if !g.Has(tq) || !g.Has(ti) {
+			return nil, fmt.Errorf("model.memory is set but the teacher has no memory tensors %s, %s", arch.MemoryQuery, arch.MemoryTensor)
+		}
+		outs = append(outs, rename(g, nn.MemoryDistance(g, tq, ti), OutTeacherMem), rename(g, nn.MemoryDistance(g, a.mem.Query, a.mem.Items), OutStudentMem))
+	}
 	g.Outputs = nil
 	g.Output(outs...)
 	g.Prune()
@@ -436,7 +457,7 @@ func BenchTrain(s Spec) (*Built, error) {
 	g := graph.New(s.Arch + "-bench")
 	in := g.Input(s.InputName(), graph.Float, s.inputShape())
 	b := nn.New(g, true, s.Seed)
-	outs := s.build(b, in, nil)
+	outs, _ := s.build(b, in, nil)
 	var total string
 	var batch []string
 	if s.Task == "video" {

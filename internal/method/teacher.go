@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fmam/fmam/internal/arch"
@@ -33,6 +34,9 @@ type Spec struct {
 	WFea                   float64
 	StudentInit            string
 	Mimic                  Mimic
+	// Memory switches on MNAD's memory module (arch.MemoryItems items) in
+	// the built-in MNAD, for teacher and student alike.
+	Memory bool
 }
 
 // Mimic is the optional teacher pre-training against a frozen backbone.
@@ -58,7 +62,30 @@ const (
 	OutTeacherMap = "t_map" // image: per-pixel anomaly map
 	OutStudentMap = "s_map"
 	OutFea        = "s_fea" // mean squared feature inconsistency over taps
+	// With memory (video): per-sample mean squared distance between the
+	// queries and their nearest memory items, MNAD's feature distance.
+	OutTeacherMem = "t_mem"
+	OutStudentMem = "s_mem"
 )
+
+// metaMemory records in an exported built-in teacher how many memory
+// items it has.
+const metaMemory = "fmam.memory"
+
+// checkMemory refuses the memory module where MNAD has none.
+func (s Spec) checkMemory() error {
+	if s.Memory && (s.Task != "video" || s.Arch != "mnad") {
+		return fmt.Errorf("model.memory is MNAD's memory module: it needs task video and arch mnad (this run is %s with %s); set model.memory: false", s.Task, s.Arch)
+	}
+	return nil
+}
+
+func (s Spec) memoryItems() int {
+	if s.Memory {
+		return arch.MemoryItems
+	}
+	return 0
+}
 
 func (s Spec) inputShape() graph.Shape {
 	c := s.Channels
@@ -88,15 +115,17 @@ func (s Spec) knownTaps() []string {
 	return arch.MNADTaps
 }
 
-// build runs the built-in architecture; outputs are the baseline's.
-func (s Spec) build(b *nn.Builder, input string, hook arch.Tap) []string {
+// build runs the built-in architecture; outputs are the baseline's, mem
+// its memory module (nil without).
+func (s Spec) build(b *nn.Builder, input string, hook arch.Tap) (outs []string, mem *nn.Memory) {
 	b.Init = s.Init
 	switch s.Arch {
 	case "draem":
 		r, l := arch.DRAEM(b, input, arch.DRAEMConfig{Width: s.Width}, hook)
-		return []string{r, l}
+		return []string{r, l}, nil
 	default:
-		return []string{arch.MNAD(b, input, arch.MNADConfig{Width: s.Width, Frames: s.Frames, Channels: s.Channels}, hook)}
+		o := arch.MNADNet(b, input, arch.MNADConfig{Width: s.Width, Frames: s.Frames, Channels: s.Channels, MemoryItems: s.memoryItems()}, hook)
+		return []string{o.Prediction}, o.Memory
 	}
 }
 
@@ -120,17 +149,26 @@ func nameOutputs(g *graph.Graph, outs, names []string) []string {
 }
 
 // TeacherInference builds the built-in baseline for export, with trained
-// values to be applied by the caller (train.ApplyState).
+// values to be applied by the caller (train.ApplyState). Memory items are
+// constants named as in training (arch.MemoryTensor), so the trained items
+// are applied with the parameters; the memory is not updated at test time.
 func TeacherInference(s Spec, batch int) (*graph.Graph, error) {
+	if err := s.checkMemory(); err != nil {
+		return nil, err
+	}
 	s.Batch = batch
 	g := graph.New(s.Arch + "-teacher")
 	in := g.Input(s.InputName(), graph.Float, s.inputShape())
 	b := nn.New(g, false, s.Seed)
-	outs := nameOutputs(g, s.build(b, in, nil), s.outputNames())
+	built, _ := s.build(b, in, nil)
+	outs := nameOutputs(g, built, s.outputNames())
 	g.Output(outs...)
 	g.DynamicBatch = true
 	g.Meta["fmam.arch"] = s.Arch
 	g.Meta["fmam.taps"] = strings.Join(s.knownTaps(), ",")
+	if s.Memory {
+		g.Meta[metaMemory] = strconv.Itoa(arch.MemoryItems)
+	}
 	return g, g.Err()
 }
 
@@ -156,6 +194,9 @@ const TeacherPrefix = "teacher/"
 // resolves the taps: built-in tap names for fmam's own exports, or tensor
 // names ("bottleneck" is found automatically) for user models.
 func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
+	if err := s.checkMemory(); err != nil {
+		return nil, err
+	}
 	g, err := graph.LoadFile(path, graph.ImportOptions{Batch: int64(s.Batch)})
 	if err != nil {
 		return nil, err
@@ -182,6 +223,9 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 			return nil, fmt.Errorf("teacher %s is a %s network, the config asks for %s", path, g.Meta["fmam.arch"], s.Arch)
 		}
 	}
+	if err := t.checkMemory(path, s); err != nil {
+		return nil, err
+	}
 	for _, tap := range s.Taps {
 		name, err := t.resolveTap(tap, s)
 		if err != nil {
@@ -193,6 +237,29 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 		}
 	}
 	return t, nil
+}
+
+// checkMemory matches the teacher's memory module with the config's: a
+// student with memory needs a built-in teacher that has one (its scores
+// use the teacher's feature distance), and the other way round.
+func (t *Teacher) checkMemory(path string, s Spec) error {
+	has := t.Orig.Meta[metaMemory] != ""
+	switch {
+	case s.Memory && !t.BuiltIn:
+		return fmt.Errorf("model.memory: teacher %s is an imported ONNX model, which carries no memory module; leave model.teacher empty so fmam trains an MNAD teacher with memory, or set model.memory: false", path)
+	case s.Memory && !has:
+		return fmt.Errorf("model.memory: teacher %s was trained without memory; train a new teacher (a new run folder) or set model.memory: false", path)
+	case !s.Memory && has:
+		return fmt.Errorf("teacher %s has a memory module but model.memory is false; set model.memory: true", path)
+	}
+	if has {
+		for _, n := range []string{arch.MemoryQuery, arch.MemoryTensor} {
+			if !t.Orig.Has(n) {
+				return fmt.Errorf("teacher %s says it has a memory but has no tensor %s; export it again", path, n)
+			}
+		}
+	}
+	return nil
 }
 
 func (t *Teacher) resolveTap(tap string, s Spec) (string, error) {

@@ -1,7 +1,8 @@
 // Package nn builds network layers on a graph: convolutions, batch
 // normalisation (training form from primitive ops so autodiff can
-// differentiate it), pooling, up-sampling, and the inconsistency-guided
-// attention modules of feature mimicking (CA, SA, SCA).
+// differentiate it), pooling, up-sampling, MNAD's memory module, and the
+// inconsistency-guided attention modules of feature mimicking (CA, SA,
+// SCA).
 //
 // Parameters are initializers with stable, scoped names ("enc1.conv1.w"),
 // so the train-step graph and the inference graph built from the same code
@@ -27,7 +28,8 @@ const (
 	InitNormal002 Init = "normal0.02"
 )
 
-// State is a non-trained tensor carried between steps (running statistics).
+// State is a non-trained tensor carried between steps (running
+// statistics, memory items).
 type State struct{ Name, Next string }
 
 // Registry collects what the builders created.
