@@ -240,16 +240,16 @@ func (e *Env) EvaluateVideo(ctx context.Context, taps []string) (*VideoEval, err
 	}
 	lam := e.Cfg.Eval.Lambda
 	ev := &VideoEval{Dataset: e.Cfg.Data.Kind, Taps: taps, Lambda: lam, Frames: len(srows)}
-	if ev.Teacher, _, err = frameAUC(trows, 0); err != nil {
+	var tfused, s0, s1, fused []metrics.VideoScores
+	if ev.Teacher, tfused, err = frameAUC(trows, 0); err != nil {
 		return nil, fmt.Errorf("teacher scores: %w", err)
 	}
-	if ev.StudentO, _, err = frameAUC(srows, 0); err != nil {
+	if ev.StudentO, s0, err = frameAUC(srows, 0); err != nil {
 		return nil, err
 	}
-	if ev.Fea, _, err = frameAUC(srows, 1); err != nil {
+	if ev.Fea, s1, err = frameAUC(srows, 1); err != nil {
 		return nil, err
 	}
-	var fused []metrics.VideoScores
 	if ev.Hybrid, fused, err = frameAUC(srows, lam); err != nil {
 		return nil, err
 	}
@@ -275,7 +275,10 @@ func (e *Env) EvaluateVideo(ctx context.Context, taps []string) (*VideoEval, err
 	if err := report.WriteAll(dir, "results", tab); err != nil {
 		return nil, err
 	}
-	tfused, _ := score.FuseVideos(trows, 0, score.LowerIsAnomalous, score.HigherIsAnomalous)
+	if err := rocPicture(dir, "Frame-level ROC, "+ev.Dataset, []string{results[0].Method, results[1].Method, results[2].Method, results[3].Method},
+		[][]metrics.VideoScores{tfused, s0, s1, fused}); err != nil {
+		return nil, err
+	}
 	if err := e.scoreCurves(dir, fused, tfused, lam); err != nil {
 		return nil, err
 	}

@@ -430,7 +430,7 @@ func (e *Env) mapPanels(dir string, images [][]float32, masks [][]bool, tMaps, s
 		r := report.JointRange(tm, sm)
 		rows = append(rows, report.Panel{Tiles: []report.Tile{
 			report.ImageTile("image", report.ImageCHW{Data: images[i], C: 3, H: s, W: s}),
-			report.MaskTile("ground truth", report.Map{Data: mk, H: s, W: s}),
+			report.MaskTile("truth", report.Map{Data: mk, H: s, W: s}),
 			report.HeatTile("teacher", tm, r),
 			report.HeatTile("student", sm, r),
 		}})
