@@ -91,73 +91,53 @@ func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 			}
 		}
 		attrs := graph.Attrs{"strides": geo.Strides, "pads": geo.Pads, "dilations": geo.Dilations, "group": geo.Group, "kernel_shape": geo.Kernel}
-		if slices.ContainsFunc(op, func(v int64) bool { return v != 0 }) {
-			attrs["output_padding"] = op
-			for i := range k {
-				if op[i] >= geo.Strides[i] && op[i] >= geo.Dilations[i] {
-					// ONNX Runtime requires output_padding < stride or dilation;
-					// pad the result instead.
-					return c.convInputGradPadded(n, d, geo, op, out)
-				}
-			}
-		}
-		out[0] = c.convInputGrad(d, w, geo, attrs)
+		out[0] = c.convInputGrad(d, w, geo, attrs, op)
 	}
 	if c.Needs(w) {
 		out[1] = c.weightGrad(x, d, geo, ws, false)
 	}
 	if len(n.Inputs) > 2 && c.Needs(n.Inputs[2]) {
-		axes := []int64{0}
-		for i := range k {
-			axes = append(axes, int64(2+i))
-		}
-		out[2] = c.ReduceSum(d, axes, false)
+		out[2] = biasGrad(c, d)
 	}
 	return out, nil
 }
 
-// convInputGrad is ConvTranspose(dY, W), except for stride 1 where the
-// same result is a plain Conv with the flipped kernel: ONNX Runtime's Conv
-// is much faster than its ConvTranspose.
-func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs) string {
+// biasGrad sums dY over the batch and spatial axes.
+func biasGrad(c *Ctx, d string) string {
+	axes := []int64{0}
+	for i := 2; i < c.G.Rank(d); i++ {
+		axes = append(axes, int64(i))
+	}
+	return c.ReduceSum(d, axes, false)
+}
+
+// convInputGrad is the transposed convolution of dY with the forward
+// weights; op is the output padding that restores input rows the forward
+// strides skipped. For stride 1 the same result is a plain Conv with the
+// flipped kernel: ONNX Runtime's Conv is much faster than its ConvTranspose.
+func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs, op []int64) string {
+	g := c.G
 	k := len(geo.Kernel)
 	pads := make([]int64, 2*k)
-	ok := true
+	plain := true
 	for i := range k {
 		ext := geo.Dilations[i] * (geo.Kernel[i] - 1)
 		pads[i], pads[i+k] = ext-geo.Pads[i], ext-geo.Pads[i+k]
-		ok = ok && geo.Strides[i] == 1 && pads[i] >= 0 && pads[i+k] >= 0
+		plain = plain && geo.Strides[i] == 1 && op[i] == 0 && pads[i] >= 0 && pads[i+k] >= 0
 	}
-	if !ok || attrs["output_padding"] != nil {
-		return c.G.Op("ConvTranspose", []string{d, w}, attrs)
+	if plain {
+		return g.Op("Conv", []string{d, c.flipKernel(w, geo.Group)}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": pads, "dilations": geo.Dilations, "group": geo.Group})
 	}
-	return c.G.Op("Conv", []string{d, c.flipKernel(w, geo.Group)}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": pads, "dilations": geo.Dilations, "group": geo.Group})
-}
-
-// convInputGradPadded handles the rare geometry where the rows a strided
-// conv never read exceed what output_padding may add: it runs the
-// transposed conv without output_padding and zero-pads the tail.
-func (c *Ctx) convInputGradPadded(n *graph.Node, d string, geo graph.ConvGeom, op []int64, out []string) ([]string, error) {
-	g := c.G
-	k := len(op)
-	attrs := graph.Attrs{"strides": geo.Strides, "pads": geo.Pads, "dilations": geo.Dilations, "group": geo.Group, "kernel_shape": geo.Kernel}
-	t := g.Op("ConvTranspose", []string{d, n.Inputs[1]}, attrs)
-	pads := make([]int64, 2*(k+2))
-	for i := range k {
-		pads[k+2+2+i] = op[i]
+	if !slices.ContainsFunc(op, func(v int64) bool { return v != 0 }) {
+		return g.Op("ConvTranspose", []string{d, w}, attrs)
 	}
-	out[0] = g.Op("Pad", []string{t, g.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
-	if c.Needs(n.Inputs[1]) {
-		out[1] = c.weightGrad(n.Inputs[0], d, geo, g.Shape(n.Inputs[1]), false)
+	// output_padding is the remainder of the forward division by the
+	// stride, so it is always below the stride as ONNX Runtime requires.
+	a := graph.Attrs{"output_padding": op}
+	for key, v := range attrs {
+		a[key] = v
 	}
-	if len(n.Inputs) > 2 && c.Needs(n.Inputs[2]) {
-		axes := []int64{0}
-		for i := range k {
-			axes = append(axes, int64(2+i))
-		}
-		out[2] = c.ReduceSum(d, axes, false)
-	}
-	return out, nil
+	return g.Op("ConvTranspose", []string{d, w}, a)
 }
 
 // weightGrad computes the kernel gradient of Conv (transposed=false: a is
@@ -204,7 +184,6 @@ func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	g := c.G
 	x, w := n.Inputs[0], n.Inputs[1]
 	xs, ws := g.Shape(x), g.Shape(w)
-	k := len(xs) - 2
 	geo, err := graph.Geom(n, xs[2:], ws[2:])
 	if err != nil {
 		return nil, err
@@ -225,11 +204,7 @@ func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		out[1] = c.weightGrad(x, d, geo, ws, true)
 	}
 	if len(n.Inputs) > 2 && c.Needs(n.Inputs[2]) {
-		axes := []int64{0}
-		for i := range k {
-			axes = append(axes, int64(2+i))
-		}
-		out[2] = c.ReduceSum(d, axes, false)
+		out[2] = biasGrad(c, d)
 	}
 	return out, nil
 }

@@ -9,14 +9,27 @@ import (
 // it is already valid. Rewiring a tensor's consumers to a value computed
 // later (an attention-refined feature, say) needs it.
 func (g *Graph) SortNodes() error {
-	avail := map[string]bool{"": true}
+	avail := map[string]bool{}
 	for _, in := range g.Inputs {
 		avail[in] = true
 	}
 	for k := range g.Inits {
 		avail[k] = true
 	}
-	pending := slices.Clone(g.Nodes)
+	nodes, err := sortNodes(g.Nodes, avail)
+	if err != nil {
+		return fmt.Errorf("graph %s: %w", g.Name, err)
+	}
+	g.Nodes = nodes
+	return nil
+}
+
+// sortNodes orders nodes so that each comes after the producers of its
+// inputs; avail holds the tensors defined before any node (inputs and
+// initializers). It is stable for nodes that are already in order.
+func sortNodes(nodes []*Node, avail map[string]bool) ([]*Node, error) {
+	avail[""] = true
+	pending := slices.Clone(nodes)
 	out := make([]*Node, 0, len(pending))
 	for len(pending) > 0 {
 		var rest []*Node
@@ -38,12 +51,16 @@ func (g *Graph) SortNodes() error {
 			}
 		}
 		if len(rest) == len(pending) {
-			return fmt.Errorf("graph %s: %s cannot be ordered (a cycle, or an input nothing produces)", g.Name, rest[0].Describe())
+			n := rest[0]
+			for _, in := range n.Inputs {
+				if !avail[in] {
+					return nil, fmt.Errorf("%s reads %q, which nothing produces (or the graph has a cycle)", n.Describe(), in)
+				}
+			}
 		}
 		pending = rest
 	}
-	g.Nodes = out
-	return nil
+	return out, nil
 }
 
 // ReplaceUses makes every node except those in skip read repl where it

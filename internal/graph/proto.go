@@ -111,15 +111,24 @@ func Import(m *onnxpb.ModelProto, opt ImportOptions) (*Graph, error) {
 		}
 		g.Input(in.GetName(), DType(tt.GetElemType()), shape)
 	}
-	nodes, err := topoSort(gp)
-	if err != nil {
-		return nil, err
-	}
-	for _, np := range nodes {
+	var nodes []*Node
+	for _, np := range gp.GetNode() {
 		n, err := nodeFromProto(np)
 		if err != nil {
 			return nil, err
 		}
+		nodes = append(nodes, n)
+	}
+	// Exporters normally list nodes in order, but the format does not promise it.
+	avail := map[string]bool{}
+	for name := range g.Info {
+		avail[name] = true
+	}
+	nodes, err := sortNodes(nodes, avail)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
 		if g.fold(n) {
 			continue
 		}
@@ -148,50 +157,6 @@ func LoadFile(path string, opt ImportOptions) (*Graph, error) {
 		return nil, fmt.Errorf("import model %s: %w", path, err)
 	}
 	return g, nil
-}
-
-// topoSort orders nodes so every input is produced first; exporters
-// normally already do, but the format does not promise it.
-func topoSort(gp *onnxpb.GraphProto) ([]*onnxpb.NodeProto, error) {
-	avail := map[string]bool{"": true}
-	for _, t := range gp.GetInitializer() {
-		avail[t.GetName()] = true
-	}
-	for _, in := range gp.GetInput() {
-		avail[in.GetName()] = true
-	}
-	pending := slices.Clone(gp.GetNode())
-	var out []*onnxpb.NodeProto
-	for len(pending) > 0 {
-		var rest []*onnxpb.NodeProto
-		for _, n := range pending {
-			ready := true
-			for _, in := range n.GetInput() {
-				if !avail[in] {
-					ready = false
-					break
-				}
-			}
-			if !ready {
-				rest = append(rest, n)
-				continue
-			}
-			out = append(out, n)
-			for _, o := range n.GetOutput() {
-				avail[o] = true
-			}
-		}
-		if len(rest) == len(pending) {
-			n := rest[0]
-			for _, in := range n.GetInput() {
-				if !avail[in] {
-					return nil, fmt.Errorf("%s node %q reads %q, which nothing produces (or the graph has a cycle)", n.GetOpType(), n.GetName(), in)
-				}
-			}
-		}
-		pending = rest
-	}
-	return out, nil
 }
 
 // fold evaluates n at import time when it only computes constants, and
