@@ -276,7 +276,7 @@ func (e *Env) EvaluateImages(ctx context.Context, taps []string) (ImageEvals, er
 		return nil, err
 	}
 	name := "results"
-	if !sameTaps(taps, e.Cfg.Model.Taps) {
+	if !slices.Equal(taps, e.Cfg.Model.Taps) {
 		name += "-" + TapSetName(taps)
 	}
 	return out, report.WriteAll(e.RunDir, name, tab)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/fmam/fmam/internal/data"
@@ -23,7 +24,7 @@ func (e *Env) TeacherPath() string {
 
 // StudentDir names the folder of a student trained with a set of taps.
 func (e *Env) StudentDir(taps []string) string {
-	if sameTaps(taps, e.Cfg.Model.Taps) {
+	if slices.Equal(taps, e.Cfg.Model.Taps) {
 		return filepath.Join(e.RunDir, "student")
 	}
 	return filepath.Join(e.RunDir, "student-"+TapSetName(taps))
@@ -45,18 +46,6 @@ func sanitizeName(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func sameTaps(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // source returns the training batches of the configured dataset.
