@@ -439,3 +439,38 @@ func TestImageBatchesAugment(t *testing.T) {
 	_, err = NewImageBatcher(nil, ImageBatchConfig{Decode: DecodeOptions{C: 1}, BatchSize: 0})
 	wantErr(t, err, "fixed image size", "batch size", "no images")
 }
+
+// An augmentation that sets Sample.Clean replaces the clean target.
+func TestImageBatchesCleanOverride(t *testing.T) {
+	root := t.TempDir()
+	makeMVTec(t, root, "tile")
+	ds, err := LoadMVTec(root, "tile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func(_ *rand.Rand, s *Sample) error {
+		c := Image{C: s.Image.C, H: s.Image.H, W: s.Image.W, Pix: make([]float32, len(s.Image.Pix))}
+		for i, v := range s.Image.Pix {
+			c.Pix[len(c.Pix)-1-i] = v
+		}
+		s.Clean = c
+		return nil
+	}
+	b, err := NewImageBatcher(ds.Train, ImageBatchConfig{Decode: DecodeOptions{C: 1, H: 4, W: 6}, BatchSize: 3, Augment: flip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for batch, err := range b.Epoch(context.Background(), Position{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range batch.N {
+			img, clean := batch.Images[i*24:(i+1)*24], batch.Clean[i*24:(i+1)*24]
+			for k := range img {
+				if clean[23-k] != img[k] {
+					t.Fatalf("clean target is not the augmentation's")
+				}
+			}
+		}
+	}
+}

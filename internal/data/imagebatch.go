@@ -17,6 +17,10 @@ type Sample struct {
 	// Mask has the image's size; all false when the item has no mask.
 	Mask  Mask
 	Label uint8
+	// Clean, when an AugmentFunc sets it, is the clean target of the
+	// batch instead of the image as decoded: a geometric augmentation
+	// (DRAEM's input rotation) must apply to both.
+	Clean Image
 }
 
 // AugmentFunc changes a training sample in place (anomaly synthesis,
@@ -146,6 +150,12 @@ func (b *ImageBatcher) Epoch(ctx context.Context, from Position) iter.Seq2[*Imag
 					return fmt.Errorf("augment %s: changed the sample's size to image %dx%dx%d, mask %dx%d; want %dx%dx%d and %dx%d",
 						b.items[idx].Path, s.Image.C, s.Image.H, s.Image.W, s.Mask.H, s.Mask.W, d.C, d.H, d.W, d.H, d.W)
 				}
+			}
+			if s.Clean.Pix != nil {
+				if len(s.Clean.Pix) != imgLen {
+					return fmt.Errorf("augment %s: clean image has %d values, want %d", b.items[idx].Path, len(s.Clean.Pix), imgLen)
+				}
+				copy(buf.Clean[slot*imgLen:], s.Clean.Pix)
 			}
 			copy(buf.Images[slot*imgLen:], s.Image.Pix)
 			m := buf.Masks[slot*maskLen : (slot+1)*maskLen]

@@ -141,7 +141,8 @@ func (e *Env) imageSource(ctx context.Context, seed uint64) (*imageSrc, error) {
 		return nil, fmt.Errorf("data.textures is empty: DRAEM needs a folder of anomaly source images (the DTD set, or ../shared/data/textures)")
 	}
 	s := e.Cfg.Data.Size
-	syn, err := synth.NewSynthesizer(tex, s, s, synth.Options{})
+	// DRAEM rotates 30% of its training inputs; the clean target turns too.
+	syn, err := synth.NewSynthesizer(tex, s, s, synth.Options{RotateInput: true})
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +153,7 @@ func (e *Env) imageSource(ctx context.Context, seed uint64) (*imageSrc, error) {
 			return err
 		}
 		smp.Image = data.Image(out.Aug)
+		smp.Clean = data.Image(out.Input)
 		for i, m := range out.Mask {
 			smp.Mask.Pix[i] = m > 0.5
 		}
