@@ -8,7 +8,6 @@ package experiment
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -139,13 +138,6 @@ func writeJSON(path string, v any) error {
 	return graph.WriteFileAtomic(path, append(b, '\n'))
 }
 
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
 
 // runTraining compiles a built graph and runs the loop in dir.
 func (e *Env) runTraining(ctx context.Context, dir, label string, built *method.Built, src train.Source, steps int) (*train.Summary, *StageSummary, error) {
@@ -202,17 +194,4 @@ func hash(s string) uint64 {
 	return h
 }
 
-// loadCheckpointState reads the final state of a finished stage.
-func loadCheckpointState(dir string) (map[string][]float32, int, error) {
-	ck, err := train.LoadCheckpoint(filepath.Join(dir, "checkpoint.bin"))
-	if err != nil {
-		return nil, 0, err
-	}
-	if ck == nil {
-		return nil, 0, fmt.Errorf("no checkpoint in %s: train this stage first", dir)
-	}
-	return ck.Tensors, ck.Step, nil
-}
 
-// ErrNotTrained says a stage's output is missing.
-var ErrNotTrained = errors.New("not trained yet")

@@ -19,11 +19,6 @@ func newRaster(c, h, w int) *raster {
 	return &raster{c: c, h: h, w: w, pix: make([]uint8, c*h*w)}
 }
 
-func (r *raster) clone() *raster {
-	out := *r
-	out.pix = append([]uint8(nil), r.pix...)
-	return &out
-}
 
 // pixel returns the channels of pixel i (y*w+x).
 func (r *raster) pixel(i int) []uint8 { return r.pix[i*r.c : (i+1)*r.c] }
