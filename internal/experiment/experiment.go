@@ -138,7 +138,6 @@ func writeJSON(path string, v any) error {
 	return graph.WriteFileAtomic(path, append(b, '\n'))
 }
 
-
 // runTraining compiles a built graph and runs the loop in dir.
 func (e *Env) runTraining(ctx context.Context, dir, label string, built *method.Built, src train.Source, steps int) (*train.Summary, *StageSummary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -193,5 +192,3 @@ func hash(s string) uint64 {
 	}
 	return h
 }
-
-

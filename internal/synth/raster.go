@@ -19,7 +19,6 @@ func newRaster(c, h, w int) *raster {
 	return &raster{c: c, h: h, w: w, pix: make([]uint8, c*h*w)}
 }
 
-
 // pixel returns the channels of pixel i (y*w+x).
 func (r *raster) pixel(i int) []uint8 { return r.pix[i*r.c : (i+1)*r.c] }
 
