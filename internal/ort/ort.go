@@ -146,6 +146,12 @@ type Options struct {
 	// Profile, when set, makes ONNX Runtime write a per-node timing
 	// profile (Chrome trace JSON) with this file prefix.
 	Profile string
+	// Training marks train-step graphs. They skip ONNX Runtime's NCHWc
+	// layout transform: in a train step every conv output feeds
+	// reductions and gradient ops that need plain NCHW, and the reorders
+	// the transform inserts cost more than the blocked layout saves
+	// (measured: DRAEM steps about 25% faster, MNAD about 10%).
+	Training bool
 }
 
 // CUDAProviderPath is where ONNX Runtime looks for its CUDA provider: in
@@ -214,6 +220,11 @@ func (r *Runtime) NewSession(model []byte, inputs, outputs []string, opt Options
 		}
 		if err := so.SetInterOpNumThreads(1); err != nil {
 			return nil, err
+		}
+	}
+	if opt.Training {
+		if err := so.SetGraphOptimizationLevel(ortgo.GraphOptimizationLevelEnableExtended); err != nil {
+			return nil, fmt.Errorf("session options: %w", err)
 		}
 	}
 	if opt.Profile != "" {

@@ -32,6 +32,7 @@ type Result struct {
 
 // NewRunner creates the session and allocates all tensors once.
 func NewRunner(rt *ort.Runtime, st *Step, opt ort.Options) (*Runner, error) {
+	opt.Training = true
 	sess, err := rt.NewSession(st.Model, st.Inputs, st.Outputs, opt)
 	if err != nil {
 		return nil, err
