@@ -154,30 +154,20 @@ func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transp
 	if !transposed && len(geo.Kernel) == 2 && geo.Strides[0] == 1 && geo.Strides[1] == 1 && g.Shape(x)[2]*g.Shape(x)[3] >= 64*64 {
 		return c.weightGradWide(x, d, geo, ws)
 	}
-	if !transposed {
-		// W [Co, Ci/G, k...]: patches of x at the output positions of dY.
-		ys := g.Shape(d)
-		N, Co := ys[0], ys[1]
-		L := graph.Shape(ys[2:]).Size()
-		ci := ws[1]
-		cols := c.im2col(x, geo, ys[2:])                                          // [N, Ci, K, L]
-		cols = c.Reshape(cols, graph.Shape{N, G, ci * kernelSize, L})             // [N, G, ci*K, L]
-		dyr := c.Reshape(d, graph.Shape{N, G, Co / G, L})                         // [N, G, co, L]
-		prod := g.Op("MatMul", []string{dyr, c.Transpose(cols, 0, 1, 3, 2)}, nil) // [N, G, co, ci*K]
-		sum := c.ReduceSum(prod, []int64{0}, false)
-		return c.Reshape(sum, ws)
+	// Conv (W [Co, Ci/G, k...]): patches of x at dY's positions, times dY.
+	// ConvTranspose (W [Ci, Co/G, k...]): patches of dY at x's positions,
+	// times x. Either way one batched MatMul per group, summed over N.
+	patched, other := x, d
+	if transposed {
+		patched, other = d, x
 	}
-	// W [Ci, Co/G, k...]: patches of dY at the input positions of x.
-	xs := g.Shape(x)
-	N, Ci := xs[0], xs[1]
-	L := graph.Shape(xs[2:]).Size()
-	co := ws[1]
-	cols := c.im2col(d, geo, xs[2:])                                         // [N, Co, K, L]
-	cols = c.Reshape(cols, graph.Shape{N, G, co * kernelSize, L})            // [N, G, co*K, L]
-	xr := c.Reshape(x, graph.Shape{N, G, Ci / G, L})                         // [N, G, ci, L]
-	prod := g.Op("MatMul", []string{xr, c.Transpose(cols, 0, 1, 3, 2)}, nil) // [N, G, ci, co*K]
-	sum := c.ReduceSum(prod, []int64{0}, false)
-	return c.Reshape(sum, ws)
+	otherShape := g.Shape(other)
+	N, L := otherShape[0], graph.Shape(otherShape[2:]).Size()
+	cols := c.im2col(patched, geo, otherShape[2:])                             // [N, C, K, L]
+	cols = c.Reshape(cols, graph.Shape{N, G, ws[1] * kernelSize, L})           // [N, G, c*K, L]
+	rows := c.Reshape(other, graph.Shape{N, G, otherShape[1] / G, L})          // [N, G, o, L]
+	prod := g.Op("MatMul", []string{rows, c.Transpose(cols, 0, 1, 3, 2)}, nil) // [N, G, o, c*K]
+	return c.Reshape(c.ReduceSum(prod, []int64{0}, false), ws)
 }
 
 func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
