@@ -94,7 +94,7 @@ func TestMNADMemory(t *testing.T) {
 			t.Errorf("first decoder conv weight %v, want [32 64 3 3] (query and item)", s)
 		}
 		var mem int
-		for _, st := range b.Registry().States {
+		for _, st := range b.Registry().States() {
 			if st.Name == arch.MemoryTensor {
 				mem++
 			}

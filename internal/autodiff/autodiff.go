@@ -32,6 +32,9 @@ type Rule func(c *Ctx, n *graph.Node, dy []string) ([]string, error)
 type Ctx struct {
 	G    *graph.Graph
 	need map[string]bool
+	// consumers of each tensor in the forward graph, before any gradient
+	// node was added.
+	consumers map[string][]*graph.Node
 }
 
 // Needs reports whether a tensor depends on a trainable tensor, i.e.
@@ -74,7 +77,7 @@ func Backward(g *graph.Graph, loss string, wrt []string) (map[string]string, err
 	if g.Shape(loss).Size() != 1 {
 		return nil, fmt.Errorf("backward: loss %q has shape %v; it must have one element", loss, g.Shape(loss))
 	}
-	c := &Ctx{G: g, need: map[string]bool{}}
+	c := &Ctx{G: g, need: map[string]bool{}, consumers: g.Consumers()}
 	for _, w := range wrt {
 		if !g.Has(w) {
 			return nil, fmt.Errorf("backward: trainable tensor %q is not in the graph", w)

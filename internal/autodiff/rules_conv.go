@@ -49,24 +49,41 @@ func (c *Ctx) im2col(x string, geo graph.ConvGeom, outSpatial graph.Shape) strin
 
 // flipKernel returns the weights of the adjoint convolution for stride 1:
 // input and output channels swapped within each group, spatial axes
-// reversed.
+// reversed. Reversing every spatial axis reverses the flattened kernel, a
+// MatMul with the exchange matrix: ONNX Runtime's negative-step Slice is
+// several times slower on big kernels.
 func (c *Ctx) flipKernel(w string, group int64) string {
 	g := c.G
 	ws := g.Shape(w)
 	co, ci := ws[0], ws[1]
 	k := len(ws) - 2
-	perm := []int64{0, 2, 1}
-	for i := range k {
-		perm = append(perm, int64(3+i))
+	kernelSize := graph.Shape(ws[2:]).Size()
+	grouped := c.Reshape(w, graph.Shape{group, co / group, ci, kernelSize})
+	swapped := c.Transpose(grouped, 0, 2, 1, 3) // [G, ci, co/G, K]
+	flatShape := append(graph.Shape{group * ci, co / group}, ws[2:]...)
+	if kernelSize > 64 {
+		// The exchange matrix grows with the square of the kernel.
+		starts, ends, axes, steps := make([]int64, k), make([]int64, k), make([]int64, k), make([]int64, k)
+		for i := range k {
+			starts[i], ends[i], axes[i], steps[i] = -1, math.MinInt64, int64(2+i), -1
+		}
+		return g.Op("Slice", []string{c.Reshape(swapped, flatShape), g.Const1D(starts...), g.Const1D(ends...), g.Const1D(axes...), g.Const1D(steps...)}, nil)
 	}
-	grouped := c.Reshape(w, append(graph.Shape{group, co / group, ci}, ws[2:]...))
-	swapped := c.Reshape(c.Transpose(grouped, perm...), append(graph.Shape{group * ci, co / group}, ws[2:]...))
-	starts, ends, axes, steps := make([]int64, k), make([]int64, k), make([]int64, k), make([]int64, k)
-	for i := range k {
-		starts[i], ends[i], axes[i], steps[i] = -1, math.MinInt64, int64(2+i), -1
+	ex := make([]float32, kernelSize*kernelSize)
+	for i := int64(0); i < kernelSize; i++ {
+		ex[i*kernelSize+kernelSize-1-i] = 1
 	}
-	return g.Op("Slice", []string{swapped, g.Const1D(starts...), g.Const1D(ends...), g.Const1D(axes...), g.Const1D(steps...)}, nil)
+	j := g.Init("flip_exchange", graph.Floats(graph.Shape{kernelSize, kernelSize}, ex))
+	return c.Reshape(g.Op("MatMul", []string{swapped, j}, nil), flatShape)
 }
+
+// smallMap is the number of output positions at or below which the
+// conv gradients switch form: there the channel counts are large and the
+// maps tiny, ONNX Runtime's ConvTranspose beats a Conv with a flipped
+// kernel, and one MatMul over batch and positions together beats a
+// batched MatMul and a sum over the batch (BenchmarkConvGradForms
+// measures both forms on the layer shapes of DRAEM and MNAD).
+const smallMap = 64
 
 func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	g := c.G
@@ -97,13 +114,22 @@ func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		out[1] = c.weightGrad(x, d, geo, ws, false)
 	}
 	if len(n.Inputs) > 2 && c.Needs(n.Inputs[2]) {
-		out[2] = biasGrad(c, d)
+		out[2] = biasGrad(c, n, d)
 	}
 	return out, nil
 }
 
-// biasGrad sums dY over the batch and spatial axes.
-func biasGrad(c *Ctx, d string) string {
+// biasGrad sums dY over the batch and spatial axes. A bias whose output
+// feeds only a training-mode BatchNorm has an exactly zero gradient: the
+// normalisation subtracts the per-channel batch mean, which absorbs any
+// per-channel shift (and BatchNorm's input gradient sums to zero per
+// channel). PyTorch computes that zero as rounding noise; fmam skips the
+// full-tensor reduction and returns the exact value.
+func biasGrad(c *Ctx, n *graph.Node, d string) string {
+	if cons := c.consumers[n.Outputs[0]]; len(cons) == 1 && cons[0].Op == graph.BatchNormTrain && cons[0].Domain == graph.Domain &&
+		cons[0].Inputs[0] == n.Outputs[0] && !slices.Contains(cons[0].Inputs[1:], n.Outputs[0]) {
+		return c.Zeros(c.G.Shape(n.Inputs[2]))
+	}
 	axes := []int64{0}
 	for i := 2; i < c.G.Rank(d); i++ {
 		axes = append(axes, int64(i))
@@ -125,7 +151,7 @@ func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs, 
 		pads[i], pads[i+k] = ext-geo.Pads[i], ext-geo.Pads[i+k]
 		plain = plain && geo.Strides[i] == 1 && op[i] == 0 && pads[i] >= 0 && pads[i+k] >= 0
 	}
-	if plain {
+	if plain && graph.Shape(g.Shape(d)[2:]).Size() > smallMap {
 		return g.Op("Conv", []string{d, c.flipKernel(w, geo.Group)}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": pads, "dilations": geo.Dilations, "group": geo.Group})
 	}
 	if !slices.ContainsFunc(op, func(v int64) bool { return v != 0 }) {
@@ -163,9 +189,19 @@ func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transp
 	}
 	otherShape := g.Shape(other)
 	N, L := otherShape[0], graph.Shape(otherShape[2:]).Size()
-	cols := c.im2col(patched, geo, otherShape[2:])                             // [N, C, K, L]
-	cols = c.Reshape(cols, graph.Shape{N, G, ws[1] * kernelSize, L})           // [N, G, c*K, L]
-	rows := c.Reshape(other, graph.Shape{N, G, otherShape[1] / G, L})          // [N, G, o, L]
+	cK, o := ws[1]*kernelSize, otherShape[1]/G
+	cols := c.im2col(patched, geo, otherShape[2:])    // [N, C, K, L]
+	cols = c.Reshape(cols, graph.Shape{N, G, cK, L})  // [N, G, c*K, L]
+	rows := c.Reshape(other, graph.Shape{N, G, o, L}) // [N, G, o, L]
+	if L <= smallMap && N > 1 {
+		// Few positions: fold the batch into the MatMul's inner
+		// dimension instead of summing N products afterwards. Both
+		// transposes move whole rows of L values; the last one is fused
+		// into the MatMul by ONNX Runtime.
+		rows = c.Reshape(c.Transpose(rows, 1, 2, 0, 3), graph.Shape{G, o, N * L})  // [G, o, N*L]
+		cols = c.Reshape(c.Transpose(cols, 1, 2, 0, 3), graph.Shape{G, cK, N * L}) // [G, c*K, N*L]
+		return c.Reshape(g.Op("MatMul", []string{rows, c.Transpose(cols, 0, 2, 1)}, nil), ws)
+	}
 	prod := g.Op("MatMul", []string{rows, c.Transpose(cols, 0, 1, 3, 2)}, nil) // [N, G, o, c*K]
 	return c.Reshape(c.ReduceSum(prod, []int64{0}, false), ws)
 }
@@ -194,7 +230,7 @@ func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		out[1] = c.weightGrad(x, d, geo, ws, true)
 	}
 	if len(n.Inputs) > 2 && c.Needs(n.Inputs[2]) {
-		out[2] = biasGrad(c, d)
+		out[2] = biasGrad(c, n, d)
 	}
 	return out, nil
 }

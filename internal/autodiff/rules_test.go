@@ -72,6 +72,12 @@ func TestConvGradients(t *testing.T) {
 		{Name: "Conv2DGroupsAsymPads", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 4, 6, 5}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{0, 1, 2, 1}, "group": int64(2)})},
 		// 64x64 maps take the wide weight-gradient path.
+		// Between the small-map forms and the wide form: plain unfold and
+		// a Conv with the flipped kernel.
+		{Name: "Conv2DMidMap", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 12, 11}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "b", Shape: graph.Shape{4}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}})},
+		{Name: "Conv2DBigKernelFlipBySlice", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 12, 12}}, {Name: "w", Shape: graph.Shape{3, 2, 9, 9}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{4, 4, 4, 4}})},
 		{Name: "Conv2DWide", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 2, 64, 64}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3}}, {Name: "b", Shape: graph.Shape{3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}})},
 		{Name: "Conv2DWideGroupsDilated", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 4, 64, 65}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
@@ -126,13 +132,40 @@ func TestNoPathGivesZeros(t *testing.T) {
 
 func TestBatchNormTrainGradients(t *testing.T) {
 	bn := func(g *graph.Graph, in []string) string {
-		return g.Composite(graph.BatchNormTrain, in, 3, graph.Attrs{"epsilon": float32(1e-5)})[0]
+		return g.Composite(graph.BatchNormTrain, in, 4, graph.Attrs{"epsilon": float32(1e-5)})[0]
 	}
 	for _, tc := range []gradcheck.GradCase{
 		{Name: "BatchNormTrain4D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{3, 4, 5, 5}}, {Name: "s", Shape: graph.Shape{4}, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{4}}}, Build: bn},
 		{Name: "BatchNormTrain2D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{6, 3}}, {Name: "s", Shape: graph.Shape{3}, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{3}}}, Build: bn},
 		{Name: "BatchNormTrainInputOnly", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 4}}, {Name: "s", Shape: graph.Shape{3}, NoGrad: true, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{3}, NoGrad: true}}, Build: bn},
+		// The conv bias before a training-mode BatchNorm gets an exact
+		// zero; finite differences must agree, for every input.
+		{Name: "ConvBiasIntoBatchNorm", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 6, 6}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "cb", Shape: graph.Shape{4}},
+			{Name: "s", Shape: graph.Shape{4}, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{4}}},
+			Build: func(g *graph.Graph, in []string) string {
+				y := g.Op("Conv", in[:3], graph.Attrs{"pads": []int64{1, 1, 1, 1}})
+				return g.Composite(graph.BatchNormTrain, []string{y, in[3], in[4]}, 4, graph.Attrs{"epsilon": float32(1e-5)})[0]
+			}},
+		{Name: "ConvTransposeBiasIntoBatchNorm", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 4, 4}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3}}, {Name: "cb", Shape: graph.Shape{2}},
+			{Name: "s", Shape: graph.Shape{2}, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{2}}},
+			Build: func(g *graph.Graph, in []string) string {
+				y := g.Op("ConvTranspose", in[:3], graph.Attrs{"pads": []int64{1, 1, 1, 1}, "strides": []int64{2, 2}, "output_padding": []int64{1, 1}})
+				return g.Composite(graph.BatchNormTrain, []string{y, in[3], in[4]}, 4, graph.Attrs{"epsilon": float32(1e-5)})[0]
+			}},
 	} {
 		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
 	}
+}
+
+// The shortcut for a conv bias that feeds a BatchNorm must not fire when
+// the conv output is used elsewhere too.
+func TestConvBiasGradientNotSkippedWithOtherUses(t *testing.T) {
+	gradcheck.Check(t, gradcheck.GradCase{Name: "ConvBiasIntoBatchNormAndOut",
+		Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 5, 5}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "cb", Shape: graph.Shape{4}},
+			{Name: "s", Shape: graph.Shape{4}, Lo: 0.5, Hi: 1.5}, {Name: "b", Shape: graph.Shape{4}}},
+		Build: func(g *graph.Graph, in []string) string {
+			y := g.Op("Conv", in[:3], graph.Attrs{"pads": []int64{1, 1, 1, 1}})
+			bn := g.Composite(graph.BatchNormTrain, []string{y, in[3], in[4]}, 4, graph.Attrs{"epsilon": float32(1e-5)})[0]
+			return g.Op("Add", []string{bn, y}, nil)
+		}})
 }

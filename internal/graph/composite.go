@@ -12,9 +12,10 @@ import (
 const Domain = "fmam"
 
 // BatchNormTrain is training-mode batch normalisation over all axes but 1:
-// inputs (x, scale [C], bias [C]), outputs (y, mean, invstd) with mean and
-// invstd shaped [1, C, 1, ...] (the batch statistics, for the running
-// averages and for the gradient). Attribute: epsilon.
+// inputs (x, scale [C], bias [C]), outputs (y, mean, invstd, xc) with mean
+// and invstd shaped [1, C, 1, ...] (the batch statistics, for the running
+// averages and for the gradient) and xc = x - mean, which the gradient
+// reuses instead of recomputing. Attribute: epsilon.
 const BatchNormTrain = "BatchNormTrain"
 
 func inferComposite(g *Graph, n *Node) ([]Info, error) {
@@ -27,8 +28,11 @@ func inferComposite(g *Graph, n *Node) ([]Info, error) {
 		if len(x.Shape) < 2 {
 			return nil, fmt.Errorf("%s needs rank >= 2, got %v", n.Op, x.Shape)
 		}
+		if len(n.Outputs) != 4 {
+			return nil, fmt.Errorf("%s has 4 outputs (y, mean, invstd, xc), got %d", n.Op, len(n.Outputs))
+		}
 		stat := StatShape(x.Shape)
-		return []Info{{x.DType, slices.Clone(x.Shape)}, {x.DType, stat}, {x.DType, slices.Clone(stat)}}, nil
+		return []Info{{x.DType, slices.Clone(x.Shape)}, {x.DType, stat}, {x.DType, slices.Clone(stat)}, {x.DType, slices.Clone(x.Shape)}}, nil
 	}
 	return nil, fmt.Errorf("%w: %s.%s", ErrUnsupported, Domain, n.Op)
 }
@@ -88,40 +92,44 @@ func (g *Graph) lowered() (*Graph, error) {
 	return out, out.Err()
 }
 
-// lowerBatchNormTrain writes y = (x - mean) * invstd * scale + bias with
-// mean and invstd from the batch, under the composite's output names.
+// lowerBatchNormTrain computes the batch statistics with reductions and
+// writes y with ONNX's inference BatchNormalization on them, under the
+// composite's output names. Four ops touch the whole tensor (mean,
+// centring, square, sum); the fifth, the normalisation itself, is one
+// fused pass. ReduceSumSquare would save the square, but ONNX Runtime's
+// CPU kernel for it is several times slower than Mul and ReduceSum.
 func lowerBatchNormTrain(g *Graph, n *Node) {
 	x, scale, bias := n.Inputs[0], n.Inputs[1], n.Inputs[2]
-	y, mean, invstd := n.Outputs[0], n.Outputs[1], n.Outputs[2]
+	y, mean, invstd, xc := n.Outputs[0], n.Outputs[1], n.Outputs[2], n.Outputs[3]
 	xs := g.Shape(x)
 	axes := StatAxes(len(xs))
-	stat := StatShape(xs)
+	ch := Shape{xs[1]}
+	cnt := xs.Size() / xs[1]
 	eps := n.Float("epsilon", 1e-5)
 	add := func(op string, ins []string, attrs Attrs, out string) {
 		g.AddNode(&Node{Op: op, Name: out, Inputs: ins, Outputs: []string{out}, Attrs: attrs})
 	}
 	tmp := func(base string) string { return g.Fresh(y + "." + base) }
 	add("ReduceMean", []string{x}, Attrs{"axes": axes, "keepdims": int64(1)}, mean)
-	xc := tmp("xc")
 	add("Sub", []string{x, mean}, nil, xc)
 	sq := tmp("sq")
 	add("Mul", []string{xc, xc}, nil, sq)
+	ss := tmp("sumsq")
+	add("ReduceSum", []string{sq, g.Const1D(axes...)}, Attrs{"keepdims": int64(1)}, ss)
 	v := tmp("var")
-	add("ReduceMean", []string{sq}, Attrs{"axes": axes, "keepdims": int64(1)}, v)
+	add("Mul", []string{ss, g.Scalar(1 / float32(cnt))}, nil, v)
 	ve := tmp("vareps")
 	add("Add", []string{v, g.Scalar(eps)}, nil, ve)
 	sd := tmp("std")
 	add("Sqrt", []string{ve}, nil, sd)
 	add("Reciprocal", []string{sd}, nil, invstd)
-	xh := tmp("xhat")
-	add("Mul", []string{xc, invstd}, nil, xh)
-	sr := tmp("scale")
-	add("Reshape", []string{scale, g.Const1D(stat...)}, nil, sr)
-	br := tmp("bias")
-	add("Reshape", []string{bias, g.Const1D(stat...)}, nil, br)
-	ys := tmp("scaled")
-	add("Mul", []string{xh, sr}, nil, ys)
-	add("Add", []string{ys, br}, nil, y)
+	// y = xc / sqrt(var + eps) * scale + bias: inference BatchNorm of xc
+	// with mean 0 and the batch variance.
+	vc := tmp("varc")
+	add("Reshape", []string{v, g.Const1D(ch...)}, nil, vc)
+	zero := tmp("zero")
+	add("Expand", []string{g.Scalar(0), g.Const1D(ch...)}, nil, zero)
+	g.AddNode(&Node{Op: "BatchNormalization", Name: y, Inputs: []string{xc, scale, bias, zero, vc}, Outputs: []string{y}, Attrs: Attrs{"epsilon": eps}})
 }
 
 // Composite appends a node of fmam's own domain and returns its outputs.

@@ -23,7 +23,7 @@ type Built struct {
 
 func states(r *nn.Registry) []train.StatePair {
 	var out []train.StatePair
-	for _, s := range r.States {
+	for _, s := range r.States() {
 		out = append(out, train.StatePair{Name: s.Name, Next: s.Next})
 	}
 	return out
@@ -371,7 +371,7 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 				g.Inits[p] = tv
 			}
 		}
-		for _, st := range a.reg.States {
+		for _, st := range a.reg.States() {
 			if tv, ok := g.Inits[TeacherPrefix+st.Name]; ok {
 				g.Inits[st.Name] = tv
 			}

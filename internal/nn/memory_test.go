@@ -153,7 +153,7 @@ func TestMemoryMatchesMNAD(t *testing.T) {
 	x := g.Input("x", graph.Float, graph.Shape{n, c, h, w})
 	b := nn.New(g, true, 11)
 	mem := b.Memory(x, "memory", m)
-	st := b.Registry().States
+	st := b.Registry().States()
 	if len(st) != 1 || st[0].Name != "memory.items" || mem.Items != "memory.items" || mem.Query != "memory.query" {
 		t.Fatalf("states %v, items %q, query %q; want one state memory.items and the query named memory.query", st, mem.Items, mem.Query)
 	}
@@ -276,8 +276,8 @@ func TestMemoryInferenceHasNoState(t *testing.T) {
 	if err := g.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Registry().States) != 0 || mem.Compactness != "" || mem.Separateness != "" {
-		t.Errorf("inference memory has states %v and losses %q %q", b.Registry().States, mem.Compactness, mem.Separateness)
+	if len(b.Registry().States()) != 0 || mem.Compactness != "" || mem.Separateness != "" {
+		t.Errorf("inference memory has states %v and losses %q %q", b.Registry().States(), mem.Compactness, mem.Separateness)
 	}
 	if _, ok := g.Inits["memory.items"]; !ok {
 		t.Error("no constant memory.items")

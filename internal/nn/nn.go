@@ -35,7 +35,92 @@ type State struct{ Name, Next string }
 // Registry collects what the builders created.
 type Registry struct {
 	Trainable []string
-	States    []State
+	g         *graph.Graph
+	states    []State
+	pending   []bnStats
+}
+
+// States returns the tensors carried between steps with their next
+// values. It first writes the pending running-statistics updates of
+// training-mode BatchNorms (see finishStates), so call it once the network
+// is built.
+func (r *Registry) States() []State {
+	r.finishStates()
+	return r.states
+}
+
+// bnStats is one training-mode BatchNorm whose running statistics still
+// need their update.
+type bnStats struct {
+	mean, variance string // running statistics, [C]
+	mu, invstd     string // batch statistics, [1, C, 1, ...]
+	momentum       float32
+	unbias         float32 // n / (n - 1): PyTorch keeps the unbiased variance
+	eps            float32
+}
+
+// finishStates writes the running-statistics updates of every
+// training-mode BatchNorm built so far and fills in their Next. The
+// update r <- (1-m) r + m * batch is the same arithmetic for every layer,
+// so it runs once on all layers' statistics concatenated: per layer it
+// would cost a dozen tiny ONNX nodes, and ONNX Runtime's per-node overhead
+// dominates such nodes. A second call only handles BatchNorms added since.
+func (r *Registry) finishStates() {
+	if len(r.pending) == 0 {
+		return
+	}
+	g := r.g
+	ps := r.pending
+	r.pending = nil
+	var sizes []int64
+	var mus, invs, means, vars []string
+	var decay, gainMean, gainVar, eps []float32
+	for _, p := range ps {
+		c := g.Shape(p.mean)[0]
+		sizes = append(sizes, c)
+		// Batch statistics of any rank flatten to [C] for free.
+		mus = append(mus, reshape(g, p.mu, graph.Shape{c}))
+		invs = append(invs, reshape(g, p.invstd, graph.Shape{c}))
+		means = append(means, p.mean)
+		vars = append(vars, p.variance)
+		for range c {
+			decay = append(decay, 1-p.momentum)
+			gainMean = append(gainMean, p.momentum)
+			gainVar = append(gainVar, p.momentum*p.unbias)
+			eps = append(eps, p.eps)
+		}
+	}
+	total := int64(len(decay))
+	vec := func(name string, v []float32) string { return g.Init(name, graph.Floats(graph.Shape{total}, v)) }
+	cat := func(ts []string) string {
+		if len(ts) == 1 {
+			return ts[0]
+		}
+		return g.Op("Concat", ts, graph.Attrs{"axis": int64(0)})
+	}
+	op := func(name string, a, b string) string { return g.Op(name, []string{a, b}, nil) }
+	mu, inv := cat(mus), cat(invs)
+	dec := vec("bn_stats.decay", decay)
+	// The batch variance is 1/invstd^2 - eps.
+	v := op("Sub", g.Op("Reciprocal", []string{op("Mul", inv, inv)}, nil), vec("bn_stats.eps", eps))
+	nextMean := op("Add", op("Mul", cat(means), dec), op("Mul", mu, vec("bn_stats.gain_mean", gainMean)))
+	nextVar := op("Add", op("Mul", cat(vars), dec), op("Mul", v, vec("bn_stats.gain_var", gainVar)))
+	split := func(t string) []string {
+		if len(ps) == 1 {
+			return []string{t}
+		}
+		return g.OpN("Split", []string{t, g.Const1D(sizes...)}, len(ps), graph.Attrs{"axis": int64(0)})
+	}
+	nm, nv := split(nextMean), split(nextVar)
+	next := map[string]string{}
+	for i, p := range ps {
+		next[p.mean], next[p.variance] = nm[i], nv[i]
+	}
+	for i := range r.states {
+		if n, ok := next[r.states[i].Name]; ok {
+			r.states[i].Next = n
+		}
+	}
 }
 
 // Builder appends layers to a graph under a name scope.
@@ -55,7 +140,7 @@ type Builder struct {
 
 // New returns a builder with a seeded parameter initialiser.
 func New(g *graph.Graph, train bool, seed uint64) *Builder {
-	return &Builder{G: g, Train: train, Init: InitPyTorch, Momentum: 0.1, rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), reg: &Registry{}}
+	return &Builder{G: g, Train: train, Init: InitPyTorch, Momentum: 0.1, rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), reg: &Registry{g: g}}
 }
 
 // Registry returns the parameters and states created so far.
@@ -159,8 +244,9 @@ func (b *Builder) ConvTranspose2D(x, name string, cout, k, stride, pad, outPad i
 }
 
 // BatchNorm normalises over batch and space. In training it uses batch
-// statistics built from primitive ops and emits running-statistics updates
-// (PyTorch's momentum and unbiased running variance); otherwise it is the
+// statistics (a composite op lowered to primitive ops) and registers the
+// running statistics as states, updated with PyTorch's momentum and
+// unbiased running variance once Registry.FinishStates runs; otherwise it is the
 // inference BatchNormalization op on the running statistics.
 func (b *Builder) BatchNorm(x, name string) string {
 	g := b.G
@@ -181,19 +267,12 @@ func (b *Builder) BatchNorm(x, name string) string {
 	}
 	// A composite op: its closed-form gradient is far smaller than that of
 	// its expansion, which graph lowering writes when the model is saved.
-	outs := g.Composite(graph.BatchNormTrain, []string{x, gamma, beta}, 3, graph.Attrs{"epsilon": float32(eps)})
-	y, mu, invstd := outs[0], outs[1], outs[2]
-	// Running statistics: r <- (1-m) r + m * batch, variance unbiased as
-	// PyTorch keeps it (the batch variance is 1/invstd^2 - eps).
+	outs := g.Composite(graph.BatchNormTrain, []string{x, gamma, beta}, 4, graph.Attrs{"epsilon": float32(eps)})
 	cnt := xs.Size() / c
-	m := b.Momentum
-	unbias := float32(cnt) / float32(max(cnt-1, 1))
-	flat := func(t string) string { return reshape(g, t, graph.Shape{c}) }
-	v := g.Op("Sub", []string{g.Op("Reciprocal", []string{g.Op("Mul", []string{invstd, invstd}, nil)}, nil), g.Scalar(eps)}, nil)
-	nextMean := g.Op("Add", []string{g.Op("Mul", []string{mean, g.Scalar(1 - m)}, nil), g.Op("Mul", []string{flat(mu), g.Scalar(m)}, nil)}, nil)
-	nextVar := g.Op("Add", []string{g.Op("Mul", []string{variance, g.Scalar(1 - m)}, nil), g.Op("Mul", []string{flat(v), g.Scalar(m * unbias)}, nil)}, nil)
-	b.reg.States = append(b.reg.States, State{mean, nextMean}, State{variance, nextVar})
-	return y
+	b.reg.pending = append(b.reg.pending, bnStats{mean: mean, variance: variance, mu: outs[1], invstd: outs[2],
+		momentum: b.Momentum, unbias: float32(cnt) / float32(max(cnt-1, 1)), eps: eps})
+	b.reg.states = append(b.reg.states, State{Name: mean}, State{Name: variance})
+	return outs[0]
 }
 
 func reshape(g *graph.Graph, x string, shape graph.Shape) string {

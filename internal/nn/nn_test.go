@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -21,7 +22,7 @@ func TestBatchNormTrainingStatistics(t *testing.T) {
 	x := g.Input("x", graph.Float, graph.Shape{n, c, 2, 2})
 	b := nn.New(g, true, 1)
 	y := b.BatchNorm(x, "bn")
-	st := b.Registry().States
+	st := b.Registry().States()
 	if len(st) != 2 {
 		t.Fatalf("%d states, want running mean and variance", len(st))
 	}
@@ -76,6 +77,88 @@ func TestBatchNormTrainingStatistics(t *testing.T) {
 			want := (float64(data[k]) - mean) / math.Sqrt(biased+1e-5)
 			if got := float64(yo.GetData()[k]); math.Abs(got-want) > 1e-4 {
 				t.Errorf("y[%d] = %v, want %v", k, got, want)
+			}
+		}
+	}
+}
+
+// Running statistics of several BatchNorms are updated in one batched
+// computation; each layer must still get its own momentum and its own
+// unbiasing factor.
+func TestBatchNormRunningStatisticsOfSeveralLayers(t *testing.T) {
+	rt := gradcheck.Runtime(t)
+	layers := []struct {
+		shape    graph.Shape
+		momentum float32
+	}{{graph.Shape{3, 2, 2, 2}, 0.1}, {graph.Shape{5, 3}, 0.3}, {graph.Shape{2, 4, 3}, 0.5}}
+	g := graph.New("bns")
+	b := nn.New(g, true, 1)
+	var ins []string
+	for i, l := range layers {
+		x := g.Input(fmt.Sprintf("x%d", i), graph.Float, l.shape)
+		s := b.Scope(fmt.Sprintf("l%d", i))
+		s.Momentum = l.momentum
+		s.BatchNorm(x, "bn")
+		ins = append(ins, x)
+	}
+	st := b.Registry().States()
+	var outs []string
+	for _, s := range st {
+		outs = append(outs, s.Next)
+	}
+	g.Output(outs...)
+	mb, err := g.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rt.NewSession(mb, ins, outs, ort.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Destroy()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var inT, outT []*ort.Tensor
+	var data [][]float32
+	for _, l := range layers {
+		d := make([]float32, l.shape.Size())
+		for i := range d {
+			d[i] = float32(rng.NormFloat64()*3 - 1)
+		}
+		data = append(data, d)
+		x, _ := ort.NewTensor(l.shape, d)
+		m, _ := ort.ZerosTensor(graph.Shape{l.shape[1]})
+		v, _ := ort.ZerosTensor(graph.Shape{l.shape[1]})
+		inT, outT = append(inT, x), append(outT, m, v)
+	}
+	defer ort.DestroyAll(append(inT, outT...)...)
+	if err := s.Run(inT, outT); err != nil {
+		t.Fatal(err)
+	}
+	for li, l := range layers {
+		n, c := l.shape[0], l.shape[1]
+		inner := l.shape.Size() / (n * c)
+		m := float64(l.momentum)
+		for ch := int64(0); ch < c; ch++ {
+			var vals []float64
+			for i := int64(0); i < n; i++ {
+				for j := int64(0); j < inner; j++ {
+					vals = append(vals, float64(data[li][(i*c+ch)*inner+j]))
+				}
+			}
+			mean, ss := 0.0, 0.0
+			for _, v := range vals {
+				mean += v
+			}
+			mean /= float64(len(vals))
+			for _, v := range vals {
+				ss += (v - mean) * (v - mean)
+			}
+			wantMean, wantVar := m*mean, (1-m)+m*ss/float64(len(vals)-1)
+			if got := float64(outT[2*li].GetData()[ch]); math.Abs(got-wantMean) > 1e-5 {
+				t.Errorf("layer %d channel %d running mean %v, want %v", li, ch, got, wantMean)
+			}
+			if got := float64(outT[2*li+1].GetData()[ch]); math.Abs(got-wantVar) > 1e-4*math.Max(1, wantVar) {
+				t.Errorf("layer %d channel %d running var %v, want %v", li, ch, got, wantVar)
 			}
 		}
 	}
