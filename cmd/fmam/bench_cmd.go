@@ -51,8 +51,8 @@ mask). Compare with scripts/bench_torch.py in the same session.`,
 				return nil
 			}
 			fmt.Fprintf(out, "%s width %g, %dx%d, batch %d, %d threads, %s\n", res.Model, res.Width, res.Size, res.Size, res.Batch, res.Threads, res.DeviceUsed)
-			fmt.Fprintf(out, "params         %d\ntrain step     %.1f ms\ninference      %.1f ms / batch\ntrain/infer    %.2f\npeak RSS       %.0f MB\ncompile        %.0f ms\n",
-				res.Params, res.TrainStepMS, res.InferBatchMS, res.Ratio, res.PeakRSSMB, res.CompileMS)
+			fmt.Fprintf(out, "params         %d\ntrain step     %.1f ms (fastest %.1f)\ninference      %.1f ms / batch (fastest %.1f)\ntrain/infer    %.2f\npeak RSS       %.0f MB\ncompile        %.0f ms\n",
+				res.Params, res.TrainStepMS, res.TrainStepMinMS, res.InferBatchMS, res.InferBatchMinMS, res.Ratio, res.PeakRSSMB, res.CompileMS)
 			return nil
 		},
 	}

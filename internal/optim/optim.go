@@ -123,12 +123,19 @@ func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Updat
 	mul := func(a, b string) string { return g.Op("Mul", []string{a, b}, nil) }
 	add := func(a, b string) string { return g.Op("Add", []string{a, b}, nil) }
 	sub := func(a, b string) string { return g.Op("Sub", []string{a, b}, nil) }
-	sq := g.Op("ReduceSumSquare", []string{gr}, graph.Attrs{"keepdims": int64(1)})
+	// The squared gradient serves the norm and Adam's second moment.
+	// (ONNX Runtime's ReduceSumSquare is several times slower than a Mul
+	// and a ReduceSum.)
+	gg := mul(gr, gr)
+	sq := g.Op("ReduceSum", []string{gg}, graph.Attrs{"keepdims": int64(1)})
 	u.GradNorm = g.Op("Sqrt", []string{sq}, nil)
+	ggScale := g.Scalar(1) // gg times this is the square of the gradient used
 	if c.ClipNorm > 0 {
 		// min(1, clip / (norm + 1e-6)), the same as PyTorch's clip_grad_norm_.
 		ratio := g.Op("Div", []string{g.Scalar(c.ClipNorm), add(u.GradNorm, g.Scalar(1e-6))}, nil)
-		gr = mul(gr, g.Op("Min", []string{ratio, g.Scalar(1)}, nil))
+		ratio = g.Op("Min", []string{ratio, g.Scalar(1)}, nil)
+		gr = mul(gr, ratio)
+		ggScale = mul(ratio, ratio)
 	}
 	state := func(name string, shape graph.Shape) string {
 		n := g.Input(g.Fresh(name), graph.Float, shape)
@@ -163,18 +170,24 @@ func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Updat
 		setNext(t, t1)
 		bc1 := sub(g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta1), t1}, nil))
 		bc2 := sub(g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta2), t1}, nil))
+		sq := gg
 		if c.Kind == "adam" && c.WeightDecay > 0 {
 			gr = add(gr, mul(pv, g.Scalar(c.WeightDecay)))
+			sq, ggScale = mul(gr, gr), g.Scalar(1)
 		}
 		m := state("optim.m", shape)
 		v := state("optim.v", shape)
 		m1 := add(mul(m, g.Scalar(c.Beta1)), mul(gr, g.Scalar(1-c.Beta1)))
-		v1 := add(mul(v, g.Scalar(c.Beta2)), mul(mul(gr, gr), g.Scalar(1-c.Beta2)))
+		v1 := add(mul(v, g.Scalar(c.Beta2)), mul(sq, mul(ggScale, g.Scalar(1-c.Beta2))))
 		setNext(m, m1)
 		setNext(v, v1)
-		// lr * mhat / (sqrt(vhat) + eps), with the scalar factors folded.
-		den := add(g.Op("Sqrt", []string{g.Op("Div", []string{v1, bc2}, nil)}, nil), g.Scalar(c.Eps))
-		step := mul(g.Op("Div", []string{m1, den}, nil), g.Op("Div", []string{lr, bc1}, nil))
+		// lr/bc1 * m1 / (sqrt(v1/bc2) + eps) is PyTorch's step; the
+		// same as lr*sqrt(bc2)/bc1 * m1 / (sqrt(v1) + eps*sqrt(bc2)),
+		// where every factor but m1 and v1 is a scalar: one pass fewer
+		// over the parameter vector.
+		rb2 := g.Op("Sqrt", []string{bc2}, nil)
+		den := add(g.Op("Sqrt", []string{v1}, nil), mul(rb2, g.Scalar(c.Eps)))
+		step := mul(g.Op("Div", []string{m1, den}, nil), g.Op("Div", []string{mul(lr, rb2), bc1}, nil))
 		base := pv
 		if c.Kind == "adamw" && c.WeightDecay > 0 {
 			// Decoupled decay: p <- p - lr*wd*p before the Adam step.

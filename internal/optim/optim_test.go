@@ -65,6 +65,8 @@ func TestOptimizersMatchGo(t *testing.T) {
 		{Kind: "sgd", Momentum: 0.9, WeightDecay: 0.01},
 		{Kind: "adam"},
 		{Kind: "adam", WeightDecay: 0.1, ClipNorm: 0.5},
+		{Kind: "adam", ClipNorm: 0.05},
+		{Kind: "adamw", WeightDecay: 0.1, ClipNorm: 0.05},
 		{Kind: "adamw", WeightDecay: 0.1, Beta1: 0.8},
 	}
 	for _, c := range cases {
