@@ -200,27 +200,10 @@ func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transp
 		// into the MatMul by ONNX Runtime.
 		rows = c.Reshape(c.Transpose(rows, 1, 2, 0, 3), graph.Shape{G, o, N * L})  // [G, o, N*L]
 		cols = c.Reshape(c.Transpose(cols, 1, 2, 0, 3), graph.Shape{G, cK, N * L}) // [G, c*K, N*L]
-		return c.Reshape(c.productT(rows, cols, o, cK), ws)
+		return c.Reshape(g.Op("MatMul", []string{rows, c.Transpose(cols, 0, 2, 1)}, nil), ws)
 	}
-	return c.Reshape(c.ReduceSum(c.productT(rows, cols, o, cK), []int64{0}, false), ws) // [G, o, c*K]
-}
-
-// productT is a times b transposed over the last two axes, a [..., o, L]
-// and b [..., cK, L] giving [..., o, cK]. MLAS multiplies faster when the
-// larger of o and cK is the rows of the product, so for cK > o it
-// computes (b a^T)^T; the final transpose is of weight size, and ONNX
-// Runtime fuses the inner one into the MatMul.
-func (c *Ctx) productT(a, b string, o, cK int64) string {
-	r := c.G.Rank(a)
-	swap := make([]int64, r)
-	for i := range swap {
-		swap[i] = int64(i)
-	}
-	swap[r-2], swap[r-1] = swap[r-1], swap[r-2]
-	if cK <= o {
-		return c.G.Op("MatMul", []string{a, c.Transpose(b, swap...)}, nil)
-	}
-	return c.Transpose(c.G.Op("MatMul", []string{b, c.Transpose(a, swap...)}, nil), swap...)
+	prod := g.Op("MatMul", []string{rows, c.Transpose(cols, 0, 1, 3, 2)}, nil) // [N, G, o, c*K]
+	return c.Reshape(c.ReduceSum(prod, []int64{0}, false), ws)
 }
 
 func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
