@@ -262,6 +262,9 @@ func (c *Ctx) maxPoolTileGrad(x, y, d string, geo graph.ConvGeom) (string, bool)
 	if !slices.Equal(covered, xs) {
 		xc = c.slicePrefix(x, covered)
 	}
+	if k == 2 && geo.Kernel[0] == geo.Kernel[1] {
+		return c.padTo(c.squareTileGrad(xc, y, d, geo.Kernel[0]), xs), true
+	}
 	// Priority K - t for tap t (row-major within the window) at every
 	// position of the covered spatial extent; it broadcasts over N and C.
 	K := graph.Shape(geo.Kernel).Size()
@@ -287,6 +290,35 @@ func (c *Ctx) maxPoolTileGrad(x, y, d string, geo graph.ConvGeom) (string, bool)
 	best := g.Op("MaxPool", []string{marked}, attrs)
 	dx := c.Where(g.Op("Equal", []string{marked, c.upsample(best, covered)}, nil), c.upsample(d, covered), zero)
 	return c.padTo(dx, xs), true
+}
+
+// squareTileGrad is maxPoolTileGrad for b x b tiles of a 2-D map, done in
+// "depth" layout: SpaceToDepth puts the b*b taps of every window on their
+// own channel of an [N*C, b*b, h, w] tensor, where the window's max and
+// gradient broadcast without upsampling, and a stride-b ConvTranspose with
+// one-hot kernels puts every tap back in place. ONNX Runtime runs these
+// ops about twice as fast as the three nearest-neighbour upsamplings of the
+// general form (and its DepthToSpace is slower than that ConvTranspose).
+// x is the covered input [N, C, h*b, w*b].
+func (c *Ctx) squareTileGrad(x, y, d string, b int64) string {
+	g := c.G
+	xs, ys := g.Shape(x), g.Shape(y)
+	nc, K := xs[0]*xs[1], b*b
+	one := graph.Shape{nc, 1, ys[2], ys[3]}
+	taps := g.Op("SpaceToDepth", []string{c.Reshape(x, graph.Shape{nc, 1, xs[2], xs[3]})}, graph.Attrs{"blocksize": b}) // [NC, K, h, w]
+	pri := make([]float32, K)
+	hot := make([]float32, K*K)
+	for t := range K {
+		pri[t] = float32(K - t) // the first max in scan order wins, as in PyTorch
+		hot[t*K+t] = 1
+	}
+	p := g.Init("maxpool_priority", graph.Floats(graph.Shape{1, K, 1, 1}, pri))
+	marked := c.Where(g.Op("Equal", []string{taps, c.Reshape(y, one)}, nil), p, c.Scalar(0))
+	best := g.Op("ReduceMax", []string{marked}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(1)})
+	sel := c.Where(g.Op("Equal", []string{marked, best}, nil), c.Reshape(d, one), c.Scalar(0))
+	w := g.Init("maxpool_scatter", graph.Floats(graph.Shape{K, 1, b, b}, hot))
+	dx := g.Op("ConvTranspose", []string{sel, w}, graph.Attrs{"kernel_shape": []int64{b, b}, "strides": []int64{b, b}})
+	return c.Reshape(dx, xs)
 }
 
 // upsample repeats each element of x over a block, growing it to shape (a
