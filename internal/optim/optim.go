@@ -175,19 +175,25 @@ func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Updat
 			gr = add(gr, mul(pv, g.Scalar(c.WeightDecay)))
 			sq, ggScale = mul(gr, gr), g.Scalar(1)
 		}
-		m := state("optim.m", shape)
-		v := state("optim.v", shape)
-		m1 := add(mul(m, g.Scalar(c.Beta1)), mul(gr, g.Scalar(1-c.Beta1)))
-		v1 := add(mul(v, g.Scalar(c.Beta2)), mul(sq, mul(ggScale, g.Scalar(1-c.Beta2))))
+		if c.ClipNorm > 0 && sq == gg {
+			sq = mul(gg, ggScale)
+		}
+		// The moments are kept divided by (1 - beta): m' = m/(1-b1) and
+		// v' = v/(1-b2). Then m' <- b1 m' + g and v' <- b2 v' + g^2 take
+		// two passes over the parameter vector each instead of three, and
+		// PyTorch's step lr/bc1 * m / (sqrt(v/bc2) + eps) becomes
+		// lr(1-b1)/(bc1 k) * m' / (sqrt(v') + eps/k), k = sqrt((1-b2)/bc2),
+		// where all but m' and v' are scalars.
+		m := state("optim.adam_m_scaled", shape)
+		v := state("optim.adam_v_scaled", shape)
+		m1 := add(mul(m, g.Scalar(c.Beta1)), gr)
+		v1 := add(mul(v, g.Scalar(c.Beta2)), sq)
 		setNext(m, m1)
 		setNext(v, v1)
-		// lr/bc1 * m1 / (sqrt(v1/bc2) + eps) is PyTorch's step; the
-		// same as lr*sqrt(bc2)/bc1 * m1 / (sqrt(v1) + eps*sqrt(bc2)),
-		// where every factor but m1 and v1 is a scalar: one pass fewer
-		// over the parameter vector.
-		rb2 := g.Op("Sqrt", []string{bc2}, nil)
-		den := add(g.Op("Sqrt", []string{v1}, nil), mul(rb2, g.Scalar(c.Eps)))
-		step := mul(g.Op("Div", []string{m1, den}, nil), g.Op("Div", []string{mul(lr, rb2), bc1}, nil))
+		k := g.Op("Sqrt", []string{g.Op("Div", []string{g.Scalar(1 - c.Beta2), bc2}, nil)}, nil)
+		den := add(g.Op("Sqrt", []string{v1}, nil), g.Op("Div", []string{g.Scalar(c.Eps), k}, nil))
+		scale := g.Op("Div", []string{mul(lr, g.Scalar(1-c.Beta1)), mul(bc1, k)}, nil)
+		step := mul(g.Op("Div", []string{m1, den}, nil), scale)
 		base := pv
 		if c.Kind == "adamw" && c.WeightDecay > 0 {
 			// Decoupled decay: p <- p - lr*wd*p before the Adam step.
