@@ -81,44 +81,81 @@ type Update struct {
 // tensor) with learning rate lr (a [1] tensor, usually a graph input).
 //
 // All parameters are updated as one flat vector: gradients and parameters
-// are concatenated, the optimizer's arithmetic runs once on the whole
-// vector, and a Split hands each parameter its new value. A network with
-// hundreds of small tensors would otherwise pay ONNX Runtime's per-node
-// overhead a dozen times per tensor, and carry two moment tensors each.
+// are concatenated (in name order), the optimizer's arithmetic runs once on
+// the whole vector, and a Split hands each parameter its new value. A
+// network with hundreds of small tensors would otherwise pay ONNX Runtime's
+// per-node overhead a dozen times per tensor, and carry two moment tensors
+// each. Trainers that keep the parameters flat between steps use
+// ApplyFlat and skip the concatenation and the Split.
 func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Update, error) {
-	c = c.WithDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
 	params := make([]string, 0, len(grads))
 	for p := range grads {
 		params = append(params, p)
 	}
 	sort.Strings(params)
-	u := &Update{Next: map[string]string{}}
 	if len(params) == 0 {
 		return nil, fmt.Errorf("optimizer: no parameters")
 	}
-	flatten := func(names []string) string {
-		var parts []string
-		for _, n := range names {
-			parts = append(parts, g.Op("Reshape", []string{n, g.Const1D(-1)}, nil))
-		}
-		if len(parts) == 1 {
-			return parts[0]
-		}
-		return g.Op("Concat", parts, graph.Attrs{"axis": int64(0)})
-	}
-	var gnames []string
+	gnames := make([]string, len(params))
 	sizes := make([]int64, len(params))
-	total := int64(0)
 	for i, p := range params {
-		gnames = append(gnames, grads[p])
+		gnames[i] = grads[p]
 		sizes[i] = g.Shape(p).Size()
-		total += sizes[i]
 	}
-	gr := flatten(gnames)
-	pv := flatten(params)
+	fu, err := ApplyFlat(g, Flatten(g, params), gnames, lr, c)
+	if err != nil {
+		return nil, err
+	}
+	u := &Update{Next: map[string]string{}, States: fu.States, GradNorm: fu.GradNorm}
+	outs := []string{fu.Next}
+	if len(params) > 1 {
+		outs = g.OpN("Split", []string{fu.Next, g.Const1D(sizes...)}, len(params), graph.Attrs{"axis": int64(0)})
+	}
+	for i, p := range params {
+		u.Next[p] = g.Op("Reshape", []string{outs[i], g.Const1D(g.Shape(p)...)}, nil)
+	}
+	return u, g.Err()
+}
+
+// Flatten concatenates tensors, each flattened, into one vector.
+func Flatten(g *graph.Graph, names []string) string {
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		parts = append(parts, g.Op("Reshape", []string{n, g.Const1D(-1)}, nil))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return g.Op("Concat", parts, graph.Attrs{"axis": int64(0)})
+}
+
+// FlatUpdate is what ApplyFlat appended.
+type FlatUpdate struct {
+	Next     string // the updated parameter vector
+	States   []State
+	GradNorm string // global gradient norm before clipping ([1])
+}
+
+// ApplyFlat appends the update of the flat parameter vector pv, whose
+// gradient is grads (tensors of any shape) flattened and concatenated in
+// order.
+func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (*FlatUpdate, error) {
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if len(grads) == 0 {
+		return nil, fmt.Errorf("optimizer: no parameters")
+	}
+	total := int64(0)
+	for _, gn := range grads {
+		total += g.Shape(gn).Size()
+	}
+	if ps := g.Shape(pv); len(ps) != 1 || ps[0] != total {
+		return nil, fmt.Errorf("optimizer: parameter vector %q has shape %v, the gradients %d values", pv, ps, total)
+	}
+	u := &FlatUpdate{}
+	gr := Flatten(g, grads)
 	shape := graph.Shape{total}
 	mul := func(a, b string) string { return g.Op("Mul", []string{a, b}, nil) }
 	add := func(a, b string) string { return g.Op("Add", []string{a, b}, nil) }
@@ -201,13 +238,7 @@ func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Updat
 		}
 		next = sub(base, step)
 	}
-	outs := []string{next}
-	if len(params) > 1 {
-		outs = g.OpN("Split", []string{next, g.Const1D(sizes...)}, len(params), graph.Attrs{"axis": int64(0)})
-	}
-	for i, p := range params {
-		u.Next[p] = g.Op("Reshape", []string{outs[i], g.Const1D(g.Shape(p)...)}, nil)
-	}
+	u.Next = next
 	return u, g.Err()
 }
 

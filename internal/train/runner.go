@@ -139,28 +139,50 @@ func (r *Runner) Run(batch [][]float32, lr float64) (Result, error) {
 
 func bad(f float64) bool { return math.IsNaN(f) || math.IsInf(f, 0) }
 
-// State copies the current state tensors out.
+// State copies the current state tensors out, the flat parameter vector
+// as one tensor per parameter (what checkpoints and inference graphs use).
 func (r *Runner) State() map[string][]float32 {
 	out := map[string][]float32{}
 	for i, s := range r.step.States {
-		out[s] = slices.Clone(r.states[r.cur][i].GetData())
+		data := r.states[r.cur][i].GetData()
+		if s == ParamsInput {
+			for _, p := range r.step.Params {
+				out[p.Name] = slices.Clone(data[p.Offset : p.Offset+p.Size])
+			}
+			continue
+		}
+		out[s] = slices.Clone(data)
 	}
 	return out
 }
 
-// SetState loads state values (from a checkpoint). Every state must be
-// present with the right size.
+// SetState loads state values (from a checkpoint), parameters one tensor
+// each. Every state must be present with the right size.
 func (r *Runner) SetState(vals map[string][]float32) error {
-	for i, s := range r.step.States {
-		v, ok := vals[s]
+	load := func(name string, dst []float32) error {
+		v, ok := vals[name]
 		if !ok {
-			return fmt.Errorf("checkpoint has no tensor %q; was it written for another configuration?", s)
+			return fmt.Errorf("checkpoint has no tensor %q; was it written for another configuration?", name)
 		}
-		dst := r.states[r.cur][i].GetData()
 		if len(v) != len(dst) {
-			return fmt.Errorf("checkpoint tensor %q has %d values, the model needs %d", s, len(v), len(dst))
+			return fmt.Errorf("checkpoint tensor %q has %d values, the model needs %d", name, len(v), len(dst))
 		}
 		copy(dst, v)
+		return nil
+	}
+	for i, s := range r.step.States {
+		dst := r.states[r.cur][i].GetData()
+		if s == ParamsInput {
+			for _, p := range r.step.Params {
+				if err := load(p.Name, dst[p.Offset:p.Offset+p.Size]); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := load(s, dst); err != nil {
+			return err
+		}
 	}
 	return nil
 }

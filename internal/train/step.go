@@ -43,9 +43,25 @@ type Step struct {
 	Batch           []string
 	Report          []string
 	States          []string
-	Init            map[string]*graph.Value
-	Shapes          map[string]graph.Shape
+	// Init holds the initial value of every state and of every trainable
+	// parameter.
+	Init   map[string]*graph.Value
+	Shapes map[string]graph.Shape
+	// Params is the layout of the trainable parameters inside the state
+	// ParamsInput, in order.
+	Params []Slot
 }
+
+// Slot is one parameter's place in the flat parameter vector.
+type Slot struct {
+	Name         string
+	Offset, Size int64
+	Shape        graph.Shape
+}
+
+// ParamsInput is the state holding all trainable parameters, flattened
+// and concatenated in name order.
+const ParamsInput = "params.flat"
 
 // LRInput is the name of the learning-rate input.
 const LRInput = "lr"
@@ -85,15 +101,29 @@ func Compile(spec Spec) (*Step, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
 	}
-	lr := g.Input(LRInput, graph.Float, graph.Shape{1})
-	upd, err := optim.Apply(g, grads, lr, spec.Optim)
+	// The parameters travel between steps as one flat vector, which is
+	// what the optimizer updates: a Split at the start of the step hands
+	// every layer its tensor, and the updated vector is the state's next
+	// value as it is. Per-tensor inputs and outputs would cost a
+	// concatenation, a Split and two Reshapes per tensor every step.
+	params := slices.Sorted(slices.Values(spec.Trainable))
+	flat, err := st.packParams(g, params)
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
 	}
-	pairs := slices.Clone(spec.States)
-	for _, p := range spec.Trainable {
-		pairs = append([]StatePair{{p, upd.Next[p]}}, pairs...)
+	lr := g.Input(LRInput, graph.Float, graph.Shape{1})
+	gnames := make([]string, len(params))
+	for i, p := range params {
+		gnames[i] = grads[p]
 	}
+	upd, err := optim.ApplyFlat(g, flat, gnames, lr, spec.Optim)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
+	}
+	if err := g.SortNodes(); err != nil {
+		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
+	}
+	pairs := append([]StatePair{{flat, upd.Next}}, spec.States...)
 	for _, s := range upd.States {
 		pairs = append(pairs, StatePair{s.Name, s.Next})
 		st.Init[s.Name] = s.Init
@@ -143,4 +173,34 @@ func Compile(spec Spec) (*Step, error) {
 	}
 	st.Model = b
 	return st, nil
+}
+
+// packParams replaces the parameter inputs of g by slices of one flat
+// input, ParamsInput, and records the layout and its initial value.
+func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
+	var sizes []int64
+	var init []float32
+	off := int64(0)
+	for _, p := range params {
+		v := st.Init[p]
+		if v.DType != graph.Float {
+			return "", fmt.Errorf("parameter %q is %v; only float32 parameters can be trained", p, v.DType)
+		}
+		n := v.Shape.Size()
+		st.Params = append(st.Params, Slot{Name: p, Offset: off, Size: n, Shape: v.Shape.Clone()})
+		sizes = append(sizes, n)
+		init = append(init, v.F32...)
+		off += n
+	}
+	g.Inputs = slices.DeleteFunc(g.Inputs, func(in string) bool { return slices.Contains(params, in) })
+	flat := g.Input(ParamsInput, graph.Float, graph.Shape{off})
+	st.Init[flat] = graph.Floats(graph.Shape{off}, init)
+	parts := []string{flat}
+	if len(params) > 1 {
+		parts = g.OpN("Split", []string{flat, g.Const1D(sizes...)}, len(params), graph.Attrs{"axis": int64(0)})
+	}
+	for i, p := range params {
+		g.AddNode(&graph.Node{Op: "Reshape", Name: p, Inputs: []string{parts[i], g.Const1D(g.Shape(p)...)}, Outputs: []string{p}})
+	}
+	return flat, g.Err()
 }
