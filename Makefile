@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/fmam
 
-.PHONY: setup build demo test bench proto clean
+.PHONY: setup build demo test bench bench-torch proto clean
 
 ## setup: install the pinned ONNX Runtime library into the cache (idempotent)
 setup:
@@ -25,6 +25,12 @@ bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/...
 	$(BIN) bench --model mnad --width 0.25 --size 64 --batch 4 --threads 2 --json
 	$(BIN) bench --model draem --width 0.125 --size 64 --batch 4 --threads 2 --json
+
+## bench-torch: fmam against PyTorch 1.13 (Debian python3-torch), runs alternating, JSON in results/bench/
+bench-torch: setup build
+	mkdir -p results/bench
+	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model mnad --width 0.25 --rounds 5 > results/bench/mnad.json.tmp && mv results/bench/mnad.json.tmp results/bench/mnad.json
+	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model draem --width 0.125 --rounds 5 > results/bench/draem.json.tmp && mv results/bench/draem.json.tmp results/bench/draem.json
 
 ## proto: regenerate internal/onnxpb from Debian's onnx.proto
 proto:

@@ -17,12 +17,14 @@ func (a *app) newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Time training steps and inference batches of a built-in network on random data",
 		Long: `Build the network's train-step graph (forward, gradients, Adam) and its
-inference graph, run each warmup+steps times, and report median times.
-mnad: MNAD's predictor without memory, next-frame MSE. draem: both DRAEM
-subnetworks, MSE(reconstruction, image) + cross-entropy(mask logits, random
-mask). Compare with scripts/bench_torch.py in the same session.`,
+inference graph, run each warmup+steps times, and report median and
+fastest times. mnad: MNAD's predictor without memory, next-frame MSE.
+draem: both DRAEM subnetworks, MSE(reconstruction, image) + cross-entropy
+(mask logits, random mask). scripts/bench_compare.py runs this and the
+same network in PyTorch (scripts/bench_torch.py) alternately.`,
 		Example: `  fmam bench --model mnad --width 0.25 --size 64 --batch 4 --threads 2 --json
-  fmam bench --model draem --width 0.125 --size 64 --batch 4 --threads 2`,
+  fmam bench --model draem --width 0.125 --size 64 --batch 4 --threads 2
+  /usr/bin/python3 scripts/bench_compare.py --fmam bin/fmam --model draem --width 0.125 --rounds 5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("threads") {

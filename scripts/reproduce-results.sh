@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Re-runs every experiment whose numbers the README quotes, on the CPU, and
+# copies their tables and pictures into results/ (runs stay in runs/).
+# About 12 minutes on 2 cores.
+#   scripts/reproduce-results.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export FMAM=${FMAM:-bin/fmam}
+taps=encoder,bottleneck,decoder,encoder+bottleneck,bottleneck+decoder,encoder+bottleneck+decoder
+rm -rf runs/demo runs/ped2-compare-cpu-small runs/ped2-ablate runs/synth-mvtec runs/ped2-images
+
+time "$FMAM" run --run runs/demo
+time scripts/ped2-compare.sh cpu-small
+"$FMAM" sweep-lambda --run runs/ped2-compare-cpu-small/sca
+time "$FMAM" ablate-layer --config configs/ped2.yaml --preset cpu-small --run runs/ped2-ablate --taps "$taps"
+time "$FMAM" run --config configs/synth-mvtec.yaml --run runs/synth-mvtec
+scripts/ped2-images.sh
+time "$FMAM" run --config configs/ped2-images.yaml --run runs/ped2-images
+
+out=results/ped2-cpu-small
+mkdir -p "$out" results/synth-mvtec-cpu results/ped2-images-cpu
+for attn in sca ca sa none; do
+  for ext in md csv json; do cp "runs/ped2-compare-cpu-small/$attn/student/results.$ext" "$out/$attn.$ext"; done
+done
+cp runs/ped2-compare-cpu-small/sca/student/lambda.md "$out/lambda.md"
+cp runs/ped2-compare-cpu-small/sca/student/lambda.png "$out/lambda.png"
+cp runs/ped2-compare-cpu-small/sca/student/roc.png "$out/sca-roc.png"
+for ext in md csv json; do
+  cp "runs/ped2-ablate/ablation.$ext" "$out/ablation.$ext"
+  cp "runs/synth-mvtec/results.$ext" "results/synth-mvtec-cpu/results.$ext"
+  cp "runs/ped2-images/results.$ext" "results/ped2-images-cpu/results.$ext"
+done
+cp runs/ped2-images/ped2/student/maps.png results/ped2-images-cpu/maps.png
+echo "results/ updated"
