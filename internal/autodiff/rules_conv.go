@@ -81,8 +81,8 @@ func (c *Ctx) flipKernel(w string, group int64) string {
 // conv gradients switch form: there the channel counts are large and the
 // maps tiny, ONNX Runtime's ConvTranspose beats a Conv with a flipped
 // kernel, and one MatMul over batch and positions together beats a
-// batched MatMul and a sum over the batch (BenchmarkConvGradForms
-// measures both forms on the layer shapes of DRAEM and MNAD).
+// batched MatMul and a sum over the batch (measured on DRAEM's layer
+// shapes; BenchmarkConvGrad times the forms chosen).
 const smallMap = 64
 
 func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
