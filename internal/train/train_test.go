@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fmam/fmam/internal/gradcheck"
@@ -284,4 +286,53 @@ func onnxChecker(t *testing.T, path string) {
 		return
 	}
 	t.Log("python3 onnx module not installed; onnx.checker not run")
+}
+
+// The parameters travel as one flat vector, but State and SetState speak
+// one tensor per parameter: names, sizes and initial values are those of
+// the network's initializers, and a checkpoint missing a parameter or
+// holding one of the wrong size is refused with its name.
+func TestParameterStateIsPerTensor(t *testing.T) {
+	rt := gradcheck.Runtime(t)
+	g, b, _, _, _ := buildNet(true)
+	init := map[string][]float32{}
+	for _, p := range b.Registry().Trainable {
+		init[p] = slices.Clone(g.Inits[p].F32)
+	}
+	st := buildTrain(t)
+	if !slices.Contains(st.States, train.ParamsInput) {
+		t.Fatalf("states %v lack the flat parameter vector", st.States)
+	}
+	r, err := train.NewRunner(rt, st, ort.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	state := r.State()
+	if _, ok := state[train.ParamsInput]; ok {
+		t.Error("State exposes the flat vector instead of the parameters")
+	}
+	for p, want := range init {
+		if got := state[p]; !slices.Equal(got, want) {
+			t.Errorf("parameter %s: State gives %d values, want its %d initial values", p, len(got), len(want))
+		}
+	}
+	// Round trip with a changed parameter.
+	p := b.Registry().Trainable[0]
+	state[p][0] += 1
+	if err := r.SetState(state); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.State()[p][0]; got != state[p][0] {
+		t.Errorf("SetState did not reach the flat vector: %v, want %v", got, state[p][0])
+	}
+	short := maps.Clone(state)
+	short[p] = short[p][:1]
+	if err := r.SetState(short); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("short parameter accepted or unnamed: %v", err)
+	}
+	delete(short, p)
+	if err := r.SetState(short); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("missing parameter accepted or unnamed: %v", err)
+	}
 }
