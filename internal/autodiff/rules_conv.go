@@ -123,7 +123,7 @@ func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // feeds only a training-mode BatchNorm has an exactly zero gradient: the
 // normalisation subtracts the per-channel batch mean, which absorbs any
 // per-channel shift (and BatchNorm's input gradient sums to zero per
-// channel). PyTorch computes that zero as rounding noise; fmam skips the
+// channel). Summing dY gives that zero as rounding noise; fmam skips the
 // full-tensor reduction and returns the exact value.
 func biasGrad(c *Ctx, n *graph.Node, d string) string {
 	if cons := c.consumers[n.Outputs[0]]; len(cons) == 1 && cons[0].Op == graph.BatchNormTrain && cons[0].Domain == graph.Domain &&

@@ -97,7 +97,8 @@ func (g *Graph) lowered() (*Graph, error) {
 // composite's output names. Four ops touch the whole tensor (mean,
 // centring, square, sum); the fifth, the normalisation itself, is one
 // fused pass. ReduceSumSquare would save the square, but ONNX Runtime's
-// CPU kernel for it is several times slower than Mul and ReduceSum.
+// CPU kernel for it is slower than Mul and ReduceSum together (110 µs
+// against 61 µs on 4x16x64x64).
 func lowerBatchNormTrain(g *Graph, n *Node) {
 	x, scale, bias := n.Inputs[0], n.Inputs[1], n.Inputs[2]
 	y, mean, invstd, xc := n.Outputs[0], n.Outputs[1], n.Outputs[2], n.Outputs[3]

@@ -161,8 +161,8 @@ func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (
 	add := func(a, b string) string { return g.Op("Add", []string{a, b}, nil) }
 	sub := func(a, b string) string { return g.Op("Sub", []string{a, b}, nil) }
 	// The squared gradient serves the norm and Adam's second moment.
-	// (ONNX Runtime's ReduceSumSquare is several times slower than a Mul
-	// and a ReduceSum.)
+	// (ONNX Runtime's ReduceSumSquare is slower than a Mul and a
+	// ReduceSum together.)
 	gg := mul(gr, gr)
 	sq := g.Op("ReduceSum", []string{gg}, graph.Attrs{"keepdims": int64(1)})
 	u.GradNorm = g.Op("Sqrt", []string{sq}, nil)
