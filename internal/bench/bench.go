@@ -78,10 +78,7 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Options: o, CompileMS: float64(time.Since(t0).Microseconds()) / 1000}
-	for _, p := range built.Spec.Trainable {
-		res.Params += step.Init[p].Shape.Size()
-	}
+	res := &Result{Options: o, CompileMS: float64(time.Since(t0).Microseconds()) / 1000, Params: step.ParamCount()}
 	opt := ort.Options{Device: dev, Threads: o.Threads, Profile: o.Profile}
 	r, err := train.NewRunner(rt, step, opt)
 	if err != nil {

@@ -149,10 +149,7 @@ func (e *Env) runTraining(ctx context.Context, dir, label string, built *method.
 		return nil, nil, err
 	}
 	compile := time.Since(t0)
-	var params int64
-	for _, p := range built.Spec.Trainable {
-		params += step.Init[p].Shape.Size()
-	}
+	params := step.ParamCount()
 	e.Log.Info("compiled train step", "stage", label, "params", params, "nodes", len(step.Graph.Nodes), "model_mb", fmt.Sprintf("%.1f", float64(len(step.Model))/1e6), "ms", compile.Milliseconds())
 	r, err := train.NewRunner(e.RT, step, e.ortOptions())
 	if err != nil {

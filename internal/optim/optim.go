@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/fmam/fmam/internal/graph"
@@ -68,57 +67,8 @@ type State struct {
 	Init       *graph.Value
 }
 
-// Update is what Apply appended: the next value of every parameter and
-// the optimizer's own state.
-type Update struct {
-	Next   map[string]string // parameter -> its updated tensor
-	States []State
-	// GradNorm is the global gradient norm before clipping ([1]).
-	GradNorm string
-}
-
-// Apply appends the update of params (parameter tensor -> gradient
-// tensor) with learning rate lr (a [1] tensor, usually a graph input).
-//
-// All parameters are updated as one flat vector: gradients and parameters
-// are concatenated (in name order), the optimizer's arithmetic runs once on
-// the whole vector, and a Split hands each parameter its new value. A
-// network with hundreds of small tensors would otherwise pay ONNX Runtime's
-// per-node overhead a dozen times per tensor, and carry two moment tensors
-// each. Trainers that keep the parameters flat between steps use
-// ApplyFlat and skip the concatenation and the Split.
-func Apply(g *graph.Graph, grads map[string]string, lr string, c Config) (*Update, error) {
-	params := make([]string, 0, len(grads))
-	for p := range grads {
-		params = append(params, p)
-	}
-	sort.Strings(params)
-	if len(params) == 0 {
-		return nil, fmt.Errorf("optimizer: no parameters")
-	}
-	gnames := make([]string, len(params))
-	sizes := make([]int64, len(params))
-	for i, p := range params {
-		gnames[i] = grads[p]
-		sizes[i] = g.Shape(p).Size()
-	}
-	fu, err := ApplyFlat(g, Flatten(g, params), gnames, lr, c)
-	if err != nil {
-		return nil, err
-	}
-	u := &Update{Next: map[string]string{}, States: fu.States, GradNorm: fu.GradNorm}
-	outs := []string{fu.Next}
-	if len(params) > 1 {
-		outs = g.OpN("Split", []string{fu.Next, g.Const1D(sizes...)}, len(params), graph.Attrs{"axis": int64(0)})
-	}
-	for i, p := range params {
-		u.Next[p] = g.Op("Reshape", []string{outs[i], g.Const1D(g.Shape(p)...)}, nil)
-	}
-	return u, g.Err()
-}
-
-// Flatten concatenates tensors, each flattened, into one vector.
-func Flatten(g *graph.Graph, names []string) string {
+// flatten concatenates tensors, each flattened, into one vector.
+func flatten(g *graph.Graph, names []string) string {
 	parts := make([]string, 0, len(names))
 	for _, n := range names {
 		parts = append(parts, g.Op("Reshape", []string{n, g.Const1D(-1)}, nil))
@@ -129,8 +79,8 @@ func Flatten(g *graph.Graph, names []string) string {
 	return g.Op("Concat", parts, graph.Attrs{"axis": int64(0)})
 }
 
-// FlatUpdate is what ApplyFlat appended.
-type FlatUpdate struct {
+// Update is what ApplyFlat appended.
+type Update struct {
 	Next     string // the updated parameter vector
 	States   []State
 	GradNorm string // global gradient norm before clipping ([1])
@@ -138,8 +88,13 @@ type FlatUpdate struct {
 
 // ApplyFlat appends the update of the flat parameter vector pv, whose
 // gradient is grads (tensors of any shape) flattened and concatenated in
-// order.
-func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (*FlatUpdate, error) {
+// order, with learning rate lr (a [1] tensor, usually a graph input).
+//
+// All parameters are updated as one vector: the optimizer's arithmetic runs
+// once on the whole of it. A network with hundreds of small tensors would
+// otherwise pay ONNX Runtime's per-node overhead a dozen times per tensor,
+// and carry two moment tensors each.
+func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (*Update, error) {
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -154,8 +109,8 @@ func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (
 	if ps := g.Shape(pv); len(ps) != 1 || ps[0] != total {
 		return nil, fmt.Errorf("optimizer: parameter vector %q has shape %v, the gradients %d values", pv, ps, total)
 	}
-	u := &FlatUpdate{}
-	gr := Flatten(g, grads)
+	u := &Update{}
+	gr := flatten(g, grads)
 	shape := graph.Shape{total}
 	mul := func(a, b string) string { return g.Op("Mul", []string{a, b}, nil) }
 	add := func(a, b string) string { return g.Op("Add", []string{a, b}, nil) }

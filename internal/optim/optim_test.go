@@ -76,11 +76,11 @@ func TestOptimizersMatchGo(t *testing.T) {
 			p := g.Input("p", graph.Float, graph.Shape{n})
 			gr := g.Input("g", graph.Float, graph.Shape{n})
 			lr := g.Input("lr", graph.Float, graph.Shape{1})
-			u, err := optim.Apply(g, map[string]string{p: gr}, lr, c)
+			u, err := optim.ApplyFlat(g, p, []string{gr}, lr, c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			outs := []string{u.Next[p]}
+			outs := []string{u.Next}
 			ins := []string{p, gr, lr}
 			for _, s := range u.States {
 				ins = append(ins, s.Name)

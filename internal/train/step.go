@@ -43,8 +43,8 @@ type Step struct {
 	Batch           []string
 	Report          []string
 	States          []string
-	// Init holds the initial value of every state and of every trainable
-	// parameter.
+	// Init holds the initial value of every state; the parameters' are in
+	// the ParamsInput vector.
 	Init   map[string]*graph.Value
 	Shapes map[string]graph.Shape
 	// Params is the layout of the trainable parameters inside the state
@@ -175,6 +175,15 @@ func Compile(spec Spec) (*Step, error) {
 	return st, nil
 }
 
+// ParamCount is the number of trainable values.
+func (st *Step) ParamCount() int64 {
+	n := int64(0)
+	for _, p := range st.Params {
+		n += p.Size
+	}
+	return n
+}
+
 // packParams replaces the parameter inputs of g by slices of one flat
 // input, ParamsInput, and records the layout and its initial value.
 func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
@@ -191,6 +200,7 @@ func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
 		sizes = append(sizes, n)
 		init = append(init, v.F32...)
 		off += n
+		delete(st.Init, p)
 	}
 	g.Inputs = slices.DeleteFunc(g.Inputs, func(in string) bool { return slices.Contains(params, in) })
 	flat := g.Input(ParamsInput, graph.Float, graph.Shape{off})
