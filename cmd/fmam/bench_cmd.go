@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fmam/fmam/internal/bench"
-	"github.com/fmam/fmam/internal/ort"
 )
 
 func (a *app) newBenchCmd() *cobra.Command {
@@ -33,11 +32,7 @@ same network in PyTorch (scripts/bench_torch.py) alternately.`,
 			if cmd.Flags().Changed("device") {
 				o.Device = a.device
 			}
-			lib, err := ort.FindLibrary(a.ortLibCandidates("")...)
-			if err != nil {
-				return err
-			}
-			rt, err := ort.Open(lib)
+			rt, err := a.openRuntime()
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fmam/fmam/configs"
 	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/ort"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -136,4 +137,13 @@ func logger(level string) *slog.Logger {
 // ortLibCandidates is the library search order: flag, environment, config.
 func (a *app) ortLibCandidates(cfgLib string) []string {
 	return []string{a.ortLib, os.Getenv("FMAM_ORT_LIB"), cfgLib}
+}
+
+// openRuntime loads ONNX Runtime for commands that take no config.
+func (a *app) openRuntime() (*ort.Runtime, error) {
+	lib, err := ort.FindLibrary(a.ortLibCandidates("")...)
+	if err != nil {
+		return nil, err
+	}
+	return ort.Open(lib)
 }

@@ -19,11 +19,7 @@ func (a *app) newVersionCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "fmam %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			lib, err := ort.FindLibrary(a.ortLibCandidates("")...)
-			if err != nil {
-				return err
-			}
-			rt, err := ort.Open(lib)
+			rt, err := a.openRuntime()
 			if err != nil {
 				return err
 			}
