@@ -14,19 +14,6 @@ import (
 	"github.com/fmam/fmam/internal/ort"
 )
 
-// poolDistinct returns the values 0.1*k for k in 0..size-1 in random order,
-// centred on zero: every pair differs by at least 0.1, far more than the
-// finite-difference steps move them, so no max changes its winner.
-func poolDistinct(shape graph.Shape, seed uint64) []float32 {
-	n := int(shape.Size())
-	rng := rand.New(rand.NewPCG(seed, 7))
-	out := make([]float32, n)
-	for i, p := range rng.Perm(n) {
-		out[i] = 0.1*float32(p) - 0.05*float32(n)
-	}
-	return out
-}
-
 func TestMaxPoolGradients(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -53,7 +40,7 @@ func TestMaxPoolGradients(t *testing.T) {
 	for _, tc := range cases {
 		gc := gradcheck.GradCase{
 			Name:   "MaxPool" + tc.name,
-			Inputs: []gradcheck.In{{Name: "x", Shape: tc.x, Data: poolDistinct(tc.x, uint64(len(tc.name)))}},
+			Inputs: []gradcheck.In{{Name: "x", Shape: tc.x, Data: spaced(tc.x, uint64(len(tc.name)))}},
 			Build:  op("MaxPool", tc.attrs),
 		}
 		t.Run(tc.name, func(t *testing.T) { gradcheck.Check(t, gc) })
@@ -62,7 +49,7 @@ func TestMaxPoolGradients(t *testing.T) {
 	x := graph.Shape{2, 2, 6, 5}
 	gradcheck.Check(t, gradcheck.GradCase{
 		Name:   "MaxPoolExistingIndices",
-		Inputs: []gradcheck.In{{Name: "x", Shape: x, Data: poolDistinct(x, 3)}},
+		Inputs: []gradcheck.In{{Name: "x", Shape: x, Data: spaced(x, 3)}},
 		Build: func(g *graph.Graph, in []string) string {
 			outs := g.OpN("MaxPool", in, 2, graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}, "strides": []int64{2, 2}})
 			// Use the indices (as floats) so they are a live output.
@@ -229,7 +216,7 @@ func TestGlobalPoolGradients(t *testing.T) {
 	for _, tc := range cases {
 		gc := gradcheck.GradCase{
 			Name:   tc.op + tc.x.String(),
-			Inputs: []gradcheck.In{{Name: "x", Shape: tc.x, Data: poolDistinct(tc.x, uint64(len(tc.x)))}},
+			Inputs: []gradcheck.In{{Name: "x", Shape: tc.x, Data: spaced(tc.x, uint64(len(tc.x)))}},
 			Build:  op(tc.op, nil),
 		}
 		t.Run(gc.Name, func(t *testing.T) { gradcheck.Check(t, gc) })
@@ -308,7 +295,7 @@ func benchStep(b *testing.B, shapes []graph.Shape, build func(g *graph.Graph, in
 	defer s.Destroy()
 	var ins, ots []*ort.Tensor
 	for i, sh := range shapes {
-		t, err := ort.NewTensor(sh, poolDistinct(sh, uint64(i)))
+		t, err := ort.NewTensor(sh, spaced(sh, uint64(i)))
 		if err != nil {
 			b.Fatal(err)
 		}
