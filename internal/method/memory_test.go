@@ -10,7 +10,6 @@ import (
 
 	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/gradcheck"
-	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
@@ -113,20 +112,7 @@ func TestMemoryEvalOutputs(t *testing.T) {
 	s := memorySpec(nn.AttnNone)
 	s.StudentInit = "teacher"
 	s.Batch = 2
-	tch, err := method.LoadTeacher(exportTeacher(t, s), s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	state := map[string][]float32{}
-	for k, v := range tch.Orig.Inits {
-		if v.DType == graph.Float {
-			state[k] = v.F32
-		}
-	}
-	g, err := method.StudentEval(s, tch, state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tch, g := teacherAsStudent(t, s)
 	// Expose the student's queries to recompute the distance in Go.
 	g.Output(arch.MemoryQuery)
 	outs := []string{method.OutTeacherErr, method.OutStudentErr, method.OutFea, method.OutTeacherMem, method.OutStudentMem, arch.MemoryQuery}

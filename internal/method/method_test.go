@@ -37,6 +37,28 @@ func exportTeacher(t *testing.T, s method.Spec) string {
 	return p
 }
 
+// teacherAsStudent loads the teacher of s and builds the student
+// evaluation graph with the teacher's own values as the student's trained
+// ones.
+func teacherAsStudent(t *testing.T, s method.Spec) (*method.Teacher, *graph.Graph) {
+	t.Helper()
+	tch, err := method.LoadTeacher(exportTeacher(t, s), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := map[string][]float32{}
+	for k, v := range tch.Orig.Inits {
+		if v.DType == graph.Float {
+			state[k] = v.F32
+		}
+	}
+	g, err := method.StudentEval(s, tch, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tch, g
+}
+
 func TestAttentionWhereAsked(t *testing.T) {
 	for _, tc := range []struct {
 		taps []string
@@ -176,21 +198,8 @@ func TestNoneReducesToBaseline(t *testing.T) {
 	s := videoSpec([]string{"bottleneck"}, nn.AttnNone)
 	s.StudentInit = "teacher"
 	s.Batch = 1
-	tch, err := method.LoadTeacher(exportTeacher(t, s), s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The student's trained values are the teacher's own.
-	state := map[string][]float32{}
-	for k, v := range tch.Orig.Inits {
-		if v.DType == graph.Float {
-			state[k] = v.F32
-		}
-	}
-	g, err := method.StudentEval(s, tch, state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, g := teacherAsStudent(t, s)
 	b, err := g.Bytes()
 	if err != nil {
 		t.Fatal(err)
