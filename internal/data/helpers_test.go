@@ -10,33 +10,13 @@ import (
 	"testing"
 
 	"codeberg.org/sbinet/npyio/npy"
-)
 
-// sharedDir returns the repository's ../shared folder, skipping the test
-// when it is absent.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for !isFile(filepath.Join(dir, "go.mod")) {
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot find ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if !isDir(shared) {
-		t.Skipf("shared data folder %s is absent; these tests read real dataset files from it", shared)
-	}
-	return shared
-}
+	"github.com/fmam/fmam/internal/sharedtest"
+)
 
 func ped2Dir(t testing.TB) string {
 	t.Helper()
-	d := filepath.Join(sharedDir(t), "data", "ped2")
+	d := filepath.Join(sharedtest.Path(t), "data", "ped2")
 	if !isDir(d) {
 		t.Skipf("%s is absent", d)
 	}

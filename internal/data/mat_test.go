@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // matWriter builds MAT-files from the format specification, for tests.
@@ -218,7 +220,7 @@ var avenueMasks = [][2]int{
 }
 
 func TestReadAvenueMaskLabels(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "data", "labels", "avenue", "ground_truth_demo", "testing_label_mask")
+	dir := filepath.Join(sharedtest.Path(t), "data", "labels", "avenue", "ground_truth_demo", "testing_label_mask")
 	videos := []int{8, 21, 19, 20, 18}
 	if !testing.Short() {
 		videos = videos[:0]

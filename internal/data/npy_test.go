@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // rawNPY builds a version 1.0 .npy file by hand, independently of npyio.
@@ -35,7 +37,7 @@ func rawNPY(descr string, fortran bool, shape []int, data []byte) []byte {
 }
 
 func TestReadNPYLabelsMNAD(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "data", "labels", "mnad")
+	dir := filepath.Join(sharedtest.Path(t), "data", "labels", "mnad")
 	// Frame and anomaly counts from shared/data/labels/README.md.
 	for _, tc := range []struct {
 		name         string

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // ped2Ranges are the anomalous ranges of Ped2's test videos (README table).
@@ -59,7 +61,7 @@ func TestLoadPed2Real(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	npyPath := filepath.Join(sharedDir(t), "data", "labels", "mnad", "frame_labels_ped2.npy")
+	npyPath := filepath.Join(sharedtest.Path(t), "data", "labels", "mnad", "frame_labels_ped2.npy")
 	fromNPY, err := LoadPed2(root, Test, FrameLabels{NPY: npyPath, AllVideos: Ped2TestVideos()})
 	if err != nil {
 		t.Fatal(err)

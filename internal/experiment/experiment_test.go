@@ -14,6 +14,7 @@ import (
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/sharedtest"
 	"github.com/fmam/fmam/internal/synth"
 )
 
@@ -39,15 +40,6 @@ func open(t *testing.T, yaml string, over map[string]any) *experiment.Env {
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
-}
-
-func sharedPath(t *testing.T, parts ...string) string {
-	t.Helper()
-	p, _ := filepath.Abs(filepath.Join(append([]string{"..", "..", "..", "shared"}, parts...)...))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("../shared not available: %v", err)
-	}
-	return p
 }
 
 const videoYAML = `
@@ -129,7 +121,7 @@ func readCSV(t *testing.T, path string) [][]string {
 // DRAEM teacher and student with CA on a generated MVTec-layout category,
 // evaluated with pixel and image metrics.
 func TestImagePipeline(t *testing.T) {
-	tex := sharedPath(t, "data", "textures")
+	tex := sharedtest.Path(t, "data", "textures")
 	e := open(t, `
 name: e2e-image
 task: image
@@ -164,8 +156,8 @@ eval: {batch: 8, sigma: 4, pictures: 2}
 // The DRAEM that PyTorch exported is a usable teacher: its student trains
 // and the evaluation graph runs.
 func TestImportedDRAEMTeacher(t *testing.T) {
-	tex := sharedPath(t, "data", "textures")
-	teacher := sharedPath(t, "teachers", "draem.onnx")
+	tex := sharedtest.Path(t, "data", "textures")
+	teacher := sharedtest.Path(t, "teachers", "draem.onnx")
 	e := open(t, `
 name: e2e-draem-onnx
 task: image
@@ -186,7 +178,7 @@ eval: {batch: 8, pictures: 0}
 // An image whose size differs from data.size is resized with a warning,
 // or refused with data.strict; an empty texture folder is a clear error.
 func TestImageInputChecks(t *testing.T) {
-	tex := sharedPath(t, "data", "textures")
+	tex := sharedtest.Path(t, "data", "textures")
 	root := filepath.Join(t.TempDir(), "mvtec")
 	if _, err := synth.GenerateMVTec(context.Background(), synth.MVTecOptions{Out: root, Size: 128, Categories: []string{synth.CategoryTexture}, Train: 4, TestGood: 2, TestDefect: 1}); err != nil {
 		t.Fatal(err)

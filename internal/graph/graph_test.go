@@ -13,16 +13,8 @@ import (
 	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/sharedtest"
 )
-
-func shared(t *testing.T, parts ...string) string {
-	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("../shared not available: %v", err)
-	}
-	return p
-}
 
 func opCounts(g *graph.Graph) map[string]int {
 	m := map[string]int{}
@@ -35,7 +27,7 @@ func opCounts(g *graph.Graph) map[string]int {
 // The shared teachers' READMEs give their op counts and shapes; after
 // import, Identity aliases and Constants are folded into initializers.
 func TestImportSharedTeachers(t *testing.T) {
-	g, err := graph.LoadFile(shared(t, "teachers", "mnad_pred.onnx"), graph.ImportOptions{Batch: 3})
+	g, err := graph.LoadFile(sharedtest.Path(t, "teachers", "mnad_pred.onnx"), graph.ImportOptions{Batch: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +47,7 @@ func TestImportSharedTeachers(t *testing.T) {
 	if s := g.Shape("/e4/e4.3/Conv_output_0"); !slices.Equal(s, graph.Shape{3, 128, 8, 8}) {
 		t.Errorf("bottleneck shape %v, README says 128 channels at 8x8", s)
 	}
-	d, err := graph.LoadFile(shared(t, "teachers", "draem.onnx"), graph.ImportOptions{Batch: 2})
+	d, err := graph.LoadFile(sharedtest.Path(t, "teachers", "draem.onnx"), graph.ImportOptions{Batch: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +63,7 @@ func TestImportSharedTeachers(t *testing.T) {
 }
 
 func TestCutRenameRoundTrip(t *testing.T) {
-	g, err := graph.LoadFile(shared(t, "teachers", "mnad_pred.onnx"), graph.ImportOptions{Batch: 1})
+	g, err := graph.LoadFile(sharedtest.Path(t, "teachers", "mnad_pred.onnx"), graph.ImportOptions{Batch: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +95,7 @@ func TestCutRenameRoundTrip(t *testing.T) {
 }
 
 func TestBadModelFiles(t *testing.T) {
-	src := shared(t, "teachers", "mnad_pred.onnx")
+	src := sharedtest.Path(t, "teachers", "mnad_pred.onnx")
 	b, _ := os.ReadFile(src)
 	dir := t.TempDir()
 	trunc := filepath.Join(dir, "trunc.onnx")
@@ -136,14 +128,14 @@ func TestBadModelFiles(t *testing.T) {
 // Grace Hopper as class 653 (military uniform), as its README measured.
 func TestMobileNetClassifies(t *testing.T) {
 	rt := gradcheck.Runtime(t)
-	g, err := graph.LoadFile(shared(t, "models", "mobilenet_v2_imagenet.onnx"), graph.ImportOptions{Batch: 1})
+	g, err := graph.LoadFile(sharedtest.Path(t, "models", "mobilenet_v2_imagenet.onnx"), graph.ImportOptions{Batch: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := opCounts(g); c["Conv"] != 53 || c["Clip"] != 35 {
 		t.Errorf("mobilenet ops %v; README says Conv 53, Clip 35", c)
 	}
-	img, err := data.DecodeImage(shared(t, "models", "grace_hopper.png"), data.DecodeOptions{C: 3, H: 224, W: 224, Range: data.RangeUnit})
+	img, err := data.DecodeImage(sharedtest.Path(t, "models", "grace_hopper.png"), data.DecodeOptions{C: 3, H: 224, W: 224, Range: data.RangeUnit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +178,7 @@ func TestMobileNetClassifies(t *testing.T) {
 func TestMobileNetSliceGradients(t *testing.T) {
 	// A 32x32 input keeps the slice small: with 200k ReLU6 units at 224x224
 	// too many cross a kink within any finite-difference step.
-	g, err := graph.LoadFile(shared(t, "models", "mobilenet_v2_imagenet.onnx"), graph.ImportOptions{InputShapes: map[string]graph.Shape{"image": {1, 3, 32, 32}}})
+	g, err := graph.LoadFile(sharedtest.Path(t, "models", "mobilenet_v2_imagenet.onnx"), graph.ImportOptions{InputShapes: map[string]graph.Shape{"image": {1, 3, 32, 32}}})
 	if err != nil {
 		t.Fatal(err)
 	}

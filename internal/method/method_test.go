@@ -15,6 +15,7 @@ import (
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/optim"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/sharedtest"
 	"github.com/fmam/fmam/internal/train"
 )
 
@@ -235,19 +236,10 @@ func TestNoneReducesToBaseline(t *testing.T) {
 	}
 }
 
-func sharedTeacher(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "teachers", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared teachers not available: %v", err)
-	}
-	return p
-}
-
 func TestImportedMNADTeacher(t *testing.T) {
 	s := method.Spec{Task: "video", Arch: "mnad", Init: nn.InitPyTorch, Seed: 1, Batch: 2, Size: 64, Frames: 4, Channels: 3,
 		Taps: []string{"bottleneck"}, Attention: nn.AttentionConfig{Kind: nn.AttnSCA}, WFea: 1, StudentInit: "random"}
-	tch, err := method.LoadTeacher(sharedTeacher(t, "mnad_pred.onnx"), s, nil)
+	tch, err := method.LoadTeacher(sharedtest.Path(t, "teachers", "mnad_pred.onnx"), s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +270,7 @@ func TestImportedMNADTeacher(t *testing.T) {
 }
 
 func TestImportedTeacherErrors(t *testing.T) {
-	p := sharedTeacher(t, "mnad_pred.onnx")
+	p := sharedtest.Path(t, "teachers", "mnad_pred.onnx")
 	base := method.Spec{Task: "video", Arch: "mnad", Batch: 2, Size: 64, Frames: 4, Channels: 3, Taps: []string{"bottleneck"}}
 	bad := base
 	bad.Taps = []string{"/no/such/tensor"}
@@ -304,7 +296,7 @@ func TestImportedTeacherErrors(t *testing.T) {
 // matches finite differences.
 func TestImportedGraphGradients(t *testing.T) {
 	for _, name := range []string{"mnad_pred.onnx", "draem.onnx"} {
-		path := sharedTeacher(t, name)
+		path := sharedtest.Path(t, "teachers", name)
 		g0, err := graph.LoadFile(path, graph.ImportOptions{Batch: 1})
 		if err != nil {
 			t.Fatal(err)

@@ -1,8 +1,6 @@
 package method_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/fmam/fmam/internal/gradcheck"
@@ -11,6 +9,7 @@ import (
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/optim"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/sharedtest"
 	"github.com/fmam/fmam/internal/train"
 )
 
@@ -18,10 +17,7 @@ import (
 // real ImageNet MobileNetV2's stride-8 features of the last input frame,
 // through a 1x1 adapter. The backbone stays frozen and the mimic term falls.
 func TestTeacherMimicsBackbone(t *testing.T) {
-	p := filepath.Join("..", "..", "..", "shared", "models", "mobilenet_v2_imagenet.onnx")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared model not available: %v", err)
-	}
+	p := sharedtest.Path(t, "models", "mobilenet_v2_imagenet.onnx")
 	rt := gradcheck.Runtime(t)
 	s := videoSpec([]string{"bottleneck"}, nn.AttnNone)
 	bg, err := graph.LoadFile(p, graph.ImportOptions{Batch: int64(s.Batch)})

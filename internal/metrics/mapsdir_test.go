@@ -16,6 +16,8 @@ import (
 
 	"codeberg.org/sbinet/npyio"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // writeNPY writes a little-endian float32 .npy file (format 1.0) of the
@@ -131,7 +133,7 @@ func TestLoadMapNPY(t *testing.T) {
 // TestLoadMaskPNGPed2 reads real UCSD Ped2 masks: 360x240, 0/255, with
 // video 01 anomalous from frame 61 and video 06 from frame 1 (README facts).
 func TestLoadMaskPNGPed2(t *testing.T) {
-	masks := filepath.Join(sharedDir(t), "data", "ped2", "testing", "pixel_masks")
+	masks := filepath.Join(sharedtest.Path(t), "data", "ped2", "testing", "pixel_masks")
 	tests := []struct {
 		file      string
 		anomalous bool

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"codeberg.org/sbinet/npyio"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 func TestMinMaxNormalize(t *testing.T) {
@@ -144,35 +146,11 @@ func TestFrameAUCErrors(t *testing.T) {
 	}
 }
 
-// sharedDir returns ../shared next to the repository root, or skips.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot find ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("shared test data not found at %s (read-only material next to the repository): %v", shared, err)
-	}
-	return shared
-}
-
 // TestFrameAUCPed2Labels runs the video metrics on the real UCSD Ped2 frame
 // labels (MNAD's frame_labels_ped2.npy), with perfect scores and the first 4
 // frames of each video without prediction (MNAD's 5-frame predictor).
 func TestFrameAUCPed2Labels(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "data", "labels", "mnad", "frame_labels_ped2.npy")
+	path := filepath.Join(sharedtest.Path(t), "data", "labels", "mnad", "frame_labels_ped2.npy")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

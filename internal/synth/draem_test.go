@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // writeTextures writes n small noise textures (alternately gray and RGB,
@@ -357,34 +359,10 @@ func TestApplyTextureGone(t *testing.T) {
 	}
 }
 
-// sharedDir finds ../shared from the repository root, or skips.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot find ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("shared data not available at %s: %v", shared, err)
-	}
-	return shared
-}
-
 // TestSharedTextures uses the project's texture copies; their README states
 // three 512x512 8-bit grayscale PNGs.
 func TestSharedTextures(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "data", "textures")
+	dir := filepath.Join(sharedtest.Path(t), "data", "textures")
 	for _, name := range []string{"brick.png", "grass.png", "gravel.png"} {
 		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
