@@ -23,8 +23,8 @@ test: setup
 ## bench: Go benchmarks and the fmam bench of both built-in networks
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/...
-	$(BIN) bench --model mnad --width 0.25 --size 64 --batch 4 --threads 2 --json
-	$(BIN) bench --model draem --width 0.125 --size 64 --batch 4 --threads 2 --json
+	$(BIN) bench --model mnad --width 0.25 --size 64 --batch 4 --threads 2 --conv-floor --json
+	$(BIN) bench --model draem --width 0.125 --size 64 --batch 4 --threads 2 --conv-floor --json
 
 ## bench-torch: fmam against PyTorch 1.13 (Debian python3-torch), runs alternating, JSON in results/bench/
 bench-torch: setup build

@@ -30,6 +30,8 @@ type Options struct {
 	Device  string  `json:"device"`
 	// Profile writes ONNX Runtime's per-node profile with this prefix.
 	Profile string `json:"-"`
+	// ConvFloor also times each convolution of the network alone.
+	ConvFloor bool `json:"-"`
 }
 
 // Result is what fmam bench prints.
@@ -47,6 +49,8 @@ type Result struct {
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	CompileMS       float64 `json:"compile_ms"`
 	DeviceUsed      string  `json:"device_used"`
+	// ConvFloor is set when Options.ConvFloor asks for it.
+	ConvFloor *ConvFloor `json:"conv_floor,omitempty"`
 }
 
 // Run builds the network's train step (its bench loss, Adam) and its
@@ -74,6 +78,9 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 		return nil, err
 	}
 	built.Spec.Optim = optim.Config{Kind: "adam"}
+	// Compile rewrites the graph in place; the conv floor needs the
+	// forward pass as built.
+	fwd := built.Spec.Graph.Clone()
 	step, err := train.Compile(*built.Spec)
 	if err != nil {
 		return nil, err
@@ -152,6 +159,11 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 	}
 	res.InferBatchMS, res.InferBatchMinMS = median(times), slices.Min(times)
 	res.Ratio = res.TrainStepMS / res.InferBatchMS
+	if o.ConvFloor {
+		if res.ConvFloor, err = convFloor(ctx, rt, fwd, opt, o.Warmup, o.Steps); err != nil {
+			return nil, err
+		}
+	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		res.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
