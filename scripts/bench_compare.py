@@ -2,13 +2,15 @@
 """Compare fmam's training engine with PyTorch on the same network, fairly.
 
 Runs `fmam bench` and scripts/bench_torch.py alternately for --rounds rounds
-(each run is its own process, as a user would run them) and prints one JSON
-object: per program the median of the per-run medians and the fastest step
-or batch seen, and the ratios torch/fmam of both (above 1: fmam is faster).
+(each run is its own process, as a user would run them; the order within a
+round alternates too) and prints one JSON object: per program the median of
+the per-run medians and the fastest step or batch seen, the ratios torch/fmam
+of both (above 1: fmam is faster), and the paired ratios: torch's median over
+fmam's median within each round, and their median over the rounds.
 
-Shared machines here change speed in phases lasting seconds, which moves a
-single run's median by up to 1.5x; alternating runs and looking at both the
-median of medians and the fastest step is what keeps the comparison honest.
+Shared machines here change speed in phases lasting seconds to minutes, which
+moves a single run's median by up to 2x; comparing the two runs of one round,
+and looking at the fastest step as well, is what keeps the comparison honest.
 
   /usr/bin/python3 scripts/bench_compare.py --fmam ./bin/fmam --model draem \\
       --width 0.125 --rounds 5
@@ -47,7 +49,11 @@ def main(argv):
     }
     runs = {name: [] for name in progs}
     for r in range(args.rounds):
-        for name, cmd in progs.items():
+        # Alternate which program goes first, so neither always runs in
+        # the other's wake.
+        order = list(progs) if r % 2 == 0 else list(reversed(progs))
+        for name in order:
+            cmd = progs[name]
             res = run_json(cmd)
             runs[name].append(res)
             print(f"round {r + 1}/{args.rounds} {name}: train {res['train_step_ms']:.1f} ms "
@@ -66,6 +72,16 @@ def main(argv):
     f, t = summary["fmam"], summary["torch"]
     summary["speedup"] = {k: round(t[k] / f[k], 2) for k in
                           ("train_step_ms_median", "train_step_ms_fastest", "infer_batch_ms_median", "infer_batch_ms_fastest")}
+    paired = {}
+    for key in ("train_step_ms", "infer_batch_ms"):
+        ratios = [tr[key] / fr[key] for fr, tr in zip(runs["fmam"], runs["torch"])]
+        paired[key] = {
+            "ratio_median": round(statistics.median(ratios), 2),
+            "ratio_min": round(min(ratios), 2),
+            "ratio_max": round(max(ratios), 2),
+            "ratio_rounds": [round(x, 2) for x in ratios],
+        }
+    summary["paired"] = paired
     print(json.dumps(summary, indent=1))
     return 0
 
