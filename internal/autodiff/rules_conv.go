@@ -85,6 +85,10 @@ func (c *Ctx) flipKernel(w string, group int64) string {
 // shapes; BenchmarkConvGrad times the forms chosen).
 const smallMap = 64
 
+// rowsMap is the number of output positions from which stride-1 2-D
+// weight gradients take the row form (weightGradRows).
+const rowsMap = 32 * 32
+
 func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	g := c.G
 	x, w := n.Inputs[0], n.Inputs[1]
@@ -174,11 +178,12 @@ func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transp
 	g := c.G
 	G := geo.Group
 	kernelSize := graph.Shape(geo.Kernel).Size()
-	// The wide form moves the least data but costs ~3 nodes per kernel tap;
-	// below 64x64 positions ONNX Runtime's per-node overhead outweighs the
-	// copies it saves, and the one-conv unfold is faster.
-	if !transposed && len(geo.Kernel) == 2 && geo.Strides[0] == 1 && geo.Strides[1] == 1 && g.Shape(x)[2]*g.Shape(x)[3] >= 64*64 {
-		return c.weightGradWide(x, d, geo, ws)
+	// The row form copies x kh times and dY kw times where im2col copies x
+	// kh*kw times. Below rowsMap output positions the channel counts are
+	// large and the maps small, and the unfold forms win (measured on
+	// MNAD's and DRAEM's layer shapes).
+	if !transposed && len(geo.Kernel) == 2 && geo.Strides[0] == 1 && geo.Strides[1] == 1 && graph.Shape(g.Shape(d)[2:]).Size() >= rowsMap {
+		return c.weightGradRows(x, d, geo, ws)
 	}
 	// Conv (W [Co, Ci/G, k...]): patches of x at dY's positions, times dY.
 	// ConvTranspose (W [Ci, Co/G, k...]): patches of dY at x's positions,
@@ -235,12 +240,21 @@ func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	return out, nil
 }
 
-// weightGradWide is the kernel gradient of a stride-1 2-D conv without
-// materialising im2col: on the padded input flattened row by row, every
-// kernel tap's window is one contiguous range if the output grid is taken
-// as wide as the padded input (the extra columns get zero gradient). So each
-// tap costs one contiguous Slice and one batched MatMul.
-func (c *Ctx) weightGradWide(x, d string, geo graph.ConvGeom, ws graph.Shape) string {
+// weightGradRows is the kernel gradient of a stride-1 2-D conv without
+// materialising im2col. On the padded input flattened row by row, tap
+// (a, b)'s window starts a*dh rows plus b*dw columns further on, if the
+// output grid is taken as wide as the padded input (dY gets zero columns
+// there). The row shifts go on the input and the column shifts on dY:
+//
+//	S[n, ci, a, :] = xpad rows from a*dh on, flattened          (kh copies of x)
+//	T[n, co, b, :] = wide dY shifted right by b*dw, flattened   (kw copies of dY)
+//	dW[co, ci, a, b] = sum over n and positions of T[.., co, b, :] * S[.., ci, a, :]
+//
+// so one MatMul of kw*co by kh*ci rows does all taps. Each stack is one
+// Conv with one-hot kernels ([kh, 1] on x, [1, kw] on dY) that also pads:
+// kh + kw copies instead of im2col's kh*kw, and ONNX Runtime runs a Conv
+// on both threads where it runs a Slice on one.
+func (c *Ctx) weightGradRows(x, d string, geo graph.ConvGeom, ws graph.Shape) string {
 	g := c.G
 	xs, ys := g.Shape(x), g.Shape(d)
 	N, Ci, Co, G := xs[0], xs[1], ys[1], geo.Group
@@ -248,33 +262,40 @@ func (c *Ctx) weightGradWide(x, d string, geo graph.ConvGeom, ws graph.Shape) st
 	kh, kw := geo.Kernel[0], geo.Kernel[1]
 	dh, dw := geo.Dilations[0], geo.Dilations[1]
 	Wp := xs[3] + geo.Pads[1] + geo.Pads[3]
-	// One extra zero row lets the last tap's range run past the bottom.
+	// T's last column shift runs (kw-1)*dw past the last output row, less
+	// than one padded row: one more zero row holds it.
 	extra := int64(0)
 	if kw > 1 {
 		extra = 1
 	}
-	xp := g.Op("Pad", []string{x, g.Const1D(0, 0, geo.Pads[0], geo.Pads[1], 0, 0, geo.Pads[2]+extra, geo.Pads[3])}, graph.Attrs{"mode": "constant"})
-	Hp := g.Shape(xp)[2]
-	flat := c.Reshape(xp, graph.Shape{N, G, Ci / G, Hp * Wp})
-	Lw := Ho * Wp
-	dw0 := d
-	if Wp > Wo {
-		dw0 = g.Op("Pad", []string{d, g.Const1D(0, 0, 0, 0, 0, 0, 0, Wp-Wo)}, graph.Attrs{"mode": "constant"})
-	}
-	dyw := c.Reshape(dw0, graph.Shape{N, G, Co / G, Lw})
-	var taps []string
-	for a := int64(0); a < kh; a++ {
-		for b := int64(0); b < kw; b++ {
-			off := a*dh*Wp + b*dw
-			win := g.Op("Slice", []string{flat, g.Const1D(off), g.Const1D(off + Lw), g.Const1D(3)}, nil)
-			prod := g.Op("MatMul", []string{dyw, c.Transpose(win, 0, 1, 3, 2)}, nil) // [N, G, co, ci]
-			taps = append(taps, g.Op("Unsqueeze", []string{prod, g.Const1D(4)}, nil))
+	L := (Ho + extra) * Wp
+	onehot := func(k int64, reversed bool, shape graph.Shape) string {
+		v := make([]float32, k*k)
+		for i := range k {
+			j := i
+			if reversed {
+				j = k - 1 - i
+			}
+			v[i*k+j] = 1
 		}
+		return g.Init("onehot", graph.Floats(shape, v))
 	}
-	all := taps[0]
-	if len(taps) > 1 {
-		all = g.Op("Concat", taps, graph.Attrs{"axis": int64(4)})
-	}
-	sum := c.ReduceSum(all, []int64{0}, false) // [G, co, ci, K]
-	return c.Reshape(sum, ws)
+	// Output channel a of the row conv picks kernel row a: rows a*dh on.
+	xr := c.Reshape(x, graph.Shape{N * Ci, 1, xs[2], xs[3]})
+	rows := g.Op("Conv", []string{xr, onehot(kh, false, graph.Shape{kh, 1, kh, 1})}, graph.Attrs{
+		"kernel_shape": []int64{kh, 1}, "dilations": []int64{dh, 1},
+		"pads": []int64{geo.Pads[0], geo.Pads[1], geo.Pads[2] + extra, geo.Pads[3]}})
+	// Output channel b picks kernel column kw-1-b of dY padded by
+	// (kw-1)*dw on the left: dY shifted right by b*dw. The right pad
+	// widens rows from Wo to Wp.
+	dr := c.Reshape(d, graph.Shape{N * Co, 1, Ho, Wo})
+	cols := g.Op("Conv", []string{dr, onehot(kw, true, graph.Shape{kw, 1, 1, kw})}, graph.Attrs{
+		"kernel_shape": []int64{1, kw}, "dilations": []int64{1, dw},
+		"pads": []int64{0, (kw - 1) * dw, extra, Wp - Wo}})
+	S := c.Reshape(rows, graph.Shape{N, G, Ci / G * kh, L}) // (ci, a)
+	T := c.Reshape(cols, graph.Shape{N, G, Co / G * kw, L}) // (co, b)
+	prod := g.Op("MatMul", []string{T, c.Transpose(S, 0, 1, 3, 2)}, nil)
+	sum := c.ReduceSum(prod, []int64{0}, false) // [G, co*kw, ci*kh]
+	sum = c.Reshape(sum, graph.Shape{G, Co / G, kw, Ci / G, kh})
+	return c.Reshape(c.Transpose(sum, 0, 1, 3, 4, 2), ws)
 }

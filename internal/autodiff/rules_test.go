@@ -71,9 +71,9 @@ func TestConvGradients(t *testing.T) {
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}, "group": int64(8)})},
 		{Name: "Conv2DGroupsAsymPads", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 4, 6, 5}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{0, 1, 2, 1}, "group": int64(2)})},
-		// 64x64 maps take the wide weight-gradient path.
-		// Between the small-map forms and the wide form: plain unfold and
-		// a Conv with the flipped kernel.
+		// Outputs of 32x32 positions or more take the row form of the
+		// weight gradient (weightGradRows). Between it and the small-map
+		// forms: plain unfold and a Conv with the flipped kernel.
 		{Name: "Conv2DMidMap", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 12, 11}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3}}, {Name: "b", Shape: graph.Shape{4}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}})},
 		{Name: "Conv2DBigKernelFlipBySlice", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 12, 12}}, {Name: "w", Shape: graph.Shape{3, 2, 9, 9}}},
@@ -82,6 +82,12 @@ func TestConvGradients(t *testing.T) {
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}})},
 		{Name: "Conv2DWideGroupsDilated", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 4, 64, 65}}, {Name: "w", Shape: graph.Shape{4, 2, 3, 3}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{2, 1, 0, 2}, "dilations": []int64{2, 2}, "group": int64(2)})},
+		{Name: "Conv2DRowsAtThreshold", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 32, 32}}, {Name: "w", Shape: graph.Shape{2, 3, 3, 3}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1, 1, 1}})},
+		{Name: "Conv2DRowsRectKernel", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 33, 40}}, {Name: "w", Shape: graph.Shape{3, 2, 2, 5}}, {Name: "b", Shape: graph.Shape{3}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{0, 2, 1, 3}, "dilations": []int64{1, 2}})},
+		{Name: "Conv2DRowsColumnKernel", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 2, 36, 32}}, {Name: "w", Shape: graph.Shape{2, 2, 5, 1}}},
+			Build: op("Conv", graph.Attrs{"pads": []int64{0, 0, 0, 0}})},
 		{Name: "Conv1D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 9}}, {Name: "w", Shape: graph.Shape{2, 3, 3}}, {Name: "b", Shape: graph.Shape{2}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1}, "strides": []int64{2}})},
 		{Name: "Conv3D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3, 3}}},
