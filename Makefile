@@ -29,8 +29,8 @@ bench: setup build
 ## bench-torch: fmam against PyTorch 1.13 (Debian python3-torch), runs alternating, JSON in results/bench/
 bench-torch: setup build
 	mkdir -p results/bench
-	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model mnad --width 0.25 --rounds 7 > results/bench/mnad.json.tmp && mv results/bench/mnad.json.tmp results/bench/mnad.json
-	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model draem --width 0.125 --rounds 7 > results/bench/draem.json.tmp && mv results/bench/draem.json.tmp results/bench/draem.json
+	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model mnad --width 0.25 --rounds 9 > results/bench/mnad.json.tmp && mv results/bench/mnad.json.tmp results/bench/mnad.json
+	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model draem --width 0.125 --rounds 9 > results/bench/draem.json.tmp && mv results/bench/draem.json.tmp results/bench/draem.json
 
 ## proto: regenerate internal/onnxpb from Debian's onnx.proto
 proto:
