@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -152,13 +153,17 @@ func Load(file string, embedded []byte, preset string, overrides map[string]any)
 		if err := v.MergeConfig(bytes.NewReader(embedded)); err != nil {
 			return nil, fmt.Errorf("read embedded config: %w", err)
 		}
-		src = "embedded default config"
+		src = "(the embedded demo, configs/demo.yaml)"
 	}
 	if preset != "" {
 		p := v.Get("presets." + preset)
 		m, ok := p.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("config %s has no preset %q (presets: %v)", src, preset, keys(v.GetStringMap("presets")))
+			have := strings.Join(keys(v.GetStringMap("presets")), ", ")
+			if have == "" {
+				have = "none"
+			}
+			return nil, fmt.Errorf("config %s: no preset %q (its presets: %s)", src, preset, have)
 		}
 		if err := v.MergeConfigMap(m); err != nil {
 			return nil, fmt.Errorf("apply preset %s: %w", preset, err)
@@ -184,6 +189,9 @@ func Load(file string, embedded []byte, preset string, overrides map[string]any)
 		return nil, err
 	}
 	settings := v.AllSettings()
+	if bad := unknownKeys(settings, reflect.TypeOf(c), ""); len(bad) > 0 {
+		return nil, fmt.Errorf("config %s: unknown key %s", src, strings.Join(bad, "; unknown key "))
+	}
 	if err := dec.Decode(settings); err != nil {
 		return nil, fmt.Errorf("config %s: %w (see configs/ for the known keys)", src, err)
 	}

@@ -70,8 +70,11 @@ func TestPresetAndOverrides(t *testing.T) {
 
 func TestBadConfigs(t *testing.T) {
 	cases := []struct{ yaml, want string }{
-		{"name: x\nmodle: {width: 1}\n", "modle"},
-		{"name: x\ntrain: {lrr: 1}\n", "lrr"},
+		{"name: x\nmodle: {width: 1}\n", "unknown key modle (known keys at the top level: data,"},
+		{"name: x\ntrain: {lrr: 1}\n", "unknown key train.lrr (known keys under train: batch,"},
+		{"name: x\nmodel: {attention: {kind: sca, reductoin: 4}}\n", "unknown key model.attention.reductoin (known keys under model.attention: kernel, kind, reduction)"},
+		{"name: x\nmodel: {colour: red}\ntrain: {optim: {beta3: 1}}\n", "unknown key model.colour (known keys under model: arch,"},
+		{"name: x\nmodel: {colour: red}\ntrain: {optim: {beta3: 1}}\n", "; unknown key train.optim.beta3"},
 		{"name: x\neval: {lambda: 1.5}\n", "eval.lambda"},
 		{"name: x\neval: {lambda: -0.1}\n", "eval.lambda"},
 		{"name: x\ndata: {size: 50}\n", "data.size"},
