@@ -9,7 +9,7 @@ import (
 
 // unknownKeys lists every key of settings (viper's lower-cased map) that no
 // field of t takes, as "path: key (known: a, b, ...)". mapstructure's own
-// message names only the parent map, and "''" for the top level, which does
+// message names only the parent map, and "”" for the top level, which does
 // not tell a user which line of the YAML file to fix.
 func unknownKeys(settings map[string]any, t reflect.Type, path string) []string {
 	fields := map[string]reflect.Type{}
