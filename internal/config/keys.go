@@ -8,9 +8,9 @@ import (
 )
 
 // unknownKeys lists every key of settings (viper's lower-cased map) that no
-// field of t takes, as "path: key (known: a, b, ...)". mapstructure's own
-// message names only the parent map, and "”" for the top level, which does
-// not tell a user which line of the YAML file to fix.
+// field of t takes, with its full path and the keys known beside it.
+// mapstructure's own message names only the parent map, and an empty name
+// for the top level, which does not tell a user which line to fix.
 func unknownKeys(settings map[string]any, t reflect.Type, path string) []string {
 	fields := map[string]reflect.Type{}
 	for i := range t.NumField() {
