@@ -3,8 +3,10 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/report"
 )
@@ -34,6 +36,9 @@ func ParseTapSets(s string) ([][]string, error) {
 // Ablate trains (or reuses) and evaluates one student per tap set and
 // writes the paper's Table 2 shape as ablation.{md,csv,json}.
 func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error) {
+	if err := e.CheckTaps(sets); err != nil {
+		return report.Table{}, err
+	}
 	if err := e.TrainTeacher(ctx); err != nil {
 		return report.Table{}, err
 	}
@@ -89,4 +94,32 @@ func unionTaps(known []string, sets [][]string) []string {
 		}
 	}
 	return out
+}
+
+// CheckTaps validates tap sets before anything trains, so that a typo does
+// not surface only after a teacher has trained for hours: the tap names of a
+// built-in network, or the tensors of an imported teacher (loading it takes
+// well under a second).
+func (e *Env) CheckTaps(sets [][]string) error {
+	for _, taps := range sets {
+		err := noRepeats(taps)
+		if err == nil && e.Cfg.Model.Teacher == "" {
+			err = arch.CheckTaps(taps, method.TapNames(e.Cfg.Model.Arch))
+		} else if err == nil {
+			_, _, err = e.teacher(taps, e.Cfg.Train.Batch)
+		}
+		if err != nil {
+			return fmt.Errorf("taps %s: %w", TapSetName(taps), err)
+		}
+	}
+	return nil
+}
+
+func noRepeats(taps []string) error {
+	for i, t := range taps {
+		if slices.Contains(taps[:i], t) {
+			return fmt.Errorf("tap %q is given twice", t)
+		}
+	}
+	return nil
 }

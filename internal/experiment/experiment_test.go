@@ -207,3 +207,54 @@ train: {batch: 2, teacher_steps: 1, student_steps: 1}
 		t.Errorf("empty texture folder: %v", err)
 	}
 }
+
+// A tap that does not exist is refused before anything trains: by Train,
+// and by Ablate for any of its sets; an imported teacher's taps are checked
+// against its tensors.
+func TestTapsCheckedBeforeTraining(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		run  func(e *experiment.Env) error
+		want string
+	}{
+		{"train", func(e *experiment.Env) error {
+			e.Cfg.Model.Taps = []string{"bottlenek"}
+			return e.Train(ctx, experiment.StageAll)
+		}, `unknown tap "bottlenek"`},
+		{"ablate, last set", func(e *experiment.Env) error {
+			_, err := e.Ablate(ctx, [][]string{{"bottleneck"}, {"decoder", "encodr"}})
+			return err
+		}, `taps decoder+encodr: unknown tap "encodr"`},
+		{"ablate, repeated", func(e *experiment.Env) error {
+			_, err := e.Ablate(ctx, [][]string{{"bottleneck", "bottleneck"}})
+			return err
+		}, `"bottleneck" is given twice`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := open(t, videoYAML, nil)
+			err := c.run(e)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+			if _, err := os.Stat(filepath.Join(e.RunDir, "teacher")); !os.IsNotExist(err) {
+				t.Errorf("a teacher folder exists after the refusal (stat: %v)", err)
+			}
+		})
+	}
+	teacher := sharedtest.Path(t, "teachers", "mnad_pred.onnx")
+	e := open(t, `
+name: imported-taps
+task: video
+data: {kind: synth-video, size: 64, frames: 4, channels: 3}
+model: {arch: mnad, teacher: `+teacher+`, taps: [bottleneck]}
+train: {batch: 2}
+`, nil)
+	if err := e.CheckTaps([][]string{{"bottleneck"}, {"/e1/e1.0/Conv_output_0"}}); err != nil {
+		t.Errorf("valid taps of the imported teacher: %v", err)
+	}
+	if err := e.CheckTaps([][]string{{"no/such/tensor"}}); err == nil || !strings.Contains(err.Error(), "no/such/tensor") {
+		t.Errorf("missing tensor of the imported teacher: %v", err)
+	}
+}

@@ -28,6 +28,11 @@ func ParseStage(s string) (Stage, error) {
 // Train runs the teacher and/or student stage, for every category of an
 // image run.
 func (e *Env) Train(ctx context.Context, stage Stage) error {
+	if stage != StageTeacher {
+		if err := e.CheckTaps([][]string{e.Cfg.Model.Taps}); err != nil {
+			return err
+		}
+	}
 	envs, err := e.perCategory(ctx)
 	if err != nil {
 		return err
