@@ -18,6 +18,7 @@ import (
 
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/optim"
+	"github.com/fmam/fmam/internal/score"
 )
 
 // Config is one experiment.
@@ -312,6 +313,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Eval.Sigma < 0 || c.Eval.Batch < 1 {
 		bad("eval.sigma must be >= 0 and eval.batch >= 1")
+	}
+	// Checked here, not when the sweep runs after training.
+	if c.Eval.Grid != "" {
+		grid, err := score.ParseGrid(c.Eval.Grid)
+		if err != nil {
+			bad("eval.grid: %v", err)
+		}
+		for _, l := range grid {
+			if l < 0 || l > 1 {
+				bad("eval.grid %q: lambda %v is outside [0, 1]", c.Eval.Grid, l)
+				break
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -81,6 +81,8 @@ func TestBadConfigs(t *testing.T) {
 		{"name: x\nmodel: {attention: {kind: xa}}\n", "attention"},
 		{"name: x\ntask: video\ndata: {kind: mvtec, root: r}\n", "not a video dataset"},
 		{"name: x\ndevice: tpu\n", "device"},
+		{"name: x\neval: {grid: \"0:1:abc\"}\n", "eval.grid"},
+		{"name: x\neval: {grid: \"0:2:0.5\"}\n", "eval.grid"},
 		{"name: x\ndata: {kind: ped2}\n", "data.root"},
 		{"name: [\n", "yaml"},
 	}
