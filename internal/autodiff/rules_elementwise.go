@@ -141,7 +141,7 @@ func gradUnary(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	case "Neg":
 		dx = c.Neg(d)
 	case "Relu":
-		dx = c.Where(g.Op("Greater", []string{x, c.Scalar(0)}, nil), d, c.Scalar(0))
+		dx = c.Keep(g.Op("Greater", []string{x, c.Scalar(0)}, nil), d)
 	case "LeakyRelu":
 		alpha := n.Float("alpha", 0.01)
 		dx = c.Where(g.Op("Greater", []string{x, c.Scalar(0)}, nil), d, c.Mul(d, c.Scalar(alpha)))
@@ -182,7 +182,7 @@ func gradUnary(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		if inside == "" {
 			dx = d
 		} else {
-			dx = c.Where(inside, d, c.Scalar(0))
+			dx = c.Keep(inside, d)
 		}
 	default:
 		return nil, fmt.Errorf("%w for %s", ErrNoRule, n.Op)

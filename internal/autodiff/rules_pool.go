@@ -284,11 +284,10 @@ func (c *Ctx) maxPoolTileGrad(x, y, d string, geo graph.ConvGeom) (string, bool)
 		pri[i] = float32(K - t)
 	}
 	p := g.Init("maxpool_priority", graph.Floats(spatial, pri))
-	zero := c.Scalar(0)
 	attrs := graph.Attrs{"kernel_shape": geo.Kernel, "strides": geo.Strides}
-	marked := c.Where(g.Op("Equal", []string{xc, c.upsample(y, covered)}, nil), p, zero)
+	marked := c.Keep(g.Op("Equal", []string{xc, c.upsample(y, covered)}, nil), p)
 	best := g.Op("MaxPool", []string{marked}, attrs)
-	dx := c.Where(g.Op("Equal", []string{marked, c.upsample(best, covered)}, nil), c.upsample(d, covered), zero)
+	dx := c.Keep(g.Op("Equal", []string{marked, c.upsample(best, covered)}, nil), c.upsample(d, covered))
 	return c.padTo(dx, xs), true
 }
 
@@ -313,9 +312,9 @@ func (c *Ctx) squareTileGrad(x, y, d string, b int64) string {
 		hot[t*K+t] = 1
 	}
 	p := g.Init("maxpool_priority", graph.Floats(graph.Shape{1, K, 1, 1}, pri))
-	marked := c.Where(g.Op("Equal", []string{taps, c.Reshape(y, one)}, nil), p, c.Scalar(0))
+	marked := c.Keep(g.Op("Equal", []string{taps, c.Reshape(y, one)}, nil), p)
 	best := g.Op("ReduceMax", []string{marked}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(1)})
-	sel := c.Where(g.Op("Equal", []string{marked, best}, nil), c.Reshape(d, one), c.Scalar(0))
+	sel := c.Keep(g.Op("Equal", []string{marked, best}, nil), c.Reshape(d, one))
 	w := g.Init("maxpool_scatter", graph.Floats(graph.Shape{K, 1, b, b}, hot))
 	dx := g.Op("ConvTranspose", []string{sel, w}, graph.Attrs{"kernel_shape": []int64{b, b}, "strides": []int64{b, b}})
 	return c.Reshape(dx, xs)
