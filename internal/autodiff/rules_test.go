@@ -88,6 +88,8 @@ func TestConvGradients(t *testing.T) {
 			Build: op("Conv", graph.Attrs{"pads": []int64{0, 2, 1, 3}, "dilations": []int64{1, 2}})},
 		{Name: "Conv2DRowsColumnKernel", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 2, 36, 32}}, {Name: "w", Shape: graph.Shape{2, 2, 5, 1}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{0, 0, 0, 0}})},
+		{Name: "Conv2DRowsAutoPadEvenKernel", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 33, 32}}, {Name: "w", Shape: graph.Shape{2, 2, 4, 4}}},
+			Build: op("Conv", graph.Attrs{"auto_pad": "SAME_UPPER"})},
 		{Name: "Conv1D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 9}}, {Name: "w", Shape: graph.Shape{2, 3, 3}}, {Name: "b", Shape: graph.Shape{2}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1}, "strides": []int64{2}})},
 		{Name: "Conv3D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3, 3}}},
