@@ -90,6 +90,8 @@ func TestConvGradients(t *testing.T) {
 			Build: op("Conv", graph.Attrs{"pads": []int64{0, 0, 0, 0}})},
 		{Name: "Conv2DRowsAutoPadEvenKernel", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 33, 32}}, {Name: "w", Shape: graph.Shape{2, 2, 4, 4}}},
 			Build: op("Conv", graph.Attrs{"auto_pad": "SAME_UPPER"})},
+		{Name: "Conv2DRows1x1", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 32, 32}}, {Name: "w", Shape: graph.Shape{4, 3, 1, 1}}, {Name: "b", Shape: graph.Shape{4}}},
+			Build: op("Conv", nil)},
 		{Name: "Conv1D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 9}}, {Name: "w", Shape: graph.Shape{2, 3, 3}}, {Name: "b", Shape: graph.Shape{2}}},
 			Build: op("Conv", graph.Attrs{"pads": []int64{1, 1}, "strides": []int64{2}})},
 		{Name: "Conv3D", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{1, 2, 4, 5, 5}}, {Name: "w", Shape: graph.Shape{3, 2, 3, 3, 3}}},
