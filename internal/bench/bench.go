@@ -106,18 +106,12 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 		}
 		batch = append(batch, d)
 	}
-	var times []float64
-	for i := 0; i < o.Warmup+o.Steps; i++ {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		t := time.Now()
-		if _, err := r.Run(batch, 1e-4); err != nil {
-			return nil, err
-		}
-		if i >= o.Warmup {
-			times = append(times, ms(time.Since(t)))
-		}
+	times, err := timeRuns(ctx, o.Warmup, o.Steps, func() error {
+		_, err := r.Run(batch, 1e-4)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	res.TrainStepMS, res.TrainStepMinMS = median(times), slices.Min(times)
 
@@ -147,15 +141,9 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 		outs = append(outs, t)
 	}
 	defer ort.DestroyAll(append(outs, in)...)
-	times = times[:0]
-	for i := 0; i < o.Warmup+o.Steps; i++ {
-		t := time.Now()
-		if err := sess.Run([]*ort.Tensor{in}, outs); err != nil {
-			return nil, err
-		}
-		if i >= o.Warmup {
-			times = append(times, ms(time.Since(t)))
-		}
+	times, err = timeRuns(ctx, o.Warmup, o.Steps, func() error { return sess.Run([]*ort.Tensor{in}, outs) })
+	if err != nil {
+		return nil, err
 	}
 	res.InferBatchMS, res.InferBatchMinMS = median(times), slices.Min(times)
 	res.Ratio = res.TrainStepMS / res.InferBatchMS
@@ -169,6 +157,25 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 		res.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
 	}
 	return res, nil
+}
+
+// timeRuns calls run warmup+steps times and returns the durations of the
+// last steps calls, in ms. It stops between calls when ctx is done.
+func timeRuns(ctx context.Context, warmup, steps int, run func() error) ([]float64, error) {
+	times := make([]float64, 0, steps)
+	for i := 0; i < warmup+steps; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t := time.Now()
+		if err := run(); err != nil {
+			return nil, err
+		}
+		if i >= warmup {
+			times = append(times, ms(time.Since(t)))
+		}
+	}
+	return times, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

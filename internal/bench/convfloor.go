@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"time"
 
 	"github.com/fmam/fmam/internal/autodiff"
 	"github.com/fmam/fmam/internal/graph"
@@ -114,18 +113,9 @@ func timeConv(ctx context.Context, rt *ort.Runtime, src *graph.Graph, n *graph.N
 		}
 		fetches = append(fetches, t)
 	}
-	var times []float64
-	for i := 0; i < warmup+steps; i++ {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		t := time.Now()
-		if err := sess.Run(feeds, fetches); err != nil {
-			return 0, err
-		}
-		if i >= warmup {
-			times = append(times, ms(time.Since(t)))
-		}
+	times, err := timeRuns(ctx, warmup, steps, func() error { return sess.Run(feeds, fetches) })
+	if err != nil {
+		return 0, err
 	}
 	return median(times), nil
 }
