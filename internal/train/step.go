@@ -56,7 +56,6 @@ type Step struct {
 type Slot struct {
 	Name         string
 	Offset, Size int64
-	Shape        graph.Shape
 }
 
 // ParamsInput is the state holding all trainable parameters, flattened
@@ -196,7 +195,7 @@ func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
 			return "", fmt.Errorf("parameter %q is %v; only float32 parameters can be trained", p, v.DType)
 		}
 		n := v.Shape.Size()
-		st.Params = append(st.Params, Slot{Name: p, Offset: off, Size: n, Shape: v.Shape.Clone()})
+		st.Params = append(st.Params, Slot{Name: p, Offset: off, Size: n})
 		sizes = append(sizes, n)
 		init = append(init, v.F32...)
 		off += n
