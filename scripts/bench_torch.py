@@ -10,9 +10,10 @@ batches on the CPU. Prints exactly one JSON object on stdout:
    "infer_batch_min_ms", "params"}
 
 train_step_ms and infer_batch_ms are medians over --steps timed iterations
-after --warmup untimed ones; the *_min_ms fields are the fastest of them. params counts trainable parameters only (conv and
-transposed-conv weights and biases, BatchNorm weight and bias); BatchNorm
-running statistics are buffers and are not counted.
+after --warmup untimed ones; the *_min_ms fields are the fastest of them.
+params counts trainable parameters only (conv and transposed-conv weights
+and biases, BatchNorm weight and bias); BatchNorm running statistics are
+buffers and are not counted.
 
 Models (every internal channel count c becomes round_half_up(c * width),
 at least 1; the data channels -- 12 in/3 out for MNAD, 3 in/3+2 out for

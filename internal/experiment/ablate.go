@@ -102,17 +102,22 @@ func unionTaps(known []string, sets [][]string) []string {
 // well under a second).
 func (e *Env) CheckTaps(sets [][]string) error {
 	for _, taps := range sets {
-		err := noRepeats(taps)
-		if err == nil && e.Cfg.Model.Teacher == "" {
-			err = arch.CheckTaps(taps, method.TapNames(e.Cfg.Model.Arch))
-		} else if err == nil {
-			_, _, err = e.teacher(taps, e.Cfg.Train.Batch)
-		}
-		if err != nil {
+		if err := e.checkTapSet(taps); err != nil {
 			return fmt.Errorf("taps %s: %w", TapSetName(taps), err)
 		}
 	}
 	return nil
+}
+
+func (e *Env) checkTapSet(taps []string) error {
+	if err := noRepeats(taps); err != nil {
+		return err
+	}
+	if e.Cfg.Model.Teacher == "" {
+		return arch.CheckTaps(taps, method.TapNames(e.Cfg.Model.Arch))
+	}
+	_, _, err := e.teacher(taps, e.Cfg.Train.Batch)
+	return err
 }
 
 func noRepeats(taps []string) error {

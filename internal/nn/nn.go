@@ -246,7 +246,7 @@ func (b *Builder) ConvTranspose2D(x, name string, cout, k, stride, pad, outPad i
 // BatchNorm normalises over batch and space. In training it uses batch
 // statistics (a composite op lowered to primitive ops) and registers the
 // running statistics as states, updated with PyTorch's momentum and
-// unbiased running variance once Registry.FinishStates runs; otherwise it is the
+// unbiased running variance when Registry.States is read; otherwise it is the
 // inference BatchNormalization op on the running statistics.
 func (b *Builder) BatchNorm(x, name string) string {
 	g := b.G
