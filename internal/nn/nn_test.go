@@ -51,21 +51,8 @@ func TestBatchNormTrainingStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ch := 0; ch < c; ch++ {
-		var vals []float64
-		for i := 0; i < n; i++ {
-			for j := 0; j < hw; j++ {
-				vals = append(vals, float64(data[(i*c+ch)*hw+j]))
-			}
-		}
-		mean, ss := 0.0, 0.0
-		for _, v := range vals {
-			mean += v
-		}
-		mean /= float64(len(vals))
-		for _, v := range vals {
-			ss += (v - mean) * (v - mean)
-		}
-		biased, unbiased := ss/float64(len(vals)), ss/float64(len(vals)-1)
+		mean, ss, cnt := channelStats(data, n, c, hw, ch)
+		biased, unbiased := ss/cnt, ss/(cnt-1)
 		if got := float64(mo.GetData()[ch]); math.Abs(got-0.1*mean) > 1e-5 {
 			t.Errorf("channel %d running mean %v, want %v", ch, got, 0.1*mean)
 		}
@@ -139,21 +126,8 @@ func TestBatchNormRunningStatisticsOfSeveralLayers(t *testing.T) {
 		inner := l.shape.Size() / (n * c)
 		m := float64(l.momentum)
 		for ch := int64(0); ch < c; ch++ {
-			var vals []float64
-			for i := int64(0); i < n; i++ {
-				for j := int64(0); j < inner; j++ {
-					vals = append(vals, float64(data[li][(i*c+ch)*inner+j]))
-				}
-			}
-			mean, ss := 0.0, 0.0
-			for _, v := range vals {
-				mean += v
-			}
-			mean /= float64(len(vals))
-			for _, v := range vals {
-				ss += (v - mean) * (v - mean)
-			}
-			wantMean, wantVar := m*mean, (1-m)+m*ss/float64(len(vals)-1)
+			mean, ss, cnt := channelStats(data[li], int(n), int(c), int(inner), int(ch))
+			wantMean, wantVar := m*mean, (1-m)+m*ss/(cnt-1)
 			if got := float64(outT[2*li].GetData()[ch]); math.Abs(got-wantMean) > 1e-5 {
 				t.Errorf("layer %d channel %d running mean %v, want %v", li, ch, got, wantMean)
 			}
@@ -162,4 +136,23 @@ func TestBatchNormRunningStatisticsOfSeveralLayers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// channelStats is the mean, the sum of squared deviations and the count of
+// channel ch of data laid out as [n, c, inner], in float64.
+func channelStats(data []float32, n, c, inner, ch int) (mean, ss, cnt float64) {
+	for i := range n {
+		for j := range inner {
+			mean += float64(data[(i*c+ch)*inner+j])
+		}
+	}
+	cnt = float64(n * inner)
+	mean /= cnt
+	for i := range n {
+		for j := range inner {
+			d := float64(data[(i*c+ch)*inner+j]) - mean
+			ss += d * d
+		}
+	}
+	return mean, ss, cnt
 }
