@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/config"
-	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
@@ -55,7 +55,7 @@ func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Write
 			return nil, fmt.Errorf("run folder %s holds a run with another configuration (see its config.yaml); use a new name, --run DIR, or delete the folder", runDir)
 		}
 	}
-	if err := graph.WriteFileAtomic(cfgPath, y); err != nil {
+	if err := atomicfile.Write(cfgPath, y); err != nil {
 		return nil, err
 	}
 	lib, err := ort.FindLibrary(cfg.OrtLib)
@@ -135,7 +135,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return graph.WriteFileAtomic(path, append(b, '\n'))
+	return atomicfile.Write(path, append(b, '\n'))
 }
 
 // runTraining compiles a built graph and runs the loop in dir.

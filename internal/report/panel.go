@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/fmam/fmam/internal/atomicfile"
 	"golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -150,7 +151,7 @@ func WritePanels(path string, rows ...Panel) error {
 	if err != nil {
 		return fmt.Errorf("panel picture %s: %w", path, err)
 	}
-	return writeFileAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+	return atomicfile.WriteFunc(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // tileRect returns where tile i of a panel with tiles of tw x th pixels is

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/fmam/fmam/internal/atomicfile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -79,7 +80,7 @@ func renderPlot(p *plot.Plot, w, h int) (image.Image, draw.Canvas) {
 
 func savePlot(path string, p *plot.Plot, w, h int) error {
 	img, _ := renderPlot(p, w, h)
-	return writeFileAtomic(path, func(wr io.Writer) error { return png.Encode(wr, img) })
+	return atomicfile.WriteFunc(path, func(wr io.Writer) error { return png.Encode(wr, img) })
 }
 
 func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, points bool) error {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/fmam/fmam/internal/atomicfile"
 )
 
 // Cell is one table entry: either text or a number printed with a fixed
@@ -271,17 +273,17 @@ func (r orderedRow) MarshalJSON() ([]byte, error) {
 
 // WriteMarkdownFile writes t as Markdown to path, atomically.
 func WriteMarkdownFile(path string, t Table) error {
-	return writeFileAtomic(path, t.WriteMarkdown)
+	return atomicfile.WriteFunc(path, t.WriteMarkdown)
 }
 
 // WriteCSVFile writes t as CSV to path, atomically.
 func WriteCSVFile(path string, t Table) error {
-	return writeFileAtomic(path, t.WriteCSV)
+	return atomicfile.WriteFunc(path, t.WriteCSV)
 }
 
 // WriteJSONFile writes t as JSON to path, atomically.
 func WriteJSONFile(path string, t Table) error {
-	return writeFileAtomic(path, t.WriteJSON)
+	return atomicfile.WriteFunc(path, t.WriteJSON)
 }
 
 // WriteAll writes dir/basename.md, .csv and .json. The table is validated

@@ -255,7 +255,12 @@ func TestWriteAllRejects(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("rejected writes left %d files", len(entries))
 	}
-	if err := WriteAll(filepath.Join(dir, "missing"), "x", sampleTable()); err == nil || !strings.Contains(err.Error(), "missing") {
-		t.Errorf("write into a missing directory: %v, want an error naming the path", err)
+	// The writer makes missing folders, but none can be made below a file.
+	blocker := filepath.Join(t.TempDir(), "blocker")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAll(blocker, "x", sampleTable()); err == nil || !strings.Contains(err.Error(), "blocker") {
+		t.Errorf("write below a plain file: %v, want an error naming the path", err)
 	}
 }

@@ -7,10 +7,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/fmam/fmam/internal/atomicfile"
 )
 
 // VideoRow is one frame's raw scores. Frame is the 0-based index of the frame
@@ -179,38 +180,13 @@ func readCSV(path string, header []string, row func(rec []string) error) error {
 	}
 }
 
-// writeCSVAtomic writes to a temporary file in path's directory and renames
-// it over path, so that an interrupted run never leaves a half-written file.
-func writeCSVAtomic(path string, header []string, recs [][]string) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write scores %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// writeCSVAtomic writes the header and records as one CSV file, atomically.
+func writeCSVAtomic(path string, header []string, recs [][]string) error {
+	return atomicfile.WriteFunc(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		if err := w.Write(header); err != nil {
+			return err
 		}
-	}()
-	// CreateTemp makes the file private; scores are ordinary results.
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write scores %s: %w", path, err)
-	}
-	w := csv.NewWriter(tmp)
-	if err := w.Write(header); err != nil {
-		return fmt.Errorf("write scores %s: %w", path, err)
-	}
-	if err := w.WriteAll(recs); err != nil {
-		return fmt.Errorf("write scores %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write scores %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write scores %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write scores %s: %w", path, err)
-	}
-	return nil
+		return w.WriteAll(recs)
+	})
 }

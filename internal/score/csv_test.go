@@ -79,8 +79,13 @@ func TestWriteCSVErrors(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("a failed write left %s behind", path)
 	}
-	if err := WriteVideoCSV(filepath.Join(dir, "missing", "raw.csv"), nil); err == nil {
-		t.Error("write into a missing directory succeeded")
+	// The writer makes missing folders, but none can be made below a file.
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteVideoCSV(filepath.Join(blocker, "raw.csv"), nil); err == nil {
+		t.Error("write below a plain file succeeded")
 	}
 }
 

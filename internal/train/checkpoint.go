@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/atomicfile"
 )
 
 // Checkpoint is everything needed to continue a run bit for bit:
@@ -34,7 +34,7 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
 		return fmt.Errorf("encode checkpoint %s: %w", path, err)
 	}
-	return graph.WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // LoadCheckpoint reads a checkpoint; a missing file returns (nil, nil).

@@ -14,7 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/optim"
 )
 
@@ -224,7 +224,7 @@ func openLog(path string, names []string, from int) (*logWriter, error) {
 	w := csv.NewWriter(&buf)
 	_ = w.Write(header)
 	_ = w.WriteAll(keep)
-	if err := graph.WriteFileAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
