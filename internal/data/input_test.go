@@ -119,7 +119,9 @@ func TestDecodeInputFormats(t *testing.T) {
 		{"0,255", Input{C: 3, Range: RangeByte}, func(_ int, v float64) float64 { return v }},
 		{"imagenet", Input{C: 3, Range: RangeUnit, Mean: mean, Std: std}, func(c int, v float64) float64 { return (v/255 - mean[c]) / std[c] }},
 		{"mmcv 0,255", Input{C: 3, Range: RangeByte, Mean: []float64{123.675, 116.28, 103.53}, Std: []float64{58.395, 57.12, 57.375}},
-			func(c int, v float64) float64 { return (v - []float64{123.675, 116.28, 103.53}[c]) / []float64{58.395, 57.12, 57.375}[c] }},
+			func(c int, v float64) float64 {
+				return (v - []float64{123.675, 116.28, 103.53}[c]) / []float64{58.395, 57.12, 57.375}[c]
+			}},
 		{"one mean for all", Input{C: 3, Range: RangeSigned, Mean: []float64{0.5}, Std: []float64{2}}, func(_ int, v float64) float64 { return (v/127.5 - 1 - 0.5) / 2 }},
 	} {
 		for _, f := range []Filter{Bilinear, PILBilinear} {
