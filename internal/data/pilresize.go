@@ -150,8 +150,9 @@ func (r *pilResizer) resize(src []uint8) []uint8 {
 
 // pilPlanes returns the 8-bit planes PIL would resize for an output of c
 // channels: one L plane for gray sources and for c = 1 (PIL's convert("L")
-// of the RGB image), else R, G and B. Colour sources become RGB as
-// PIL's convert("RGB") does: alpha is dropped, not composited.
+// of the RGB image), else R, G and B. Colour sources become RGB as PIL's
+// convert("RGB") does: alpha is dropped, not composited, and JPEG's YCbCr
+// is converted as libjpeg does (libjpegRGB).
 func pilPlanes(src image.Image, c int) [][]uint8 {
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -161,6 +162,18 @@ func pilPlanes(src image.Image, c int) [][]uint8 {
 			copy(p[y*w:(y+1)*w], g.Pix[y*g.Stride:])
 		}
 		return [][]uint8{p}
+	}
+	n := w * h
+	if yc, ok := src.(*image.YCbCr); ok {
+		r, g, bl := libjpegRGB(yc)
+		if c == 3 {
+			return [][]uint8{r, g, bl}
+		}
+		l := make([]uint8, n)
+		for i := range l {
+			l[i] = pilLuma(r[i], g[i], bl[i])
+		}
+		return [][]uint8{l}
 	}
 	var pix []uint8 // RGBA-ordered, stride 4*w
 	if n, ok := src.(*image.NRGBA); ok {
@@ -173,12 +186,10 @@ func pilPlanes(src image.Image, c int) [][]uint8 {
 		draw.Draw(rgba, rgba.Bounds(), src, b.Min, draw.Src)
 		pix = rgba.Pix
 	}
-	n := w * h
 	if c == 1 {
 		l := make([]uint8, n)
 		for i := range l {
-			r, g, bl := uint32(pix[4*i]), uint32(pix[4*i+1]), uint32(pix[4*i+2])
-			l[i] = uint8((r*19595 + g*38470 + bl*7471 + 0x8000) >> 16)
+			l[i] = pilLuma(pix[4*i], pix[4*i+1], pix[4*i+2])
 		}
 		return [][]uint8{l}
 	}
@@ -187,4 +198,10 @@ func pilPlanes(src image.Image, c int) [][]uint8 {
 		planes[0][i], planes[1][i], planes[2][i] = pix[4*i], pix[4*i+1], pix[4*i+2]
 	}
 	return planes
+}
+
+// pilLuma is PIL's RGB to L conversion (Convert.c): ITU-R 601 luma in
+// 16-bit fixed point, rounded.
+func pilLuma(r, g, b uint8) uint8 {
+	return uint8((uint32(r)*19595 + uint32(g)*38470 + uint32(b)*7471 + 0x8000) >> 16)
 }
