@@ -14,12 +14,13 @@ import (
 
 // diffStat accumulates absolute differences in 8-bit levels.
 type diffStat struct {
-	max, sum  float64
-	n, differ int
+	max, sum, signed float64
+	n, differ        int
 }
 
 func (s *diffStat) add(got []float32, want []uint8) {
 	for i, w := range want {
+		s.signed += float64(got[i]) - float64(w)
 		d := math.Abs(float64(got[i]) - float64(w))
 		s.max = max(s.max, d)
 		s.sum += d
@@ -31,7 +32,7 @@ func (s *diffStat) add(got []float32, want []uint8) {
 }
 
 func (s *diffStat) String() string {
-	return fmt.Sprintf("max %5.2f  mean %.4f  differ %6.2f%%", s.max, s.sum/float64(s.n), 100*float64(s.differ)/float64(s.n))
+	return fmt.Sprintf("max %5.2f  mean %.4f  bias %+.4f  differ %6.2f%%", s.max, s.sum/float64(s.n), s.signed/float64(s.n), 100*float64(s.differ)/float64(s.n))
 }
 
 // readPIL reads one array written by scripts/pil_reference.py as CHW
