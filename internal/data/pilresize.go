@@ -159,7 +159,7 @@ func pilPlanes(src image.Image, c int) [][]uint8 {
 	if g, ok := src.(*image.Gray); ok {
 		p := make([]uint8, w*h)
 		for y := range h {
-			copy(p[y*w:(y+1)*w], g.Pix[y*g.Stride:])
+			copy(p[y*w:(y+1)*w], g.Pix[g.PixOffset(b.Min.X, b.Min.Y+y):])
 		}
 		return [][]uint8{p}
 	}
@@ -176,10 +176,10 @@ func pilPlanes(src image.Image, c int) [][]uint8 {
 		return [][]uint8{l}
 	}
 	var pix []uint8 // RGBA-ordered, stride 4*w
-	if n, ok := src.(*image.NRGBA); ok {
-		pix = make([]uint8, 4*w*h)
+	if nr, ok := src.(*image.NRGBA); ok {
+		pix = make([]uint8, 4*n)
 		for y := range h {
-			copy(pix[4*w*y:4*w*(y+1)], n.Pix[y*n.Stride:])
+			copy(pix[4*w*y:4*w*(y+1)], nr.Pix[nr.PixOffset(b.Min.X, b.Min.Y+y):])
 		}
 	} else {
 		rgba := image.NewRGBA(image.Rect(0, 0, w, h))
