@@ -91,9 +91,13 @@ func (in Input) Validate() error {
 		if len(l.v) != 1 && len(l.v) != in.C {
 			errs = append(errs, fmt.Errorf("%s has %d values but the input has %d channels; give 1 or %d", l.name, len(l.v), in.C, in.C))
 		}
+		want := "finite"
+		if l.name == "std" {
+			want = "finite and positive"
+		}
 		for _, v := range l.v {
 			if math.IsNaN(v) || math.IsInf(v, 0) || (l.name == "std" && v <= 0) {
-				errs = append(errs, fmt.Errorf("%s %v: every value must be finite%s", l.name, l.v, map[bool]string{true: " and positive"}[l.name == "std"]))
+				errs = append(errs, fmt.Errorf("%s %v: every value must be %s", l.name, l.v, want))
 				break
 			}
 		}
