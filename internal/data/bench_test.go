@@ -15,22 +15,32 @@ func BenchmarkDecodeResizePed2(b *testing.B) {
 	frames := ds.Videos[0].Frames
 	for _, size := range []int{64, 256} {
 		for _, c := range []int{1, 3} {
-			b.Run(fmt.Sprintf("%dx%d_C%d", size, size, c), func(b *testing.B) {
-				dec, err := NewDecoder(DecodeOptions{C: c, H: size, W: size, Range: RangeSigned})
-				if err != nil {
-					b.Fatal(err)
+			for _, f := range []Filter{Bilinear, PILBilinear} {
+				name := fmt.Sprintf("%dx%d_C%d", size, size, c)
+				if f != Bilinear {
+					name += "_" + f.String()
 				}
-				i := 0
-				for b.Loop() {
-					if _, err := dec.Decode(frames[i%len(frames)]); err != nil {
-						b.Fatal(err)
-					}
-					i++
-				}
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
-			})
+				b.Run(name, func(b *testing.B) {
+					benchDecode(b, frames, DecodeOptions{C: c, H: size, W: size, Range: RangeSigned, Filter: f})
+				})
+			}
 		}
 	}
+}
+
+func benchDecode(b *testing.B, frames []string, opt DecodeOptions) {
+	dec, err := NewDecoder(opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		if _, err := dec.Decode(frames[i%len(frames)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
 
 // BenchmarkVideoBatchesPed2 measures one shuffled training epoch of

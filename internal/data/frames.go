@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,10 +34,10 @@ func frameNumber(name string) (int, bool) {
 // listFrames returns the image files in dir ordered by the number in their
 // names, and checks that the numbers are consecutive: a gap or a duplicate
 // would shift every label after it. Other files (thumbnails, .DS_Store) are
-// ignored. All problems found are returned joined.
+// ignored; links are followed. All problems found are returned joined.
 func listFrames(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	names, err := imageFiles(dir)
+	if names == nil && err != nil {
 		return nil, err
 	}
 	type frame struct {
@@ -47,16 +46,16 @@ func listFrames(dir string) ([]string, error) {
 	}
 	var frames []frame
 	var errs []error
-	for _, e := range entries {
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || !IsImageFile(e.Name()) {
-			continue
-		}
-		n, ok := frameNumber(e.Name())
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, name := range names {
+		n, ok := frameNumber(name)
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s: no frame number in the file name (want names like 000.jpg or frame001.png)", filepath.Join(dir, e.Name())))
+			errs = append(errs, fmt.Errorf("%s: no frame number in the file name (want names like 000.jpg or frame001.png)", filepath.Join(dir, name)))
 			continue
 		}
-		frames = append(frames, frame{e.Name(), n})
+		frames = append(frames, frame{name, n})
 	}
 	if len(frames) == 0 && len(errs) == 0 {
 		return nil, fmt.Errorf("%s: no image files (want frames named by number, e.g. 000.jpg, 001.jpg, ...)", dir)
@@ -85,22 +84,6 @@ func listFrames(dir string) ([]string, error) {
 	return paths, nil
 }
 
-// subdirs lists the directories in dir sorted by name (the order MNAD's
-// concatenated label files use), skipping hidden ones.
-func subdirs(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
-}
-
 // naturalCompare orders names by their digits as numbers where they differ
 // only there ("2.png" before "10.png"), else by text.
 func naturalCompare(a, b string) int {
@@ -118,14 +101,4 @@ func naturalCompare(a, b string) int {
 		}
 	}
 	return strings.Compare(a, b)
-}
-
-func isDir(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir()
-}
-
-func isFile(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular()
 }

@@ -12,11 +12,18 @@ import (
 // sees it.
 type Sample struct {
 	// Item is the index of the image in the batcher's items.
-	Item  int
+	Item int
+	// Image is in the decode Range; Mean/Std normalisation, if any, is
+	// applied after the AugmentFunc (to Image and Clean), so an
+	// augmentation sees the same values whatever the network expects.
 	Image Image
 	// Mask has the image's size; all false when the item has no mask.
-	Mask  Mask
-	Label uint8
+	Mask Mask
+	// HasMask is false for an anomalous image without a mask file: its
+	// all-false Mask is a placeholder, not "no anomalous pixel". An
+	// augmentation that pastes an anomaly with a known mask sets it.
+	HasMask bool
+	Label   uint8
 	// Clean, when an AugmentFunc sets it, is the clean target of the
 	// batch instead of the image as decoded: a geometric augmentation
 	// (DRAEM's input rotation) must apply to both.
@@ -39,6 +46,10 @@ type ImageBatch struct {
 	Clean []float32
 	// Masks is [B, 1, H, W] with 1 for anomalous pixels.
 	Masks []float32
+	// HasMask tells, for each real sample, whether its mask is known
+	// (ImageItem.HasMask); where it is false Masks holds zeros that mean
+	// "no mask", not "normal".
+	HasMask []bool
 	// Labels and Items give each real sample's label and item index.
 	Labels []uint8
 	Items  []int
@@ -50,8 +61,8 @@ type ImageBatch struct {
 
 // ImageBatchConfig configures an ImageBatcher.
 type ImageBatchConfig struct {
-	// Decode gives channels, size (H and W must be set), value range and
-	// resize filter.
+	// Decode gives channels, size (H and W must be set), value range,
+	// normalisation and resize filter.
 	Decode    DecodeOptions
 	BatchSize int
 	// Shuffle draws a new order every epoch from (Seed, epoch).
@@ -70,15 +81,19 @@ type ImageBatchConfig struct {
 type ImageBatcher struct {
 	items []ImageItem
 	cfg   ImageBatchConfig
-	dec   *Decoder
+	dec   *Decoder // without Mean/Std: they are applied after Augment
 }
 
 // NewImageBatcher checks cfg against items.
 func NewImageBatcher(items []ImageItem, cfg ImageBatchConfig) (*ImageBatcher, error) {
 	var errs []error
-	dec, err := NewDecoder(cfg.Decode)
-	if err != nil {
+	var dec *Decoder
+	if err := cfg.Decode.Validate(); err != nil {
 		errs = append(errs, err)
+	} else {
+		raw := cfg.Decode
+		raw.Mean, raw.Std = nil, nil
+		dec, _ = NewDecoder(raw)
 	}
 	if cfg.Decode.H == 0 {
 		errs = append(errs, errors.New("batches need a fixed image size: set Decode.H and Decode.W"))
@@ -124,10 +139,11 @@ func (b *ImageBatcher) Epoch(ctx context.Context, from Position) iter.Seq2[*Imag
 		prefetch: prefetchOr(b.cfg.Prefetch),
 		newBuf: func() *ImageBatch {
 			ib := &ImageBatch{
-				Images: make([]float32, bs*imgLen),
-				Masks:  make([]float32, bs*maskLen),
-				Labels: make([]uint8, bs),
-				Items:  make([]int, bs),
+				Images:  make([]float32, bs*imgLen),
+				Masks:   make([]float32, bs*maskLen),
+				Labels:  make([]uint8, bs),
+				Items:   make([]int, bs),
+				HasMask: make([]bool, bs),
 			}
 			if b.cfg.Augment != nil {
 				ib.Clean = make([]float32, bs*imgLen)
@@ -157,7 +173,13 @@ func (b *ImageBatcher) Epoch(ctx context.Context, from Position) iter.Seq2[*Imag
 				}
 				copy(buf.Clean[slot*imgLen:], s.Clean.Pix)
 			}
-			copy(buf.Images[slot*imgLen:], s.Image.Pix)
+			in := d.Input()
+			img := buf.Images[slot*imgLen : (slot+1)*imgLen]
+			copy(img, s.Image.Pix)
+			in.normalize(img, d.H*d.W)
+			if buf.Clean != nil {
+				in.normalize(buf.Clean[slot*imgLen:(slot+1)*imgLen], d.H*d.W)
+			}
 			m := buf.Masks[slot*maskLen : (slot+1)*maskLen]
 			for i, v := range s.Mask.Pix {
 				m[i] = 0
@@ -168,6 +190,7 @@ func (b *ImageBatcher) Epoch(ctx context.Context, from Position) iter.Seq2[*Imag
 			// finish shortened these for the buffer's previous batch.
 			buf.Labels[:bs][slot] = s.Label
 			buf.Items[:bs][slot] = idx
+			buf.HasMask[:bs][slot] = s.HasMask
 			return nil
 		},
 		finish: func(buf *ImageBatch, k, n int) {
@@ -176,7 +199,7 @@ func (b *ImageBatcher) Epoch(ctx context.Context, from Position) iter.Seq2[*Imag
 			if buf.Clean != nil {
 				clear(buf.Clean[n*imgLen:])
 			}
-			buf.Labels, buf.Items = buf.Labels[:n], buf.Items[:n]
+			buf.Labels, buf.Items, buf.HasMask = buf.Labels[:n], buf.Items[:n], buf.HasMask[:n]
 			buf.N, buf.Epoch, buf.Index = n, from.Epoch, k
 		},
 	}
@@ -192,7 +215,7 @@ func (b *ImageBatcher) sample(idx int) (Sample, error) {
 	if err != nil {
 		return Sample{}, err
 	}
-	s := Sample{Item: idx, Image: img, Label: it.Label}
+	s := Sample{Item: idx, Image: img, Label: it.Label, HasMask: it.HasMask()}
 	if it.MaskPath == "" {
 		s.Mask = Mask{H: d.H, W: d.W, Pix: make([]bool, d.H*d.W)}
 		return s, nil

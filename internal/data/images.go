@@ -3,7 +3,6 @@ package data
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +21,15 @@ type ImageItem struct {
 	Label  uint8
 }
 
+// HasMask reports whether the item's pixel truth is known: a normal image
+// (its mask is all normal, with or without a file) or an anomalous one with
+// a mask file. It is false for an anomalous image without a mask (the
+// folder layout allows that), whose all-normal Mask in a batch is a
+// placeholder: leave it out of pixel metrics and draw it as "no mask".
+func (it ImageItem) HasMask() bool {
+	return it.Label == 0 || it.MaskPath != ""
+}
+
 // ImageDataset is one category of an image anomaly-detection dataset.
 type ImageDataset struct {
 	Name  string
@@ -34,7 +42,7 @@ type ImageDataset struct {
 // that pixel-level metrics are meaningful.
 func (d *ImageDataset) HasMasks() bool {
 	for _, it := range d.Test {
-		if it.Label == 1 && it.MaskPath == "" {
+		if !it.HasMask() {
 			return false
 		}
 	}
@@ -102,19 +110,82 @@ func LoadMVTec(root, category string) (*ImageDataset, error) {
 	return ds, nil
 }
 
-// LoadImageFolder loads a user's own image dataset:
+// LoadImageFolder loads a user's own image dataset of one category:
 //
 //	<root>/train/*.png (or train/<any>/*.png)      normal images
 //	<root>/test/<class>/*.png                       class good or normal = normal
 //	<root>/ground_truth/<class>/<name>_mask.png     optional masks
 //
-// Unlike MVTec, anomalous images need not have masks (ImageDataset.HasMasks).
+// Unlike MVTec, anomalous images need not have masks (ImageItem.HasMask,
+// ImageDataset.HasMasks). For several categories under one root see
+// ImageFolderCategories and LoadImageFolderCategory.
 func LoadImageFolder(root string) (*ImageDataset, error) {
-	ds := &ImageDataset{Name: filepath.Base(root), Root: root}
+	ds, errs := loadImageFolder(root, filepath.Base(root), root)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("load image folder %s:\n%w", root, errors.Join(errs...))
+	}
+	return ds, nil
+}
+
+// ImageFolderCategories lists the categories of a folder dataset laid out
+// as MVTec is, <root>/<category>/{train,test[,ground_truth]}: the
+// sub-folders of root (links followed) that have a train folder, sorted by
+// name. A root with no such folder is an error, which says so when root is
+// itself one category (<root>/train: load it with LoadImageFolder).
+func ImageFolderCategories(root string) ([]string, error) {
+	if !isDir(root) {
+		return nil, fmt.Errorf("list image folder categories: folder %s not found", root)
+	}
+	subs, err := subdirs(root)
+	var cats []string
+	for _, s := range subs {
+		if isDir(filepath.Join(root, s, "train")) {
+			cats = append(cats, s)
+		}
+	}
+	if err != nil {
+		return cats, fmt.Errorf("list image folder categories in %s: %w", root, err)
+	}
+	if len(cats) == 0 {
+		if isDir(filepath.Join(root, "train")) {
+			return nil, fmt.Errorf("list image folder categories: %s has train/ itself, so it is one category (the layout <root>/{train,test}), not <root>/<category>/train; give no categories", root)
+		}
+		return nil, fmt.Errorf("list image folder categories: no folder in %s has a train/ folder; want <root>/<category>/{train,test[,ground_truth]}", root)
+	}
+	return cats, nil
+}
+
+// LoadImageFolderCategory loads one category of a folder dataset laid out
+// as <root>/<category>/{train,test[,ground_truth]}, each category as
+// LoadImageFolder reads a root. The dataset is named after the category.
+func LoadImageFolderCategory(root, category string) (*ImageDataset, error) {
+	dir := filepath.Join(root, category)
+	if category == "" || category != filepath.Base(dir) {
+		return nil, fmt.Errorf("load image folder %s: category %q must be one folder name", root, category)
+	}
+	if !isDir(dir) {
+		hint := ""
+		if cats, err := ImageFolderCategories(root); err == nil {
+			hint = "; categories found: " + strings.Join(cats, ", ")
+		} else if isDir(filepath.Join(root, "train")) {
+			hint = "; " + root + " has train/ itself (one category): give no categories"
+		}
+		return nil, fmt.Errorf("load image folder %s category %q: folder %s not found; want <root>/<category>/{train,test[,ground_truth]}%s", root, category, dir, hint)
+	}
+	ds, errs := loadImageFolder(dir, category, root)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("load image folder %s category %q:\n%w", root, category, errors.Join(errs...))
+	}
+	return ds, nil
+}
+
+// loadImageFolder reads the single-category layout in dir.
+func loadImageFolder(dir, name, root string) (*ImageDataset, []error) {
+	ds := &ImageDataset{Name: name, Root: root}
 	var errs []error
-	trainDir := filepath.Join(root, "train")
+	trainDir := filepath.Join(dir, "train")
 	if !isDir(trainDir) {
-		errs = append(errs, fmt.Errorf("training folder %s not found; want normal images in <root>/train", trainDir))
+		errs = append(errs, fmt.Errorf("training folder %s not found; want normal images in %s/train", trainDir, dir))
 	} else {
 		imgs, err := listImages(trainDir)
 		if err != nil {
@@ -138,14 +209,11 @@ func LoadImageFolder(root string) (*ImageDataset, error) {
 			ds.Train = append(ds.Train, ImageItem{Path: p, Defect: "good"})
 		}
 	}
-	test, testErrs := loadTestTree(filepath.Join(root, "test"), filepath.Join(root, "ground_truth"), false,
+	test, testErrs := loadTestTree(filepath.Join(dir, "test"), filepath.Join(dir, "ground_truth"), false,
 		func(d string) bool { d = strings.ToLower(d); return d == "good" || d == "normal" })
 	ds.Test = test
 	errs = append(errs, testErrs...)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("load image folder %s:\n%w", root, errors.Join(errs...))
-	}
-	return ds, nil
+	return ds, errs
 }
 
 // loadTestTree reads test/<class>/ images and their ground_truth masks.
@@ -154,14 +222,14 @@ func loadTestTree(testDir, gtDir string, needMasks bool, isNormal func(string) b
 		return nil, []error{fmt.Errorf("test folder %s not found; want test/<class>/ image folders (good = normal)", testDir)}
 	}
 	classes, err := subdirs(testDir)
-	if err != nil {
-		return nil, []error{err}
-	}
-	if len(classes) == 0 {
-		return nil, []error{fmt.Errorf("test folder %s has no class folders; want test/good/ and test/<defect>/", testDir)}
-	}
 	var items []ImageItem
 	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(classes) == 0 && err == nil {
+		return nil, []error{fmt.Errorf("test folder %s has no class folders; want test/good/ and test/<defect>/", testDir)}
+	}
 	for _, c := range classes {
 		imgs, err := listImages(filepath.Join(testDir, c))
 		if err != nil {
@@ -229,22 +297,15 @@ func sameSize(img, mask string) error {
 	return nil
 }
 
-// listImages lists the image files directly in dir, in natural order.
+// listImages lists the image files directly in dir (links followed), in
+// natural order. With broken links it returns the images found and an
+// error naming the links.
 func listImages(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && IsImageFile(e.Name()) {
-			names = append(names, e.Name())
-		}
-	}
+	names, err := imageFiles(dir)
 	slices.SortFunc(names, naturalCompare)
 	out := make([]string, len(names))
 	for i, n := range names {
 		out[i] = filepath.Join(dir, n)
 	}
-	return out, nil
+	return out, err
 }

@@ -3,6 +3,8 @@ package data
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -131,4 +133,68 @@ func TestMVTecCategories(t *testing.T) {
 	if len(cats) != 15 || len(seen) != 15 || textures != 5 || IsTexture("bottle") || !IsTexture("grid") {
 		t.Errorf("%d categories (%d distinct), %d textures", len(cats), len(seen), textures)
 	}
+}
+
+func TestImageFolderCategories(t *testing.T) {
+	root := t.TempDir()
+	px := func(x, y int) uint8 { return uint8(x + 2*y) }
+	// mono: train/*.png, one defect with a mask and one without; poly:
+	// train/<sub>/; docs has no train/ and is not a category.
+	writeGrayPNG(t, filepath.Join(root, "mono", "train", "a.png"), 4, 2, px)
+	writeGrayPNG(t, filepath.Join(root, "mono", "train", "b.png"), 4, 2, px)
+	writeGrayPNG(t, filepath.Join(root, "mono", "test", "good", "c.png"), 4, 2, px)
+	writeGrayPNG(t, filepath.Join(root, "mono", "test", "crack", "d.png"), 4, 2, px)
+	writeGrayPNG(t, filepath.Join(root, "mono", "test", "crack", "e.png"), 4, 2, px)
+	writeGrayPNG(t, filepath.Join(root, "mono", "ground_truth", "crack", "d_mask.png"), 4, 2, px)
+	writeGrayPNG(t, filepath.Join(root, "poly", "train", "x", "f.png"), 4, 2, px)
+	writeGrayPNG(t, filepath.Join(root, "poly", "test", "normal", "g.png"), 4, 2, px)
+	writeGrayPNG(t, filepath.Join(root, "docs", "test", "good", "h.png"), 4, 2, px)
+
+	cats, err := ImageFolderCategories(root)
+	if err != nil || strings.Join(cats, ",") != "mono,poly" {
+		t.Fatalf("categories %v, %v; want mono,poly", cats, err)
+	}
+	mono, err := LoadImageFolderCategory(root, "mono")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "mono")
+	want := []ImageItem{
+		{filepath.Join(dir, "test/crack/d.png"), filepath.Join(dir, "ground_truth/crack/d_mask.png"), "crack", 1},
+		{filepath.Join(dir, "test/crack/e.png"), "", "crack", 1},
+		{filepath.Join(dir, "test/good/c.png"), "", "good", 0},
+	}
+	if mono.Name != "mono" || mono.Root != root || len(mono.Train) != 2 || !reflect.DeepEqual(mono.Test, want) {
+		t.Errorf("mono: %+v", mono)
+	}
+	if hm := []bool{mono.Test[0].HasMask(), mono.Test[1].HasMask(), mono.Test[2].HasMask()}; !reflect.DeepEqual(hm, []bool{true, false, true}) || mono.HasMasks() {
+		t.Errorf("HasMask %v, HasMasks %v; want [true false true], false", hm, mono.HasMasks())
+	}
+	poly, err := LoadImageFolderCategory(root, "poly")
+	if err != nil || len(poly.Train) != 1 || len(poly.Test) != 1 || poly.Test[0].Label != 0 || !poly.HasMasks() {
+		t.Errorf("poly: %+v, %v", poly, err)
+	}
+
+	// The old single-category layout is one category, not a root of them.
+	single := filepath.Join(root, "mono")
+	if ds, err := LoadImageFolder(single); err != nil || ds.Name != "mono" || len(ds.Test) != 3 {
+		t.Errorf("single layout: %+v, %v", ds, err)
+	}
+	_, err = ImageFolderCategories(single)
+	wantErr(t, err, single, "has train/ itself", "give no categories")
+	_, err = LoadImageFolderCategory(single, "crack")
+	wantErr(t, err, filepath.Join(single, "crack"), "not found", "has train/ itself")
+
+	_, err = LoadImageFolderCategory(root, "wood")
+	wantErr(t, err, filepath.Join(root, "wood"), "not found", "categories found: mono, poly")
+	_, err = LoadImageFolderCategory(root, "docs")
+	wantErr(t, err, `category "docs"`, filepath.Join(root, "docs", "train"), "not found")
+	for _, bad := range []string{"", "mono/train", ".."} {
+		_, err = LoadImageFolderCategory(root, bad)
+		wantErr(t, err, "must be one folder name")
+	}
+	_, err = ImageFolderCategories(filepath.Join(root, "docs"))
+	wantErr(t, err, "no folder in", "has a train/ folder")
+	_, err = ImageFolderCategories(filepath.Join(root, "absent"))
+	wantErr(t, err, "absent", "not found")
 }

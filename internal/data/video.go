@@ -275,11 +275,11 @@ func LoadVideo(name, root string, split Split, opt FramesOptions) (*VideoDataset
 // frames. An empty dir is an error.
 func scanVideos(dir string, keep func(name string) bool) ([]Video, []error) {
 	names, err := subdirs(dir)
-	if err != nil {
-		return nil, []error{err}
-	}
 	var videos []Video
 	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for _, n := range names {
 		if !keep(n) {
 			continue
