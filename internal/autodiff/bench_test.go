@@ -1,6 +1,7 @@
 package autodiff_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -72,7 +73,7 @@ func BenchmarkConvGrad(b *testing.B) {
 				defer ort.DestroyAll(append(ins, ots...)...)
 				b.ResetTimer()
 				for range b.N {
-					if err := s.Run(ins, ots); err != nil {
+					if err := s.Run(context.Background(), ins, ots); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -119,7 +120,7 @@ func BenchmarkMaxPoolGrad(b *testing.B) {
 	defer ort.DestroyAll(xt, rt2, ot)
 	b.ResetTimer()
 	for range b.N {
-		if err := s.Run([]*ort.Tensor{xt, rt2}, []*ort.Tensor{ot}); err != nil {
+		if err := s.Run(context.Background(), []*ort.Tensor{xt, rt2}, []*ort.Tensor{ot}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package autodiff_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -164,7 +165,7 @@ func runPoolGraph(t *testing.T, r *ort.Runtime, g *graph.Graph, feeds map[string
 		t.Fatal(err)
 	}
 	defer s.Destroy()
-	if err := s.Run(ins, []*ort.Tensor{o}); err != nil {
+	if err := s.Run(context.Background(), ins, []*ort.Tensor{o}); err != nil {
 		t.Fatal(err)
 	}
 	return append([]float32(nil), o.GetData()...)
@@ -310,7 +311,7 @@ func benchStep(b *testing.B, shapes []graph.Shape, build func(g *graph.Graph, in
 	}
 	defer ort.DestroyAll(append(ots, ins...)...)
 	for b.Loop() {
-		if err := s.Run(ins, ots); err != nil {
+		if err := s.Run(context.Background(), ins, ots); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package autodiff
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -143,7 +144,7 @@ func runResize(t *testing.T, rt *ort.Runtime, g *graph.Graph, x, y string, data 
 		t.Fatal(err)
 	}
 	defer ort.DestroyAll(in, out)
-	if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)
 	}
 	return append([]float32(nil), out.GetData()...)

@@ -1,6 +1,7 @@
 package autodiff_test
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -227,7 +228,7 @@ func fetch(t *testing.T, g *graph.Graph, feeds map[string][]float32, out string)
 		t.Fatal(err)
 	}
 	defer s.Destroy()
-	if err := s.Run(ins, []*ort.Tensor{res}); err != nil {
+	if err := s.Run(context.Background(), ins, []*ort.Tensor{res}); err != nil {
 		t.Fatal(err)
 	}
 	return append([]float32(nil), res.GetData()...)

@@ -107,7 +107,7 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 		batch = append(batch, d)
 	}
 	times, err := timeRuns(ctx, o.Warmup, o.Steps, func() error {
-		_, err := r.Run(batch, 1e-4)
+		_, err := r.Run(ctx, batch, 1e-4)
 		return err
 	})
 	if err != nil {
@@ -123,25 +123,20 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := rt.NewSession(b, inf.Inputs, inf.Outputs, opt)
-	if err != nil {
-		return nil, err
-	}
-	defer sess.Destroy()
-	in, err := ort.NewTensor(inf.Shape(inf.Inputs[0]), batch[0])
-	if err != nil {
-		return nil, err
-	}
-	var outs []*ort.Tensor
-	for _, name := range inf.Outputs {
-		t, err := ort.ZerosTensor(inf.Shape(name))
-		if err != nil {
-			return nil, err
+	ports := func(names []string) []ort.Port {
+		var ps []ort.Port
+		for _, n := range names {
+			ps = append(ps, ort.Port{Name: n, Shape: inf.Shape(n)})
 		}
-		outs = append(outs, t)
+		return ps
 	}
-	defer ort.DestroyAll(append(outs, in)...)
-	times, err = timeRuns(ctx, o.Warmup, o.Steps, func() error { return sess.Run([]*ort.Tensor{in}, outs) })
+	sess, err := rt.NewInference(b, ports(inf.Inputs), ports(inf.Outputs), opt)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	copy(sess.Input(0), batch[0])
+	times, err = timeRuns(ctx, o.Warmup, o.Steps, func() error { return sess.Run(ctx) })
 	if err != nil {
 		return nil, err
 	}

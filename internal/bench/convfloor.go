@@ -113,7 +113,7 @@ func timeConv(ctx context.Context, rt *ort.Runtime, src *graph.Graph, n *graph.N
 		}
 		fetches = append(fetches, t)
 	}
-	times, err := timeRuns(ctx, warmup, steps, func() error { return sess.Run(feeds, fetches) })
+	times, err := timeRuns(ctx, warmup, steps, func() error { return sess.Run(ctx, feeds, fetches) })
 	if err != nil {
 		return 0, err
 	}

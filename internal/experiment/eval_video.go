@@ -73,28 +73,25 @@ func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	ins := []string{t.Input, method.InTarget}
 	outs := []string{method.OutTeacherErr, method.OutStudentErr, method.OutFea}
 	memory := e.Cfg.Model.Memory
 	if memory {
 		outs = append(outs, method.OutTeacherMem, method.OutStudentMem)
 	}
-	sess, err := e.RT.NewSession(b, ins, outs, e.ortOptions())
+	c, s := e.Cfg.Data.Channels, e.Cfg.Data.Size
+	inPorts := []ort.Port{
+		{Name: t.Input, Shape: []int64{int64(bs), int64(e.Cfg.Data.Frames * c), int64(s), int64(s)}},
+		{Name: method.InTarget, Shape: []int64{int64(bs), int64(c), int64(s), int64(s)}},
+	}
+	var outPorts []ort.Port
+	for _, o := range outs {
+		outPorts = append(outPorts, ort.Port{Name: o, Shape: []int64{int64(bs)}})
+	}
+	sess, err := e.RT.NewInference(b, inPorts, outPorts, e.ortOptions())
 	if err != nil {
 		return fmt.Errorf("load %s: %w", model, err)
 	}
-	defer sess.Destroy()
-	c, s := e.Cfg.Data.Channels, e.Cfg.Data.Size
-	inT, err := ort.ZerosTensor([]int64{int64(bs), int64(e.Cfg.Data.Frames * c), int64(s), int64(s)})
-	if err != nil {
-		return err
-	}
-	tgT, _ := ort.ZerosTensor([]int64{int64(bs), int64(c), int64(s), int64(s)})
-	o := make([]*ort.Tensor, len(outs))
-	for i := range o {
-		o[i], _ = ort.ZerosTensor([]int64{int64(bs)})
-	}
-	defer ort.DestroyAll(append(o, inT, tgT)...)
+	defer sess.Close()
 	var srows, trows []score.VideoRow
 	var sdist, tdist []float64
 	stride := e.Cfg.Data.TestStride
@@ -103,12 +100,12 @@ func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		copy(inT.GetData(), batch.Input)
-		copy(tgT.GetData(), batch.Target)
-		if err := sess.Run([]*ort.Tensor{inT, tgT}, o); err != nil {
+		copy(sess.Input(0), batch.Input)
+		copy(sess.Input(1), batch.Target)
+		if err := sess.Run(ctx); err != nil {
 			return err
 		}
-		te, se, fe := o[0].GetData(), o[1].GetData(), o[2].GetData()
+		te, se, fe := sess.Output(0), sess.Output(1), sess.Output(2)
 		for i := 0; i < batch.N; i++ {
 			if batch.Frame[i]%stride != 0 {
 				continue
@@ -120,8 +117,8 @@ func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 			srows = append(srows, score.VideoRow{ID: id, Video: v, Frame: batch.Frame[i], Label: lab, SO: psnr(se[i]), SFea: float64(fe[i])})
 			trows = append(trows, score.VideoRow{ID: id, Video: v, Frame: batch.Frame[i], Label: lab, SO: psnr(te[i]), SFea: float64(fe[i])})
 			if memory {
-				tdist = append(tdist, float64(o[3].GetData()[i]))
-				sdist = append(sdist, float64(o[4].GetData()[i]))
+				tdist = append(tdist, float64(sess.Output(3)[i]))
+				sdist = append(sdist, float64(sess.Output(4)[i]))
 			}
 		}
 		bar.add()

@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/report"
@@ -305,16 +306,14 @@ func (e *Env) evaluateCategory(ctx context.Context, taps []string) (*ImageEval, 
 	if err != nil {
 		return nil, err
 	}
-	sess, err := e.RT.NewSession(mb, []string{t.Input}, []string{"t_map", "s_map", "s_fea"}, e.ortOptions())
+	mapShape := []int64{int64(bs), int64(s), int64(s)}
+	sess, err := e.RT.NewInference(mb, []ort.Port{{Name: t.Input, Shape: []int64{int64(bs), 3, int64(s), int64(s)}}},
+		[]ort.Port{{Name: method.OutTeacherMap, Shape: mapShape}, {Name: method.OutStudentMap, Shape: mapShape}, {Name: method.OutFea, Shape: []int64{int64(bs)}}},
+		e.ortOptions())
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", model, err)
 	}
-	defer sess.Destroy()
-	in, _ := ort.ZerosTensor([]int64{int64(bs), 3, int64(s), int64(s)})
-	tm, _ := ort.ZerosTensor([]int64{int64(bs), int64(s), int64(s)})
-	sm, _ := ort.ZerosTensor([]int64{int64(bs), int64(s), int64(s)})
-	sf, _ := ort.ZerosTensor([]int64{int64(bs)})
-	defer ort.DestroyAll(in, tm, sm, sf)
+	defer sess.Close()
 	n := s * s
 	var tMaps, sMaps [][]float32
 	var masks [][]bool
@@ -326,14 +325,15 @@ func (e *Env) evaluateCategory(ctx context.Context, taps []string) (*ImageEval, 
 		if err != nil {
 			return nil, err
 		}
-		copy(in.GetData(), batch.Images)
-		if err := sess.Run([]*ort.Tensor{in}, []*ort.Tensor{tm, sm, sf}); err != nil {
+		copy(sess.Input(0), batch.Images)
+		if err := sess.Run(ctx); err != nil {
 			return nil, err
 		}
+		tm, sm, sf := sess.Output(0), sess.Output(1), sess.Output(2)
 		for i := 0; i < batch.N; i++ {
 			it := ds.Test[batch.Items[i]]
-			tMap := slices.Clone(tm.GetData()[i*n : (i+1)*n])
-			sMap := slices.Clone(sm.GetData()[i*n : (i+1)*n])
+			tMap := slices.Clone(tm[i*n : (i+1)*n])
+			sMap := slices.Clone(sm[i*n : (i+1)*n])
 			mask := make([]bool, n)
 			for j := range mask {
 				mask[j] = batch.Masks[i*n+j] > 0.5
@@ -347,7 +347,7 @@ func (e *Env) evaluateCategory(ctx context.Context, taps []string) (*ImageEval, 
 			}
 			labels = append(labels, lab)
 			id := it.Defect + "/" + filepath.Base(it.Path)
-			fea := float64(sf.GetData()[i])
+			fea := float64(sf[i])
 			srows = append(srows, score.ImageRow{ID: id, Category: ds.Name, Defect: it.Defect, Label: lab, SO: imageScore(sMap, s, s), SFea: fea})
 			trows = append(trows, score.ImageRow{ID: id, Category: ds.Name, Defect: it.Defect, Label: lab, SO: imageScore(tMap, s, s), SFea: fea})
 		}

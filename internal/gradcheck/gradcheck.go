@@ -4,6 +4,7 @@
 package gradcheck
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -152,7 +153,7 @@ func Check(t *testing.T, tc GradCase) {
 			ots = append(ots, x)
 		}
 		defer ort.DestroyAll(append(its, ots...)...)
-		if err := s.Run(its, ots); err != nil {
+		if err := s.Run(context.Background(), its, ots); err != nil {
 			t.Fatalf("%s: run: %v", tc.Name, err)
 		}
 		var gs [][]float32

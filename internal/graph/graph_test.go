@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"os"
@@ -151,7 +152,7 @@ func TestMobileNetClassifies(t *testing.T) {
 	in, _ := ort.NewTensor(graph.Shape{1, 3, 224, 224}, img.Pix)
 	out, _ := ort.ZerosTensor(graph.Shape{1, 1001})
 	defer ort.DestroyAll(in, out)
-	if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)
 	}
 	logits := out.GetData()

@@ -1,6 +1,7 @@
 package loss_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -46,7 +47,7 @@ func benchLoss(b *testing.B, s graph.Shape, build func(g *graph.Graph, x, y stri
 	defer ort.DestroyAll(xt, yt, lt, dt)
 	b.ResetTimer()
 	for b.Loop() {
-		if err := sess.Run([]*ort.Tensor{xt, yt}, []*ort.Tensor{lt, dt}); err != nil {
+		if err := sess.Run(context.Background(), []*ort.Tensor{xt, yt}, []*ort.Tensor{lt, dt}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package loss_test
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -52,7 +53,7 @@ func evalLoss(t *testing.T, shapes []graph.Shape, data [][]float32, build func(g
 		t.Fatal(err)
 	}
 	defer ort.DestroyAll(append(ins, res)...)
-	if err := s.Run(ins, []*ort.Tensor{res}); err != nil {
+	if err := s.Run(context.Background(), ins, []*ort.Tensor{res}); err != nil {
 		t.Fatal(err)
 	}
 	return float64(res.GetData()[0])

@@ -1,6 +1,7 @@
 package method_test
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -142,7 +143,7 @@ func TestMemoryEvalOutputs(t *testing.T) {
 		ots = append(ots, x)
 	}
 	defer ort.DestroyAll(append(ots, it, tt)...)
-	if err := sess.Run([]*ort.Tensor{it, tt}, ots); err != nil {
+	if err := sess.Run(context.Background(), []*ort.Tensor{it, tt}, ots); err != nil {
 		t.Fatal(err)
 	}
 	tm, sm := ots[3].GetData(), ots[4].GetData()
@@ -237,7 +238,7 @@ func BenchmarkTeacherStepMemory(b *testing.B) {
 			batch := randomBatch(st)
 			b.ResetTimer()
 			for range b.N {
-				if _, err := r.Run(batch, 1e-3); err != nil {
+				if _, err := r.Run(context.Background(), batch, 1e-3); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -143,7 +143,7 @@ func trainFixed(t *testing.T, b *method.Built, steps int, lr float64) (float64, 
 	batch := randomBatch(st)
 	var first, last float64
 	for i := 0; i < steps; i++ {
-		res, err := r.Run(batch, lr)
+		res, err := r.Run(context.Background(), batch, lr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +227,7 @@ func TestNoneReducesToBaseline(t *testing.T) {
 		outs = append(outs, o)
 	}
 	defer ort.DestroyAll(append(outs, it, tt)...)
-	if err := sess.Run([]*ort.Tensor{it, tt}, outs); err != nil {
+	if err := sess.Run(context.Background(), []*ort.Tensor{it, tt}, outs); err != nil {
 		t.Fatal(err)
 	}
 	te, se, fe := outs[0].GetData()[0], outs[1].GetData()[0], outs[2].GetData()[0]

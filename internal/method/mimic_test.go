@@ -1,6 +1,7 @@
 package method_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/fmam/fmam/internal/gradcheck"
@@ -50,7 +51,7 @@ func TestTeacherMimicsBackbone(t *testing.T) {
 	batch := randomBatch(st)
 	var first, last float64
 	for i := 0; i < 15; i++ {
-		res, err := r.Run(batch, 1e-2)
+		res, err := r.Run(context.Background(), batch, 1e-2)
 		if err != nil {
 			t.Fatal(err)
 		}

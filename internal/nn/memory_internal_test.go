@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -74,7 +75,7 @@ func TestMemoryReadDetached(t *testing.T) {
 		lo, _ := ort.ZerosTensor(graph.Shape{1})
 		do, _ := ort.ZerosTensor(graph.Shape{1, c, 2, 2})
 		defer ort.DestroyAll(in, lo, do)
-		if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{lo, do}); err != nil {
+		if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{lo, do}); err != nil {
 			t.Fatal(err)
 		}
 		return lo.GetData()[0], append([]float32(nil), do.GetData()...)

@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -198,7 +199,7 @@ func TestMemoryMatchesMNAD(t *testing.T) {
 		ots = append(ots, t)
 	}
 	defer ort.DestroyAll(append(ots, in)...)
-	if err := s.Run([]*ort.Tensor{in}, ots); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, ots); err != nil {
 		t.Fatal(err)
 	}
 	ref := mnadMemory(data, n, c, h, w, items, m)

@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -47,7 +48,7 @@ func TestBatchNormTrainingStatistics(t *testing.T) {
 	mo, _ := ort.ZerosTensor(graph.Shape{c})
 	vo, _ := ort.ZerosTensor(graph.Shape{c})
 	defer ort.DestroyAll(in, yo, mo, vo)
-	if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{yo, mo, vo}); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{yo, mo, vo}); err != nil {
 		t.Fatal(err)
 	}
 	for ch := 0; ch < c; ch++ {
@@ -118,7 +119,7 @@ func TestBatchNormRunningStatisticsOfSeveralLayers(t *testing.T) {
 		inT, outT = append(inT, x), append(outT, m, v)
 	}
 	defer ort.DestroyAll(append(inT, outT...)...)
-	if err := s.Run(inT, outT); err != nil {
+	if err := s.Run(context.Background(), inT, outT); err != nil {
 		t.Fatal(err)
 	}
 	for li, l := range layers {

@@ -1,6 +1,7 @@
 package optim_test
 
 import (
+	"context"
 	"math"
 	"testing"
 
@@ -126,7 +127,7 @@ func TestOptimizersMatchGo(t *testing.T) {
 					z, _ := ort.ZerosTensor(g.Shape(o))
 					ots = append(ots, z)
 				}
-				if err := sess.Run(its, ots); err != nil {
+				if err := sess.Run(context.Background(), its, ots); err != nil {
 					t.Fatal(err)
 				}
 				param = append([]float32(nil), ots[0].GetData()...)

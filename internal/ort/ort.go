@@ -8,6 +8,7 @@
 package ort
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -204,6 +205,9 @@ type Session struct {
 	Inputs  []string
 	Outputs []string
 	Device  Device
+	// opts is made on the first Run with a cancellable context; it carries
+	// the terminate flag Ctrl-C sets.
+	opts *ortgo.RunOptions
 }
 
 // NewSession loads ONNX bytes. With Device cuda a missing provider is an
@@ -283,8 +287,9 @@ func ZerosTensor(shape []int64) (*Tensor, error) {
 // Run runs the model; outputs must be preallocated tensors of the right
 // shapes (so state can ping-pong without allocation). An input tensor must
 // never also be an output of the same Run: ONNX Runtime may read it after
-// writing it.
-func (s *Session) Run(inputs, outputs []*Tensor) error {
+// writing it. When ctx is cancelled during the run, ONNX Runtime is told to
+// terminate it (between kernels), and Run returns ctx's error.
+func (s *Session) Run(ctx context.Context, inputs, outputs []*Tensor) error {
 	if len(inputs) != len(s.Inputs) || len(outputs) != len(s.Outputs) {
 		return fmt.Errorf("run: %d inputs and %d outputs for a session of %d and %d", len(inputs), len(outputs), len(s.Inputs), len(s.Outputs))
 	}
@@ -307,7 +312,34 @@ func (s *Session) Run(inputs, outputs []*Tensor) error {
 		}
 		outs[i] = t
 	}
-	if err := s.s.Run(ins, outs); err != nil {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ctx.Done() == nil {
+		// A context that is never cancelled needs no watcher.
+		if err := s.s.Run(ins, outs); err != nil {
+			return fmt.Errorf("onnxruntime run: %w", err)
+		}
+		return nil
+	}
+	if s.opts == nil {
+		ro, err := ortgo.NewRunOptions()
+		if err != nil {
+			return fmt.Errorf("run options: %w", err)
+		}
+		s.opts = ro
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.opts.Terminate() })
+	err := s.s.RunWithOptions(ins, outs, s.opts)
+	if !stop() {
+		// The context was cancelled: the flag may be set whether or not it
+		// stopped this run, and must be cleared for the next one.
+		_ = s.opts.UnsetTerminate()
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("onnxruntime run: %w", err)
 	}
 	return nil
@@ -320,6 +352,10 @@ func (s *Session) Destroy() error {
 	}
 	err := s.s.Destroy()
 	s.s = nil
+	if s.opts != nil {
+		err = errors.Join(err, s.opts.Destroy())
+		s.opts = nil
+	}
 	return err
 }
 

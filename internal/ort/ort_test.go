@@ -1,8 +1,11 @@
 package ort_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/ort"
@@ -41,7 +44,7 @@ func TestRunAddMul(t *testing.T) {
 	in, _ := ort.NewTensor([]int64{2, 3}, []float32{0, 1, 2, 3, 4, 5})
 	out, _ := ort.ZerosTensor([]int64{2, 3})
 	defer ort.DestroyAll(in, out)
-	if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)
 	}
 	for i, v := range out.GetData() {
@@ -49,7 +52,7 @@ func TestRunAddMul(t *testing.T) {
 			t.Errorf("out[%d] = %v, want %v", i, v, want)
 		}
 	}
-	if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{in}); err == nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{in}); err == nil {
 		t.Error("same tensor as input and output was accepted")
 	}
 }
@@ -58,5 +61,70 @@ func TestMissingLibrary(t *testing.T) {
 	_, err := ort.FindLibrary("/nonexistent/libonnxruntime.so")
 	if err == nil {
 		t.Fatal("missing library accepted")
+	}
+}
+
+// slowModel is a chain of MatMuls, y = x^(depth+1); it returns the model
+// and the output's name.
+func slowModel(t *testing.T, n int64, depth int) ([]byte, string) {
+	t.Helper()
+	g := graph.New("slow")
+	x := g.Input("x", graph.Float, graph.Shape{n, n})
+	y := x
+	for range depth {
+		y = g.Op("MatMul", []string{y, x}, nil)
+	}
+	g.Output(y)
+	b, err := g.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, y
+}
+
+func TestInferenceRunsAndCancels(t *testing.T) {
+	rt := openRuntime(t)
+	const n = 256
+	model, out := slowModel(t, n, 200)
+	inf, err := rt.NewInference(model, []ort.Port{{Name: "x", Shape: []int64{n, n}}},
+		[]ort.Port{{Name: out, Shape: []int64{n, n}}}, ort.Options{Device: ort.CPU, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inf.Close()
+	// x = I: every power is I, so the result is known exactly.
+	for i := 0; i < n; i++ {
+		inf.Input(0)[i*n+i] = 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	t0 := time.Now()
+	err = inf.Run(ctx)
+	cancelled := time.Since(t0)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run returned %v, want context.Canceled", err)
+	}
+	// The same session runs again to the end once the flag is cleared, and
+	// takes longer than the cancelled run did.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	t0 = time.Now()
+	if err := inf.Run(ctx2); err != nil {
+		t.Fatalf("run after a cancelled one: %v", err)
+	}
+	full := time.Since(t0)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			want := float32(0)
+			if i == j {
+				want = 1
+			}
+			if got := inf.Output(0)[i*n+j]; got != want {
+				t.Fatalf("I^201[%d,%d] = %v, want %v", i, j, got, want)
+			}
+		}
+	}
+	if cancelled >= full {
+		t.Errorf("the cancelled run took %v, the full one %v: ONNX Runtime was not told to stop", cancelled, full)
 	}
 }

@@ -1,6 +1,7 @@
 package train_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -70,18 +71,18 @@ func BenchmarkConvStack(b *testing.B) {
 	defer r.Close()
 	batch := [][]float32{in, tg}
 	for range 3 { // warm up both
-		sess.Run([]*ort.Tensor{it}, []*ort.Tensor{ot})
-		r.Run(batch, 1e-3)
+		sess.Run(context.Background(), []*ort.Tensor{it}, []*ort.Tensor{ot})
+		r.Run(context.Background(), batch, 1e-3)
 	}
 	var fwd, step float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := nowMS()
-		if err := sess.Run([]*ort.Tensor{it}, []*ort.Tensor{ot}); err != nil {
+		if err := sess.Run(context.Background(), []*ort.Tensor{it}, []*ort.Tensor{ot}); err != nil {
 			b.Fatal(err)
 		}
 		t1 := nowMS()
-		if _, err := r.Run(batch, 1e-3); err != nil {
+		if _, err := r.Run(context.Background(), batch, 1e-3); err != nil {
 			b.Fatal(err)
 		}
 		fwd += t1 - t0

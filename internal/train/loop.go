@@ -127,6 +127,13 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 		if ctx.Err() != nil {
 			break
 		}
+		// A step cancelled inside ONNX Runtime keeps the state from before
+		// it, so the checkpoint must also hold the data position from
+		// before its batch for the resumed run to see the same batches.
+		before, err := src.Position()
+		if err != nil {
+			return sum, fmt.Errorf("step %d: data position: %w", step+1, err)
+		}
 		batch, err := src.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -135,8 +142,14 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 			return sum, fmt.Errorf("step %d: next batch: %w", step, err)
 		}
 		lr := cfg.Schedule.LR(cfg.LR, step, cfg.Steps)
-		res, err := r.Run(batch, lr)
+		res, err := r.Run(ctx, batch, lr)
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				if err := src.Restore(before); err != nil {
+					return sum, fmt.Errorf("step %d: rewind data position: %w", step+1, err)
+				}
+				break
+			}
 			if errors.Is(err, ErrNonFinite) {
 				return sum, fmt.Errorf("step %d: %w; lower the learning rate or check the data; the last checkpoint (%s) is intact", step+1, err, orNone(cfg.CheckpointPath))
 			}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -108,7 +109,9 @@ var ErrNonFinite = fmt.Errorf("non-finite loss")
 
 // Run performs one step. On a non-finite loss or gradient norm the new
 // state is discarded and the previous one kept, and ErrNonFinite returned.
-func (r *Runner) Run(batch [][]float32, lr float64) (Result, error) {
+// A step cancelled through ctx also keeps the previous state and returns
+// ctx's error.
+func (r *Runner) Run(ctx context.Context, batch [][]float32, lr float64) (Result, error) {
 	if len(batch) != len(r.batch) {
 		return Result{}, fmt.Errorf("step: %d batch tensors, want %d", len(batch), len(r.batch))
 	}
@@ -123,7 +126,7 @@ func (r *Runner) Run(batch [][]float32, lr float64) (Result, error) {
 	ins := append(slices.Clone(r.batch), r.lr)
 	ins = append(ins, r.states[r.cur]...)
 	outs := append(slices.Clone(r.outs), r.states[1-r.cur]...)
-	if err := r.sess.Run(ins, outs); err != nil {
+	if err := r.sess.Run(ctx, ins, outs); err != nil {
 		return Result{}, err
 	}
 	res := Result{Loss: float64(r.outs[0].GetData()[0]), GradNorm: float64(r.outs[len(r.outs)-1].GetData()[0])}

@@ -108,50 +108,65 @@ func TestLossFallsAndResumeIsExact(t *testing.T) {
 	if !(s1.LastLoss < 0.5*s1.FirstLoss) {
 		t.Fatalf("loss did not fall: first %v last %v", s1.FirstLoss, s1.LastLoss)
 	}
-	// The same run cut at step 23 by a cancelled context, then resumed.
-	split := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	r, _ := train.NewRunner(rt, st, ort.Options{Threads: 1})
-	src := &source{seed: 3}
-	cancelAt := &cancelSource{Source: src, at: 23, cancel: cancel}
-	_, err = train.Loop(ctx, r, cancelAt, train.LoopConfig{Steps: 60, LR: 0.01, Schedule: optim.Schedule{Kind: "cosine"},
-		CheckpointPath: filepath.Join(split, "ck.bin"), CheckpointEvery: 5, LogPath: filepath.Join(split, "log.csv"), Fingerprint: "f"})
-	r.Close()
-	if !errors.Is(err, train.ErrInterrupted) {
-		t.Fatalf("want ErrInterrupted, got %v", err)
-	}
-	s2, err := run(split, 60, context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !s2.Resumed || s2.StartStep != 23 {
-		t.Fatalf("resumed=%v from %d, want step 23", s2.Resumed, s2.StartStep)
-	}
-	for k, v := range s1.State {
-		if !slices.Equal(v, s2.State[k]) {
-			t.Fatalf("state %s differs between straight and resumed runs", k)
+	// The same run cut at step 23 by a cancelled context, then resumed:
+	// cancelled while waiting for the next batch, and cancelled inside the
+	// step's Run (the batch was already taken from the source).
+	for _, inRun := range []bool{false, true} {
+		split := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		r, err := train.NewRunner(rt, st, ort.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	log, _ := os.ReadFile(filepath.Join(split, "log.csv"))
-	if n := len(slices.DeleteFunc(splitLines(string(log)), func(s string) bool { return s == "" })); n != 61 {
-		t.Errorf("resumed log has %d lines, want header + 60", n)
+		src := &source{seed: 3}
+		cancelAt := &cancelSource{Source: src, at: 23, cancel: cancel, inRun: inRun}
+		_, err = train.Loop(ctx, r, cancelAt, train.LoopConfig{Steps: 60, LR: 0.01, Schedule: optim.Schedule{Kind: "cosine"},
+			CheckpointPath: filepath.Join(split, "ck.bin"), CheckpointEvery: 5, LogPath: filepath.Join(split, "log.csv"), Fingerprint: "f"})
+		r.Close()
+		if !errors.Is(err, train.ErrInterrupted) {
+			t.Fatalf("inRun=%v: want ErrInterrupted, got %v", inRun, err)
+		}
+		s2, err := run(split, 60, context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s2.Resumed || s2.StartStep != 23 {
+			t.Fatalf("inRun=%v: resumed=%v from %d, want step 23", inRun, s2.Resumed, s2.StartStep)
+		}
+		for k, v := range s1.State {
+			if !slices.Equal(v, s2.State[k]) {
+				t.Fatalf("inRun=%v: state %s differs between straight and resumed runs", inRun, k)
+			}
+		}
+		log, _ := os.ReadFile(filepath.Join(split, "log.csv"))
+		if n := len(slices.DeleteFunc(splitLines(string(log)), func(s string) bool { return s == "" })); n != 61 {
+			t.Errorf("inRun=%v: resumed log has %d lines, want header + 60", inRun, n)
+		}
 	}
 }
 
+// cancelSource cancels the run when asked for batch at+1: before handing
+// it out, or (inRun) after, so the step's Run meets the cancelled context.
 type cancelSource struct {
 	train.Source
 	at     uint64
 	cancel func()
+	inRun  bool
 	n      uint64
 }
 
 func (c *cancelSource) Next(ctx context.Context) ([][]float32, error) {
 	c.n++
-	if c.n > c.at {
+	if c.n <= c.at {
+		return c.Source.Next(ctx)
+	}
+	if !c.inRun {
 		c.cancel()
 		return nil, ctx.Err()
 	}
-	return c.Source.Next(ctx)
+	b, err := c.Source.Next(ctx)
+	c.cancel()
+	return b, err
 }
 
 func splitLines(s string) []string {
@@ -253,7 +268,7 @@ func TestExportReloads(t *testing.T) {
 		}
 		it, _ := ort.NewTensor(graph.Shape{batch, 3, size, size}, in)
 		ot, _ := ort.ZerosTensor(graph.Shape{batch, 3, size, size})
-		if err := s.Run([]*ort.Tensor{it}, []*ort.Tensor{ot}); err != nil {
+		if err := s.Run(context.Background(), []*ort.Tensor{it}, []*ort.Tensor{ot}); err != nil {
 			t.Fatal(err)
 		}
 		outs[i] = slices.Clone(ot.GetData())
