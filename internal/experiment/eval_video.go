@@ -3,10 +3,8 @@ package experiment
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 
 	"github.com/fmam/fmam/internal/data"
@@ -40,14 +38,10 @@ func memoryScoresPaths(dir string) (student, teacher string) {
 	return filepath.Join(dir, "memory_scores.csv"), filepath.Join(dir, "teacher_memory_scores.csv")
 }
 
-// mnadAlpha weights the PSNR against the memory distance in MNAD's score
-// (the default of its Evaluate.py).
-const mnadAlpha = 0.6
-
 // evalVideoScores runs model.onnx of a student folder over the test split
 // and writes raw scores: S_o as PSNR (teacher and student), S_fea. With
 // memory, s_o holds MNAD's combined normality score instead (see
-// combineMemory) and the PSNR and memory distance go to
+// score.CombineMemory) and the PSNR and memory distance go to
 // memory_scores.csv and teacher_memory_scores.csv.
 func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 	sPath, tPath := scoresPaths(dir)
@@ -114,8 +108,8 @@ func (e *Env) evalVideoScores(ctx context.Context, dir string) error {
 			id := v + "/" + strconv.Itoa(batch.Frame[i])
 			lab := batch.Label[i] == 1
 			// MSE on [-1, 1] frames: PSNR with peak 2 equals MNAD's PSNR on [0, 1].
-			srows = append(srows, score.VideoRow{ID: id, Video: v, Frame: batch.Frame[i], Label: lab, SO: psnr(se[i]), SFea: float64(fe[i])})
-			trows = append(trows, score.VideoRow{ID: id, Video: v, Frame: batch.Frame[i], Label: lab, SO: psnr(te[i]), SFea: float64(fe[i])})
+			srows = append(srows, score.VideoRow{ID: id, Video: v, Frame: batch.Frame[i], Label: lab, SO: score.FramePSNR(float64(se[i])), SFea: float64(fe[i])})
+			trows = append(trows, score.VideoRow{ID: id, Video: v, Frame: batch.Frame[i], Label: lab, SO: score.FramePSNR(float64(te[i])), SFea: float64(fe[i])})
 			if memory {
 				tdist = append(tdist, float64(sess.Output(3)[i]))
 				sdist = append(sdist, float64(sess.Output(4)[i]))
@@ -156,55 +150,7 @@ func (e *Env) withMemory(dir string, rows []score.VideoRow, dist []float64, teac
 	if err := score.WriteVideoCSV(path, raw); err != nil {
 		return nil, err
 	}
-	return combineMemory(rows, dist, mnadAlpha)
-}
-
-// combineMemory is MNAD's frame score with memory, per video:
-// alpha*minmax(PSNR) + (1-alpha)*(1 - minmax(distance)), the score its
-// Evaluate.py ranks (high = normal; its complement is the anomaly score
-// alpha*(1-minmax(PSNR)) + (1-alpha)*minmax(distance)). It replaces s_o
-// (the PSNR) of each row, so s_o keeps its direction, lower is anomalous,
-// and the lambda fusion and sweep-lambda read the file unchanged; the
-// fusion min-max normalises s_o per video again, which keeps each video's
-// ranking (and the macro AUC) but may move the micro AUC a little from
-// MNAD's, which pools the combined scores without that step.
-func combineMemory(rows []score.VideoRow, dist []float64, alpha float64) ([]score.VideoRow, error) {
-	if len(dist) != len(rows) {
-		return nil, fmt.Errorf("combine memory scores: %d rows but %d distances", len(rows), len(dist))
-	}
-	byVideo := map[string][]int{}
-	var order []string
-	for i, r := range rows {
-		if _, ok := byVideo[r.Video]; !ok {
-			order = append(order, r.Video)
-		}
-		byVideo[r.Video] = append(byVideo[r.Video], i)
-	}
-	out := slices.Clone(rows)
-	for _, v := range order {
-		idx := byVideo[v]
-		p, d := make([]float64, len(idx)), make([]float64, len(idx))
-		for k, i := range idx {
-			p[k], d[k] = rows[i].SO, dist[i]
-		}
-		np, err := score.Normalize(p, score.HigherIsAnomalous) // minmax(PSNR)
-		if err != nil {
-			return nil, fmt.Errorf("video %s: PSNR: %w", v, err)
-		}
-		nd, err := score.Normalize(d, score.LowerIsAnomalous) // 1 - minmax(distance)
-		if err != nil {
-			return nil, fmt.Errorf("video %s: memory distance: %w", v, err)
-		}
-		for k, i := range idx {
-			out[i].SO = alpha*np[k] + (1-alpha)*nd[k]
-		}
-	}
-	return out, nil
-}
-
-func psnr(mse float32) float64 {
-	// A perfect prediction would be +Inf; clamp to 100 dB so it stays rankable.
-	return math.Min(score.PSNR(float64(mse), 2), 100)
+	return score.CombineMemory(rows, dist, score.MNADAlpha)
 }
 
 // frameAUC fuses raw rows at lambda and scores them.

@@ -230,31 +230,6 @@ func (r ImageEvals) MeanImageAUROC() float64 {
 	return s / float64(len(r))
 }
 
-// imageScore is DRAEM's image score: the maximum of the map after a
-// 21x21 mean filter (edges averaged over the pixels inside the image).
-func imageScore(m []float32, h, w int) float64 {
-	const k = 10
-	// Summed-area table makes every window O(1).
-	sat := make([]float64, (h+1)*(w+1))
-	for y := 0; y < h; y++ {
-		row := 0.0
-		for x := 0; x < w; x++ {
-			row += float64(m[y*w+x])
-			sat[(y+1)*(w+1)+x+1] = sat[y*(w+1)+x+1] + row
-		}
-	}
-	best := math.Inf(-1)
-	for y := 0; y < h; y++ {
-		y0, y1 := max(0, y-k), min(h, y+k+1)
-		for x := 0; x < w; x++ {
-			x0, x1 := max(0, x-k), min(w, x+k+1)
-			s := sat[y1*(w+1)+x1] - sat[y0*(w+1)+x1] - sat[y1*(w+1)+x0] + sat[y0*(w+1)+x0]
-			best = max(best, s/float64((y1-y0)*(x1-x0)))
-		}
-	}
-	return best
-}
-
 // EvaluateImages evaluates every category's student (for taps) and writes
 // per-category raw scores, a results table in the paper's Table 4 shape,
 // and map panels.
@@ -348,8 +323,8 @@ func (e *Env) evaluateCategory(ctx context.Context, taps []string) (*ImageEval, 
 			labels = append(labels, lab)
 			id := it.Defect + "/" + filepath.Base(it.Path)
 			fea := float64(sf[i])
-			srows = append(srows, score.ImageRow{ID: id, Category: ds.Name, Defect: it.Defect, Label: lab, SO: imageScore(sMap, s, s), SFea: fea})
-			trows = append(trows, score.ImageRow{ID: id, Category: ds.Name, Defect: it.Defect, Label: lab, SO: imageScore(tMap, s, s), SFea: fea})
+			srows = append(srows, score.ImageRow{ID: id, Category: ds.Name, Defect: it.Defect, Label: lab, SO: score.DRAEMImageScore(sMap, s, s), SFea: fea})
+			trows = append(trows, score.ImageRow{ID: id, Category: ds.Name, Defect: it.Defect, Label: lab, SO: score.DRAEMImageScore(tMap, s, s), SFea: fea})
 		}
 	}
 	sPath, tPath := scoresPaths(dir)

@@ -1,8 +1,10 @@
 // Package score turns raw per-frame or per-image model outputs into anomaly
 // scores: per-video min-max normalisation oriented so that higher means more
 // anomalous, lambda fusion of the feature-mimicking score with the base
-// model's score, lambda grids for sweeps, PSNR, and the raw-scores CSV files
-// that carry model outputs from evaluation to the metrics.
+// model's score, lambda grids for sweeps, PSNR, the baselines' own score
+// rules (MNAD's clamped PSNR and memory fusion, DRAEM's image score), and
+// the raw-scores CSV files that carry model outputs from evaluation to the
+// metrics.
 package score
 
 import (

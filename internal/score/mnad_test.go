@@ -1,16 +1,14 @@
-package experiment
+package score
 
 import (
 	"math"
 	"testing"
-
-	"github.com/fmam/fmam/internal/score"
 )
 
 // MNAD's score with memory, per video: 0.6*minmax(PSNR) +
 // 0.4*(1 - minmax(distance)); hand-computed values.
 func TestCombineMemory(t *testing.T) {
-	rows := []score.VideoRow{
+	rows := []VideoRow{
 		{ID: "a/4", Video: "a", Frame: 4, SO: 30, SFea: 7},
 		{ID: "b/4", Video: "b", Frame: 4, SO: 10, SFea: 8},
 		{ID: "a/5", Video: "a", Frame: 5, SO: 20, SFea: 7},
@@ -21,7 +19,7 @@ func TestCombineMemory(t *testing.T) {
 	// a: minmax(PSNR) = 1, 0, 0.5; 1 - minmax(dist) = 0, 1, 0.5.
 	// b: minmax(PSNR) = 0, 1; a constant distance normalises to 0.
 	want := []float64{0.6, 0, 0.4, 0.6, 0.5}
-	got, err := combineMemory(rows, dist, 0.6)
+	got, err := CombineMemory(rows, dist, 0.6)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +34,7 @@ func TestCombineMemory(t *testing.T) {
 	if rows[0].SO != 30 {
 		t.Error("the input rows were modified")
 	}
-	if _, err := combineMemory(rows, dist[:2], 0.6); err == nil {
+	if _, err := CombineMemory(rows, dist[:2], 0.6); err == nil {
 		t.Error("a distance count that does not match the rows was accepted")
 	}
 }
