@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -123,11 +124,24 @@ func Defaults() map[string]any {
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
 			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false},
 		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4,
-			"optim":            map[string]any{"kind": "adam", "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "clip_norm": 0.0},
+			"optim":            optimDefaults(),
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
 			"checkpoint_every": 100},
 		"eval": map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6},
 	}
+}
+
+// optimDefaults is optim.Defaults as a settings map, keyed like the YAML.
+// float32 fields go through their shortest decimal form so that 0.9 stays
+// 0.9 rather than 0.899999976158.
+func optimDefaults() map[string]any {
+	d := optim.Defaults()
+	f := func(v float32) float64 {
+		x, _ := strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
+		return x
+	}
+	return map[string]any{"kind": d.Kind, "momentum": f(d.Momentum), "beta1": f(d.Beta1), "beta2": f(d.Beta2),
+		"eps": f(d.Eps), "weight_decay": f(d.WeightDecay), "clip_norm": f(d.ClipNorm)}
 }
 
 // Load builds the configuration: defaults, then the YAML file (or the

@@ -26,20 +26,27 @@ type Config struct {
 	ClipNorm float32 `mapstructure:"clip_norm" json:"clip_norm" yaml:"clip_norm"`
 }
 
-// WithDefaults fills zero fields with the usual values.
+// Defaults is Adam with PyTorch's betas and eps, no weight decay and no
+// clipping. The experiment configuration takes its defaults from here too.
+func Defaults() Config {
+	return Config{Kind: "adam", Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+}
+
+// WithDefaults fills zero fields with the values of Defaults.
 func (c Config) WithDefaults() Config {
+	d := Defaults()
 	if c.Kind == "" {
-		c.Kind = "adam"
+		c.Kind = d.Kind
 	}
 	c.Kind = strings.ToLower(c.Kind)
 	if c.Beta1 == 0 {
-		c.Beta1 = 0.9
+		c.Beta1 = d.Beta1
 	}
 	if c.Beta2 == 0 {
-		c.Beta2 = 0.999
+		c.Beta2 = d.Beta2
 	}
 	if c.Eps == 0 {
-		c.Eps = 1e-8
+		c.Eps = d.Eps
 	}
 	return c
 }
