@@ -51,13 +51,7 @@ func gradMaxPool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		// reads because this rule is adding it.
 		delete(n.Attrs, "storage_order")
 		idx = g.Fresh(n.Outputs[0] + "_indices")
-		if len(n.Outputs) == 1 {
-			n.Outputs = append(n.Outputs, idx)
-		} else {
-			n.Outputs[1] = idx
-		}
-		g.Info[idx] = graph.Info{DType: graph.Int64, Shape: ys.Clone()}
-		g.Producer[idx] = n
+		g.SetNodeOutput(n, 1, idx, graph.Info{DType: graph.Int64, Shape: ys})
 	}
 	total := xs.Size()
 	flat := graph.Shape{ys.Size()}

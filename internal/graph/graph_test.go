@@ -89,8 +89,8 @@ func TestCutRenameRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Nodes) != len(r.Nodes) || len(back.Inits) != len(r.Inits) {
-		t.Errorf("round trip: %d nodes %d inits, want %d %d", len(back.Nodes), len(back.Inits), len(r.Nodes), len(r.Inits))
+	if len(back.Nodes) != len(r.Nodes) || len(back.InitNames()) != len(r.InitNames()) {
+		t.Errorf("round trip: %d nodes %d inits, want %d %d", len(back.Nodes), len(back.InitNames()), len(r.Nodes), len(r.InitNames()))
 	}
 }
 
@@ -239,7 +239,7 @@ func TestMobileNetSliceGradients(t *testing.T) {
 			}
 			b.Merge(m)
 			scaled := b.Op("Mul", []string{"m/" + wname, ins[1]}, nil)
-			b.ReplaceUses("m/"+wname, scaled, map[*graph.Node]bool{b.Producer[scaled]: true})
+			b.ReplaceUses("m/"+wname, scaled, map[*graph.Node]bool{b.Producer(scaled): true})
 			if err := b.SortNodes(); err != nil {
 				b.Fail(err)
 			}

@@ -128,8 +128,9 @@ func (s Spec) mimicLoss(g *graph.Graph, b *nn.Builder, in, bottleneck string) (s
 	g.Merge(bg)
 	g.AddNode(&graph.Node{Op: "Identity", Name: "backbone_in", Inputs: []string{x}, Outputs: []string{"backbone/" + bin + ".in"}})
 	g.ReplaceUses("backbone/"+bin, "backbone/"+bin+".in", nil)
-	g.Inputs = slices.DeleteFunc(g.Inputs, func(n string) bool { return n == "backbone/"+bin })
-	delete(g.Info, "backbone/"+bin)
+	if err := g.RemoveInput("backbone/" + bin); err != nil {
+		return "", err
+	}
 	if err := g.SortNodes(); err != nil {
 		return "", err
 	}
@@ -222,7 +223,9 @@ func (s Spec) cloneImported(a *assembled, t *Teacher, b *nn.Builder) error {
 	rng := rand.New(rand.NewPCG(s.Seed+7, 11))
 	for _, p := range trainable {
 		if s.StudentInit != "teacher" {
-			sg.Inits[p] = reinit(sg, p, rng)
+			if err := sg.SetInit(p, reinit(sg, p, rng)); err != nil {
+				return err
+			}
 		}
 	}
 	g.Merge(sg)
@@ -275,7 +278,7 @@ func trainableInits(g *graph.Graph) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(n string) {
-		if v, ok := g.Inits[n]; ok && v.DType == graph.Float && !seen[n] {
+		if v, ok := g.Const(n); ok && v.DType == graph.Float && !seen[n] {
 			seen[n] = true
 			out = append(out, n)
 		}
@@ -299,7 +302,7 @@ func trainableInits(g *graph.Graph) []string {
 // 1/sqrt(fan_in) for weights and biases, ones and zeros for norm scales
 // and biases (told apart by the consumer).
 func reinit(g *graph.Graph, name string, rng *rand.Rand) *graph.Value {
-	v := g.Inits[name]
+	v, _ := g.Const(name)
 	shape := v.Shape
 	var fan int64 = 1
 	norm := false
@@ -367,13 +370,17 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 	trainable := append(slices.Clone(a.reg.Trainable), a.imported...)
 	if s.StudentInit == "teacher" && t.BuiltIn {
 		for _, p := range a.reg.Trainable {
-			if tv, ok := g.Inits[TeacherPrefix+p]; ok && slices.Equal(tv.Shape, g.Shape(p)) {
-				g.Inits[p] = tv
+			if tv, ok := g.Const(TeacherPrefix + p); ok && slices.Equal(tv.Shape, g.Shape(p)) {
+				if err := g.SetInit(p, tv); err != nil {
+					return nil, err
+				}
 			}
 		}
 		for _, st := range a.reg.States() {
-			if tv, ok := g.Inits[TeacherPrefix+st.Name]; ok {
-				g.Inits[st.Name] = tv
+			if tv, ok := g.Const(TeacherPrefix + st.Name); ok {
+				if err := g.SetInit(st.Name, tv); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -424,8 +431,7 @@ func StudentEval(s Spec, t *Teacher, state map[string][]float32) (*graph.Graph, 
 		}
 		outs = append(outs, rename(g, nn.MemoryDistance(g, tq, ti), OutTeacherMem), rename(g, nn.MemoryDistance(g, a.mem.Query, a.mem.Items), OutStudentMem))
 	}
-	g.Outputs = nil
-	g.Output(outs...)
+	g.SetOutputs(outs...)
 	g.Prune()
 	return g, g.Err()
 }

@@ -160,7 +160,8 @@ func TestMemoryMatchesMNAD(t *testing.T) {
 	if s := g.Shape(mem.Out); !slices.Equal(s, graph.Shape{n, 2 * c, h, w}) {
 		t.Fatalf("output shape %v, want %v", s, graph.Shape{n, 2 * c, h, w})
 	}
-	items := g.Inits[mem.Items].F32
+	v, _ := g.Const(mem.Items)
+	items := v.F32
 	for k := 0; k < m; k++ {
 		ss := 0.0
 		for j := 0; j < c; j++ {
@@ -279,7 +280,7 @@ func TestMemoryInferenceHasNoState(t *testing.T) {
 	if len(b.Registry().States()) != 0 || mem.Compactness != "" || mem.Separateness != "" {
 		t.Errorf("inference memory has states %v and losses %q %q", b.Registry().States(), mem.Compactness, mem.Separateness)
 	}
-	if _, ok := g.Inits["memory.items"]; !ok {
+	if _, ok := g.Const("memory.items"); !ok {
 		t.Error("no constant memory.items")
 	}
 	g2 := graph.New("bad")

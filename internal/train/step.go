@@ -77,12 +77,10 @@ func Compile(spec Spec) (*Step, error) {
 	st := &Step{Graph: g, Init: map[string]*graph.Value{}, Shapes: map[string]graph.Shape{}, Batch: spec.Batch, Report: spec.Report}
 	// Parameters and states become inputs: they change every step.
 	toInput := func(name string) error {
-		v, ok := g.Inits[name]
-		if !ok {
-			return fmt.Errorf("compile %s: %q is not an initializer", g.Name, name)
+		v, err := g.InitToInput(name)
+		if err != nil {
+			return fmt.Errorf("compile: %w", err)
 		}
-		delete(g.Inits, name)
-		g.Inputs = append(g.Inputs, name)
 		st.Init[name] = v
 		return nil
 	}
@@ -160,9 +158,10 @@ func Compile(spec Spec) (*Step, error) {
 			return nil, fmt.Errorf("compile %s: graph input %q is neither data nor state", g.Name, in)
 		}
 	}
-	g.Inputs = st.Inputs
-	g.Outputs = nil
-	g.Output(st.Outputs...)
+	if err := g.SetInputs(st.Inputs...); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	g.SetOutputs(st.Outputs...)
 	for _, n := range append(slices.Clone(st.Inputs), st.Outputs...) {
 		st.Shapes[n] = g.Shape(n)
 	}
@@ -201,7 +200,6 @@ func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
 		off += n
 		delete(st.Init, p)
 	}
-	g.Inputs = slices.DeleteFunc(g.Inputs, func(in string) bool { return slices.Contains(params, in) })
 	flat := g.Input(ParamsInput, graph.Float, graph.Shape{off})
 	st.Init[flat] = graph.Floats(graph.Shape{off}, init)
 	parts := []string{flat}
@@ -209,7 +207,7 @@ func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
 		parts = g.OpN("Split", []string{flat, g.Const1D(sizes...)}, len(params), graph.Attrs{"axis": int64(0)})
 	}
 	for i, p := range params {
-		g.AddNode(&graph.Node{Op: "Reshape", Name: p, Inputs: []string{parts[i], g.Const1D(g.Shape(p)...)}, Outputs: []string{p}})
+		g.ComputeInput(&graph.Node{Op: "Reshape", Name: p, Inputs: []string{parts[i], g.Const1D(g.Shape(p)...)}, Outputs: []string{p}})
 	}
 	return flat, g.Err()
 }

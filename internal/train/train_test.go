@@ -297,7 +297,8 @@ func TestParameterStateIsPerTensor(t *testing.T) {
 	g, b, _, _, _ := buildNet(true)
 	init := map[string][]float32{}
 	for _, p := range b.Registry().Trainable {
-		init[p] = slices.Clone(g.Inits[p].F32)
+		v, _ := g.Const(p)
+		init[p] = slices.Clone(v.F32)
 	}
 	st := buildTrain(t)
 	if !slices.Contains(st.States, train.ParamsInput) {
