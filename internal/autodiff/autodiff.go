@@ -28,9 +28,10 @@ var ErrNoRule = errors.New("no gradient rule")
 // false.
 type Rule func(c *Ctx, n *graph.Node, dy []string) ([]string, error)
 
-// Ctx gives rules the graph and the set of tensors that need gradients.
+// Ctx gives rules the graph, with its typed op builders, and the set of
+// tensors that need gradients.
 type Ctx struct {
-	G    *graph.Graph
+	*graph.Graph
 	need map[string]bool
 	// consumers of each tensor in the forward graph, before any gradient
 	// node was added.
@@ -77,7 +78,7 @@ func Backward(g *graph.Graph, loss string, wrt []string) (map[string]string, err
 	if g.Shape(loss).Size() != 1 {
 		return nil, fmt.Errorf("backward: loss %q has shape %v; it must have one element", loss, g.Shape(loss))
 	}
-	c := &Ctx{G: g, need: map[string]bool{}, consumers: g.Consumers()}
+	c := &Ctx{Graph: g, need: map[string]bool{}, consumers: g.Consumers()}
 	for _, w := range wrt {
 		if !g.Has(w) {
 			return nil, fmt.Errorf("backward: trainable tensor %q is not in the graph", w)
@@ -173,11 +174,8 @@ func Backward(g *graph.Graph, loss string, wrt []string) (map[string]string, err
 }
 
 func (c *Ctx) sum(parts []string) string {
-	switch len(parts) {
-	case 0:
+	if len(parts) == 0 {
 		return ""
-	case 1:
-		return parts[0]
 	}
-	return c.G.Op("Sum", parts, nil)
+	return c.Sum(parts...)
 }

@@ -79,8 +79,8 @@ func (r *Registry) finishStates() {
 		c := g.Shape(p.mean)[0]
 		sizes = append(sizes, c)
 		// Batch statistics of any rank flatten to [C] for free.
-		mus = append(mus, reshape(g, p.mu, graph.Shape{c}))
-		invs = append(invs, reshape(g, p.invstd, graph.Shape{c}))
+		mus = append(mus, g.Reshape(p.mu, graph.Shape{c}))
+		invs = append(invs, g.Reshape(p.invstd, graph.Shape{c}))
 		means = append(means, p.mean)
 		vars = append(vars, p.variance)
 		for range c {
@@ -92,26 +92,13 @@ func (r *Registry) finishStates() {
 	}
 	total := int64(len(decay))
 	vec := func(name string, v []float32) string { return g.Init(name, graph.Floats(graph.Shape{total}, v)) }
-	cat := func(ts []string) string {
-		if len(ts) == 1 {
-			return ts[0]
-		}
-		return g.Op("Concat", ts, graph.Attrs{"axis": int64(0)})
-	}
-	op := func(name string, a, b string) string { return g.Op(name, []string{a, b}, nil) }
-	mu, inv := cat(mus), cat(invs)
+	mu, inv := g.Concat(0, mus...), g.Concat(0, invs...)
 	dec := vec("bn_stats.decay", decay)
 	// The batch variance is 1/invstd^2 - eps.
-	v := op("Sub", g.Op("Reciprocal", []string{op("Mul", inv, inv)}, nil), vec("bn_stats.eps", eps))
-	nextMean := op("Add", op("Mul", cat(means), dec), op("Mul", mu, vec("bn_stats.gain_mean", gainMean)))
-	nextVar := op("Add", op("Mul", cat(vars), dec), op("Mul", v, vec("bn_stats.gain_var", gainVar)))
-	split := func(t string) []string {
-		if len(ps) == 1 {
-			return []string{t}
-		}
-		return g.OpN("Split", []string{t, g.Const1D(sizes...)}, len(ps), graph.Attrs{"axis": int64(0)})
-	}
-	nm, nv := split(nextMean), split(nextVar)
+	v := g.Sub(g.Reciprocal(g.Mul(inv, inv)), vec("bn_stats.eps", eps))
+	nextMean := g.Add(g.Mul(g.Concat(0, means...), dec), g.Mul(mu, vec("bn_stats.gain_mean", gainMean)))
+	nextVar := g.Add(g.Mul(g.Concat(0, vars...), dec), g.Mul(v, vec("bn_stats.gain_var", gainVar)))
+	nm, nv := g.Split(nextMean, 0, sizes...), g.Split(nextVar, 0, sizes...)
 	next := map[string]string{}
 	for i, p := range ps {
 		next[p.mean], next[p.variance] = nm[i], nv[i]
@@ -275,12 +262,8 @@ func (b *Builder) BatchNorm(x, name string) string {
 	return outs[0]
 }
 
-func reshape(g *graph.Graph, x string, shape graph.Shape) string {
-	return g.Op("Reshape", []string{x, g.Const1D(shape...)}, nil)
-}
-
 // Relu applies ReLU.
-func (b *Builder) Relu(x string) string { return b.G.Op("Relu", []string{x}, nil) }
+func (b *Builder) Relu(x string) string { return b.G.Relu(x) }
 
 // MaxPool2 halves the spatial size with a 2x2 max pool.
 func (b *Builder) MaxPool2(x string) string {
@@ -304,8 +287,8 @@ func (b *Builder) ConvBNRelu(x, name string, cout int) string {
 
 // Concat joins tensors on the channel axis.
 func (b *Builder) Concat(xs ...string) string {
-	return b.G.Op("Concat", xs, graph.Attrs{"axis": int64(1)})
+	return b.G.Concat(1, xs...)
 }
 
 // Tanh applies tanh.
-func (b *Builder) Tanh(x string) string { return b.G.Op("Tanh", []string{x}, nil) }
+func (b *Builder) Tanh(x string) string { return b.G.Tanh(x) }

@@ -133,7 +133,7 @@ func Compile(spec Spec) (*Step, error) {
 	// Every output needs a tensor of its own (a loss term may be the loss).
 	unique := func(t string) string {
 		if used[t] {
-			t = g.Op("Identity", []string{t}, nil)
+			t = g.Identity(t)
 		}
 		used[t] = true
 		return t
@@ -202,10 +202,7 @@ func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
 	}
 	flat := g.Input(ParamsInput, graph.Float, graph.Shape{off})
 	st.Init[flat] = graph.Floats(graph.Shape{off}, init)
-	parts := []string{flat}
-	if len(params) > 1 {
-		parts = g.OpN("Split", []string{flat, g.Const1D(sizes...)}, len(params), graph.Attrs{"axis": int64(0)})
-	}
+	parts := g.Split(flat, 0, sizes...)
 	for i, p := range params {
 		g.ComputeInput(&graph.Node{Op: "Reshape", Name: p, Inputs: []string{parts[i], g.Const1D(g.Shape(p)...)}, Outputs: []string{p}})
 	}
