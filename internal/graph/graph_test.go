@@ -148,8 +148,14 @@ func TestMobileNetClassifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Destroy()
-	in, _ := ort.NewTensor(graph.Shape{1, 3, 224, 224}, img.Pix)
-	out, _ := ort.ZerosTensor(graph.Shape{1, 1001})
+	in, err := ort.NewTensor(graph.Shape{1, 3, 224, 224}, img.Pix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ort.ZerosTensor(graph.Shape{1, 1001})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer ort.DestroyAll(in, out)
 	if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)
