@@ -138,7 +138,7 @@ func (s Spec) mimicLoss(g *graph.Graph, b *nn.Builder, in, bottleneck string) (s
 	fs := g.Shape(feat)
 	bshape := g.Shape(bottleneck)
 	target := g.Op("Resize", []string{feat, "", "", g.Const1D(fs[0], fs[1], bshape[2], bshape[3])}, graph.Attrs{"mode": "linear"})
-	adapted := b.Scope("mimic").Conv2D(bottleneck, "adapter", int(fs[1]), 1, 1, 0, true)
+	adapted := b.Scope("mimic").Conv2D(bottleneck, "adapter", int(fs[1]), nn.ConvOpts{Kernel: 1, Bias: true})
 	return mse(g, adapted, target), g.Err()
 }
 

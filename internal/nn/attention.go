@@ -75,22 +75,24 @@ func (b *Builder) Attention(feaT, feaS, name string, c AttentionConfig) (refined
 	x := g.Abs(g.Sub(feaT, feaS))
 	ch := int(g.Shape(feaS)[1])
 	hidden := max(1, ch/c.Reduction)
+	// SA's and SCA's kxk convs keep the map size.
+	same := ConvOpts{Kernel: c.Kernel, Pad: c.Kernel / 2, Bias: true}
 	switch c.Kind {
 	case AttnCA:
 		// SE block: squeeze by global average, excite with two FCs (1x1 convs).
 		p := g.Op("GlobalAveragePool", []string{x}, nil)
-		h := s.Relu(s.Conv2D(p, "fc1", hidden, 1, 1, 0, true))
-		mask = g.Sigmoid(s.Conv2D(h, "fc2", ch, 1, 1, 0, true))
+		h := s.Relu(s.Conv2D(p, "fc1", hidden, ConvOpts{Kernel: 1, Bias: true}))
+		mask = g.Sigmoid(s.Conv2D(h, "fc2", ch, ConvOpts{Kernel: 1, Bias: true}))
 	case AttnSA:
 		// CBAM spatial attention: channel mean and max, one kxk conv.
 		avg := g.ReduceMean(x, []int64{1}, true)
 		mx := g.ReduceMax(x, []int64{1}, true)
 		st := g.Concat(1, avg, mx)
-		mask = g.Sigmoid(s.Conv2D(st, "conv", 1, c.Kernel, 1, c.Kernel/2, true))
+		mask = g.Sigmoid(s.Conv2D(st, "conv", 1, same))
 	case AttnSCA:
 		// A full c x h x w mask: encoder conv to c/r, ReLU, decoder conv back.
-		h := s.Relu(s.Conv2D(x, "conv_e", hidden, c.Kernel, 1, c.Kernel/2, true))
-		mask = g.Sigmoid(s.Conv2D(h, "conv_d", ch, c.Kernel, 1, c.Kernel/2, true))
+		h := s.Relu(s.Conv2D(x, "conv_e", hidden, same))
+		mask = g.Sigmoid(s.Conv2D(h, "conv_d", ch, same))
 	}
 	return g.Mul(feaS, mask), mask
 }

@@ -192,11 +192,10 @@ func TestMemoryMatchesMNAD(t *testing.T) {
 	for i := range data {
 		data[i] = rng.Float32()*2 - 1
 	}
-	in, _ := ort.NewTensor(graph.Shape{n, c, h, w}, data)
+	in := tensor(t, graph.Shape{n, c, h, w}, data)
 	var ots []*ort.Tensor
 	for _, o := range outs {
-		t, _ := ort.ZerosTensor(g.Shape(o))
-		ots = append(ots, t)
+		ots = append(ots, zeros(t, g.Shape(o)))
 	}
 	defer ort.DestroyAll(append(ots, in)...)
 	if err := s.Run([]*ort.Tensor{in}, ots); err != nil {

@@ -195,39 +195,77 @@ func (b *Builder) weight(shape graph.Shape, fanIn int64) *graph.Value {
 	return b.uniform(shape, 1/math.Sqrt(float64(fanIn)))
 }
 
-// Conv2D is a square-kernel convolution with "same"-style padding pad.
-func (b *Builder) Conv2D(x, name string, cout, k, stride, pad int, bias bool) string {
+// ConvOpts shapes a square-kernel 2-D convolution. Kernel and Stride 0
+// mean 1, so the zero value is a 1x1 convolution with stride 1, no
+// padding and no bias.
+type ConvOpts struct {
+	Kernel int // side of the square kernel
+	Stride int
+	Pad    int // zero padding on every side
+	// OutPad is a transposed convolution's output_padding (PyTorch's
+	// output_padding): rows and columns added at the end of the output.
+	OutPad int
+	Bias   bool
+}
+
+func (o ConvOpts) kernelStride() (k, stride int64) {
+	k, stride = int64(o.Kernel), int64(o.Stride)
+	if k == 0 {
+		k = 1
+	}
+	if stride == 0 {
+		stride = 1
+	}
+	return k, stride
+}
+
+// Conv2D is PyTorch's Conv2d(cin, cout, o.Kernel, o.Stride, o.Pad,
+// bias=o.Bias), cin taken from x.
+func (b *Builder) Conv2D(x, name string, cout int, o ConvOpts) string {
+	if o.OutPad != 0 {
+		b.G.Fail(fmt.Errorf("conv %s: output padding %d is for transposed convolutions", b.Name(name), o.OutPad))
+	}
+	k, stride := o.kernelStride()
 	cin := b.G.Shape(x)[1]
 	s := b.Scope(name)
-	shape := graph.Shape{int64(cout), cin, int64(k), int64(k)}
-	fan := cin * int64(k*k)
+	shape := graph.Shape{int64(cout), cin, k, k}
+	fan := cin * k * k
 	ins := []string{x, s.Param("w", b.weight(shape, fan))}
-	if bias {
+	if o.Bias {
 		bv := b.uniform(graph.Shape{int64(cout)}, 1/math.Sqrt(float64(fan)))
 		if b.Init == InitNormal002 {
 			bv = fill(graph.Shape{int64(cout)}, 0)
 		}
 		ins = append(ins, s.Param("b", bv))
 	}
-	p := int64(pad)
-	return b.G.Op("Conv", ins, graph.Attrs{"kernel_shape": []int64{int64(k), int64(k)}, "pads": []int64{p, p, p, p}, "strides": []int64{int64(stride), int64(stride)}})
+	p := int64(o.Pad)
+	return b.G.Op("Conv", ins, graph.Attrs{"kernel_shape": []int64{k, k}, "pads": []int64{p, p, p, p}, "strides": []int64{stride, stride}})
 }
 
-// ConvTranspose2D is PyTorch's ConvTranspose2d(k, stride, pad, output_padding).
-func (b *Builder) ConvTranspose2D(x, name string, cout, k, stride, pad, outPad int) string {
+// ConvTranspose2D is PyTorch's ConvTranspose2d(cin, cout, o.Kernel,
+// o.Stride, o.Pad, o.OutPad, bias=o.Bias), cin taken from x.
+func (b *Builder) ConvTranspose2D(x, name string, cout int, o ConvOpts) string {
+	k, stride := o.kernelStride()
 	cin := b.G.Shape(x)[1]
 	s := b.Scope(name)
-	shape := graph.Shape{cin, int64(cout), int64(k), int64(k)}
+	shape := graph.Shape{cin, int64(cout), k, k}
 	// PyTorch computes ConvTranspose fan-in from weight.size(1) * k * k.
-	fan := int64(cout) * int64(k*k)
-	w := s.Param("w", b.weight(shape, fan))
-	bias := s.Param("b", b.uniform(graph.Shape{int64(cout)}, 1/math.Sqrt(float64(fan))))
-	if b.Init == InitNormal002 {
-		b.G.SetInit(bias, fill(graph.Shape{int64(cout)}, 0))
+	fan := int64(cout) * k * k
+	ins := []string{x, s.Param("w", b.weight(shape, fan))}
+	if o.Bias {
+		// Under InitNormal002 zeros replace the uniform draw, which still
+		// happens: every weight drawn after it depends on the sequence.
+		bias := s.Param("b", b.uniform(graph.Shape{int64(cout)}, 1/math.Sqrt(float64(fan))))
+		if b.Init == InitNormal002 {
+			if err := b.G.SetInit(bias, fill(graph.Shape{int64(cout)}, 0)); err != nil {
+				b.G.Fail(err)
+			}
+		}
+		ins = append(ins, bias)
 	}
-	p, op := int64(pad), int64(outPad)
-	return b.G.Op("ConvTranspose", []string{x, w, bias}, graph.Attrs{"kernel_shape": []int64{int64(k), int64(k)}, "pads": []int64{p, p, p, p},
-		"strides": []int64{int64(stride), int64(stride)}, "output_padding": []int64{op, op}})
+	p, op := int64(o.Pad), int64(o.OutPad)
+	return b.G.Op("ConvTranspose", ins, graph.Attrs{"kernel_shape": []int64{k, k}, "pads": []int64{p, p, p, p},
+		"strides": []int64{stride, stride}, "output_padding": []int64{op, op}})
 }
 
 // BatchNorm normalises over batch and space. In training it uses batch
@@ -282,7 +320,7 @@ func (b *Builder) Upsample2(x string) string {
 // ConvBNRelu is conv3x3-BN-ReLU.
 func (b *Builder) ConvBNRelu(x, name string, cout int) string {
 	s := b.Scope(name)
-	return b.Relu(s.BatchNorm(s.Conv2D(x, "conv", cout, 3, 1, 1, true), "bn"))
+	return b.Relu(s.BatchNorm(s.Conv2D(x, "conv", cout, ConvOpts{Kernel: 3, Pad: 1, Bias: true}), "bn"))
 }
 
 // Concat joins tensors on the channel axis.

@@ -33,7 +33,7 @@ func buildNet(train bool) (*graph.Graph, *nn.Builder, string, string, string) {
 	x := g.Input("x", graph.Float, graph.Shape{batch, 3, size, size})
 	b := nn.New(g, train, 7)
 	h := b.ConvBNRelu(x, "c1", 8)
-	y := b.Conv2D(h, "c2", 3, 3, 1, 1, true)
+	y := b.Conv2D(h, "c2", 3, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true})
 	return g, b, x, y, ""
 }
 
