@@ -72,6 +72,17 @@ type Info struct {
 	Shape Shape
 }
 
+// State is a tensor carried from one train step to the next: the step
+// reads it as the graph input Name and writes its next value as the
+// tensor Next. Init is its initial value where the builder that made it
+// knows one (an optimizer's moments start at zero); a state that is an
+// initializer while the forward graph is built starts at the
+// initializer's value instead.
+type State struct {
+	Name, Next string
+	Init       *Value
+}
+
 // Value is constant tensor data: an initializer, a Constant, or an attribute.
 type Value struct {
 	DType DType

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/gradcheck"
+	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
@@ -50,7 +51,7 @@ func TestMemoryTeacherAndStudent(t *testing.T) {
 	if slices.Contains(b.Spec.Trainable, arch.MemoryTensor) {
 		t.Error("memory items are trainable; MNAD updates them without gradient")
 	}
-	if !slices.ContainsFunc(b.Spec.States, func(p train.StatePair) bool { return p.Name == arch.MemoryTensor }) {
+	if !slices.ContainsFunc(b.Spec.States, func(p graph.State) bool { return p.Name == arch.MemoryTensor }) {
 		t.Fatalf("memory items are not a state: %v", b.Spec.States)
 	}
 	initial := slices.Clone(initF32(b.Spec.Graph, arch.MemoryTensor))
@@ -93,7 +94,7 @@ func TestMemoryTeacherAndStudent(t *testing.T) {
 			t.Errorf("teacher tensor %s is a state of the student step", p.Name)
 		}
 	}
-	if !slices.ContainsFunc(sb.Spec.States, func(p train.StatePair) bool { return p.Name == arch.MemoryTensor }) {
+	if !slices.ContainsFunc(sb.Spec.States, func(p graph.State) bool { return p.Name == arch.MemoryTensor }) {
 		t.Fatal("the student has no memory state")
 	}
 	if got, ok := sb.Spec.Graph.Const(method.TeacherPrefix + arch.MemoryTensor); !ok || !slices.Equal(got.F32, items) {

@@ -21,14 +21,6 @@ type Built struct {
 	Terms []string
 }
 
-func states(r *nn.Registry) []train.StatePair {
-	var out []train.StatePair
-	for _, s := range r.States() {
-		out = append(out, train.StatePair{Name: s.Name, Next: s.Next})
-	}
-	return out
-}
-
 // addTargets declares the supervision inputs of the task.
 func (s Spec) addTargets(g *graph.Graph) []string {
 	if s.Task == "video" {
@@ -83,7 +75,7 @@ func TeacherTrain(s Spec) (*Built, error) {
 		return nil, err
 	}
 	return &Built{Spec: &train.Spec{Graph: g, Batch: append([]string{in}, targets...), Loss: total, Report: terms,
-		Trainable: b.Registry().Trainable, States: states(b.Registry())}, Terms: names}, nil
+		Trainable: b.Registry().Trainable, States: b.Registry().States()}, Terms: names}, nil
 }
 
 // mimicLoss is the paper's teacher recipe: a 1x1 adapter maps the
@@ -388,7 +380,7 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 		return nil, err
 	}
 	return &Built{Spec: &train.Spec{Graph: g, Batch: append([]string{a.input}, targets...), Loss: total,
-		Report: append(terms, lf), Trainable: trainable, States: states(a.reg)}, Terms: append(names, "l_fea")}, nil
+		Report: append(terms, lf), Trainable: trainable, States: a.reg.States()}, Terms: append(names, "l_fea")}, nil
 }
 
 // StudentEval builds the evaluation graph with the trained student
@@ -478,5 +470,5 @@ func BenchTrain(s Spec) (*Built, error) {
 	if err := g.Err(); err != nil {
 		return nil, err
 	}
-	return &Built{Spec: &train.Spec{Graph: g, Batch: batch, Loss: total, Trainable: b.Registry().Trainable, States: states(b.Registry())}}, nil
+	return &Built{Spec: &train.Spec{Graph: g, Batch: batch, Loss: total, Trainable: b.Registry().Trainable, States: b.Registry().States()}}, nil
 }

@@ -64,7 +64,7 @@ func (b *Builder) Memory(x, name string, m int) *Memory {
 	items := s.constant("items", b.unitRows(m, xs[1]))
 	mem, next := memoryGraph(g, x, items, s.Name("query"), b.Train, true)
 	if next != "" {
-		b.reg.states = append(b.reg.states, State{Name: items, Next: next})
+		b.reg.states = append(b.reg.states, graph.State{Name: items, Next: next})
 	}
 	return mem
 }

@@ -28,23 +28,20 @@ const (
 	InitNormal002 Init = "normal0.02"
 )
 
-// State is a non-trained tensor carried between steps (running
-// statistics, memory items).
-type State struct{ Name, Next string }
-
 // Registry collects what the builders created.
 type Registry struct {
 	Trainable []string
 	g         *graph.Graph
-	states    []State
+	states    []graph.State
 	pending   []bnStats
 }
 
-// States returns the tensors carried between steps with their next
-// values. It first writes the pending running-statistics updates of
+// States returns the non-trained tensors carried between steps (running
+// statistics, memory items) with their next values; each is an
+// initializer holding its initial value. It first writes the pending running-statistics updates of
 // training-mode BatchNorms (see finishStates), so call it once the network
 // is built.
-func (r *Registry) States() []State {
+func (r *Registry) States() []graph.State {
 	r.finishStates()
 	return r.states
 }
@@ -296,7 +293,7 @@ func (b *Builder) BatchNorm(x, name string) string {
 	cnt := xs.Size() / c
 	b.reg.pending = append(b.reg.pending, bnStats{mean: mean, variance: variance, mu: outs[1], invstd: outs[2],
 		momentum: b.Momentum, unbias: float32(cnt) / float32(max(cnt-1, 1)), eps: eps})
-	b.reg.states = append(b.reg.states, State{Name: mean}, State{Name: variance})
+	b.reg.states = append(b.reg.states, graph.State{Name: mean}, graph.State{Name: variance})
 	return outs[0]
 }
 

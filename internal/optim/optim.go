@@ -60,13 +60,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// State is one optimizer state tensor: read from graph input Name, its
-// next value is the tensor Next.
-type State struct {
-	Name, Next string
-	Init       *graph.Value
-}
-
 // flatten concatenates tensors, each flattened, into one vector.
 func flatten(g *graph.Graph, names []string) string {
 	parts := make([]string, 0, len(names))
@@ -78,9 +71,9 @@ func flatten(g *graph.Graph, names []string) string {
 
 // Update is what ApplyFlat appended.
 type Update struct {
-	Next     string // the updated parameter vector
-	States   []State
-	GradNorm string // global gradient norm before clipping ([1])
+	Next     string        // the updated parameter vector
+	States   []graph.State // inputs ApplyFlat declared, with their initial values
+	GradNorm string        // global gradient norm before clipping ([1])
 }
 
 // ApplyFlat appends the update of the flat parameter vector pv, whose
@@ -125,7 +118,7 @@ func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (
 	}
 	state := func(name string, shape graph.Shape) string {
 		n := g.Input(g.Fresh(name), graph.Float, shape)
-		u.States = append(u.States, State{Name: n, Init: graph.Floats(shape, make([]float32, shape.Size()))})
+		u.States = append(u.States, graph.State{Name: n, Init: graph.Floats(shape, make([]float32, shape.Size()))})
 		return n
 	}
 	setNext := func(name, next string) {

@@ -13,10 +13,6 @@ import (
 	"github.com/fmam/fmam/internal/optim"
 )
 
-// StatePair is a tensor carried from one step to the next: read as the
-// graph input Name, written as the tensor Next.
-type StatePair struct{ Name, Next string }
-
 // Spec describes a training problem as a forward graph.
 type Spec struct {
 	// Graph holds the forward pass and the loss; trainable parameters and
@@ -29,8 +25,10 @@ type Spec struct {
 	// Report are extra one-element tensors logged each step (loss terms).
 	Report    []string
 	Trainable []string
-	States    []StatePair
-	Optim     optim.Config
+	// States are carried between steps; each Name is an initializer of
+	// Graph holding the initial value (Init is not read).
+	States []graph.State
+	Optim  optim.Config
 }
 
 // Step is a compiled train step.
@@ -120,9 +118,9 @@ func Compile(spec Spec) (*Step, error) {
 	if err := g.SortNodes(); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
 	}
-	pairs := append([]StatePair{{flat, upd.Next}}, spec.States...)
+	pairs := append([]graph.State{{Name: flat, Next: upd.Next}}, spec.States...)
 	for _, s := range upd.States {
-		pairs = append(pairs, StatePair{s.Name, s.Next})
+		pairs = append(pairs, s)
 		st.Init[s.Name] = s.Init
 	}
 	st.Inputs = append(slices.Clone(spec.Batch), lr)

@@ -42,11 +42,7 @@ func buildTrain(t *testing.T) *train.Step {
 	target := g.Input("target", graph.Float, graph.Shape{batch, 3, size, size})
 	d := g.Op("Sub", []string{y, target}, nil)
 	loss := g.Op("Reshape", []string{g.Op("ReduceMean", []string{g.Op("Mul", []string{d, d}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
-	var states []train.StatePair
-	for _, s := range b.Registry().States() {
-		states = append(states, train.StatePair{Name: s.Name, Next: s.Next})
-	}
-	st, err := train.Compile(train.Spec{Graph: g, Batch: []string{x, target}, Loss: loss, Trainable: b.Registry().Trainable, States: states, Optim: optim.Config{Kind: "adam"}})
+	st, err := train.Compile(train.Spec{Graph: g, Batch: []string{x, target}, Loss: loss, Trainable: b.Registry().Trainable, States: b.Registry().States(), Optim: optim.Config{Kind: "adam"}})
 	if err != nil {
 		t.Fatal(err)
 	}
