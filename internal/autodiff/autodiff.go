@@ -1,12 +1,18 @@
 // Package autodiff appends reverse-mode gradient nodes to a graph.
 //
 // Release builds of ONNX Runtime have no gradient ops, so every rule here
-// writes its gradient with ordinary inference ops (ConvTranspose for a conv's
-// input gradient, Slice+MatMul for its weight gradient, and so on). The
-// result is one graph that ONNX Runtime runs like any model.
+// writes its gradient with ordinary inference ops, and the result is one
+// graph that ONNX Runtime runs like any model. A conv's input gradient,
+// for instance, is a Conv with the flipped kernel (stride 1 on larger
+// maps) or a ConvTranspose; its weight gradient is a MatMul of dY with
+// the input's kernel windows, gathered by a Conv with one-hot kernels
+// (per kernel row and column for stride-1 2-D convs on large maps, per
+// kernel tap otherwise). rules_conv.go says which form is used when, and
+// why.
 //
 // Rules are looked up by op type in a fixed table; an op on the path from
 // the trainable tensors to the loss without a rule is an error naming it.
+// They write their nodes with graph's typed builders, which Ctx carries.
 package autodiff
 
 import (

@@ -170,10 +170,11 @@ func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs, 
 	return g.Op("ConvTranspose", []string{d, w}, a)
 }
 
-// weightGrad computes the kernel gradient of Conv (transposed=false: a is
-// the input x, b is dY) or of ConvTranspose (transposed=true: a is the input
-// x, windows are taken from dY). Either way it is a sum over batch and
-// positions of window-patches times the other operand, one MatMul per group.
+// weightGrad computes the kernel gradient of Conv (transposed=false:
+// windows of the input x times dY) or of ConvTranspose (transposed=true:
+// windows of dY times x). Either way it is a sum over batch and positions
+// of window patches times the other operand, one MatMul per group; stride-1
+// 2-D convs on large maps take the row form (weightGradRows) instead.
 func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transposed bool) string {
 	g := c.Graph
 	G := geo.Group

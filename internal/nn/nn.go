@@ -1,10 +1,10 @@
 // Package nn builds network layers on a graph: convolutions, batch
-// normalisation (training form from primitive ops so autodiff can
-// differentiate it), pooling, up-sampling, MNAD's memory module, and the
-// inconsistency-guided attention modules of feature mimicking (CA, SA,
-// SCA).
+// normalisation (in training, a composite op with a closed-form gradient
+// that is lowered to standard ops when the model is written), pooling,
+// up-sampling, MNAD's memory module, and the inconsistency-guided
+// attention modules of feature mimicking (CA, SA, SCA).
 //
-// Parameters are initializers with stable, scoped names ("enc1.conv1.w"),
+// Parameters are initializers with stable, scoped names ("enc1.c1.conv.w"),
 // so the train-step graph and the inference graph built from the same code
 // share names and a checkpoint fits both.
 package nn
