@@ -108,7 +108,7 @@ func MNADNet(b *nn.Builder, frames string, c MNADConfig, hook Tap) MNADOut {
 	basic := func(x, name string, out int, last bool) string {
 		s := b.Scope(name)
 		x = s.ConvBNRelu(x, "c1", out)
-		x = s.Conv2D(x, "c2.conv", out, 3, 1, 1, true)
+		x = s.Conv2D(x, "c2.conv", out, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true})
 		if last {
 			return x
 		}
@@ -116,7 +116,7 @@ func MNADNet(b *nn.Builder, frames string, c MNADConfig, hook Tap) MNADOut {
 	}
 	up := func(x, name string, out int) string {
 		s := b.Scope(name)
-		return s.Relu(s.BatchNorm(s.ConvTranspose2D(x, "deconv", out, 3, 2, 1, 1), "bn"))
+		return s.Relu(s.BatchNorm(s.ConvTranspose2D(x, "deconv", out, nn.ConvOpts{Kernel: 3, Stride: 2, Pad: 1, OutPad: 1, Bias: true}), "bn"))
 	}
 	e1 := basic(frames, "enc1", ch(64), false)
 	e2 := basic(b.MaxPool2(e1), "enc2", ch(128), false)
@@ -138,7 +138,7 @@ func MNADNet(b *nn.Builder, frames string, c MNADConfig, hook Tap) MNADOut {
 	s := b.Scope("gen")
 	d = s.ConvBNRelu(d, "c1", ch(64))
 	d = s.ConvBNRelu(d, "c2", ch(64))
-	return MNADOut{Prediction: b.Tanh(s.Conv2D(d, "out", c.Channels, 3, 1, 1, true)), Memory: mem}
+	return MNADOut{Prediction: b.Tanh(s.Conv2D(d, "out", c.Channels, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true})), Memory: mem}
 }
 
 // DRAEMConfig sizes DRAEM.
@@ -179,7 +179,7 @@ func DRAEM(b *nn.Builder, image string, c DRAEMConfig, hook Tap) (recon, logits 
 			x = tapAt(r, "decoder", x, hook)
 		}
 	}
-	recon = r.Conv2D(x, "out", 3, 3, 1, 1, true)
+	recon = r.Conv2D(x, "out", 3, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true})
 
 	// Discriminative subnetwork, base width 64, U-Net.
 	d := b.Scope("disc")
@@ -200,6 +200,6 @@ func DRAEM(b *nn.Builder, image string, c DRAEMConfig, hook Tap) (recon, logits 
 		u := s.ConvBNRelu(s.Upsample2(y), "up", o)
 		y = block(s, s.Concat(u, skips[len(skips)-2-i]), "db", o, o)
 	}
-	logits = d.Conv2D(y, "out", 2, 3, 1, 1, true)
+	logits = d.Conv2D(y, "out", 2, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true})
 	return recon, logits
 }

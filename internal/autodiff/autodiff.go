@@ -1,12 +1,18 @@
 // Package autodiff appends reverse-mode gradient nodes to a graph.
 //
 // Release builds of ONNX Runtime have no gradient ops, so every rule here
-// writes its gradient with ordinary inference ops (ConvTranspose for a conv's
-// input gradient, Slice+MatMul for its weight gradient, and so on). The
-// result is one graph that ONNX Runtime runs like any model.
+// writes its gradient with ordinary inference ops, and the result is one
+// graph that ONNX Runtime runs like any model. A conv's input gradient,
+// for instance, is a Conv with the flipped kernel (stride 1 on larger
+// maps) or a ConvTranspose; its weight gradient is a MatMul of dY with
+// the input's kernel windows, gathered by a Conv with one-hot kernels
+// (per kernel row and column for stride-1 2-D convs on large maps, per
+// kernel tap otherwise). rules_conv.go says which form is used when, and
+// why.
 //
 // Rules are looked up by op type in a fixed table; an op on the path from
 // the trainable tensors to the loss without a rule is an error naming it.
+// They write their nodes with graph's typed builders, which Ctx carries.
 package autodiff
 
 import (
@@ -28,9 +34,10 @@ var ErrNoRule = errors.New("no gradient rule")
 // false.
 type Rule func(c *Ctx, n *graph.Node, dy []string) ([]string, error)
 
-// Ctx gives rules the graph and the set of tensors that need gradients.
+// Ctx gives rules the graph, with its typed op builders, and the set of
+// tensors that need gradients.
 type Ctx struct {
-	G    *graph.Graph
+	*graph.Graph
 	need map[string]bool
 	// consumers of each tensor in the forward graph, before any gradient
 	// node was added.
@@ -77,7 +84,7 @@ func Backward(g *graph.Graph, loss string, wrt []string) (map[string]string, err
 	if g.Shape(loss).Size() != 1 {
 		return nil, fmt.Errorf("backward: loss %q has shape %v; it must have one element", loss, g.Shape(loss))
 	}
-	c := &Ctx{G: g, need: map[string]bool{}, consumers: g.Consumers()}
+	c := &Ctx{Graph: g, need: map[string]bool{}, consumers: g.Consumers()}
 	for _, w := range wrt {
 		if !g.Has(w) {
 			return nil, fmt.Errorf("backward: trainable tensor %q is not in the graph", w)
@@ -173,11 +180,8 @@ func Backward(g *graph.Graph, loss string, wrt []string) (map[string]string, err
 }
 
 func (c *Ctx) sum(parts []string) string {
-	switch len(parts) {
-	case 0:
+	if len(parts) == 0 {
 		return ""
-	case 1:
-		return parts[0]
 	}
-	return c.G.Op("Sum", parts, nil)
+	return c.Sum(parts...)
 }

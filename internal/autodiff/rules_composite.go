@@ -25,7 +25,7 @@ func gradBatchNormTrain(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	if dy[1] != "" || dy[2] != "" || (len(dy) > 3 && dy[3] != "") {
 		return nil, fmt.Errorf("the loss depends on the batch statistics of %s; only y can carry a gradient", n.Describe())
 	}
-	g := c.G
+	g := c.Graph
 	x, scale, bias := n.Inputs[0], n.Inputs[1], n.Inputs[2]
 	invstd, xc := n.Outputs[2], n.Outputs[3]
 	xs := g.Shape(x)

@@ -20,7 +20,7 @@ func init() {
 // several times faster than K strided Slices and a Concat, and it handles
 // pads, strides and dilations natively.
 func (c *Ctx) im2col(x string, geo graph.ConvGeom, outSpatial graph.Shape) string {
-	g := c.G
+	g := c.Graph
 	xs := g.Shape(x)
 	k := len(geo.Kernel)
 	n, ch := xs[0], xs[1]
@@ -42,7 +42,7 @@ func (c *Ctx) im2col(x string, geo graph.ConvGeom, outSpatial graph.Shape) strin
 		for i := range axes {
 			axes[i] = int64(2 + i)
 		}
-		cols = g.Op("Slice", []string{cols, g.Const1D(starts...), g.Const1D(outSpatial...), g.Const1D(axes...)}, nil)
+		cols = g.Slice(cols, starts, outSpatial, axes, nil)
 	}
 	return c.Reshape(cols, graph.Shape{n, ch, kernelSize, L})
 }
@@ -53,7 +53,7 @@ func (c *Ctx) im2col(x string, geo graph.ConvGeom, outSpatial graph.Shape) strin
 // MatMul with the exchange matrix: ONNX Runtime's negative-step Slice is
 // several times slower on big kernels.
 func (c *Ctx) flipKernel(w string, group int64) string {
-	g := c.G
+	g := c.Graph
 	ws := g.Shape(w)
 	co, ci := ws[0], ws[1]
 	k := len(ws) - 2
@@ -67,14 +67,14 @@ func (c *Ctx) flipKernel(w string, group int64) string {
 		for i := range k {
 			starts[i], ends[i], axes[i], steps[i] = -1, math.MinInt64, int64(2+i), -1
 		}
-		return g.Op("Slice", []string{c.Reshape(swapped, flatShape), g.Const1D(starts...), g.Const1D(ends...), g.Const1D(axes...), g.Const1D(steps...)}, nil)
+		return g.Slice(c.Reshape(swapped, flatShape), starts, ends, axes, steps)
 	}
 	ex := make([]float32, kernelSize*kernelSize)
 	for i := int64(0); i < kernelSize; i++ {
 		ex[i*kernelSize+kernelSize-1-i] = 1
 	}
 	j := g.Init("flip_exchange", graph.Floats(graph.Shape{kernelSize, kernelSize}, ex))
-	return c.Reshape(g.Op("MatMul", []string{swapped, j}, nil), flatShape)
+	return c.Reshape(g.MatMul(swapped, j), flatShape)
 }
 
 // smallMap is the number of output positions at or below which the
@@ -90,7 +90,7 @@ const smallMap = 64
 const rowsMap = 32 * 32
 
 func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x, w := n.Inputs[0], n.Inputs[1]
 	xs, ws, ys := g.Shape(x), g.Shape(w), g.Shape(n.Outputs[0])
 	k := len(xs) - 2
@@ -132,10 +132,10 @@ func gradConv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 func biasGrad(c *Ctx, n *graph.Node, d string) string {
 	if cons := c.consumers[n.Outputs[0]]; len(cons) == 1 && cons[0].Op == graph.BatchNormTrain && cons[0].Domain == graph.Domain &&
 		cons[0].Inputs[0] == n.Outputs[0] && !slices.Contains(cons[0].Inputs[1:], n.Outputs[0]) {
-		return c.Zeros(c.G.Shape(n.Inputs[2]))
+		return c.Zeros(c.Shape(n.Inputs[2]))
 	}
 	axes := []int64{0}
-	for i := 2; i < c.G.Rank(d); i++ {
+	for i := 2; i < c.Rank(d); i++ {
 		axes = append(axes, int64(i))
 	}
 	return c.ReduceSum(d, axes, false)
@@ -146,7 +146,7 @@ func biasGrad(c *Ctx, n *graph.Node, d string) string {
 // strides skipped. For stride 1 the same result is a plain Conv with the
 // flipped kernel: ONNX Runtime's Conv is much faster than its ConvTranspose.
 func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs, op []int64) string {
-	g := c.G
+	g := c.Graph
 	k := len(geo.Kernel)
 	pads := make([]int64, 2*k)
 	plain := true
@@ -170,12 +170,13 @@ func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs, 
 	return g.Op("ConvTranspose", []string{d, w}, a)
 }
 
-// weightGrad computes the kernel gradient of Conv (transposed=false: a is
-// the input x, b is dY) or of ConvTranspose (transposed=true: a is the input
-// x, windows are taken from dY). Either way it is a sum over batch and
-// positions of window-patches times the other operand, one MatMul per group.
+// weightGrad computes the kernel gradient of Conv (transposed=false:
+// windows of the input x times dY) or of ConvTranspose (transposed=true:
+// windows of dY times x). Either way it is a sum over batch and positions
+// of window patches times the other operand, one MatMul per group; stride-1
+// 2-D convs on large maps take the row form (weightGradRows) instead.
 func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transposed bool) string {
-	g := c.G
+	g := c.Graph
 	G := geo.Group
 	kernelSize := graph.Shape(geo.Kernel).Size()
 	// The row form copies x kh times and dY kw times where im2col copies x
@@ -205,14 +206,14 @@ func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transp
 		// into the MatMul by ONNX Runtime.
 		rows = c.Reshape(c.Transpose(rows, 1, 2, 0, 3), graph.Shape{G, o, N * L})  // [G, o, N*L]
 		cols = c.Reshape(c.Transpose(cols, 1, 2, 0, 3), graph.Shape{G, cK, N * L}) // [G, c*K, N*L]
-		return c.Reshape(g.Op("MatMul", []string{rows, c.Transpose(cols, 0, 2, 1)}, nil), ws)
+		return c.Reshape(g.MatMul(rows, c.Transpose(cols, 0, 2, 1)), ws)
 	}
-	prod := g.Op("MatMul", []string{rows, c.Transpose(cols, 0, 1, 3, 2)}, nil) // [N, G, o, c*K]
+	prod := g.MatMul(rows, c.Transpose(cols, 0, 1, 3, 2)) // [N, G, o, c*K]
 	return c.Reshape(c.ReduceSum(prod, []int64{0}, false), ws)
 }
 
 func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x, w := n.Inputs[0], n.Inputs[1]
 	xs, ws := g.Shape(x), g.Shape(w)
 	geo, err := graph.Geom(n, xs[2:], ws[2:])
@@ -255,7 +256,7 @@ func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // kh + kw copies instead of im2col's kh*kw, and ONNX Runtime runs a Conv
 // on both threads where it runs a Slice on one.
 func (c *Ctx) weightGradRows(x, d string, geo graph.ConvGeom, ws graph.Shape) string {
-	g := c.G
+	g := c.Graph
 	xs, ys := g.Shape(x), g.Shape(d)
 	N, Ci, Co, G := xs[0], xs[1], ys[1], geo.Group
 	Ho, Wo := ys[2], ys[3]
@@ -294,7 +295,7 @@ func (c *Ctx) weightGradRows(x, d string, geo graph.ConvGeom, ws graph.Shape) st
 		"pads": []int64{0, (kw - 1) * dw, extra, Wp - Wo}})
 	S := c.Reshape(rows, graph.Shape{N, G, Ci / G * kh, L}) // (ci, a)
 	T := c.Reshape(cols, graph.Shape{N, G, Co / G * kw, L}) // (co, b)
-	prod := g.Op("MatMul", []string{T, c.Transpose(S, 0, 1, 3, 2)}, nil)
+	prod := g.MatMul(T, c.Transpose(S, 0, 1, 3, 2))
 	sum := c.ReduceSum(prod, []int64{0}, false) // [G, co*kw, ci*kh]
 	sum = c.Reshape(sum, graph.Shape{G, Co / G, kw, Ci / G, kh})
 	return c.Reshape(c.Transpose(sum, 0, 1, 3, 4, 2), ws)

@@ -21,7 +21,7 @@ func init() {
 }
 
 func gradAddSub(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	out := make([]string, 2)
 	if c.Needs(n.Inputs[0]) {
 		out[0] = c.Unbroadcast(dy[0], g.Shape(n.Inputs[0]))
@@ -40,10 +40,10 @@ func gradMul(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	a, b := n.Inputs[0], n.Inputs[1]
 	out := make([]string, 2)
 	if c.Needs(a) {
-		out[0] = c.Unbroadcast(c.Mul(dy[0], b), c.G.Shape(a))
+		out[0] = c.Unbroadcast(c.Mul(dy[0], b), c.Shape(a))
 	}
 	if c.Needs(b) {
-		out[1] = c.Unbroadcast(c.Mul(dy[0], a), c.G.Shape(b))
+		out[1] = c.Unbroadcast(c.Mul(dy[0], a), c.Shape(b))
 	}
 	return out, nil
 }
@@ -52,29 +52,29 @@ func gradDiv(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	a, b := n.Inputs[0], n.Inputs[1]
 	out := make([]string, 2)
 	if c.Needs(a) {
-		out[0] = c.Unbroadcast(c.Div(dy[0], b), c.G.Shape(a))
+		out[0] = c.Unbroadcast(c.Div(dy[0], b), c.Shape(a))
 	}
 	if c.Needs(b) {
 		// d(a/b)/db = -y/b
-		out[1] = c.Unbroadcast(c.Neg(c.Mul(dy[0], c.Div(n.Outputs[0], b))), c.G.Shape(b))
+		out[1] = c.Unbroadcast(c.Neg(c.Mul(dy[0], c.Div(n.Outputs[0], b))), c.Shape(b))
 	}
 	return out, nil
 }
 
 func gradPow(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	x, p, y := n.Inputs[0], n.Inputs[1], n.Outputs[0]
-	if c.G.DType(p) != graph.Float {
+	if c.DType(p) != graph.Float {
 		p = c.Cast(p, graph.Float)
 	}
 	out := make([]string, 2)
 	if c.Needs(x) {
 		// p * x^(p-1), written with Pow again so x = 0 with p >= 1 stays finite.
-		d := c.Mul(p, c.G.Op("Pow", []string{x, c.Sub(p, c.Scalar(1))}, nil))
-		out[0] = c.Unbroadcast(c.Mul(dy[0], d), c.G.Shape(x))
+		d := c.Mul(p, c.Pow(x, c.Sub(p, c.Scalar(1))))
+		out[0] = c.Unbroadcast(c.Mul(dy[0], d), c.Shape(x))
 	}
 	if c.Needs(n.Inputs[1]) {
-		d := c.Mul(y, c.G.Op("Log", []string{x}, nil))
-		out[1] = c.Unbroadcast(c.Mul(dy[0], d), c.G.Shape(n.Inputs[1]))
+		d := c.Mul(y, c.Log(x))
+		out[1] = c.Unbroadcast(c.Mul(dy[0], d), c.Shape(n.Inputs[1]))
 	}
 	return out, nil
 }
@@ -83,7 +83,7 @@ func gradSum(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	out := make([]string, len(n.Inputs))
 	for i, in := range n.Inputs {
 		if c.Needs(in) {
-			out[i] = c.Unbroadcast(dy[0], c.G.Shape(in))
+			out[i] = c.Unbroadcast(dy[0], c.Shape(in))
 		}
 	}
 	return out, nil
@@ -98,8 +98,8 @@ func gradMaxMin(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		if !c.Needs(in) {
 			continue
 		}
-		mask := c.Cast(c.G.Op("Equal", []string{in, y}, nil), graph.Float)
-		out[i] = c.Unbroadcast(c.Mul(dy[0], mask), c.G.Shape(in))
+		mask := c.Cast(c.Equal(in, y), graph.Float)
+		out[i] = c.Unbroadcast(c.Mul(dy[0], mask), c.Shape(in))
 	}
 	return out, nil
 }
@@ -109,10 +109,10 @@ func gradWhere(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	zero := c.Scalar(0)
 	out := make([]string, 3)
 	if c.Needs(a) {
-		out[1] = c.Unbroadcast(c.Where(cond, dy[0], zero), c.G.Shape(a))
+		out[1] = c.Unbroadcast(c.Where(cond, dy[0], zero), c.Shape(a))
 	}
 	if c.Needs(b) {
-		out[2] = c.Unbroadcast(c.Where(cond, zero, dy[0]), c.G.Shape(b))
+		out[2] = c.Unbroadcast(c.Where(cond, zero, dy[0]), c.Shape(b))
 	}
 	return out, nil
 }
@@ -125,7 +125,7 @@ func gradPassThrough(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 }
 
 func gradCast(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	if c.G.DType(n.Inputs[0]) != graph.Float || c.G.DType(n.Outputs[0]) != graph.Float {
+	if c.DType(n.Inputs[0]) != graph.Float || c.DType(n.Outputs[0]) != graph.Float {
 		return []string{""}, nil
 	}
 	return []string{dy[0]}, nil
@@ -133,7 +133,7 @@ func gradCast(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 
 func gradUnary(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	x, y, d := n.Inputs[0], n.Outputs[0], dy[0]
-	g := c.G
+	g := c.Graph
 	var dx string
 	switch n.Op {
 	case "Identity":
@@ -141,14 +141,14 @@ func gradUnary(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	case "Neg":
 		dx = c.Neg(d)
 	case "Relu":
-		dx = c.Keep(g.Op("Greater", []string{x, c.Scalar(0)}, nil), d)
+		dx = c.Keep(g.Greater(x, c.Scalar(0)), d)
 	case "LeakyRelu":
 		alpha := n.Float("alpha", 0.01)
-		dx = c.Where(g.Op("Greater", []string{x, c.Scalar(0)}, nil), d, c.Mul(d, c.Scalar(alpha)))
+		dx = c.Where(g.Greater(x, c.Scalar(0)), d, c.Mul(d, c.Scalar(alpha)))
 	case "Elu":
 		alpha := n.Float("alpha", 1)
 		// For x <= 0, y = alpha(e^x - 1), so dy/dx = y + alpha.
-		dx = c.Where(g.Op("Greater", []string{x, c.Scalar(0)}, nil), d, c.Mul(d, c.Add(y, c.Scalar(alpha))))
+		dx = c.Where(g.Greater(x, c.Scalar(0)), d, c.Mul(d, c.Add(y, c.Scalar(alpha))))
 	case "Sigmoid":
 		dx = c.Mul(d, c.Mul(y, c.Sub(c.Scalar(1), y)))
 	case "Tanh":
@@ -162,9 +162,9 @@ func gradUnary(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	case "Reciprocal":
 		dx = c.Neg(c.Mul(d, c.Mul(y, y)))
 	case "Softplus":
-		dx = c.Mul(d, g.Op("Sigmoid", []string{x}, nil))
+		dx = c.Mul(d, g.Sigmoid(x))
 	case "Abs":
-		dx = c.Mul(d, g.Op("Sign", []string{x}, nil))
+		dx = c.Mul(d, g.Sign(x))
 	case "Clip":
 		// Gradient passes where the input was inside [min, max].
 		inside := ""

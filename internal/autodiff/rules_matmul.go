@@ -14,7 +14,7 @@ func init() {
 
 // swapLast transposes the last two axes of x.
 func (c *Ctx) swapLast(x string) string {
-	r := c.G.Rank(x)
+	r := c.Rank(x)
 	perm := make([]int64, r)
 	for i := range perm {
 		perm[i] = int64(i)
@@ -23,15 +23,12 @@ func (c *Ctx) swapLast(x string) string {
 	return c.Transpose(x, perm...)
 }
 
-// matMul appends a MatMul node.
-func (c *Ctx) matMul(a, b string) string { return c.G.Op("MatMul", []string{a, b}, nil) }
-
 // gradMatMul differentiates numpy-style MatMul. 1-D operands are promoted
 // to matrices ([K] -> [1,K] on the left, [K,1] on the right) so every case
 // is the batched matrix rule dA = dY B^T, dB = A^T dY, summed over the batch
 // axes the operand was broadcast along.
 func gradMatMul(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	a, b := n.Inputs[0], n.Inputs[1]
 	as, bs := g.Shape(a), g.Shape(b)
 	if len(as) == 0 || len(bs) == 0 {
@@ -66,9 +63,9 @@ func gradMatMul(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 			// slower outside it).
 			dT := c.Reshape(c.Transpose(c.Reshape(d, graph.Shape{P, m, nn}), 1, 0, 2), graph.Shape{m, P * nn})
 			bT := c.Reshape(c.Transpose(c.Reshape(B, graph.Shape{P, k, nn}), 1, 0, 2), graph.Shape{k, P * nn})
-			da = c.matMul(dT, c.swapLast(bT))
+			da = c.MatMul(dT, c.swapLast(bT))
 		} else {
-			da = c.Unbroadcast(c.matMul(d, c.swapLast(B)), a2)
+			da = c.Unbroadcast(c.MatMul(d, c.swapLast(B)), a2)
 		}
 		out[0] = c.Reshape(da, as)
 	}
@@ -80,9 +77,9 @@ func gradMatMul(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 			// the batch into the rows, dB = A'^T dY' with A' [P*M, K].
 			af := c.Reshape(A, graph.Shape{P * m, k})
 			df := c.Reshape(d, graph.Shape{P * m, nn})
-			db = c.matMul(c.swapLast(af), df)
+			db = c.MatMul(c.swapLast(af), df)
 		} else {
-			db = c.Unbroadcast(c.matMul(c.swapLast(A), d), b2)
+			db = c.Unbroadcast(c.MatMul(c.swapLast(A), d), b2)
 		}
 		out[1] = c.Reshape(db, bs)
 	}
@@ -93,7 +90,7 @@ func gradMatMul(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // again, choosing the transposition flags so no explicit Transpose is
 // needed.
 func gradGemm(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	a, b := n.Inputs[0], n.Inputs[1]
 	transA, transB := n.Int("transA", 0), n.Int("transB", 0)
 	for _, f := range []int64{transA, transB} {

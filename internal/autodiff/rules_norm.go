@@ -28,7 +28,7 @@ func channelShape(ch int64, r int) graph.Shape {
 // ops (ReduceMean, Sub, ...) so its gradient follows from theirs: release
 // builds of ONNX Runtime give neither saved statistics nor a gradient op.
 func gradBatchNorm(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	if n.Int("training_mode", 0) != 0 {
 		return nil, fmt.Errorf("training_mode=1 is not differentiable here; build training batch norm from ReduceMean/Sub/Mul/Sqrt/Div instead")
 	}
@@ -54,7 +54,7 @@ func gradBatchNorm(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	r := len(xs)
 	cs := channelShape(xs[1], r)
 	eps := n.Float("epsilon", 1e-5)
-	inv := c.Reshape(g.Op("Reciprocal", []string{g.Op("Sqrt", []string{c.Add(vr, c.Scalar(eps))}, nil)}, nil), cs)
+	inv := c.Reshape(g.Reciprocal(g.Sqrt(c.Add(vr, c.Scalar(eps)))), cs)
 	d := dy[0]
 	sumAxes := []int64{0}
 	for i := 2; i < r; i++ {
@@ -82,7 +82,7 @@ func gradBatchNorm(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // with means over the spatial axes. The statistics are recomputed here
 // because the forward op does not expose them.
 func gradInstanceNorm(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x, scale, bias := n.Inputs[0], n.In(1), n.In(2)
 	xs := g.Shape(x)
 	r := len(xs)
@@ -116,7 +116,7 @@ func gradInstanceNorm(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	if c.Needs(x) || c.Needs(scale) {
 		eps := n.Float("epsilon", 1e-5)
 		xc := c.Sub(x, mean(x))
-		inv := g.Op("Reciprocal", []string{g.Op("Sqrt", []string{c.Add(mean(c.Mul(xc, xc)), c.Scalar(eps))}, nil)}, nil)
+		inv := g.Reciprocal(g.Sqrt(c.Add(mean(c.Mul(xc, xc)), c.Scalar(eps))))
 		xhat := c.Mul(xc, inv)
 		mdxh := mean(c.Mul(d, xhat)) // [N, C, 1...]
 		if c.Needs(x) {

@@ -15,7 +15,7 @@ func init() {
 
 // poolGeom resolves a pool node's geometry and checks the input rank.
 func poolGeom(c *Ctx, n *graph.Node) (graph.ConvGeom, graph.Shape, graph.Shape, error) {
-	xs, ys := c.G.Shape(n.Inputs[0]), c.G.Shape(n.Outputs[0])
+	xs, ys := c.Shape(n.Inputs[0]), c.Shape(n.Outputs[0])
 	if len(xs) < 3 {
 		return graph.ConvGeom{}, nil, nil, fmt.Errorf("input %q has shape %v; want [N, C, spatial...]", n.Inputs[0], xs)
 	}
@@ -32,7 +32,7 @@ func poolGeom(c *Ctx, n *graph.Node) (graph.ConvGeom, graph.Shape, graph.Shape, 
 // ONNX Runtime computes MaxPool with Indices in a slower kernel than the
 // plain op (5-10x measured), which is why tiles avoid it.
 func gradMaxPool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	geo, xs, ys, err := poolGeom(c, n)
 	if err != nil {
 		return nil, err
@@ -51,17 +51,11 @@ func gradMaxPool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		// reads because this rule is adding it.
 		delete(n.Attrs, "storage_order")
 		idx = g.Fresh(n.Outputs[0] + "_indices")
-		if len(n.Outputs) == 1 {
-			n.Outputs = append(n.Outputs, idx)
-		} else {
-			n.Outputs[1] = idx
-		}
-		g.Info[idx] = graph.Info{DType: graph.Int64, Shape: ys.Clone()}
-		g.Producer[idx] = n
+		g.SetNodeOutput(n, 1, idx, graph.Info{DType: graph.Int64, Shape: ys})
 	}
 	total := xs.Size()
 	flat := graph.Shape{ys.Size()}
-	scat := c.G.Op("ScatterElements", []string{
+	scat := c.Op("ScatterElements", []string{
 		c.Fill(graph.Shape{total}, 0),
 		c.Reshape(idx, flat),
 		c.Reshape(dy[0], flat),
@@ -93,7 +87,7 @@ func avgPoolDivisors(in, out, k, s, padBegin, padEnd int64, includePad bool) []i
 // The counts (which vary near the borders when padding is excluded or
 // ceil_mode windows overhang) are computed here at build time.
 func gradAveragePool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	geo, xs, ys, err := poolGeom(c, n)
 	if err != nil {
 		return nil, err
@@ -170,7 +164,7 @@ func (c *Ctx) tileGrad(d string, geo graph.ConvGeom, xs, ys graph.Shape, scale f
 // ([B, 1, out...]) with kernel w, cropped (or extended by output_padding)
 // so the result has the input's spatial shape.
 func (c *Ctx) spread(d, w string, geo graph.ConvGeom, spatial graph.Shape) (string, error) {
-	g := c.G
+	g := c.Graph
 	k := len(geo.Kernel)
 	ds := g.Shape(d)
 	pads := make([]int64, 2*k)
@@ -207,7 +201,7 @@ func (c *Ctx) spread(d, w string, geo graph.ConvGeom, spatial graph.Shape) (stri
 // elements equal to the maximum, shared equally on ties so the result is
 // still a subgradient.
 func gradGlobalPool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x, y := n.Inputs[0], n.Outputs[0]
 	xs := g.Shape(x)
 	if len(xs) < 3 {
@@ -222,7 +216,7 @@ func gradGlobalPool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		for i := 2; i < len(xs); i++ {
 			axes = append(axes, int64(i))
 		}
-		mask := c.Cast(g.Op("Equal", []string{x, y}, nil), graph.Float)
+		mask := c.Cast(g.Equal(x, y), graph.Float)
 		ties := c.ReduceSum(mask, axes, true)
 		return []string{c.Mul(mask, c.Div(dy[0], ties))}, nil
 	}
@@ -248,7 +242,7 @@ func poolTiles(geo graph.ConvGeom, xs, ys graph.Shape) bool {
 // scan order, and a second max pool of the marks picks the first maximum
 // of each window. Input rows past the last tile get zeros.
 func (c *Ctx) maxPoolTileGrad(x, y, d string, geo graph.ConvGeom) (string, bool) {
-	g := c.G
+	g := c.Graph
 	xs, ys := g.Shape(x), g.Shape(y)
 	if !poolTiles(geo, xs, ys) {
 		return "", false
@@ -285,9 +279,9 @@ func (c *Ctx) maxPoolTileGrad(x, y, d string, geo graph.ConvGeom) (string, bool)
 	}
 	p := g.Init("maxpool_priority", graph.Floats(spatial, pri))
 	attrs := graph.Attrs{"kernel_shape": geo.Kernel, "strides": geo.Strides}
-	marked := c.Keep(g.Op("Equal", []string{xc, c.upsample(y, covered)}, nil), p)
+	marked := c.Keep(g.Equal(xc, c.upsample(y, covered)), p)
 	best := g.Op("MaxPool", []string{marked}, attrs)
-	dx := c.Keep(g.Op("Equal", []string{marked, c.upsample(best, covered)}, nil), c.upsample(d, covered))
+	dx := c.Keep(g.Equal(marked, c.upsample(best, covered)), c.upsample(d, covered))
 	return c.padTo(dx, xs), true
 }
 
@@ -300,7 +294,7 @@ func (c *Ctx) maxPoolTileGrad(x, y, d string, geo graph.ConvGeom) (string, bool)
 // general form (and its DepthToSpace is slower than that ConvTranspose).
 // x is the covered input [N, C, h*b, w*b].
 func (c *Ctx) squareTileGrad(x, y, d string, b int64) string {
-	g := c.G
+	g := c.Graph
 	xs, ys := g.Shape(x), g.Shape(y)
 	nc, K := xs[0]*xs[1], b*b
 	one := graph.Shape{nc, 1, ys[2], ys[3]}
@@ -312,9 +306,9 @@ func (c *Ctx) squareTileGrad(x, y, d string, b int64) string {
 		hot[t*K+t] = 1
 	}
 	p := g.Init("maxpool_priority", graph.Floats(graph.Shape{1, K, 1, 1}, pri))
-	marked := c.Keep(g.Op("Equal", []string{taps, c.Reshape(y, one)}, nil), p)
-	best := g.Op("ReduceMax", []string{marked}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(1)})
-	sel := c.Keep(g.Op("Equal", []string{marked, best}, nil), c.Reshape(d, one))
+	marked := c.Keep(g.Equal(taps, c.Reshape(y, one)), p)
+	best := g.ReduceMax(marked, []int64{1}, true)
+	sel := c.Keep(g.Equal(marked, best), c.Reshape(d, one))
 	w := g.Init("maxpool_scatter", graph.Floats(graph.Shape{K, 1, b, b}, hot))
 	dx := g.Op("ConvTranspose", []string{sel, w}, graph.Attrs{"kernel_shape": []int64{b, b}, "strides": []int64{b, b}})
 	return c.Reshape(dx, xs)
@@ -323,20 +317,20 @@ func (c *Ctx) squareTileGrad(x, y, d string, b int64) string {
 // upsample repeats each element of x over a block, growing it to shape (a
 // whole multiple of x's shape on every axis).
 func (c *Ctx) upsample(x string, shape graph.Shape) string {
-	if slices.Equal(c.G.Shape(x), shape) {
+	if slices.Equal(c.Shape(x), shape) {
 		return x
 	}
 	// With half_pixel, output o = m*k + r maps to m + (r+0.5)/k - 0.5, at
 	// least 0.5/k away from a rounding boundary, so float error in the
 	// coordinate cannot pick a neighbouring element.
-	return c.G.Op("Resize", []string{x, "", "", c.G.Const1D(shape...)}, graph.Attrs{
+	return c.Op("Resize", []string{x, "", "", c.Const1D(shape...)}, graph.Attrs{
 		"mode": "nearest", "coordinate_transformation_mode": "half_pixel", "nearest_mode": "round_prefer_floor",
 	})
 }
 
 // padTo zero-pads the end of x up to shape.
 func (c *Ctx) padTo(x string, shape graph.Shape) string {
-	xs := c.G.Shape(x)
+	xs := c.Shape(x)
 	if slices.Equal(xs, shape) {
 		return x
 	}
@@ -344,7 +338,7 @@ func (c *Ctx) padTo(x string, shape graph.Shape) string {
 	for i := range xs {
 		pads[len(xs)+i] = shape[i] - xs[i]
 	}
-	return c.G.Op("Pad", []string{x, c.G.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
+	return c.Op("Pad", []string{x, c.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
 }
 
 // slicePrefix keeps the leading part of x of the given shape.
@@ -354,5 +348,5 @@ func (c *Ctx) slicePrefix(x string, shape graph.Shape) string {
 	for i := range axes {
 		axes[i] = int64(i)
 	}
-	return c.G.Op("Slice", []string{x, c.G.Const1D(make([]int64, r)...), c.G.Const1D(shape...), c.G.Const1D(axes...)}, nil)
+	return c.Slice(x, make([]int64, r), shape, axes, nil)
 }

@@ -14,13 +14,13 @@ func init() {
 // gradReshape undoes any pure re-shaping op: the data order is unchanged.
 func gradReshape(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	out := make([]string, len(n.Inputs))
-	out[0] = c.Reshape(dy[0], c.G.Shape(n.Inputs[0]))
+	out[0] = c.Reshape(dy[0], c.Shape(n.Inputs[0]))
 	return out, nil
 }
 
 // gradReduce broadcasts the output gradient back over the reduced axes.
 func gradReduce(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x := n.Inputs[0]
 	xs := g.Shape(x)
 	axes, err := g.ReduceAxes(n, len(xs))
@@ -45,7 +45,7 @@ func gradReduce(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	case "ReduceMax", "ReduceMin":
 		// Ties share the gradient equally, so it stays a true subgradient.
 		y := c.Reshape(n.Outputs[0], kept)
-		mask := c.Cast(g.Op("Equal", []string{x, y}, nil), graph.Float)
+		mask := c.Cast(g.Equal(x, y), graph.Float)
 		ties := c.ReduceSum(mask, intsOf(axes), true)
 		dx = c.Mul(mask, c.Div(d, ties))
 	default:

@@ -19,7 +19,7 @@ func init() {
 // sampling positions and weights, and the gradient is two MatMuls,
 // dX = A_h^T dY A_w.
 func gradResize(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x := n.Inputs[0]
 	xs, ys := g.Shape(x), g.Shape(n.Outputs[0])
 	out := make([]string, len(n.Inputs))
@@ -53,8 +53,8 @@ func gradResize(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	if a := r - 2; a >= 0 && !isIdentity(mats[a], xs[a], ys[a]) {
 		ahT = g.Init("resize_ahT", graph.Floats(graph.Shape{xs[a], ys[a]}, transposeMat(mats[a], ys[a], xs[a])))
 	}
-	applyW := func(v string) string { return g.Op("MatMul", []string{v, aw}, nil) }
-	applyH := func(v string) string { return g.Op("MatMul", []string{ahT, v}, nil) }
+	applyW := func(v string) string { return g.MatMul(v, aw) }
+	applyH := func(v string) string { return g.MatMul(ahT, v) }
 	switch {
 	case aw == "" && ahT == "":
 		out[0] = d

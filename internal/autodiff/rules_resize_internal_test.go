@@ -77,7 +77,7 @@ func TestResizeMatricesMatchORT(t *testing.T) {
 					if err := g.Err(); err != nil {
 						t.Fatal(err)
 					}
-					n := g.Producer[y]
+					n := g.Producer(y)
 					xs, ys := g.Shape(x), g.Shape(y)
 					mats, err := resizeMatrices(g, n)
 					if err != nil {

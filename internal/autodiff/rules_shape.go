@@ -36,13 +36,12 @@ func axisOf(n *graph.Node, def int64, rank int) (int, error) {
 
 // sliceAlong takes x[start:end:step] on one axis.
 func (c *Ctx) sliceAlong(x string, axis int, start, end, step int64) string {
-	g := c.G
-	return g.Op("Slice", []string{x, g.Const1D(start), g.Const1D(end), g.Const1D(int64(axis)), g.Const1D(step)}, nil)
+	return c.Slice(x, []int64{start}, []int64{end}, []int64{int64(axis)}, []int64{step})
 }
 
 // reverseAlong flips x on one axis.
 func (c *Ctx) reverseAlong(x string, axis int) string {
-	d := c.G.Shape(x)[axis]
+	d := c.Shape(x)[axis]
 	// An end of -d-1 resolves to "before index 0" for a negative step.
 	return c.sliceAlong(x, axis, d-1, -d-1, -1)
 }
@@ -55,7 +54,7 @@ func (c *Ctx) padAlong(x string, begin, end []int64) string {
 	}
 	// Crop with Slice and pad with Pad, so no Pad ever sees a negative
 	// amount (valid ONNX, but not every kernel handles it).
-	g := c.G
+	g := c.Graph
 	xs := g.Shape(x)
 	r := len(xs)
 	var starts, ends, axes []int64
@@ -66,7 +65,7 @@ func (c *Ctx) padAlong(x string, begin, end []int64) string {
 		}
 	}
 	if axes != nil {
-		x = g.Op("Slice", []string{x, g.Const1D(starts...), g.Const1D(ends...), g.Const1D(axes...)}, nil)
+		x = g.Slice(x, starts, ends, axes, nil)
 	}
 	pads := make([]int64, 2*r)
 	need := false
@@ -84,7 +83,7 @@ func nonZero(v int64) bool { return v != 0 }
 
 // gradConcat hands each input its stretch of dY.
 func gradConcat(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	r := g.Rank(n.Inputs[0])
 	ax, err := axisOf(n, 0, r)
 	if err != nil {
@@ -133,7 +132,7 @@ func gradConcat(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // gradSplit concatenates the output gradients back, with zeros for the
 // outputs nothing downstream differentiated.
 func gradSplit(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x := n.Inputs[0]
 	xs := g.Shape(x)
 	ax, err := axisOf(n, 0, len(xs))
@@ -160,13 +159,10 @@ func gradSplit(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		parts = append(parts, d)
 	}
 	out := make([]string, len(n.Inputs))
-	switch len(parts) {
-	case 0:
+	if len(parts) == 0 {
 		out[0] = c.Zeros(xs)
-	case 1:
-		out[0] = parts[0]
-	default:
-		out[0] = g.Op("Concat", parts, graph.Attrs{"axis": int64(ax)})
+	} else {
+		out[0] = c.Concat(int64(ax), parts...)
 	}
 	return out, nil
 }
@@ -177,7 +173,7 @@ func gradSplit(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // reversing dY first; the offset and the rest by one zero Pad (or crop of
 // trailing interleaved zeros).
 func gradSlice(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x := n.Inputs[0]
 	xs := g.Shape(x)
 	sp, err := g.ResolveSlice(n, xs)
@@ -238,7 +234,7 @@ func gradSlice(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // repeated indices accumulate. Constant indices are normalised in Go;
 // computed ones get their negative entries wrapped with ops.
 func gradGather(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x, idx := n.Inputs[0], n.Inputs[1]
 	xs := g.Shape(x)
 	ax, err := axisOf(n, 0, len(xs))
@@ -269,7 +265,7 @@ func gradGather(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		}
 		zero, size := g.Init("ci", graph.Ints(0)), g.Init("ci", graph.Ints(dim))
 		neg := g.Op("Less", []string{ind, zero}, nil)
-		ind = c.Where(neg, g.Op("Add", []string{ind, size}, nil), ind)
+		ind = c.Where(neg, g.Add(ind, size), ind)
 	}
 	upd := graph.Shape{pre, k, post}
 	ind = g.Op("Expand", []string{ind, g.Const1D(upd...)}, nil)
@@ -282,7 +278,7 @@ func gradGather(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 }
 
 func gradTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	p := graph.Perm(n, c.G.Rank(n.Inputs[0]))
+	p := graph.Perm(n, c.Rank(n.Inputs[0]))
 	inv := make([]int64, len(p))
 	for i, a := range p {
 		inv[a] = int64(i)
@@ -299,7 +295,7 @@ func gradTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // input cells it copied: mirrored for reflect, summed onto the first and
 // last cell for edge.
 func gradPad(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	x := n.Inputs[0]
 	xs := g.Shape(x)
 	r := len(xs)
@@ -332,10 +328,12 @@ func gradPad(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 			out[0] = c.padAlong(inner, crop, cropEnd)
 		}
 		if cv := n.In(2); c.Needs(cv) {
-			total := c.ReduceSum(dy[0], nil, false)
+			// The sums over every axis take an empty axes input.
+			all := []int64{}
+			total := c.ReduceSum(dy[0], all, false)
 			var s string
 			if g.Shape(inner).Size() > 0 {
-				s = c.Sub(total, c.ReduceSum(inner, nil, false))
+				s = c.Sub(total, c.ReduceSum(inner, all, false))
 			} else {
 				s = total
 			}
@@ -394,14 +392,14 @@ func gradPad(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 // gradExpand sums dY over the broadcast axes.
 func gradExpand(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	out := make([]string, len(n.Inputs))
-	out[0] = c.Unbroadcast(dy[0], c.G.Shape(n.Inputs[0]))
+	out[0] = c.Unbroadcast(dy[0], c.Shape(n.Inputs[0]))
 	return out, nil
 }
 
 // gradTile sums the repeats: dY [r0*d0, r1*d1, ..] viewed as
 // [r0, d0, r1, d1, ..] and reduced over the repeat axes.
 func gradTile(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	xs := g.Shape(n.Inputs[0])
 	v, ok := g.Const(n.In(1))
 	if !ok || len(v.I64) != len(xs) {

@@ -17,7 +17,7 @@ func init() {
 //	Softmax:    dX = Y (dY - sum(dY Y))
 //	LogSoftmax: dX = dY - exp(Y) sum(dY)
 func gradSoftmax(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
-	g := c.G
+	g := c.Graph
 	if g.Opset < 13 {
 		// Before opset 13 the op flattened every axis from 'axis' on.
 		return nil, fmt.Errorf("%s at opset %d has the pre-13 flattening semantics; only opset 13+ (one axis) is supported", n.Op, g.Opset)
@@ -39,7 +39,7 @@ func gradSoftmax(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		dx = c.Mul(y, c.Sub(d, s))
 	case "LogSoftmax":
 		s := c.ReduceSum(d, axes, true)
-		dx = c.Sub(d, c.Mul(g.Op("Exp", []string{y}, nil), s))
+		dx = c.Sub(d, c.Mul(g.Exp(y), s))
 	default:
 		return nil, fmt.Errorf("%w for %s", ErrNoRule, n.Op)
 	}

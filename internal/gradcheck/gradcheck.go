@@ -113,8 +113,8 @@ func Check(t *testing.T, tc GradCase) {
 	if g.DType(y) != graph.Float {
 		t.Fatalf("%s: output is %v", tc.Name, g.DType(y))
 	}
-	prod := g.Op("Mul", []string{yf, g.Init("R", graph.Floats(ys, R))}, nil)
-	loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{prod}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+	prod := g.Mul(yf, g.Init("R", graph.Floats(ys, R)))
+	loss := g.Reshape(g.ReduceSum(prod, nil, false), graph.Shape{1})
 	grads, err := autodiff.Backward(g, loss, wrt)
 	if err != nil {
 		t.Fatalf("%s: backward: %v", tc.Name, err)
@@ -123,7 +123,7 @@ func Check(t *testing.T, tc GradCase) {
 	for _, w := range wrt {
 		// Two gradients may be one tensor (Add passes dy to both sides);
 		// an Identity gives each its own output.
-		outs = append(outs, g.Op("Identity", []string{grads[w]}, nil))
+		outs = append(outs, g.Identity(grads[w]))
 	}
 	g.Output(outs...)
 	b, err := g.Bytes()

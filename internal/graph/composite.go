@@ -80,7 +80,7 @@ func (g *Graph) lowered() (*Graph, error) {
 			continue
 		}
 		for _, o := range n.Outputs {
-			delete(out.Producer, o)
+			delete(out.producer, o)
 		}
 		switch n.Op {
 		case BatchNormTrain:

@@ -13,6 +13,7 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -69,6 +70,17 @@ func (s Shape) String() string { return fmt.Sprint([]int64(s)) }
 type Info struct {
 	DType DType
 	Shape Shape
+}
+
+// State is a tensor carried from one train step to the next: the step
+// reads it as the graph input Name and writes its next value as the
+// tensor Next. Init is its initial value where the builder that made it
+// knows one (an optimizer's moments start at zero); a state that is an
+// initializer while the forward graph is built starts at the
+// initializer's value instead.
+type State struct {
+	Name, Next string
+	Init       *Value
 }
 
 // Value is constant tensor data: an initializer, a Constant, or an attribute.
@@ -191,22 +203,28 @@ func (n *Node) Describe() string {
 }
 
 // Graph is an ONNX graph under construction.
+//
+// Nodes, Inputs and Outputs may be read freely; other packages change
+// them, and the tensor tables behind Has, Shape, Const and Producer, only
+// through Graph's methods, which keep every tensor's type, producer and
+// initializer consistent with the node list.
 type Graph struct {
 	Name    string
 	Opset   int64
 	Nodes   []*Node
 	Inputs  []string
 	Outputs []string
-	Inits   map[string]*Value
-	Info    map[string]Info
-	// Producer maps a tensor name to the node that writes it.
-	Producer map[string]*Node
-	// Meta holds model metadata_props written on export.
-	Meta map[string]string
 	// DynamicBatch writes the first dimension of inputs and outputs as a
 	// symbolic "N", so the exported model imports at any batch size. Only
 	// set it for graphs whose nodes do not bake the batch in.
 	DynamicBatch bool
+
+	inits map[string]*Value
+	info  map[string]Info
+	// producer maps a tensor name to the node that writes it.
+	producer map[string]*Node
+	// meta holds model metadata_props written on export.
+	meta map[string]string
 
 	err   error
 	names map[string]int
@@ -221,10 +239,10 @@ func New(name string) *Graph {
 	return &Graph{
 		Name:     name,
 		Opset:    DefaultOpset,
-		Inits:    map[string]*Value{},
-		Info:     map[string]Info{},
-		Producer: map[string]*Node{},
-		Meta:     map[string]string{},
+		inits:    map[string]*Value{},
+		info:     map[string]Info{},
+		producer: map[string]*Node{},
+		meta:     map[string]string{},
 		names:    map[string]int{},
 	}
 }
@@ -241,7 +259,7 @@ func (g *Graph) Fail(err error) {
 
 // Has reports whether a tensor of that name exists.
 func (g *Graph) Has(name string) bool {
-	_, ok := g.Info[name]
+	_, ok := g.info[name]
 	return ok
 }
 
@@ -264,13 +282,13 @@ func (g *Graph) Fresh(base string) string {
 }
 
 // Shape returns the static shape of a tensor (nil when unknown).
-func (g *Graph) Shape(name string) Shape { return g.Info[name].Shape }
+func (g *Graph) Shape(name string) Shape { return g.info[name].Shape }
 
 // DType returns the data type of a tensor.
-func (g *Graph) DType(name string) DType { return g.Info[name].DType }
+func (g *Graph) DType(name string) DType { return g.info[name].DType }
 
 // Rank returns the rank of a tensor.
-func (g *Graph) Rank(name string) int { return len(g.Info[name].Shape) }
+func (g *Graph) Rank(name string) int { return len(g.info[name].Shape) }
 
 // Input declares a graph input.
 func (g *Graph) Input(name string, dt DType, shape Shape) string {
@@ -280,7 +298,7 @@ func (g *Graph) Input(name string, dt DType, shape Shape) string {
 	}
 	g.names[name]++
 	g.Inputs = append(g.Inputs, name)
-	g.Info[name] = Info{dt, slices.Clone(shape)}
+	g.info[name] = Info{dt, slices.Clone(shape)}
 	return name
 }
 
@@ -290,21 +308,21 @@ func (g *Graph) Init(name string, v *Value) string {
 		g.Fail(fmt.Errorf("graph %s: initializer %q has %d values for shape %v", g.Name, name, v.Len(), v.Shape))
 	}
 	name = g.Fresh(name)
-	g.Inits[name] = v
-	g.Info[name] = Info{v.DType, slices.Clone(v.Shape)}
+	g.inits[name] = v
+	g.info[name] = Info{v.DType, slices.Clone(v.Shape)}
 	return name
 }
 
 // SetInit replaces the data of an existing initializer of the same shape.
 func (g *Graph) SetInit(name string, v *Value) error {
-	old, ok := g.Inits[name]
+	old, ok := g.inits[name]
 	if !ok {
 		return fmt.Errorf("graph %s: no initializer %q", g.Name, name)
 	}
 	if old.DType != v.DType || !slices.Equal(old.Shape, v.Shape) {
 		return fmt.Errorf("graph %s: initializer %q is %v %v, new value is %v %v", g.Name, name, old.DType, old.Shape, v.DType, v.Shape)
 	}
-	g.Inits[name] = v
+	g.inits[name] = v
 	return nil
 }
 
@@ -332,9 +350,32 @@ func (g *Graph) Output(names ...string) {
 
 // Const returns the value of a tensor when it is a constant initializer.
 func (g *Graph) Const(name string) (*Value, bool) {
-	v, ok := g.Inits[name]
+	v, ok := g.inits[name]
 	return v, ok
 }
+
+// InitNames returns the names of all initializers, sorted.
+func (g *Graph) InitNames() []string { return slices.Sorted(maps.Keys(g.inits)) }
+
+// TensorNames returns the names of all tensors (inputs, initializers and
+// node outputs), sorted.
+func (g *Graph) TensorNames() []string { return slices.Sorted(maps.Keys(g.info)) }
+
+// Producer returns the node that writes a tensor, nil for inputs,
+// initializers and unknown names.
+func (g *Graph) Producer(name string) *Node { return g.producer[name] }
+
+// Meta returns a model metadata value ("" when absent).
+func (g *Graph) Meta(key string) string { return g.meta[key] }
+
+// MetaKeys returns the metadata keys, sorted.
+func (g *Graph) MetaKeys() []string { return slices.Sorted(maps.Keys(g.meta)) }
+
+// SetMeta sets a metadata value, written into the model's metadata_props.
+func (g *Graph) SetMeta(key, value string) { g.meta[key] = value }
+
+// DeleteMeta removes a metadata entry.
+func (g *Graph) DeleteMeta(key string) { delete(g.meta, key) }
 
 // Op appends a single-output node and returns its output name.
 func (g *Graph) Op(op string, inputs []string, attrs Attrs) string {
@@ -362,7 +403,7 @@ func (g *Graph) AddNode(n *Node) {
 		// first error instead of producing a cascade of unrelated ones.
 		for _, o := range n.Outputs {
 			if !g.Has(o) {
-				g.Info[o] = Info{DType: Float}
+				g.info[o] = Info{DType: Float}
 			}
 		}
 		return
@@ -380,7 +421,7 @@ func (g *Graph) AddNode(n *Node) {
 		if o == "" {
 			continue
 		}
-		if _, dup := g.Producer[o]; dup || slices.Contains(g.Inputs, o) {
+		if _, dup := g.producer[o]; dup || slices.Contains(g.Inputs, o) {
 			g.Fail(fmt.Errorf("graph %s: %s: tensor %q is written twice", g.Name, n.Describe(), o))
 			return
 		}
@@ -389,7 +430,7 @@ func (g *Graph) AddNode(n *Node) {
 	g.Nodes = append(g.Nodes, n)
 	for _, o := range n.Outputs {
 		if o != "" {
-			g.Producer[o] = n
+			g.producer[o] = n
 		}
 	}
 	if err := g.infer(n); err != nil {
@@ -416,14 +457,14 @@ func (g *Graph) Clone() *Graph {
 	c.err = g.err
 	c.Inputs = slices.Clone(g.Inputs)
 	c.Outputs = slices.Clone(g.Outputs)
-	for k, v := range g.Inits {
-		c.Inits[k] = v
+	for k, v := range g.inits {
+		c.inits[k] = v
 	}
-	for k, v := range g.Info {
-		c.Info[k] = Info{v.DType, slices.Clone(v.Shape)}
+	for k, v := range g.info {
+		c.info[k] = Info{v.DType, slices.Clone(v.Shape)}
 	}
-	for k, v := range g.Meta {
-		c.Meta[k] = v
+	for k, v := range g.meta {
+		c.meta[k] = v
 	}
 	for k, v := range g.names {
 		c.names[k] = v
@@ -436,7 +477,7 @@ func (g *Graph) Clone() *Graph {
 		c.Nodes = append(c.Nodes, m)
 		for _, o := range m.Outputs {
 			if o != "" {
-				c.Producer[o] = m
+				c.producer[o] = m
 			}
 		}
 	}
@@ -483,16 +524,16 @@ func (g *Graph) Prune() {
 			nodes = append(nodes, n)
 		} else {
 			for _, o := range n.Outputs {
-				delete(g.Producer, o)
-				delete(g.Info, o)
+				delete(g.producer, o)
+				delete(g.info, o)
 			}
 		}
 	}
 	g.Nodes = nodes
-	for name := range g.Inits {
+	for name := range g.inits {
 		if !live[name] {
-			delete(g.Inits, name)
-			delete(g.Info, name)
+			delete(g.inits, name)
+			delete(g.info, name)
 		}
 	}
 }
@@ -538,15 +579,15 @@ func (g *Graph) Rename(prefix string, keep ...string) *Graph {
 	for _, o := range g.Outputs {
 		c.Outputs = append(c.Outputs, r(o))
 	}
-	for k, v := range g.Inits {
-		c.Inits[r(k)] = v
+	for k, v := range g.inits {
+		c.inits[r(k)] = v
 	}
-	for k, v := range g.Info {
-		c.Info[r(k)] = Info{v.DType, slices.Clone(v.Shape)}
+	for k, v := range g.info {
+		c.info[r(k)] = Info{v.DType, slices.Clone(v.Shape)}
 		c.names[r(k)]++
 	}
-	for k, v := range g.Meta {
-		c.Meta[k] = v
+	for k, v := range g.meta {
+		c.meta[k] = v
 	}
 	for _, n := range g.Nodes {
 		m := &Node{Op: n.Op, Domain: n.Domain, Name: r(n.Name), Attrs: Attrs{}}
@@ -562,7 +603,7 @@ func (g *Graph) Rename(prefix string, keep ...string) *Graph {
 		c.Nodes = append(c.Nodes, m)
 		for _, o := range m.Outputs {
 			if o != "" {
-				c.Producer[o] = m
+				c.producer[o] = m
 			}
 		}
 	}
@@ -582,13 +623,13 @@ func (g *Graph) Merge(other *Graph) {
 		}
 		g.Input(in, other.DType(in), other.Shape(in))
 	}
-	for k, v := range other.Inits {
+	for k, v := range other.inits {
 		if g.Has(k) {
 			g.Fail(fmt.Errorf("graph %s: merged initializer %q clashes", g.Name, k))
 			continue
 		}
-		g.Inits[k] = v
-		g.Info[k] = other.Info[k]
+		g.inits[k] = v
+		g.info[k] = other.info[k]
 		g.names[k]++
 	}
 	for _, n := range other.Nodes {
@@ -603,9 +644,9 @@ func (g *Graph) Merge(other *Graph) {
 				g.Fail(fmt.Errorf("graph %s: merged tensor %q clashes", g.Name, o))
 				return
 			}
-			g.Info[o] = other.Info[o]
+			g.info[o] = other.info[o]
 			g.names[o]++
-			g.Producer[o] = m
+			g.producer[o] = m
 		}
 		g.Nodes = append(g.Nodes, m)
 	}

@@ -90,8 +90,8 @@ func TestCutRenameRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Nodes) != len(r.Nodes) || len(back.Inits) != len(r.Inits) {
-		t.Errorf("round trip: %d nodes %d inits, want %d %d", len(back.Nodes), len(back.Inits), len(r.Nodes), len(r.Inits))
+	if len(back.Nodes) != len(r.Nodes) || len(back.InitNames()) != len(r.InitNames()) {
+		t.Errorf("round trip: %d nodes %d inits, want %d %d", len(back.Nodes), len(back.InitNames()), len(r.Nodes), len(r.InitNames()))
 	}
 }
 
@@ -149,8 +149,14 @@ func TestMobileNetClassifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Destroy()
-	in, _ := ort.NewTensor(graph.Shape{1, 3, 224, 224}, img.Pix)
-	out, _ := ort.ZerosTensor(graph.Shape{1, 1001})
+	in, err := ort.NewTensor(graph.Shape{1, 3, 224, 224}, img.Pix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ort.ZerosTensor(graph.Shape{1, 1001})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer ort.DestroyAll(in, out)
 	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)
@@ -240,7 +246,7 @@ func TestMobileNetSliceGradients(t *testing.T) {
 			}
 			b.Merge(m)
 			scaled := b.Op("Mul", []string{"m/" + wname, ins[1]}, nil)
-			b.ReplaceUses("m/"+wname, scaled, map[*graph.Node]bool{b.Producer[scaled]: true})
+			b.ReplaceUses("m/"+wname, scaled, map[*graph.Node]bool{b.Producer(scaled): true})
 			if err := b.SortNodes(); err != nil {
 				b.Fail(err)
 			}

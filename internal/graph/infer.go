@@ -48,7 +48,7 @@ func (g *Graph) infer(n *Node) error {
 		if o == "" || i >= len(infos) {
 			continue
 		}
-		g.Info[o] = infos[i]
+		g.info[o] = infos[i]
 	}
 	if len(infos) < len(n.Outputs) {
 		for _, o := range n.Outputs[len(infos):] {
@@ -114,7 +114,7 @@ func (g *Graph) in(n *Node, i int) (Info, error) {
 	if name == "" {
 		return Info{}, fmt.Errorf("input %d is missing", i)
 	}
-	info, ok := g.Info[name]
+	info, ok := g.info[name]
 	if !ok {
 		return Info{}, fmt.Errorf("input %q has no type", name)
 	}

@@ -77,19 +77,19 @@ func Import(m *onnxpb.ModelProto, opt ImportOptions) (*Graph, error) {
 		}
 	}
 	for _, p := range m.GetMetadataProps() {
-		g.Meta[p.GetKey()] = p.GetValue()
+		g.meta[p.GetKey()] = p.GetValue()
 	}
 	for _, t := range gp.GetInitializer() {
 		v, err := valueFromProto(t)
 		if err != nil {
 			return nil, fmt.Errorf("initializer %q: %w", t.GetName(), err)
 		}
-		g.Inits[t.GetName()] = v
-		g.Info[t.GetName()] = Info{v.DType, slices.Clone(v.Shape)}
+		g.inits[t.GetName()] = v
+		g.info[t.GetName()] = Info{v.DType, slices.Clone(v.Shape)}
 		g.names[t.GetName()]++
 	}
 	for _, in := range gp.GetInput() {
-		if _, isInit := g.Inits[in.GetName()]; isInit {
+		if _, isInit := g.inits[in.GetName()]; isInit {
 			continue
 		}
 		tt := in.GetType().GetTensorType()
@@ -121,7 +121,7 @@ func Import(m *onnxpb.ModelProto, opt ImportOptions) (*Graph, error) {
 	}
 	// Exporters normally list nodes in order, but the format does not promise it.
 	avail := map[string]bool{}
-	for name := range g.Info {
+	for name := range g.info {
 		avail[name] = true
 	}
 	nodes, err := sortNodes(nodes, avail)
@@ -174,7 +174,7 @@ func (g *Graph) fold(n *Node) bool {
 		}
 		v = c
 	case "Shape":
-		if s, ok := g.Info[n.In(0)]; ok && s.Shape != nil && n.Attrs["start"] == nil && n.Attrs["end"] == nil {
+		if s, ok := g.info[n.In(0)]; ok && s.Shape != nil && n.Attrs["start"] == nil && n.Attrs["end"] == nil {
 			v = Ints(s.Shape...)
 		}
 	default:
@@ -182,12 +182,12 @@ func (g *Graph) fold(n *Node) bool {
 			if in == "" {
 				continue
 			}
-			if _, ok := g.Inits[in]; !ok {
+			if _, ok := g.inits[in]; !ok {
 				return false
 			}
 		}
 		if n.Op == "Identity" {
-			v = g.Inits[n.Inputs[0]]
+			v = g.inits[n.Inputs[0]]
 			// A copy, not an alias: the student may train the source
 			// while the alias (a running variance, say) stays put.
 			v = &Value{DType: v.DType, Shape: slices.Clone(v.Shape), F32: slices.Clone(v.F32), I64: slices.Clone(v.I64)}
@@ -199,15 +199,15 @@ func (g *Graph) fold(n *Node) bool {
 		return false
 	}
 	o := n.Outputs[0]
-	g.Inits[o] = v
-	g.Info[o] = Info{v.DType, slices.Clone(v.Shape)}
+	g.inits[o] = v
+	g.info[o] = Info{v.DType, slices.Clone(v.Shape)}
 	g.names[o]++
 	return true
 }
 
 // foldInts evaluates the int64 shape arithmetic that exporters emit.
 func foldInts(g *Graph, n *Node) *Value {
-	in := func(i int) *Value { return g.Inits[n.In(i)] }
+	in := func(i int) *Value { return g.inits[n.In(i)] }
 	x := in(0)
 	if x == nil || x.DType == Float && n.Op != "Cast" {
 		return nil
@@ -217,8 +217,8 @@ func foldInts(g *Graph, n *Node) *Value {
 		if err := g.infer(n); err != nil {
 			return nil
 		}
-		s := g.Info[n.Outputs[0]].Shape
-		delete(g.Info, n.Outputs[0])
+		s := g.info[n.Outputs[0]].Shape
+		delete(g.info, n.Outputs[0])
 		return &Value{DType: x.DType, Shape: s, I64: slices.Clone(x.I64)}
 	case "Concat":
 		out := &Value{DType: x.DType}
@@ -487,18 +487,18 @@ func (g *Graph) Model() (*onnxpb.ModelProto, error) {
 	}
 	gp := &onnxpb.GraphProto{Name: proto.String(g.Name)}
 	for _, in := range g.Inputs {
-		gp.Input = append(gp.Input, valueInfo(in, g.Info[in], g.DynamicBatch))
+		gp.Input = append(gp.Input, valueInfo(in, g.info[in], g.DynamicBatch))
 	}
 	for _, o := range g.Outputs {
-		gp.Output = append(gp.Output, valueInfo(o, g.Info[o], g.DynamicBatch))
+		gp.Output = append(gp.Output, valueInfo(o, g.info[o], g.DynamicBatch))
 	}
-	names := make([]string, 0, len(g.Inits))
-	for k := range g.Inits {
+	names := make([]string, 0, len(g.inits))
+	for k := range g.inits {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		gp.Initializer = append(gp.Initializer, g.Inits[k].TensorProto(k))
+		gp.Initializer = append(gp.Initializer, g.inits[k].TensorProto(k))
 	}
 	for _, n := range g.Nodes {
 		np := &onnxpb.NodeProto{OpType: proto.String(n.Op), Name: proto.String(n.Name), Input: n.Inputs, Output: n.Outputs}
@@ -525,13 +525,13 @@ func (g *Graph) Model() (*onnxpb.ModelProto, error) {
 		Graph:        gp,
 		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(g.Opset)}},
 	}
-	keys := make([]string, 0, len(g.Meta))
-	for k := range g.Meta {
+	keys := make([]string, 0, len(g.meta))
+	for k := range g.meta {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(g.Meta[k])})
+		m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(g.meta[k])})
 	}
 	return m, nil
 }
@@ -578,7 +578,7 @@ func (g *Graph) Check() error {
 		}
 		defined[in] = true
 	}
-	for k, v := range g.Inits {
+	for k, v := range g.inits {
 		if int64(v.Len()) != v.Shape.Size() {
 			return fmt.Errorf("graph %s: initializer %q has %d values for shape %v", g.Name, k, v.Len(), v.Shape)
 		}

@@ -72,25 +72,21 @@ func classShape(g *graph.Graph, what, logits, target string, minC int64) bool {
 
 // Mean returns the mean of all elements of x as a [1] tensor.
 func Mean(g *graph.Graph, x string) string {
-	m := g.Op("ReduceMean", []string{x}, graph.Attrs{"keepdims": int64(1)})
-	return g.Op("Reshape", []string{m, g.Const1D(1)}, nil)
+	return g.Op("Reshape", []string{g.ReduceMean(x, nil, true), g.Const1D(1)}, nil)
 }
 
 // Sum returns the sum of all elements of x as a [1] tensor.
 func Sum(g *graph.Graph, x string) string {
-	s := g.Op("ReduceSum", []string{x}, graph.Attrs{"keepdims": int64(1)})
-	return g.Op("Reshape", []string{s, g.Const1D(1)}, nil)
+	return g.Op("Reshape", []string{g.ReduceSum(x, nil, true), g.Const1D(1)}, nil)
 }
-
-func op(g *graph.Graph, name string, ins ...string) string { return g.Op(name, ins, nil) }
 
 // MSE is the mean squared difference of a and b.
 func MSE(g *graph.Graph, a, b string) string {
 	if !sameShape(g, "MSE", a, b) {
 		return ""
 	}
-	d := op(g, "Sub", a, b)
-	return Mean(g, op(g, "Mul", d, d))
+	d := g.Sub(a, b)
+	return Mean(g, g.Mul(d, d))
 }
 
 // L1 is the mean absolute difference of a and b.
@@ -98,7 +94,7 @@ func L1(g *graph.Graph, a, b string) string {
 	if !sameShape(g, "L1", a, b) {
 		return ""
 	}
-	return Mean(g, op(g, "Abs", op(g, "Sub", a, b)))
+	return Mean(g, g.Abs(g.Sub(a, b)))
 }
 
 // BCEWithLogits is the mean binary cross-entropy of sigmoid(logits)
@@ -109,8 +105,8 @@ func BCEWithLogits(g *graph.Graph, logits, target string) string {
 	if !sameShape(g, "BCEWithLogits", logits, target) {
 		return ""
 	}
-	sp := op(g, "Softplus", logits)
-	return Mean(g, op(g, "Sub", sp, op(g, "Mul", logits, target)))
+	sp := g.Softplus(logits)
+	return Mean(g, g.Sub(sp, g.Mul(logits, target)))
 }
 
 // CrossEntropy is the mean over N and positions of -sum_c t_c
@@ -123,10 +119,10 @@ func CrossEntropy(g *graph.Graph, logits, target string) string {
 	}
 	s := g.Shape(logits)
 	z, _, sum := classExp(g, logits)
-	lsm := op(g, "Sub", z, op(g, "Log", sum))
-	total := Sum(g, op(g, "Mul", target, lsm))
+	lsm := g.Sub(z, g.Log(sum))
+	total := Sum(g, g.Mul(target, lsm))
 	count := s.Size() / s[1]
-	return op(g, "Mul", total, g.Scalar(float32(-1/float64(count))))
+	return g.Mul(total, g.Scalar(float32(-1/float64(count))))
 }
 
 // classExp returns, for logits [N, C, ...], z = x - max_c x, e = exp(z)
@@ -136,10 +132,10 @@ func CrossEntropy(g *graph.Graph, logits, target string) string {
 // over axis 1 at [8, 2, 256, 256]. The max gets a gradient too, which is
 // zero up to rounding because the result does not depend on the shift.
 func classExp(g *graph.Graph, x string) (z, e, sum string) {
-	m := g.Op("ReduceMax", []string{x}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(1)})
-	z = op(g, "Sub", x, m)
-	e = op(g, "Exp", z)
-	sum = g.Op("ReduceSum", []string{e, g.Const1D(1)}, graph.Attrs{"keepdims": int64(1)})
+	m := g.ReduceMax(x, []int64{1}, true)
+	z = g.Sub(x, m)
+	e = g.Exp(z)
+	sum = g.ReduceSum(e, []int64{1}, true)
 	return z, e, sum
 }
 
@@ -193,12 +189,12 @@ func Focal(g *graph.Graph, logits, target string, cfg FocalConfig) string {
 	}
 	axis1 := g.Const1D(1)
 	// sum_c t_c softmax_c = sum_c t_c e_c / sum_c e_c.
-	pt := op(g, "Div", g.Op("ReduceSum", []string{op(g, "Mul", t, e), axis1}, graph.Attrs{"keepdims": int64(1)}), sum)
+	pt := g.Div(g.Op("ReduceSum", []string{g.Mul(t, e), axis1}, graph.Attrs{"keepdims": int64(1)}), sum)
 	if cfg.Smooth > 0 {
-		pt = op(g, "Add", pt, g.Scalar(float32(cfg.Smooth)))
+		pt = g.Add(pt, g.Scalar(float32(cfg.Smooth)))
 	}
-	q := op(g, "Sub", g.Scalar(1), pt)
-	fl := op(g, "Mul", power(g, q, cfg.Gamma), op(g, "Log", pt))
+	q := g.Sub(g.Scalar(1), pt)
+	fl := g.Mul(power(g, q, cfg.Gamma), g.Log(pt))
 	if cfg.Alpha != nil {
 		ws := make([]float32, c)
 		for i, a := range cfg.Alpha {
@@ -210,10 +206,10 @@ func Focal(g *graph.Graph, logits, target string, cfg FocalConfig) string {
 		}
 		wshape[1] = c
 		w := g.Init("focal_alpha", graph.Floats(wshape, ws))
-		aw := g.Op("ReduceSum", []string{op(g, "Mul", target, w), axis1}, graph.Attrs{"keepdims": int64(1)})
-		fl = op(g, "Mul", fl, aw)
+		aw := g.Op("ReduceSum", []string{g.Mul(target, w), axis1}, graph.Attrs{"keepdims": int64(1)})
+		fl = g.Mul(fl, aw)
 	}
-	return op(g, "Neg", Mean(g, fl))
+	return g.Neg(Mean(g, fl))
 }
 
 // BinaryOneHot turns a binary mask [N, 1, ...] (1 = anomalous, DRAEM's
@@ -228,7 +224,7 @@ func BinaryOneHot(g *graph.Graph, mask string) string {
 		g.Fail(fmt.Errorf("BinaryOneHot: mask %q is %v %v; want float32 [N, 1, ...]", mask, g.DType(mask), s))
 		return ""
 	}
-	return g.Op("Concat", []string{op(g, "Sub", g.Scalar(1), mask), mask}, graph.Attrs{"axis": int64(1)})
+	return g.Concat(1, g.Sub(g.Scalar(1), mask), mask)
 }
 
 // power raises q (in [0, 1] up to rounding) to gamma: small integer powers
@@ -241,11 +237,11 @@ func power(g *graph.Graph, q string, gamma float64) string {
 		}
 		out := q
 		for range int(gamma) - 1 {
-			out = op(g, "Mul", out, q)
+			out = g.Mul(out, q)
 		}
 		return out
 	}
-	return op(g, "Pow", op(g, "Relu", q), g.Scalar(float32(gamma)))
+	return g.Pow(g.Relu(q), g.Scalar(float32(gamma)))
 }
 
 // SSIMConfig parameterises SSIM.
@@ -313,19 +309,19 @@ func SSIM(g *graph.Graph, a, b string, cfg SSIMConfig) string {
 	// The statistics of a, of b, and the cross term are blurred in three
 	// groups so the backward pass only runs through those that depend on a
 	// trained image (a reconstruction, usually, not its target).
-	sa := blur(a, op(g, "Mul", a, a))
-	sb := blur(b, op(g, "Mul", b, b))
-	e12 := blur(op(g, "Mul", a, b))[0]
+	sa := blur(a, g.Mul(a, a))
+	sb := blur(b, g.Mul(b, b))
+	e12 := blur(g.Mul(a, b))[0]
 	mu1, e11, mu2, e22 := sa[0], sa[1], sb[0], sb[1]
 
-	mu11, mu22, mu12 := op(g, "Mul", mu1, mu1), op(g, "Mul", mu2, mu2), op(g, "Mul", mu1, mu2)
-	var11, var22, cov := op(g, "Sub", e11, mu11), op(g, "Sub", e22, mu22), op(g, "Sub", e12, mu12)
+	mu11, mu22, mu12 := g.Mul(mu1, mu1), g.Mul(mu2, mu2), g.Mul(mu1, mu2)
+	var11, var22, cov := g.Sub(e11, mu11), g.Sub(e22, mu22), g.Sub(e12, mu12)
 	c1 := g.Scalar(float32(math.Pow(0.01*cfg.Range, 2)))
 	c2 := g.Scalar(float32(math.Pow(0.03*cfg.Range, 2)))
 	two := g.Scalar(2)
-	num := op(g, "Mul", op(g, "Add", op(g, "Mul", two, mu12), c1), op(g, "Add", op(g, "Mul", two, cov), c2))
-	den := op(g, "Mul", op(g, "Add", op(g, "Add", mu11, mu22), c1), op(g, "Add", op(g, "Add", var11, var22), c2))
-	return Mean(g, op(g, "Div", num, den))
+	num := g.Mul(g.Add(g.Mul(two, mu12), c1), g.Add(g.Mul(two, cov), c2))
+	den := g.Mul(g.Add(g.Add(mu11, mu22), c1), g.Add(g.Add(var11, var22), c2))
+	return Mean(g, g.Div(num, den))
 }
 
 // SSIMLoss is 1 - SSIM(a, b), DRAEM's reconstruction term.
@@ -334,7 +330,7 @@ func SSIMLoss(g *graph.Graph, a, b string, cfg SSIMConfig) string {
 	if s == "" {
 		return ""
 	}
-	return op(g, "Sub", g.Scalar(1), s)
+	return g.Sub(g.Scalar(1), s)
 }
 
 // gaussianBlur blurs tensors [N, C, H, W] with the separable window win
@@ -353,18 +349,12 @@ func gaussianBlur(g *graph.Graph, xs []string, ch int64, win []float64, pad int6
 	}
 	row := g.Init("ssim_window_row", graph.Floats(graph.Shape{m, 1, 1, k}, taps))
 	col := g.Init("ssim_window_col", graph.Floats(graph.Shape{m, 1, k, 1}, taps))
-	x := xs[0]
-	if len(xs) > 1 {
-		x = g.Op("Concat", xs, graph.Attrs{"axis": int64(1)})
-	}
+	x := g.Concat(1, xs...)
 	x = g.Op("Conv", []string{x, row}, graph.Attrs{"pads": []int64{0, pad, 0, pad}, "group": m})
 	x = g.Op("Conv", []string{x, col}, graph.Attrs{"pads": []int64{pad, 0, pad, 0}, "group": m})
-	if len(xs) == 1 {
-		return []string{x}
-	}
 	sizes := make([]int64, len(xs))
 	for i := range sizes {
 		sizes[i] = ch
 	}
-	return g.OpN("Split", []string{x, g.Const1D(sizes...)}, len(xs), graph.Attrs{"axis": int64(1)})
+	return g.Split(x, 1, sizes...)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/gradcheck"
+	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
@@ -51,10 +52,10 @@ func TestMemoryTeacherAndStudent(t *testing.T) {
 	if slices.Contains(b.Spec.Trainable, arch.MemoryTensor) {
 		t.Error("memory items are trainable; MNAD updates them without gradient")
 	}
-	if !slices.ContainsFunc(b.Spec.States, func(p train.StatePair) bool { return p.Name == arch.MemoryTensor }) {
+	if !slices.ContainsFunc(b.Spec.States, func(p graph.State) bool { return p.Name == arch.MemoryTensor }) {
 		t.Fatalf("memory items are not a state: %v", b.Spec.States)
 	}
-	initial := slices.Clone(b.Spec.Graph.Inits[arch.MemoryTensor].F32)
+	initial := slices.Clone(initF32(b.Spec.Graph, arch.MemoryTensor))
 	first, last, state, _ := trainFixed(t, b, 6, 3e-3)
 	t.Logf("teacher loss %v -> %v", first, last)
 	items := state[arch.MemoryTensor]
@@ -71,7 +72,7 @@ func TestMemoryTeacherAndStudent(t *testing.T) {
 	if _, err := train.ApplyState(inf, state); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(inf.Inits[arch.MemoryTensor].F32, items) {
+	if !slices.Equal(initF32(inf, arch.MemoryTensor), items) {
 		t.Fatal("exported teacher does not hold the trained items")
 	}
 	path := filepath.Join(t.TempDir(), "teacher.onnx")
@@ -94,10 +95,10 @@ func TestMemoryTeacherAndStudent(t *testing.T) {
 			t.Errorf("teacher tensor %s is a state of the student step", p.Name)
 		}
 	}
-	if !slices.ContainsFunc(sb.Spec.States, func(p train.StatePair) bool { return p.Name == arch.MemoryTensor }) {
+	if !slices.ContainsFunc(sb.Spec.States, func(p graph.State) bool { return p.Name == arch.MemoryTensor }) {
 		t.Fatal("the student has no memory state")
 	}
-	if got := sb.Spec.Graph.Inits[method.TeacherPrefix+arch.MemoryTensor]; got == nil || !slices.Equal(got.F32, items) {
+	if got, ok := sb.Spec.Graph.Const(method.TeacherPrefix + arch.MemoryTensor); !ok || !slices.Equal(got.F32, items) {
 		t.Error("the frozen teacher in the student graph lacks its trained items")
 	}
 	sf, sl, sstate, _ := trainFixed(t, sb, 4, 3e-3)
@@ -151,7 +152,7 @@ func TestMemoryEvalOutputs(t *testing.T) {
 		t.Fatalf("teacher and student differ: mem %v vs %v, err %v vs %v, S_fea %v", tm, sm, ots[0].GetData(), ots[1].GetData(), ots[2].GetData())
 	}
 	q := ots[5].GetData()
-	items := tch.Orig.Inits[arch.MemoryTensor].F32
+	items := initF32(tch.Orig, arch.MemoryTensor)
 	c := len(items) / arch.MemoryItems
 	per := len(q) / 2
 	for n := 0; n < 2; n++ {
@@ -201,7 +202,9 @@ func TestMemoryErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clear(g.Meta)
+	for _, k := range g.MetaKeys() {
+		g.DeleteMeta(k)
+	}
 	imported := filepath.Join(t.TempDir(), "user.onnx")
 	if err := g.Save(imported); err != nil {
 		t.Fatal(err)

@@ -21,14 +21,6 @@ type Built struct {
 	Terms []string
 }
 
-func states(r *nn.Registry) []train.StatePair {
-	var out []train.StatePair
-	for _, s := range r.States() {
-		out = append(out, train.StatePair{Name: s.Name, Next: s.Next})
-	}
-	return out
-}
-
 // addTargets declares the supervision inputs of the task.
 func (s Spec) addTargets(g *graph.Graph) []string {
 	if s.Task == "video" {
@@ -83,7 +75,7 @@ func TeacherTrain(s Spec) (*Built, error) {
 		return nil, err
 	}
 	return &Built{Spec: &train.Spec{Graph: g, Batch: append([]string{in}, targets...), Loss: total, Report: terms,
-		Trainable: b.Registry().Trainable, States: states(b.Registry())}, Terms: names}, nil
+		Trainable: b.Registry().Trainable, States: b.Registry().States()}, Terms: names}, nil
 }
 
 // mimicLoss is the paper's teacher recipe: a 1x1 adapter maps the
@@ -128,8 +120,9 @@ func (s Spec) mimicLoss(g *graph.Graph, b *nn.Builder, in, bottleneck string) (s
 	g.Merge(bg)
 	g.AddNode(&graph.Node{Op: "Identity", Name: "backbone_in", Inputs: []string{x}, Outputs: []string{"backbone/" + bin + ".in"}})
 	g.ReplaceUses("backbone/"+bin, "backbone/"+bin+".in", nil)
-	g.Inputs = slices.DeleteFunc(g.Inputs, func(n string) bool { return n == "backbone/"+bin })
-	delete(g.Info, "backbone/"+bin)
+	if err := g.RemoveInput("backbone/" + bin); err != nil {
+		return "", err
+	}
 	if err := g.SortNodes(); err != nil {
 		return "", err
 	}
@@ -137,7 +130,7 @@ func (s Spec) mimicLoss(g *graph.Graph, b *nn.Builder, in, bottleneck string) (s
 	fs := g.Shape(feat)
 	bshape := g.Shape(bottleneck)
 	target := g.Op("Resize", []string{feat, "", "", g.Const1D(fs[0], fs[1], bshape[2], bshape[3])}, graph.Attrs{"mode": "linear"})
-	adapted := b.Scope("mimic").Conv2D(bottleneck, "adapter", int(fs[1]), 1, 1, 0, true)
+	adapted := b.Scope("mimic").Conv2D(bottleneck, "adapter", int(fs[1]), nn.ConvOpts{Kernel: 1, Bias: true})
 	return mse(g, adapted, target), g.Err()
 }
 
@@ -222,7 +215,9 @@ func (s Spec) cloneImported(a *assembled, t *Teacher, b *nn.Builder) error {
 	rng := rand.New(rand.NewPCG(s.Seed+7, 11))
 	for _, p := range trainable {
 		if s.StudentInit != "teacher" {
-			sg.Inits[p] = reinit(sg, p, rng)
+			if err := sg.SetInit(p, reinit(sg, p, rng)); err != nil {
+				return err
+			}
 		}
 	}
 	g.Merge(sg)
@@ -275,7 +270,7 @@ func trainableInits(g *graph.Graph) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(n string) {
-		if v, ok := g.Inits[n]; ok && v.DType == graph.Float && !seen[n] {
+		if v, ok := g.Const(n); ok && v.DType == graph.Float && !seen[n] {
 			seen[n] = true
 			out = append(out, n)
 		}
@@ -299,7 +294,7 @@ func trainableInits(g *graph.Graph) []string {
 // 1/sqrt(fan_in) for weights and biases, ones and zeros for norm scales
 // and biases (told apart by the consumer).
 func reinit(g *graph.Graph, name string, rng *rand.Rand) *graph.Value {
-	v := g.Inits[name]
+	v, _ := g.Const(name)
 	shape := v.Shape
 	var fan int64 = 1
 	norm := false
@@ -367,13 +362,17 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 	trainable := append(slices.Clone(a.reg.Trainable), a.imported...)
 	if s.StudentInit == "teacher" && t.BuiltIn {
 		for _, p := range a.reg.Trainable {
-			if tv, ok := g.Inits[TeacherPrefix+p]; ok && slices.Equal(tv.Shape, g.Shape(p)) {
-				g.Inits[p] = tv
+			if tv, ok := g.Const(TeacherPrefix + p); ok && slices.Equal(tv.Shape, g.Shape(p)) {
+				if err := g.SetInit(p, tv); err != nil {
+					return nil, err
+				}
 			}
 		}
 		for _, st := range a.reg.States() {
-			if tv, ok := g.Inits[TeacherPrefix+st.Name]; ok {
-				g.Inits[st.Name] = tv
+			if tv, ok := g.Const(TeacherPrefix + st.Name); ok {
+				if err := g.SetInit(st.Name, tv); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -381,7 +380,7 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 		return nil, err
 	}
 	return &Built{Spec: &train.Spec{Graph: g, Batch: append([]string{a.input}, targets...), Loss: total,
-		Report: append(terms, lf), Trainable: trainable, States: states(a.reg)}, Terms: append(names, "l_fea")}, nil
+		Report: append(terms, lf), Trainable: trainable, States: a.reg.States()}, Terms: append(names, "l_fea")}, nil
 }
 
 // StudentEval builds the evaluation graph with the trained student
@@ -424,8 +423,7 @@ func StudentEval(s Spec, t *Teacher, state map[string][]float32) (*graph.Graph, 
 		}
 		outs = append(outs, rename(g, nn.MemoryDistance(g, tq, ti), OutTeacherMem), rename(g, nn.MemoryDistance(g, a.mem.Query, a.mem.Items), OutStudentMem))
 	}
-	g.Outputs = nil
-	g.Output(outs...)
+	g.SetOutputs(outs...)
 	g.Prune()
 	return g, g.Err()
 }
@@ -472,5 +470,5 @@ func BenchTrain(s Spec) (*Built, error) {
 	if err := g.Err(); err != nil {
 		return nil, err
 	}
-	return &Built{Spec: &train.Spec{Graph: g, Batch: batch, Loss: total, Trainable: b.Registry().Trainable, States: states(b.Registry())}}, nil
+	return &Built{Spec: &train.Spec{Graph: g, Batch: batch, Loss: total, Trainable: b.Registry().Trainable, States: b.Registry().States()}}, nil
 }

@@ -164,10 +164,10 @@ func TeacherInference(s Spec, batch int) (*graph.Graph, error) {
 	outs := nameOutputs(g, built, s.outputNames())
 	g.Output(outs...)
 	g.DynamicBatch = true
-	g.Meta["fmam.arch"] = s.Arch
-	g.Meta["fmam.taps"] = strings.Join(s.knownTaps(), ",")
+	g.SetMeta("fmam.arch", s.Arch)
+	g.SetMeta("fmam.taps", strings.Join(s.knownTaps(), ","))
 	if s.Memory {
-		g.Meta[metaMemory] = strconv.Itoa(arch.MemoryItems)
+		g.SetMeta(metaMemory, strconv.Itoa(arch.MemoryItems))
 	}
 	return g, g.Err()
 }
@@ -217,10 +217,10 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 	if len(t.Outputs) != wantOuts {
 		return nil, fmt.Errorf("teacher %s has outputs %v; a %s baseline needs %d (%s)", path, t.Outputs, s.Task, wantOuts, strings.Join(s.outputNames(), ", "))
 	}
-	if g.Meta["fmam.arch"] != "" {
+	if g.Meta("fmam.arch") != "" {
 		t.BuiltIn = true
-		if g.Meta["fmam.arch"] != s.Arch {
-			return nil, fmt.Errorf("teacher %s is a %s network, the config asks for %s", path, g.Meta["fmam.arch"], s.Arch)
+		if g.Meta("fmam.arch") != s.Arch {
+			return nil, fmt.Errorf("teacher %s is a %s network, the config asks for %s", path, g.Meta("fmam.arch"), s.Arch)
 		}
 	}
 	if err := t.checkMemory(path, s); err != nil {
@@ -243,7 +243,7 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 // student with memory needs a built-in teacher that has one (its scores
 // use the teacher's feature distance), and the other way round.
 func (t *Teacher) checkMemory(path string, s Spec) error {
-	has := t.Orig.Meta[metaMemory] != ""
+	has := t.Orig.Meta(metaMemory) != ""
 	switch {
 	case s.Memory && !t.BuiltIn:
 		return fmt.Errorf("model.memory: teacher %s is an imported ONNX model, which carries no memory module; leave model.teacher empty so fmam trains an MNAD teacher with memory, or set model.memory: false", path)
@@ -268,14 +268,14 @@ func (t *Teacher) resolveTap(tap string, s Spec) (string, error) {
 		if err := arch.CheckTaps([]string{tap}, s.knownTaps()); err != nil {
 			return "", err
 		}
-		for name := range g.Info {
+		for _, name := range g.TensorNames() {
 			if name == arch.TapName(tap) || strings.HasSuffix(name, "."+arch.TapName(tap)) {
 				return name, nil
 			}
 		}
 		return "", fmt.Errorf("tap %q not found in the exported teacher", tap)
 	}
-	if g.Has(tap) && g.Producer[tap] != nil {
+	if g.Has(tap) && g.Producer(tap) != nil {
 		if len(g.Shape(tap)) != 4 {
 			return "", fmt.Errorf("tap tensor %q has shape %v; attention needs a 4-D feature map [N,C,H,W]", tap, g.Shape(tap))
 		}

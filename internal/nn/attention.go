@@ -1,10 +1,6 @@
 package nn
 
-import (
-	"fmt"
-
-	"github.com/fmam/fmam/internal/graph"
-)
+import "fmt"
 
 // AttentionKind names the inconsistency-guided attention modules.
 type AttentionKind string
@@ -76,25 +72,27 @@ func (b *Builder) Attention(feaT, feaS, name string, c AttentionConfig) (refined
 	}
 	g := b.G
 	s := b.Scope(name)
-	x := g.Op("Abs", []string{g.Op("Sub", []string{feaT, feaS}, nil)}, nil)
+	x := g.Abs(g.Sub(feaT, feaS))
 	ch := int(g.Shape(feaS)[1])
 	hidden := max(1, ch/c.Reduction)
+	// SA's and SCA's kxk convs keep the map size.
+	same := ConvOpts{Kernel: c.Kernel, Pad: c.Kernel / 2, Bias: true}
 	switch c.Kind {
 	case AttnCA:
 		// SE block: squeeze by global average, excite with two FCs (1x1 convs).
 		p := g.Op("GlobalAveragePool", []string{x}, nil)
-		h := s.Relu(s.Conv2D(p, "fc1", hidden, 1, 1, 0, true))
-		mask = g.Op("Sigmoid", []string{s.Conv2D(h, "fc2", ch, 1, 1, 0, true)}, nil)
+		h := s.Relu(s.Conv2D(p, "fc1", hidden, ConvOpts{Kernel: 1, Bias: true}))
+		mask = g.Sigmoid(s.Conv2D(h, "fc2", ch, ConvOpts{Kernel: 1, Bias: true}))
 	case AttnSA:
 		// CBAM spatial attention: channel mean and max, one kxk conv.
-		avg := g.Op("ReduceMean", []string{x}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(1)})
-		mx := g.Op("ReduceMax", []string{x}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(1)})
-		st := g.Op("Concat", []string{avg, mx}, graph.Attrs{"axis": int64(1)})
-		mask = g.Op("Sigmoid", []string{s.Conv2D(st, "conv", 1, c.Kernel, 1, c.Kernel/2, true)}, nil)
+		avg := g.ReduceMean(x, []int64{1}, true)
+		mx := g.ReduceMax(x, []int64{1}, true)
+		st := g.Concat(1, avg, mx)
+		mask = g.Sigmoid(s.Conv2D(st, "conv", 1, same))
 	case AttnSCA:
 		// A full c x h x w mask: encoder conv to c/r, ReLU, decoder conv back.
-		h := s.Relu(s.Conv2D(x, "conv_e", hidden, c.Kernel, 1, c.Kernel/2, true))
-		mask = g.Op("Sigmoid", []string{s.Conv2D(h, "conv_d", ch, c.Kernel, 1, c.Kernel/2, true)}, nil)
+		h := s.Relu(s.Conv2D(x, "conv_e", hidden, same))
+		mask = g.Sigmoid(s.Conv2D(h, "conv_d", ch, same))
 	}
-	return g.Op("Mul", []string{feaS, mask}, nil), mask
+	return g.Mul(feaS, mask), mask
 }

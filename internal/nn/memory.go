@@ -64,7 +64,7 @@ func (b *Builder) Memory(x, name string, m int) *Memory {
 	items := s.constant("items", b.unitRows(m, xs[1]))
 	mem, next := memoryGraph(g, x, items, s.Name("query"), b.Train, true)
 	if next != "" {
-		b.reg.states = append(b.reg.states, State{Name: items, Next: next})
+		b.reg.states = append(b.reg.states, graph.State{Name: items, Next: next})
 	}
 	return mem
 }
@@ -82,10 +82,10 @@ func memoryGraph(g *graph.Graph, x, items, queryName string, train, detach bool)
 	first := oneHotNearest(g, score)
 	// Scores are cosines in [-1, 1]: pushing the nearest down by 4 makes
 	// the second nearest the maximum.
-	masked := g.Op("Sub", []string{score, g.Op("Mul", []string{first, g.Scalar(4)}, nil)}, nil)
+	masked := g.Sub(score, g.Mul(first, g.Scalar(4)))
 	second := oneHotNearest(g, masked)
-	pos := g.Op("MatMul", []string{first, items}, nil)
-	neg := g.Op("MatMul", []string{second, items}, nil)
+	pos := g.MatMul(first, items)
+	neg := g.MatMul(second, items)
 	mem.Compactness = loss.MSE(g, query, pos)
 	mem.Separateness = triplet(g, query, pos, neg)
 	return mem, memoryUpdate(g, query, items, score, first)
@@ -96,39 +96,37 @@ func memoryGraph(g *graph.Graph, x, items, queryName string, train, detach bool)
 // sample ([N]). query is a Memory's Query, items its Items.
 func MemoryDistance(g *graph.Graph, query, items string) string {
 	score := memoryScore(g, query, items)
-	pos := g.Op("MatMul", []string{oneHotNearest(g, score), items}, nil)
-	d := g.Op("Sub", []string{query, pos}, nil)
-	return g.Op("ReduceMean", []string{g.Op("Mul", []string{d, d}, nil)}, graph.Attrs{"axes": []int64{1, 2, 3}, "keepdims": int64(0)})
+	pos := g.MatMul(oneHotNearest(g, score), items)
+	d := g.Sub(query, pos)
+	return g.ReduceMean(g.Mul(d, d), []int64{1, 2, 3}, false)
 }
 
 // StopGradient returns x's values with no gradient path back to x, as
 // PyTorch's detach: a round trip through float64, which is exact, and
 // autodiff carries gradients through float32 tensors only.
 func StopGradient(g *graph.Graph, x string) string {
-	d := g.Op("Cast", []string{x}, graph.Attrs{"to": int64(graph.Double)})
-	return g.Op("Cast", []string{d}, graph.Attrs{"to": int64(graph.Float)})
+	return g.Cast(g.Cast(x, graph.Double), graph.Float)
 }
 
 // memoryRead normalises x into queries (named queryName) and reads the
 // items for them; it returns the decoder input, the queries and their
 // item scores q·Mᵀ [N, H, W, M].
 func memoryRead(g *graph.Graph, x, items, queryName string, detach bool) (out, query, score string) {
-	q := g.Op("Transpose", []string{l2Normalize(g, x, 1)}, graph.Attrs{"perm": []int64{0, 2, 3, 1}})
+	q := g.Transpose(l2Normalize(g, x, 1), 0, 2, 3, 1)
 	g.AddNode(&graph.Node{Op: "Identity", Name: queryName, Inputs: []string{q}, Outputs: []string{queryName}})
 	score = memoryScore(g, queryName, items)
-	w := g.Op("Softmax", []string{score}, graph.Attrs{"axis": int64(-1)})
+	w := g.Softmax(score, -1)
 	if detach {
 		w = StopGradient(g, w)
 	}
-	read := g.Op("MatMul", []string{w, items}, nil)
-	cat := g.Op("Concat", []string{queryName, read}, graph.Attrs{"axis": int64(3)})
-	return g.Op("Transpose", []string{cat}, graph.Attrs{"perm": []int64{0, 3, 1, 2}}), queryName, score
+	read := g.MatMul(w, items)
+	cat := g.Concat(3, queryName, read)
+	return g.Transpose(cat, 0, 3, 1, 2), queryName, score
 }
 
 // memoryScore is q·Mᵀ for queries [N, H, W, C] and items [M, C].
 func memoryScore(g *graph.Graph, query, items string) string {
-	mt := g.Op("Transpose", []string{items}, graph.Attrs{"perm": []int64{1, 0}})
-	return g.Op("MatMul", []string{query, mt}, nil)
+	return g.MatMul(query, g.Transpose(items, 1, 0))
 }
 
 // oneHotNearest marks each query's best-scoring item (the first on ties)
@@ -142,8 +140,7 @@ func oneHotNearest(g *graph.Graph, score string) string {
 	for i := range ids {
 		ids[i] = int64(i)
 	}
-	eq := g.Op("Equal", []string{idx, g.Const1D(ids...)}, nil)
-	return g.Op("Cast", []string{eq}, graph.Attrs{"to": int64(graph.Float)})
+	return g.Cast(g.Equal(idx, g.Const1D(ids...)), graph.Float)
 }
 
 // triplet is torch.nn.TripletMarginLoss(margin=1): the mean over queries
@@ -151,12 +148,11 @@ func oneHotNearest(g *graph.Graph, score string) string {
 func triplet(g *graph.Graph, q, pos, neg string) string {
 	axis := []int64{int64(g.Rank(q) - 1)}
 	dist := func(other string) string {
-		d := g.Op("Add", []string{g.Op("Sub", []string{q, other}, nil), g.Scalar(tripletEps)}, nil)
-		ss := g.Op("ReduceSumSquare", []string{d}, graph.Attrs{"axes": axis, "keepdims": int64(0)})
-		return g.Op("Sqrt", []string{ss}, nil)
+		d := g.Add(g.Sub(q, other), g.Scalar(tripletEps))
+		return g.Sqrt(g.ReduceSumSquare(d, axis, false))
 	}
-	h := g.Op("Add", []string{g.Op("Sub", []string{dist(pos), dist(neg)}, nil), g.Scalar(MemoryMargin)}, nil)
-	return loss.Mean(g, g.Op("Relu", []string{h}, nil))
+	h := g.Add(g.Sub(dist(pos), dist(neg)), g.Scalar(MemoryMargin))
+	return loss.Mean(g, g.Relu(h))
 }
 
 // memoryUpdate is MNAD's training update of the items (no gradient: it is
@@ -165,23 +161,23 @@ func triplet(g *graph.Graph, q, pos, neg string) string {
 func memoryUpdate(g *graph.Graph, query, items, score, nearest string) string {
 	m := g.Shape(items)[0]
 	c := g.Shape(items)[1]
-	flat := g.Op("Reshape", []string{score, g.Const1D(-1, m)}, nil)
-	sq := g.Op("Softmax", []string{flat}, graph.Attrs{"axis": int64(0)})
-	top := g.Op("ReduceMax", []string{sq}, graph.Attrs{"axes": []int64{0}, "keepdims": int64(1)})
-	assigned := g.Op("Reshape", []string{nearest, g.Const1D(-1, m)}, nil)
-	w := g.Op("Div", []string{g.Op("Mul", []string{assigned, sq}, nil), top}, nil)
-	qf := g.Op("Reshape", []string{query, g.Const1D(-1, c)}, nil)
-	upd := g.Op("MatMul", []string{g.Op("Transpose", []string{w}, graph.Attrs{"perm": []int64{1, 0}}), qf}, nil)
-	return l2Normalize(g, g.Op("Add", []string{items, upd}, nil), 1)
+	flat := g.Reshape(score, graph.Shape{-1, m})
+	sq := g.Softmax(flat, 0)
+	top := g.ReduceMax(sq, []int64{0}, true)
+	assigned := g.Reshape(nearest, graph.Shape{-1, m})
+	w := g.Div(g.Mul(assigned, sq), top)
+	qf := g.Reshape(query, graph.Shape{-1, c})
+	upd := g.MatMul(g.Transpose(w, 1, 0), qf)
+	return l2Normalize(g, g.Add(items, upd), 1)
 }
 
 // l2Normalize is F.normalize(x, dim=axis), x / max(||x||, 1e-12), written
 // as x / sqrt(max(sum x^2, 1e-24)) so an all-zero slice keeps a finite
 // gradient.
 func l2Normalize(g *graph.Graph, x string, axis int64) string {
-	ss := g.Op("ReduceSumSquare", []string{x}, graph.Attrs{"axes": []int64{axis}, "keepdims": int64(1)})
-	n := g.Op("Sqrt", []string{g.Op("Max", []string{ss, g.Scalar(1e-24)}, nil)}, nil)
-	return g.Op("Div", []string{x, n}, nil)
+	ss := g.ReduceSumSquare(x, []int64{axis}, true)
+	n := g.Sqrt(g.Max(ss, g.Scalar(1e-24)))
+	return g.Div(x, n)
 }
 
 // unitRows draws m rows of width c uniform in [0, 1) and normalises each

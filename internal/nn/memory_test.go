@@ -161,7 +161,8 @@ func TestMemoryMatchesMNAD(t *testing.T) {
 	if s := g.Shape(mem.Out); !slices.Equal(s, graph.Shape{n, 2 * c, h, w}) {
 		t.Fatalf("output shape %v, want %v", s, graph.Shape{n, 2 * c, h, w})
 	}
-	items := g.Inits[mem.Items].F32
+	v, _ := g.Const(mem.Items)
+	items := v.F32
 	for k := 0; k < m; k++ {
 		ss := 0.0
 		for j := 0; j < c; j++ {
@@ -192,11 +193,10 @@ func TestMemoryMatchesMNAD(t *testing.T) {
 	for i := range data {
 		data[i] = rng.Float32()*2 - 1
 	}
-	in, _ := ort.NewTensor(graph.Shape{n, c, h, w}, data)
+	in := tensor(t, graph.Shape{n, c, h, w}, data)
 	var ots []*ort.Tensor
 	for _, o := range outs {
-		t, _ := ort.ZerosTensor(g.Shape(o))
-		ots = append(ots, t)
+		ots = append(ots, zeros(t, g.Shape(o)))
 	}
 	defer ort.DestroyAll(append(ots, in)...)
 	if err := s.Run(context.Background(), []*ort.Tensor{in}, ots); err != nil {
@@ -280,7 +280,7 @@ func TestMemoryInferenceHasNoState(t *testing.T) {
 	if len(b.Registry().States()) != 0 || mem.Compactness != "" || mem.Separateness != "" {
 		t.Errorf("inference memory has states %v and losses %q %q", b.Registry().States(), mem.Compactness, mem.Separateness)
 	}
-	if _, ok := g.Inits["memory.items"]; !ok {
+	if _, ok := g.Const("memory.items"); !ok {
 		t.Error("no constant memory.items")
 	}
 	g2 := graph.New("bad")

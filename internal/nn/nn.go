@@ -1,10 +1,10 @@
 // Package nn builds network layers on a graph: convolutions, batch
-// normalisation (training form from primitive ops so autodiff can
-// differentiate it), pooling, up-sampling, MNAD's memory module, and the
-// inconsistency-guided attention modules of feature mimicking (CA, SA,
-// SCA).
+// normalisation (in training, a composite op with a closed-form gradient
+// that is lowered to standard ops when the model is written), pooling,
+// up-sampling, MNAD's memory module, and the inconsistency-guided
+// attention modules of feature mimicking (CA, SA, SCA).
 //
-// Parameters are initializers with stable, scoped names ("enc1.conv1.w"),
+// Parameters are initializers with stable, scoped names ("enc1.c1.conv.w"),
 // so the train-step graph and the inference graph built from the same code
 // share names and a checkpoint fits both.
 package nn
@@ -28,23 +28,20 @@ const (
 	InitNormal002 Init = "normal0.02"
 )
 
-// State is a non-trained tensor carried between steps (running
-// statistics, memory items).
-type State struct{ Name, Next string }
-
 // Registry collects what the builders created.
 type Registry struct {
 	Trainable []string
 	g         *graph.Graph
-	states    []State
+	states    []graph.State
 	pending   []bnStats
 }
 
-// States returns the tensors carried between steps with their next
-// values. It first writes the pending running-statistics updates of
+// States returns the non-trained tensors carried between steps (running
+// statistics, memory items) with their next values; each is an
+// initializer holding its initial value. It first writes the pending running-statistics updates of
 // training-mode BatchNorms (see finishStates), so call it once the network
 // is built.
-func (r *Registry) States() []State {
+func (r *Registry) States() []graph.State {
 	r.finishStates()
 	return r.states
 }
@@ -79,8 +76,8 @@ func (r *Registry) finishStates() {
 		c := g.Shape(p.mean)[0]
 		sizes = append(sizes, c)
 		// Batch statistics of any rank flatten to [C] for free.
-		mus = append(mus, reshape(g, p.mu, graph.Shape{c}))
-		invs = append(invs, reshape(g, p.invstd, graph.Shape{c}))
+		mus = append(mus, g.Reshape(p.mu, graph.Shape{c}))
+		invs = append(invs, g.Reshape(p.invstd, graph.Shape{c}))
 		means = append(means, p.mean)
 		vars = append(vars, p.variance)
 		for range c {
@@ -92,26 +89,13 @@ func (r *Registry) finishStates() {
 	}
 	total := int64(len(decay))
 	vec := func(name string, v []float32) string { return g.Init(name, graph.Floats(graph.Shape{total}, v)) }
-	cat := func(ts []string) string {
-		if len(ts) == 1 {
-			return ts[0]
-		}
-		return g.Op("Concat", ts, graph.Attrs{"axis": int64(0)})
-	}
-	op := func(name string, a, b string) string { return g.Op(name, []string{a, b}, nil) }
-	mu, inv := cat(mus), cat(invs)
+	mu, inv := g.Concat(0, mus...), g.Concat(0, invs...)
 	dec := vec("bn_stats.decay", decay)
 	// The batch variance is 1/invstd^2 - eps.
-	v := op("Sub", g.Op("Reciprocal", []string{op("Mul", inv, inv)}, nil), vec("bn_stats.eps", eps))
-	nextMean := op("Add", op("Mul", cat(means), dec), op("Mul", mu, vec("bn_stats.gain_mean", gainMean)))
-	nextVar := op("Add", op("Mul", cat(vars), dec), op("Mul", v, vec("bn_stats.gain_var", gainVar)))
-	split := func(t string) []string {
-		if len(ps) == 1 {
-			return []string{t}
-		}
-		return g.OpN("Split", []string{t, g.Const1D(sizes...)}, len(ps), graph.Attrs{"axis": int64(0)})
-	}
-	nm, nv := split(nextMean), split(nextVar)
+	v := g.Sub(g.Reciprocal(g.Mul(inv, inv)), vec("bn_stats.eps", eps))
+	nextMean := g.Add(g.Mul(g.Concat(0, means...), dec), g.Mul(mu, vec("bn_stats.gain_mean", gainMean)))
+	nextVar := g.Add(g.Mul(g.Concat(0, vars...), dec), g.Mul(v, vec("bn_stats.gain_var", gainVar)))
+	nm, nv := g.Split(nextMean, 0, sizes...), g.Split(nextVar, 0, sizes...)
 	next := map[string]string{}
 	for i, p := range ps {
 		next[p.mean], next[p.variance] = nm[i], nv[i]
@@ -208,39 +192,77 @@ func (b *Builder) weight(shape graph.Shape, fanIn int64) *graph.Value {
 	return b.uniform(shape, 1/math.Sqrt(float64(fanIn)))
 }
 
-// Conv2D is a square-kernel convolution with "same"-style padding pad.
-func (b *Builder) Conv2D(x, name string, cout, k, stride, pad int, bias bool) string {
+// ConvOpts shapes a square-kernel 2-D convolution. Kernel and Stride 0
+// mean 1, so the zero value is a 1x1 convolution with stride 1, no
+// padding and no bias.
+type ConvOpts struct {
+	Kernel int // side of the square kernel
+	Stride int
+	Pad    int // zero padding on every side
+	// OutPad is a transposed convolution's output_padding (PyTorch's
+	// output_padding): rows and columns added at the end of the output.
+	OutPad int
+	Bias   bool
+}
+
+func (o ConvOpts) kernelStride() (k, stride int64) {
+	k, stride = int64(o.Kernel), int64(o.Stride)
+	if k == 0 {
+		k = 1
+	}
+	if stride == 0 {
+		stride = 1
+	}
+	return k, stride
+}
+
+// Conv2D is PyTorch's Conv2d(cin, cout, o.Kernel, o.Stride, o.Pad,
+// bias=o.Bias), cin taken from x.
+func (b *Builder) Conv2D(x, name string, cout int, o ConvOpts) string {
+	if o.OutPad != 0 {
+		b.G.Fail(fmt.Errorf("conv %s: output padding %d is for transposed convolutions", b.Name(name), o.OutPad))
+	}
+	k, stride := o.kernelStride()
 	cin := b.G.Shape(x)[1]
 	s := b.Scope(name)
-	shape := graph.Shape{int64(cout), cin, int64(k), int64(k)}
-	fan := cin * int64(k*k)
+	shape := graph.Shape{int64(cout), cin, k, k}
+	fan := cin * k * k
 	ins := []string{x, s.Param("w", b.weight(shape, fan))}
-	if bias {
+	if o.Bias {
 		bv := b.uniform(graph.Shape{int64(cout)}, 1/math.Sqrt(float64(fan)))
 		if b.Init == InitNormal002 {
 			bv = fill(graph.Shape{int64(cout)}, 0)
 		}
 		ins = append(ins, s.Param("b", bv))
 	}
-	p := int64(pad)
-	return b.G.Op("Conv", ins, graph.Attrs{"kernel_shape": []int64{int64(k), int64(k)}, "pads": []int64{p, p, p, p}, "strides": []int64{int64(stride), int64(stride)}})
+	p := int64(o.Pad)
+	return b.G.Op("Conv", ins, graph.Attrs{"kernel_shape": []int64{k, k}, "pads": []int64{p, p, p, p}, "strides": []int64{stride, stride}})
 }
 
-// ConvTranspose2D is PyTorch's ConvTranspose2d(k, stride, pad, output_padding).
-func (b *Builder) ConvTranspose2D(x, name string, cout, k, stride, pad, outPad int) string {
+// ConvTranspose2D is PyTorch's ConvTranspose2d(cin, cout, o.Kernel,
+// o.Stride, o.Pad, o.OutPad, bias=o.Bias), cin taken from x.
+func (b *Builder) ConvTranspose2D(x, name string, cout int, o ConvOpts) string {
+	k, stride := o.kernelStride()
 	cin := b.G.Shape(x)[1]
 	s := b.Scope(name)
-	shape := graph.Shape{cin, int64(cout), int64(k), int64(k)}
+	shape := graph.Shape{cin, int64(cout), k, k}
 	// PyTorch computes ConvTranspose fan-in from weight.size(1) * k * k.
-	fan := int64(cout) * int64(k*k)
-	w := s.Param("w", b.weight(shape, fan))
-	bias := s.Param("b", b.uniform(graph.Shape{int64(cout)}, 1/math.Sqrt(float64(fan))))
-	if b.Init == InitNormal002 {
-		b.G.SetInit(bias, fill(graph.Shape{int64(cout)}, 0))
+	fan := int64(cout) * k * k
+	ins := []string{x, s.Param("w", b.weight(shape, fan))}
+	if o.Bias {
+		// Under InitNormal002 zeros replace the uniform draw, which still
+		// happens: every weight drawn after it depends on the sequence.
+		bias := s.Param("b", b.uniform(graph.Shape{int64(cout)}, 1/math.Sqrt(float64(fan))))
+		if b.Init == InitNormal002 {
+			if err := b.G.SetInit(bias, fill(graph.Shape{int64(cout)}, 0)); err != nil {
+				b.G.Fail(err)
+			}
+		}
+		ins = append(ins, bias)
 	}
-	p, op := int64(pad), int64(outPad)
-	return b.G.Op("ConvTranspose", []string{x, w, bias}, graph.Attrs{"kernel_shape": []int64{int64(k), int64(k)}, "pads": []int64{p, p, p, p},
-		"strides": []int64{int64(stride), int64(stride)}, "output_padding": []int64{op, op}})
+	p, op := int64(o.Pad), int64(o.OutPad)
+	return b.G.Op("ConvTranspose", ins, graph.Attrs{"kernel_shape": []int64{k, k}, "pads": []int64{p, p, p, p},
+		"strides": []int64{stride, stride}, "output_padding": []int64{op, op}})
 }
 
 // BatchNorm normalises over batch and space. In training it uses batch
@@ -271,16 +293,12 @@ func (b *Builder) BatchNorm(x, name string) string {
 	cnt := xs.Size() / c
 	b.reg.pending = append(b.reg.pending, bnStats{mean: mean, variance: variance, mu: outs[1], invstd: outs[2],
 		momentum: b.Momentum, unbias: float32(cnt) / float32(max(cnt-1, 1)), eps: eps})
-	b.reg.states = append(b.reg.states, State{Name: mean}, State{Name: variance})
+	b.reg.states = append(b.reg.states, graph.State{Name: mean}, graph.State{Name: variance})
 	return outs[0]
 }
 
-func reshape(g *graph.Graph, x string, shape graph.Shape) string {
-	return g.Op("Reshape", []string{x, g.Const1D(shape...)}, nil)
-}
-
 // Relu applies ReLU.
-func (b *Builder) Relu(x string) string { return b.G.Op("Relu", []string{x}, nil) }
+func (b *Builder) Relu(x string) string { return b.G.Relu(x) }
 
 // MaxPool2 halves the spatial size with a 2x2 max pool.
 func (b *Builder) MaxPool2(x string) string {
@@ -299,13 +317,13 @@ func (b *Builder) Upsample2(x string) string {
 // ConvBNRelu is conv3x3-BN-ReLU.
 func (b *Builder) ConvBNRelu(x, name string, cout int) string {
 	s := b.Scope(name)
-	return b.Relu(s.BatchNorm(s.Conv2D(x, "conv", cout, 3, 1, 1, true), "bn"))
+	return b.Relu(s.BatchNorm(s.Conv2D(x, "conv", cout, ConvOpts{Kernel: 3, Pad: 1, Bias: true}), "bn"))
 }
 
 // Concat joins tensors on the channel axis.
 func (b *Builder) Concat(xs ...string) string {
-	return b.G.Op("Concat", xs, graph.Attrs{"axis": int64(1)})
+	return b.G.Concat(1, xs...)
 }
 
 // Tanh applies tanh.
-func (b *Builder) Tanh(x string) string { return b.G.Op("Tanh", []string{x}, nil) }
+func (b *Builder) Tanh(x string) string { return b.G.Tanh(x) }

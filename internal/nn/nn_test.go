@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fmam/fmam/internal/gradcheck"
@@ -12,6 +14,26 @@ import (
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
 )
+
+// tensor makes an ONNX Runtime tensor or stops the test.
+func tensor(t *testing.T, shape graph.Shape, data []float32) *ort.Tensor {
+	t.Helper()
+	x, err := ort.NewTensor(shape, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// zeros makes a zero ONNX Runtime tensor or stops the test.
+func zeros(t *testing.T, shape graph.Shape) *ort.Tensor {
+	t.Helper()
+	x, err := ort.ZerosTensor(shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
 
 // Training-mode BatchNorm normalises with the batch statistics and moves
 // the running statistics the way PyTorch does (momentum 0.1, unbiased
@@ -43,10 +65,10 @@ func TestBatchNormTrainingStatistics(t *testing.T) {
 	for i := range data {
 		data[i] = float32(rng.NormFloat64()*2 + 1)
 	}
-	in, _ := ort.NewTensor(graph.Shape{n, c, 2, 2}, data)
-	yo, _ := ort.ZerosTensor(graph.Shape{n, c, 2, 2})
-	mo, _ := ort.ZerosTensor(graph.Shape{c})
-	vo, _ := ort.ZerosTensor(graph.Shape{c})
+	in := tensor(t, graph.Shape{n, c, 2, 2}, data)
+	yo := zeros(t, graph.Shape{n, c, 2, 2})
+	mo := zeros(t, graph.Shape{c})
+	vo := zeros(t, graph.Shape{c})
 	defer ort.DestroyAll(in, yo, mo, vo)
 	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{yo, mo, vo}); err != nil {
 		t.Fatal(err)
@@ -113,9 +135,9 @@ func TestBatchNormRunningStatisticsOfSeveralLayers(t *testing.T) {
 			d[i] = float32(rng.NormFloat64()*3 - 1)
 		}
 		data = append(data, d)
-		x, _ := ort.NewTensor(l.shape, d)
-		m, _ := ort.ZerosTensor(graph.Shape{l.shape[1]})
-		v, _ := ort.ZerosTensor(graph.Shape{l.shape[1]})
+		x := tensor(t, l.shape, d)
+		m := zeros(t, graph.Shape{l.shape[1]})
+		v := zeros(t, graph.Shape{l.shape[1]})
 		inT, outT = append(inT, x), append(outT, m, v)
 	}
 	defer ort.DestroyAll(append(inT, outT...)...)
@@ -156,4 +178,63 @@ func channelStats(data []float32, n, c, inner, ch int) (mean, ss, cnt float64) {
 		}
 	}
 	return mean, ss, cnt
+}
+
+// ConvOpts reaches the node and the parameters as PyTorch's Conv2d and
+// ConvTranspose2d take their arguments: output sizes from PyTorch's
+// formulas, (H + 2p - k)/s + 1 and (H - 1)s - 2p + k + output_padding, on
+// an 8x8 input with 3 channels; the zero value is a 1x1 conv without bias.
+func TestConvOpts(t *testing.T) {
+	cases := []struct {
+		name      string
+		transpose bool
+		o         nn.ConvOpts
+		wantOut   graph.Shape
+		wantW     graph.Shape
+		bias      bool
+	}{
+		{"zero value", false, nn.ConvOpts{}, graph.Shape{2, 5, 8, 8}, graph.Shape{5, 3, 1, 1}, false},
+		{"3x3 same", false, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true}, graph.Shape{2, 5, 8, 8}, graph.Shape{5, 3, 3, 3}, true},
+		{"5x5 stride 2", false, nn.ConvOpts{Kernel: 5, Stride: 2, Pad: 1}, graph.Shape{2, 5, 3, 3}, graph.Shape{5, 3, 5, 5}, false},
+		{"transposed, MNAD's up-sampling", true, nn.ConvOpts{Kernel: 3, Stride: 2, Pad: 1, OutPad: 1, Bias: true}, graph.Shape{2, 5, 16, 16}, graph.Shape{3, 5, 3, 3}, true},
+		{"transposed, zero value", true, nn.ConvOpts{}, graph.Shape{2, 5, 8, 8}, graph.Shape{3, 5, 1, 1}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := graph.New("conv")
+			x := g.Input("x", graph.Float, graph.Shape{2, 3, 8, 8})
+			b := nn.New(g, true, 1)
+			var y string
+			if tc.transpose {
+				y = b.ConvTranspose2D(x, "c", 5, tc.o)
+			} else {
+				y = b.Conv2D(x, "c", 5, tc.o)
+			}
+			if err := g.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if s := g.Shape(y); !slices.Equal(s, tc.wantOut) {
+				t.Errorf("output %v, want %v", s, tc.wantOut)
+			}
+			if s := g.Shape("c.w"); !slices.Equal(s, tc.wantW) {
+				t.Errorf("weight %v, want %v", s, tc.wantW)
+			}
+			if _, ok := g.Const("c.b"); ok != tc.bias {
+				t.Errorf("bias present: %v, want %v", ok, tc.bias)
+			}
+			want := []string{"c.w"}
+			if tc.bias {
+				want = append(want, "c.b")
+			}
+			if got := b.Registry().Trainable; !slices.Equal(got, want) {
+				t.Errorf("trainable %v, want %v", got, want)
+			}
+		})
+	}
+	g := graph.New("conv")
+	x := g.Input("x", graph.Float, graph.Shape{2, 3, 8, 8})
+	nn.New(g, true, 1).Conv2D(x, "c", 5, nn.ConvOpts{Kernel: 3, OutPad: 1})
+	if err := g.Err(); err == nil || !strings.Contains(err.Error(), "transposed") {
+		t.Errorf("Conv2D with output padding: %v", err)
+	}
 }

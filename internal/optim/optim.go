@@ -67,30 +67,20 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// State is one optimizer state tensor: read from graph input Name, its
-// next value is the tensor Next.
-type State struct {
-	Name, Next string
-	Init       *graph.Value
-}
-
 // flatten concatenates tensors, each flattened, into one vector.
 func flatten(g *graph.Graph, names []string) string {
 	parts := make([]string, 0, len(names))
 	for _, n := range names {
-		parts = append(parts, g.Op("Reshape", []string{n, g.Const1D(-1)}, nil))
+		parts = append(parts, g.Reshape(n, graph.Shape{-1}))
 	}
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return g.Op("Concat", parts, graph.Attrs{"axis": int64(0)})
+	return g.Concat(0, parts...)
 }
 
 // Update is what ApplyFlat appended.
 type Update struct {
-	Next     string // the updated parameter vector
-	States   []State
-	GradNorm string // global gradient norm before clipping ([1])
+	Next     string        // the updated parameter vector
+	States   []graph.State // inputs ApplyFlat declared, with their initial values
+	GradNorm string        // global gradient norm before clipping ([1])
 }
 
 // ApplyFlat appends the update of the flat parameter vector pv, whose
@@ -119,26 +109,23 @@ func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (
 	u := &Update{}
 	gr := flatten(g, grads)
 	shape := graph.Shape{total}
-	mul := func(a, b string) string { return g.Op("Mul", []string{a, b}, nil) }
-	add := func(a, b string) string { return g.Op("Add", []string{a, b}, nil) }
-	sub := func(a, b string) string { return g.Op("Sub", []string{a, b}, nil) }
 	// The squared gradient serves the norm and Adam's second moment.
 	// (ONNX Runtime's ReduceSumSquare is slower than a Mul and a
 	// ReduceSum together.)
-	gg := mul(gr, gr)
-	sq := g.Op("ReduceSum", []string{gg}, graph.Attrs{"keepdims": int64(1)})
-	u.GradNorm = g.Op("Sqrt", []string{sq}, nil)
+	gg := g.Mul(gr, gr)
+	sq := g.ReduceSum(gg, nil, true)
+	u.GradNorm = g.Sqrt(sq)
 	ggScale := g.Scalar(1) // gg times this is the square of the gradient used
 	if c.ClipNorm > 0 {
 		// min(1, clip / (norm + 1e-6)), the same as PyTorch's clip_grad_norm_.
-		ratio := g.Op("Div", []string{g.Scalar(c.ClipNorm), add(u.GradNorm, g.Scalar(1e-6))}, nil)
-		ratio = g.Op("Min", []string{ratio, g.Scalar(1)}, nil)
-		gr = mul(gr, ratio)
-		ggScale = mul(ratio, ratio)
+		ratio := g.Div(g.Scalar(c.ClipNorm), g.Add(u.GradNorm, g.Scalar(1e-6)))
+		ratio = g.Min(ratio, g.Scalar(1))
+		gr = g.Mul(gr, ratio)
+		ggScale = g.Mul(ratio, ratio)
 	}
 	state := func(name string, shape graph.Shape) string {
 		n := g.Input(g.Fresh(name), graph.Float, shape)
-		u.States = append(u.States, State{Name: n, Init: graph.Floats(shape, make([]float32, shape.Size()))})
+		u.States = append(u.States, graph.State{Name: n, Init: graph.Floats(shape, make([]float32, shape.Size()))})
 		return n
 	}
 	setNext := func(name, next string) {
@@ -152,30 +139,30 @@ func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (
 	switch c.Kind {
 	case "sgd":
 		if c.WeightDecay > 0 {
-			gr = add(gr, mul(pv, g.Scalar(c.WeightDecay)))
+			gr = g.Add(gr, g.Mul(pv, g.Scalar(c.WeightDecay)))
 		}
 		step := gr
 		if c.Momentum > 0 {
 			buf := state("optim.momentum", shape)
-			nb := add(mul(buf, g.Scalar(c.Momentum)), gr)
+			nb := g.Add(g.Mul(buf, g.Scalar(c.Momentum)), gr)
 			setNext(buf, nb)
 			step = nb
 		}
-		next = sub(pv, mul(step, lr))
+		next = g.Sub(pv, g.Mul(step, lr))
 	case "adam", "adamw":
 		// The step counter t drives the bias correction 1 - beta^t.
 		t := state("optim.t", graph.Shape{1})
-		t1 := add(t, g.Scalar(1))
+		t1 := g.Add(t, g.Scalar(1))
 		setNext(t, t1)
-		bc1 := sub(g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta1), t1}, nil))
-		bc2 := sub(g.Scalar(1), g.Op("Pow", []string{g.Scalar(c.Beta2), t1}, nil))
+		bc1 := g.Sub(g.Scalar(1), g.Pow(g.Scalar(c.Beta1), t1))
+		bc2 := g.Sub(g.Scalar(1), g.Pow(g.Scalar(c.Beta2), t1))
 		sq := gg
 		if c.Kind == "adam" && c.WeightDecay > 0 {
-			gr = add(gr, mul(pv, g.Scalar(c.WeightDecay)))
-			sq, ggScale = mul(gr, gr), g.Scalar(1)
+			gr = g.Add(gr, g.Mul(pv, g.Scalar(c.WeightDecay)))
+			sq, ggScale = g.Mul(gr, gr), g.Scalar(1)
 		}
 		if c.ClipNorm > 0 && sq == gg {
-			sq = mul(gg, ggScale)
+			sq = g.Mul(gg, ggScale)
 		}
 		// The moments are kept divided by (1 - beta): m' = m/(1-b1) and
 		// v' = v/(1-b2). Then m' <- b1 m' + g and v' <- b2 v' + g^2 take
@@ -185,20 +172,20 @@ func ApplyFlat(g *graph.Graph, pv string, grads []string, lr string, c Config) (
 		// where all but m' and v' are scalars.
 		m := state("optim.adam_m_scaled", shape)
 		v := state("optim.adam_v_scaled", shape)
-		m1 := add(mul(m, g.Scalar(c.Beta1)), gr)
-		v1 := add(mul(v, g.Scalar(c.Beta2)), sq)
+		m1 := g.Add(g.Mul(m, g.Scalar(c.Beta1)), gr)
+		v1 := g.Add(g.Mul(v, g.Scalar(c.Beta2)), sq)
 		setNext(m, m1)
 		setNext(v, v1)
-		k := g.Op("Sqrt", []string{g.Op("Div", []string{g.Scalar(1 - c.Beta2), bc2}, nil)}, nil)
-		den := add(g.Op("Sqrt", []string{v1}, nil), g.Op("Div", []string{g.Scalar(c.Eps), k}, nil))
-		scale := g.Op("Div", []string{mul(lr, g.Scalar(1-c.Beta1)), mul(bc1, k)}, nil)
-		step := mul(g.Op("Div", []string{m1, den}, nil), scale)
+		k := g.Sqrt(g.Div(g.Scalar(1-c.Beta2), bc2))
+		den := g.Add(g.Sqrt(v1), g.Div(g.Scalar(c.Eps), k))
+		scale := g.Div(g.Mul(lr, g.Scalar(1-c.Beta1)), g.Mul(bc1, k))
+		step := g.Mul(g.Div(m1, den), scale)
 		base := pv
 		if c.Kind == "adamw" && c.WeightDecay > 0 {
 			// Decoupled decay: p <- p - lr*wd*p before the Adam step.
-			base = sub(pv, mul(pv, mul(lr, g.Scalar(c.WeightDecay))))
+			base = g.Sub(pv, g.Mul(pv, g.Mul(lr, g.Scalar(c.WeightDecay))))
 		}
-		next = sub(base, step)
+		next = g.Sub(base, step)
 	}
 	u.Next = next
 	return u, g.Err()

@@ -21,8 +21,8 @@ func convStack() (*graph.Graph, *nn.Builder, string, string) {
 	g := graph.New("stack")
 	x := g.Input("x", graph.Float, graph.Shape{8, 3, 64, 64})
 	b := nn.New(g, true, 1)
-	h := b.Relu(b.Conv2D(x, "c1", 32, 3, 1, 1, true))
-	y := b.Conv2D(h, "c2", 32, 3, 1, 1, true)
+	h := b.Relu(b.Conv2D(x, "c1", 32, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true}))
+	y := b.Conv2D(h, "c2", 32, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true})
 	return g, b, x, y
 }
 

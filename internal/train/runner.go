@@ -195,7 +195,7 @@ func (r *Runner) SetState(vals map[string][]float32) error {
 func ApplyState(g *graph.Graph, state map[string][]float32) (int, error) {
 	n := 0
 	for name, v := range state {
-		old, ok := g.Inits[name]
+		old, ok := g.Const(name)
 		if !ok {
 			continue
 		}

@@ -13,10 +13,6 @@ import (
 	"github.com/fmam/fmam/internal/optim"
 )
 
-// StatePair is a tensor carried from one step to the next: read as the
-// graph input Name, written as the tensor Next.
-type StatePair struct{ Name, Next string }
-
 // Spec describes a training problem as a forward graph.
 type Spec struct {
 	// Graph holds the forward pass and the loss; trainable parameters and
@@ -29,8 +25,10 @@ type Spec struct {
 	// Report are extra one-element tensors logged each step (loss terms).
 	Report    []string
 	Trainable []string
-	States    []StatePair
-	Optim     optim.Config
+	// States are carried between steps; each Name is an initializer of
+	// Graph holding the initial value (Init is not read).
+	States []graph.State
+	Optim  optim.Config
 }
 
 // Step is a compiled train step.
@@ -77,12 +75,10 @@ func Compile(spec Spec) (*Step, error) {
 	st := &Step{Graph: g, Init: map[string]*graph.Value{}, Shapes: map[string]graph.Shape{}, Batch: spec.Batch, Report: spec.Report}
 	// Parameters and states become inputs: they change every step.
 	toInput := func(name string) error {
-		v, ok := g.Inits[name]
-		if !ok {
-			return fmt.Errorf("compile %s: %q is not an initializer", g.Name, name)
+		v, err := g.InitToInput(name)
+		if err != nil {
+			return fmt.Errorf("compile: %w", err)
 		}
-		delete(g.Inits, name)
-		g.Inputs = append(g.Inputs, name)
 		st.Init[name] = v
 		return nil
 	}
@@ -122,9 +118,9 @@ func Compile(spec Spec) (*Step, error) {
 	if err := g.SortNodes(); err != nil {
 		return nil, fmt.Errorf("compile %s: %w", g.Name, err)
 	}
-	pairs := append([]StatePair{{flat, upd.Next}}, spec.States...)
+	pairs := append([]graph.State{{Name: flat, Next: upd.Next}}, spec.States...)
 	for _, s := range upd.States {
-		pairs = append(pairs, StatePair{s.Name, s.Next})
+		pairs = append(pairs, s)
 		st.Init[s.Name] = s.Init
 	}
 	st.Inputs = append(slices.Clone(spec.Batch), lr)
@@ -135,7 +131,7 @@ func Compile(spec Spec) (*Step, error) {
 	// Every output needs a tensor of its own (a loss term may be the loss).
 	unique := func(t string) string {
 		if used[t] {
-			t = g.Op("Identity", []string{t}, nil)
+			t = g.Identity(t)
 		}
 		used[t] = true
 		return t
@@ -160,9 +156,10 @@ func Compile(spec Spec) (*Step, error) {
 			return nil, fmt.Errorf("compile %s: graph input %q is neither data nor state", g.Name, in)
 		}
 	}
-	g.Inputs = st.Inputs
-	g.Outputs = nil
-	g.Output(st.Outputs...)
+	if err := g.SetInputs(st.Inputs...); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	g.SetOutputs(st.Outputs...)
 	for _, n := range append(slices.Clone(st.Inputs), st.Outputs...) {
 		st.Shapes[n] = g.Shape(n)
 	}
@@ -201,15 +198,11 @@ func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
 		off += n
 		delete(st.Init, p)
 	}
-	g.Inputs = slices.DeleteFunc(g.Inputs, func(in string) bool { return slices.Contains(params, in) })
 	flat := g.Input(ParamsInput, graph.Float, graph.Shape{off})
 	st.Init[flat] = graph.Floats(graph.Shape{off}, init)
-	parts := []string{flat}
-	if len(params) > 1 {
-		parts = g.OpN("Split", []string{flat, g.Const1D(sizes...)}, len(params), graph.Attrs{"axis": int64(0)})
-	}
+	parts := g.Split(flat, 0, sizes...)
 	for i, p := range params {
-		g.AddNode(&graph.Node{Op: "Reshape", Name: p, Inputs: []string{parts[i], g.Const1D(g.Shape(p)...)}, Outputs: []string{p}})
+		g.ComputeInput(&graph.Node{Op: "Reshape", Name: p, Inputs: []string{parts[i], g.Const1D(g.Shape(p)...)}, Outputs: []string{p}})
 	}
 	return flat, g.Err()
 }

@@ -33,7 +33,7 @@ func buildNet(train bool) (*graph.Graph, *nn.Builder, string, string, string) {
 	x := g.Input("x", graph.Float, graph.Shape{batch, 3, size, size})
 	b := nn.New(g, train, 7)
 	h := b.ConvBNRelu(x, "c1", 8)
-	y := b.Conv2D(h, "c2", 3, 3, 1, 1, true)
+	y := b.Conv2D(h, "c2", 3, nn.ConvOpts{Kernel: 3, Pad: 1, Bias: true})
 	return g, b, x, y, ""
 }
 
@@ -42,11 +42,7 @@ func buildTrain(t *testing.T) *train.Step {
 	target := g.Input("target", graph.Float, graph.Shape{batch, 3, size, size})
 	d := g.Op("Sub", []string{y, target}, nil)
 	loss := g.Op("Reshape", []string{g.Op("ReduceMean", []string{g.Op("Mul", []string{d, d}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
-	var states []train.StatePair
-	for _, s := range b.Registry().States() {
-		states = append(states, train.StatePair{Name: s.Name, Next: s.Next})
-	}
-	st, err := train.Compile(train.Spec{Graph: g, Batch: []string{x, target}, Loss: loss, Trainable: b.Registry().Trainable, States: states, Optim: optim.Config{Kind: "adam"}})
+	st, err := train.Compile(train.Spec{Graph: g, Batch: []string{x, target}, Loss: loss, Trainable: b.Registry().Trainable, States: b.Registry().States(), Optim: optim.Config{Kind: "adam"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +308,8 @@ func TestParameterStateIsPerTensor(t *testing.T) {
 	g, b, _, _, _ := buildNet(true)
 	init := map[string][]float32{}
 	for _, p := range b.Registry().Trainable {
-		init[p] = slices.Clone(g.Inits[p].F32)
+		v, _ := g.Const(p)
+		init[p] = slices.Clone(v.F32)
 	}
 	st := buildTrain(t)
 	if !slices.Contains(st.States, train.ParamsInput) {
