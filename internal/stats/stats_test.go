@@ -230,3 +230,33 @@ func TestCompareErrors(t *testing.T) {
 		}
 	}
 }
+
+// For a large sample the bootstrap distribution of the mean is close to
+// normal with standard deviation sqrt((n-1)/n) * sd / sqrt(n), so the 95%
+// interval is about mean ± 1.95996 times that.
+func TestBootstrapLargeSampleIsNormal(t *testing.T) {
+	const n = 400
+	a := make([]float64, n)
+	for i := range a {
+		// A fixed, skew-free spread of values: evenly spaced quantiles.
+		a[i] = float64(i)/float64(n-1) - 0.5
+	}
+	p, err := Compare(a, make([]float64, n), PairedOptions{Resamples: 20000, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := 1.959964 * math.Sqrt(float64(n-1)/n) * p.StdDiff / math.Sqrt(n)
+	if !near(p.BootLow, p.MeanDiff-half, 0.03*half) || !near(p.BootHigh, p.MeanDiff+half, 0.03*half) {
+		t.Errorf("bootstrap interval [%v, %v], normal approximation %v ± %v", p.BootLow, p.BootHigh, p.MeanDiff, half)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	// numpy.quantile([1, 2, 3, 4], p) with its default (linear) method.
+	x := []float64{1, 2, 3, 4}
+	for _, c := range []struct{ p, want float64 }{{0, 1}, {0.25, 1.75}, {0.5, 2.5}, {0.9, 3.7}, {1, 4}} {
+		if got := quantile(x, c.p); !near(got, c.want, 1e-12) {
+			t.Errorf("quantile(%v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+}
