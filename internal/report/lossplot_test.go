@@ -3,8 +3,8 @@ package report
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"image/color"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
