@@ -182,7 +182,12 @@ func TestSeedTableErrors(t *testing.T) {
 			c, _ := DiffCell(studentSeeds, teacherSeeds, stats.PairedOptions{Seed: 2})
 			s.Rows[0].Cells[1] = c
 		}, "mixes comparison settings"},
-		{"duplicate names", func(s *SeedTable) { s.Columns[1].Name = "micro AUC"; s.Columns[1].Kind = SeedMean; s.Rows[1].Cells[1] = s.Rows[1].Cells[0]; s.Rows[2].Cells[1] = SeedCell{} }, "appears twice"},
+		{"duplicate names", func(s *SeedTable) {
+			s.Columns[1].Name = "micro AUC"
+			s.Columns[1].Kind = SeedMean
+			s.Rows[1].Cells[1] = s.Rows[1].Cells[0]
+			s.Rows[2].Cells[1] = SeedCell{}
+		}, "appears twice"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
