@@ -40,11 +40,19 @@ type LoopConfig struct {
 	ReportNames []string
 	// Fingerprint must match the checkpoint's to resume from it.
 	Fingerprint string
-	// Progress receives a progress bar; nil disables it.
+	// Progress receives a progress bar; nil disables it, and progress is
+	// logged instead, a line every LogEvery (0: DefaultLogEvery) and one at
+	// the end.
 	Progress io.Writer
+	LogEvery time.Duration
 	Logger   *slog.Logger
-	// Label names the run in the progress bar.
+	// Label names the run in the progress bar and log lines.
 	Label string
+	// After a few steps the loop logs how long the stage will take; when
+	// that exceeds LongAfter (0: DefaultLongAfter, negative: never) the line
+	// is a warning carrying LongHint, e.g. "use --preset cpu-small".
+	LongAfter time.Duration
+	LongHint  string
 }
 
 // Summary describes a finished (or interrupted) loop.
@@ -122,6 +130,7 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 		_ = bar.Set(start)
 	}
 	t0 := time.Now()
+	prog := newProgress(cfg, log, start, bar != nil, t0)
 	step := start
 	for ; step < cfg.Steps; step++ {
 		if ctx.Err() != nil {
@@ -165,14 +174,8 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("%s loss %.4g", cfg.Label, res.Loss))
 			_ = bar.Add(1)
-		} else if every := max(cfg.Steps/10, 1); (step+1)%every == 0 {
-			// Without a terminal, a line per tenth of the run instead of a bar.
-			el := time.Since(t0)
-			done := step + 1 - start
-			eta := time.Duration(float64(el) / float64(done) * float64(cfg.Steps-step-1)).Round(time.Second)
-			log.Info("training", "stage", cfg.Label, "step", step+1, "of", cfg.Steps, "loss", fmt.Sprintf("%.4g", res.Loss),
-				"steps_per_s", fmt.Sprintf("%.1f", float64(done)/el.Seconds()), "eta", eta)
 		}
+		prog.stepDone(time.Now(), step+1, res.Loss)
 		if cfg.CheckpointEvery > 0 && (step+1)%cfg.CheckpointEvery == 0 && step+1 < cfg.Steps {
 			if err := save(step + 1); err != nil {
 				return sum, err
