@@ -42,7 +42,7 @@ func FilterFor(dataset string) (FilterConfig, error) {
 
 // FilterStats counts the boxes each step removed.
 type FilterStats struct {
-	In, Kept                    int
+	In, Kept                   int
 	LowScore, Contained, Small int
 }
 
