@@ -19,7 +19,8 @@ import (
 //     with Union, either difference suffices). The first and last frames
 //     use their one neighbour;
 //  2. the mask is closed (dilated then eroded) with a (2*Close+1)^2 square,
-//     then dilated with a (2*Dilate+1)^2 square;
+//     which fills holes and joins parts up to 2*Close px apart without
+//     growing the regions, then dilated with a (2*Dilate+1)^2 square;
 //  3. each 8-connected component of at least MinArea pixels gives a box
 //     around its pixels (x2 = last column + 1) with score 1 and class -1.
 type ForegroundConfig struct {
@@ -148,8 +149,7 @@ func (f *Foreground) FrameBoxes(prev, cur, next *data.Image) []Box {
 		}
 	}
 	if r := f.cfg.Close; r > 0 {
-		mask = morph(mask, w, h, r, false)
-		mask = morph(mask, w, h, r, true)
+		mask = closing(mask, w, h, r)
 	}
 	if r := f.cfg.Dilate; r > 0 {
 		mask = morph(mask, w, h, r, false)
@@ -164,10 +164,27 @@ func abs32(v float32) float32 {
 	return v
 }
 
+// closing dilates then erodes m with a (2r+1)^2 square. It works on m
+// padded by r empty pixels per side, so the dilation can spread past the
+// border and the erosion takes it back: an object near the border keeps
+// its extent, and one touching it is not eaten.
+func closing(m []bool, w, h, r int) []bool {
+	pw, ph := w+2*r, h+2*r
+	p := make([]bool, pw*ph)
+	for y := range h {
+		copy(p[(y+r)*pw+r:], m[y*w:(y+1)*w])
+	}
+	p = morph(morph(p, pw, ph, r, false), pw, ph, r, true)
+	out := make([]bool, w*h)
+	for y := range h {
+		copy(out[y*w:(y+1)*w], p[(y+r)*pw+r:])
+	}
+	return out
+}
+
 // morph dilates (erode false) or erodes a mask with a (2r+1)^2 square,
-// separably through running counts. Outside the image counts as set for
-// erosion, so closing does not eat objects at the border (OpenCV's default
-// border for morphology does the same).
+// separably through running counts. Outside the image counts as empty for
+// dilation and as set for erosion.
 func morph(m []bool, w, h, r int, erode bool) []bool {
 	pass := func(src []bool, n, count int, at func(line, k int) int) []bool {
 		dst := make([]bool, len(src))
