@@ -101,9 +101,10 @@ func (c CubeConfig) Select(s *Set, video string, n int) []Box {
 // frameWindow decodes the frames of one video on demand, each once, while
 // the requested frames move forward.
 type frameWindow struct {
-	v      data.Video
-	dec    *data.Decoder
-	frames map[int]data.Image
+	v       data.Video
+	dec     *data.Decoder
+	frames  map[int]data.Image
+	decodes int
 }
 
 func (w *frameWindow) get(i int) (data.Image, error) {
@@ -115,6 +116,7 @@ func (w *frameWindow) get(i int) (data.Image, error) {
 		return data.Image{}, err
 	}
 	w.frames[i] = img
+	w.decodes++
 	return img, nil
 }
 
@@ -132,12 +134,18 @@ func (w *frameWindow) forget(i int) {
 // frame is decoded once however many boxes use it, provided boxes are in
 // frame order (Select's order); otherwise frames are decoded again.
 func ExtractVideo(ctx context.Context, v data.Video, boxes []Box, cfg CubeConfig, emit func(i int, cube []float32) error) error {
+	_, err := extractVideo(ctx, v, boxes, cfg, emit)
+	return err
+}
+
+// extractVideo is ExtractVideo; it also counts the frames decoded.
+func extractVideo(ctx context.Context, v data.Video, boxes []Box, cfg CubeConfig, emit func(i int, cube []float32) error) (decodes int, err error) {
 	if err := cfg.Validate(); err != nil {
-		return err
+		return 0, err
 	}
 	dec, err := data.NewDecoder(data.DecodeOptions{C: 3, Range: data.RangeUnit})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n := len(v.Frames)
 	w := &frameWindow{v: v, dec: dec, frames: map[int]data.Image{}}
@@ -147,36 +155,36 @@ func ExtractVideo(ctx context.Context, v data.Video, boxes []Box, cfg CubeConfig
 	var size [2]int
 	for i, b := range boxes {
 		if err := ctx.Err(); err != nil {
-			return err
+			return w.decodes, err
 		}
 		if b.Video != v.Name {
-			return fmt.Errorf("cube %d: box of video %q given for video %s", i, b.Video, v.Name)
+			return w.decodes, fmt.Errorf("cube %d: box of video %q given for video %s", i, b.Video, v.Name)
+		}
+		if b.Frame < 0 || b.Frame >= n {
+			return w.decodes, fmt.Errorf("video %s frame %d: the video has %d frames", v.Name, b.Frame, n)
 		}
 		lo, hi := b.Frame-half, b.Frame+half
 		if !cfg.Clamp && (lo < 0 || hi >= n) {
-			return fmt.Errorf("video %s frame %d: a cube of %d frames needs frames %d-%d but the video has 0-%d; use a margin of at least %d or Clamp", v.Name, b.Frame, cfg.T, lo, hi, n-1, half)
-		}
-		if b.Frame < 0 || b.Frame >= n {
-			return fmt.Errorf("video %s frame %d: the video has %d frames", v.Name, b.Frame, n)
+			return w.decodes, fmt.Errorf("video %s frame %d: a cube of %d frames needs frames %d-%d but the video has 0-%d; use a margin of at least %d or Clamp", v.Name, b.Frame, cfg.T, lo, hi, n-1, half)
 		}
 		w.forget(max(lo, 0))
 		for t := range cfg.T {
 			f := min(max(lo+t, 0), n-1)
 			img, err := w.get(f)
 			if err != nil {
-				return err
+				return w.decodes, err
 			}
 			if size == [2]int{} {
 				size = [2]int{img.W, img.H}
 			} else if size != [2]int{img.W, img.H} {
-				return fmt.Errorf("%s is %dx%d but earlier frames of video %s are %dx%d", v.Frames[f], img.W, img.H, v.Name, size[0], size[1])
+				return w.decodes, fmt.Errorf("%s is %dx%d but earlier frames of video %s are %dx%d", v.Frames[f], img.W, img.H, v.Name, size[0], size[1])
 			}
 			// Channel c of frame t starts at (c*T + t) * Size^2.
 			roiAlign(cube[t*plane:], cfg.T*plane, img, b, cfg.Size, cfg.Sampling, cfg.Aligned)
 		}
 		if err := emit(i, cube); err != nil {
-			return err
+			return w.decodes, err
 		}
 	}
-	return nil
+	return w.decodes, nil
 }
