@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // rect is a moving textured rectangle: at frame t its top-left corner is
@@ -225,5 +226,52 @@ func TestMorphologyAndComponents(t *testing.T) {
 	}
 	if boxes := componentBoxes(m, w, h, 5); len(boxes) != 1 || boxes[0].X1 != 4 {
 		t.Errorf("components of >= 5 pixels: %v, want the second only", boxes)
+	}
+}
+
+// On real Ped2 frames (test video 01) the foreground boxes lie on people:
+// each overlaps a Jigsaw-VAD YOLOv3 box (score >= 0.5) that covers at
+// least 20% of it, and most are at least half covered. Groups of walkers
+// merge into one region, so the boxes are not expected to match one by one.
+func TestForegroundPed2(t *testing.T) {
+	frames := sharedtest.Path(t, "data", "ped2", "testing", "frames", "01")
+	yolo, err := ReadCSV(sharedtest.Path(t, "data", "boxes", "ped2_test_boxes.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := NewForeground(DefaultForegroundConfig())
+	dec, _ := data.NewDecoder(data.DecodeOptions{C: 1, Range: data.RangeUnit})
+	total, half := 0, 0
+	for _, fr := range []int{30, 119, 150} {
+		var img [3]data.Image
+		for i := range img {
+			if img[i], err = dec.Decode(filepath.Join(frames, fmt.Sprintf("%03d.jpg", fr-1+i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		boxes := f.FrameBoxes(&img[0], &img[1], &img[2])
+		if len(boxes) < 3 {
+			t.Errorf("frame %d: %d foreground boxes, want several (about 20 people walk)", fr, len(boxes))
+		}
+		for _, b := range boxes {
+			best := 0.0
+			for _, r := range yolo.Frame("01", fr) {
+				iw, ih := min(b.X2, r.X2)-max(b.X1, r.X1), min(b.Y2, r.Y2)-max(b.Y1, r.Y1)
+				if r.Score >= 0.5 && iw > 0 && ih > 0 {
+					best = max(best, iw*ih/b.Area())
+				}
+			}
+			if best < 0.2 {
+				t.Errorf("frame %d: foreground box %v is not on a detected person (covered %.2f)", fr, b, best)
+			}
+			total++
+			if best >= 0.5 {
+				half++
+			}
+		}
+	}
+	t.Logf("%d foreground boxes, %d at least half covered by a YOLOv3 box", total, half)
+	if 2*half < total {
+		t.Errorf("only %d of %d foreground boxes are at least half covered by a YOLOv3 box", half, total)
 	}
 }

@@ -41,27 +41,30 @@ func roiAlign(dst []float32, cStride int, img data.Image, b Box, out, sampling i
 	xs := sampleTaps(x0, binW, gw, out, img.W)
 	ys := sampleTaps(y0, binH, gh, out, img.H)
 	n := img.H * img.W
+	W := img.W
 	for c := range img.C {
 		src := img.Pix[c*n : (c+1)*n]
-		plane := dst[c*cStride:]
+		plane := dst[c*cStride : c*cStride+out*out]
 		for py := range out {
-			for px := range out {
+			row := plane[py*out : (py+1)*out]
+			for px := range row {
 				sum := 0.0
 				for _, ty := range ys[py*gh : (py+1)*gh] {
 					if ty.zero {
 						continue
 					}
-					r0, r1 := src[ty.lo*img.W:], src[ty.hi*img.W:]
+					o0, o1, fy := ty.lo*W, ty.hi*W, ty.f
 					for _, tx := range xs[px*gw : (px+1)*gw] {
 						if tx.zero {
 							continue
 						}
-						top := float64(r0[tx.lo])*(1-tx.f) + float64(r0[tx.hi])*tx.f
-						bot := float64(r1[tx.lo])*(1-tx.f) + float64(r1[tx.hi])*tx.f
-						sum += top*(1-ty.f) + bot*ty.f
+						a, b := float64(src[o0+tx.lo]), float64(src[o0+tx.hi])
+						c, d := float64(src[o1+tx.lo]), float64(src[o1+tx.hi])
+						top := a + (b-a)*tx.f
+						sum += top + (c+(d-c)*tx.f-top)*fy
 					}
 				}
-				plane[py*out+px] = float32(sum / count)
+				row[px] = float32(sum / count)
 			}
 		}
 	}
