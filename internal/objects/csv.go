@@ -25,11 +25,7 @@ func ReadCSV(path string) (*Set, error) {
 		return nil, fmt.Errorf("load boxes %s: %w", path, err)
 	}
 	defer f.Close()
-	s, err := DecodeCSV(f, path)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return DecodeCSV(f, path)
 }
 
 // DecodeCSV reads box CSV text; name is used in errors.

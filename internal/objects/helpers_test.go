@@ -52,9 +52,11 @@ func (a testArray) raw() []byte {
 
 // pickler writes the opcodes Python's pickle module writes for a dict of
 // lists of numpy arrays (numpy's ndarray.__reduce__), so the reader is
-// tested on the real wire form without Python. Protocol 2 carries bytes
-// through _codecs.encode(str, 'latin1') (the empty bytes as bytes()); protocols 3 and 4
-// as BINBYTES; protocol 5 reduces arrays to numpy's _frombuffer.
+// tested on the real wire form without Python (the forms were checked once
+// by loading these pickles with Python's pickle and numpy). Protocol 2
+// carries bytes through _codecs.encode(str, 'latin1'), empty bytes as
+// bytes(); protocols 3 and 4 as BINBYTES; protocol 5 reduces arrays to
+// numpy's _frombuffer.
 type pickler struct {
 	b     bytes.Buffer
 	proto int
