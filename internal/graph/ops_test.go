@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"math"
 	"slices"
 	"testing"
@@ -41,7 +42,7 @@ func runOp(t *testing.T, build func(g *graph.Graph, x string) string) (graph.Sha
 		t.Fatal(err)
 	}
 	defer ort.DestroyAll(in, out)
-	if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)
 	}
 	return g.Shape(y), slices.Clone(out.GetData())

@@ -1,7 +1,6 @@
 package objects
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -15,8 +14,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/data"
-	"github.com/fmam/fmam/internal/graph"
 )
 
 // CacheFormat names the layout of a cube cache folder:
@@ -208,7 +207,7 @@ func writeVideo(ctx context.Context, dir string, v data.Video, boxes []Box, x *V
 	if err := os.Remove(indexPath(dir, v.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	err := writeStreamAtomic(dataPath(dir, v.Name), func(w io.Writer) error {
+	err := atomicfile.WriteFunc(dataPath(dir, v.Name), func(w io.Writer) error {
 		buf := make([]byte, x.Config.Len()*x.DType.size())
 		return ExtractVideo(ctx, v, boxes, x.Config, func(i int, cube []float32) error {
 			encodeCube(buf, cube, x.DType)
@@ -226,7 +225,7 @@ func writeVideo(ctx context.Context, dir string, v data.Video, boxes []Box, x *V
 	if err != nil {
 		return err
 	}
-	return graph.WriteFileAtomic(indexPath(dir, v.Name), b)
+	return atomicfile.Write(indexPath(dir, v.Name), b)
 }
 
 func encodeCube(dst []byte, cube []float32, dt DType) {
@@ -239,45 +238,6 @@ func encodeCube(dst []byte, cube []float32, dt DType) {
 	for i, v := range cube {
 		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
 	}
-}
-
-// writeStreamAtomic is graph.WriteFileAtomic for data produced piecewise:
-// a video's cubes can be gigabytes, too many to hold in memory. The data
-// goes to a temp file beside path, which is synced and renamed into place
-// only when fill succeeds.
-func writeStreamAtomic(path string, fill func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := fill(bw); err != nil {
-		return fail(err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // VideoCubes reads the cubes of one cached video. It is not safe for

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/atomicfile"
 )
 
 // csvColumns are the columns of a box CSV; class is optional on reading.
@@ -122,7 +122,7 @@ func WriteCSV(path string, s *Set) error {
 	if err := EncodeCSV(&buf, s); err != nil {
 		return fmt.Errorf("write boxes %s: %w", path, err)
 	}
-	return graph.WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // EncodeCSV writes the CSV form of s to w.

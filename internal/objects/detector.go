@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -462,7 +463,7 @@ func (d *Detector) Detect(img data.Image) ([]Box, error) {
 		return nil, fmt.Errorf("detector %s: frame has %d channels, want 3 (RGB)", d.cfg.Model, img.C)
 	}
 	g := prepare(d.in.GetData(), img, d.inH, d.inW, d.cfg.Letterbox, float32(d.cfg.Pad*d.cfg.InputRange), float32(d.cfg.InputRange), d.cfg.Interp)
-	if err := d.sess.Run([]*ort.Tensor{d.in}, []*ort.Tensor{d.out}); err != nil {
+	if err := d.sess.Run(context.Background(), []*ort.Tensor{d.in}, []*ort.Tensor{d.out}); err != nil {
 		return nil, fmt.Errorf("detector %s: %w", d.cfg.Model, err)
 	}
 	var keep func(int) bool

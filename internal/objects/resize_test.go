@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -42,7 +43,7 @@ func TestResizeMatchesORT(t *testing.T) {
 				in, _ := ort.NewTensor([]int64{1, 3, int64(sz.h), int64(sz.w)}, img.Pix)
 				out, _ := ort.ZerosTensor([]int64{1, 3, int64(sz.oh), int64(sz.ow)})
 				defer ort.DestroyAll(in, out)
-				if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
+				if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 					t.Fatal(err)
 				}
 				got := make([]float32, 3*sz.oh*sz.ow)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/fmam/fmam/internal/atomicfile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -145,7 +146,7 @@ func WriteLossPlot(logPath, pngPath string, opt PlotOptions) error {
 		return fmt.Errorf("loss plot %s from %s: %w", pngPath, logPath, err)
 	}
 	img, _ := renderStack(ps, opt.Width, opt.Height)
-	return writeFileAtomic(pngPath, func(w io.Writer) error { return png.Encode(w, img) })
+	return atomicfile.WriteFunc(pngPath, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // lossPlots builds the panels of a loss plot, top to bottom.
