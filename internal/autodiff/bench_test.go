@@ -114,9 +114,9 @@ func BenchmarkMaxPoolGrad(b *testing.B) {
 	for i := range rd {
 		rd[i] = rng.Float32()
 	}
-	xt, _ := ort.NewTensor(xs, xd)
-	rt2, _ := ort.NewTensor(graph.Shape{4, 16, 32, 32}, rd)
-	ot, _ := ort.ZerosTensor(xs)
+	xt := gradcheck.Tensor(b, xs, xd)
+	rt2 := gradcheck.Tensor(b, graph.Shape{4, 16, 32, 32}, rd)
+	ot := gradcheck.Zeros(b, xs)
 	defer ort.DestroyAll(xt, rt2, ot)
 	b.ResetTimer()
 	for range b.N {

@@ -227,3 +227,24 @@ func groupNames(wrt []string, grp []int) []string {
 	}
 	return out
 }
+
+// Tensor wraps data in an ONNX Runtime tensor for a test, failing the test
+// when that is refused; the caller destroys it.
+func Tensor(t testing.TB, shape []int64, data []float32) *ort.Tensor {
+	t.Helper()
+	x, err := ort.NewTensor(shape, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// Zeros is Tensor for a zero tensor.
+func Zeros(t testing.TB, shape []int64) *ort.Tensor {
+	t.Helper()
+	x, err := ort.ZerosTensor(shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}

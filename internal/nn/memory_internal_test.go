@@ -71,9 +71,9 @@ func TestMemoryReadDetached(t *testing.T) {
 	}
 	defer s.Destroy()
 	run := func(data []float32) (float32, []float32) {
-		in, _ := ort.NewTensor(graph.Shape{1, c, 2, 2}, data)
-		lo, _ := ort.ZerosTensor(graph.Shape{1})
-		do, _ := ort.ZerosTensor(graph.Shape{1, c, 2, 2})
+		in := gradcheck.Tensor(t, graph.Shape{1, c, 2, 2}, data)
+		lo := gradcheck.Zeros(t, graph.Shape{1})
+		do := gradcheck.Zeros(t, graph.Shape{1, c, 2, 2})
 		defer ort.DestroyAll(in, lo, do)
 		if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{lo, do}); err != nil {
 			t.Fatal(err)

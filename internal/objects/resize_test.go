@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/ort"
 )
@@ -40,8 +41,8 @@ func TestResizeMatchesORT(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer s.Destroy()
-				in, _ := ort.NewTensor([]int64{1, 3, int64(sz.h), int64(sz.w)}, img.Pix)
-				out, _ := ort.ZerosTensor([]int64{1, 3, int64(sz.oh), int64(sz.ow)})
+				in := gradcheck.Tensor(t, []int64{1, 3, int64(sz.h), int64(sz.w)}, img.Pix)
+				out := gradcheck.Zeros(t, []int64{1, 3, int64(sz.oh), int64(sz.ow)})
 				defer ort.DestroyAll(in, out)
 				if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 					t.Fatal(err)

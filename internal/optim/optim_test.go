@@ -124,7 +124,7 @@ func TestOptimizersMatchGo(t *testing.T) {
 					its = append(its, mk(s.Init.Shape, state[i]))
 				}
 				for _, o := range outs {
-					z, _ := ort.ZerosTensor(g.Shape(o))
+					z := gradcheck.Zeros(t, g.Shape(o))
 					ots = append(ots, z)
 				}
 				if err := sess.Run(context.Background(), its, ots); err != nil {

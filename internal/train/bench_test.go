@@ -52,8 +52,8 @@ func BenchmarkConvStack(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sess.Destroy()
-	it, _ := ort.NewTensor(graph.Shape{8, 3, 64, 64}, in)
-	ot, _ := ort.ZerosTensor(graph.Shape{8, 32, 64, 64})
+	it := gradcheck.Tensor(b, graph.Shape{8, 3, 64, 64}, in)
+	ot := gradcheck.Zeros(b, graph.Shape{8, 32, 64, 64})
 	defer ort.DestroyAll(it, ot)
 	// Train step.
 	tgr, bb, tx, ty := convStack()

@@ -262,8 +262,8 @@ func TestExportReloads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		it, _ := ort.NewTensor(graph.Shape{batch, 3, size, size}, in)
-		ot, _ := ort.ZerosTensor(graph.Shape{batch, 3, size, size})
+		it := gradcheck.Tensor(t, graph.Shape{batch, 3, size, size}, in)
+		ot := gradcheck.Zeros(t, graph.Shape{batch, 3, size, size})
 		if err := s.Run(context.Background(), []*ort.Tensor{it}, []*ort.Tensor{ot}); err != nil {
 			t.Fatal(err)
 		}
