@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fmam/fmam/internal/bench"
+	"github.com/fmam/fmam/internal/experiment"
 )
 
 func (a *app) newBenchCmd() *cobra.Command {
@@ -37,12 +39,16 @@ step that only faster conv kernels could shrink.`,
 			if cmd.Flags().Changed("device") {
 				o.Device = a.device
 			}
+			b, err := experiment.LookupArch(o.Model)
+			if err != nil {
+				return err
+			}
 			rt, err := a.openRuntime()
 			if err != nil {
 				return err
 			}
 			defer rt.Close()
-			res, err := bench.Run(cmd.Context(), rt, o)
+			res, err := bench.Run(cmd.Context(), rt, b, o)
 			if err != nil {
 				return err
 			}
@@ -63,7 +69,7 @@ step that only faster conv kernels could shrink.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "mnad", "mnad or draem")
+	f.StringVar(&o.Model, "model", "mnad", "the baseline network: "+strings.Join(archNames(), ", "))
 	f.Float64Var(&o.Width, "width", 0.25, "channel width multiplier")
 	f.IntVar(&o.Size, "size", 64, "input height and width")
 	f.IntVar(&o.Batch, "batch", 4, "batch size")
@@ -74,4 +80,13 @@ step that only faster conv kernels could shrink.`,
 	f.StringVar(&o.Profile, "profile", "", "write ONNX Runtime per-node profiles (Chrome trace JSON) with this file prefix")
 	o.Device = "cpu"
 	return cmd
+}
+
+// archNames lists the baselines' architecture names for help texts.
+func archNames() []string {
+	var out []string
+	for _, b := range experiment.Baselines() {
+		out = append(out, b.Arch())
+	}
+	return out
 }

@@ -27,27 +27,27 @@ func (a *app) newRunCmd() *cobra.Command {
 			if err := e.Train(ctx, experiment.StageAll); err != nil {
 				return err
 			}
-			path, err := e.Evaluate(ctx)
+			ev, err := e.Evaluate(ctx)
 			if err != nil {
 				return err
 			}
-			if err := printFile(cmd, path); err != nil {
+			if err := printFile(cmd, ev.Table); err != nil {
 				return err
 			}
 			g := grid
 			if !cmd.Flags().Changed("grid") {
 				g = e.Cfg.Eval.Grid
 			}
-			files, err := e.Sweep(ctx, g)
+			sw, err := e.Sweep(ctx, g)
 			if err != nil {
 				return err
 			}
-			for _, f := range files {
+			for _, f := range sw.Files {
 				if err := printFile(cmd, f); err != nil {
 					return err
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "run folder: %s\n", e.RunDir)
+			fmt.Fprintf(cmd.OutOrStdout(), "run folder: %s\n", e.RunDir())
 			return nil
 		},
 	}

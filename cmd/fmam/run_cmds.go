@@ -78,7 +78,7 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
 			if err := e.Train(cmd.Context(), st); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "trained: %s\nnext: fmam eval --run %s\n", e.RunDir, e.RunDir)
+			fmt.Fprintf(cmd.OutOrStdout(), "trained: %s\nnext: fmam eval --run %s\n", e.RunDir(), e.RunDir())
 			return nil
 		},
 	}
@@ -116,11 +116,11 @@ normalised per video; raw scores allow any lambda later (sweep-lambda).`,
 				return err
 			}
 			defer e.Close()
-			path, err := e.Evaluate(cmd.Context())
+			ev, err := e.Evaluate(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return printFile(cmd, path)
+			return printFile(cmd, ev.Table)
 		},
 	}
 	cmd.Flags().StringVar(&runDir, "run", "", "run folder written by 'fmam train' (default runs/<config name>)")
@@ -156,11 +156,11 @@ func (a *app) newSweepCmd() *cobra.Command {
 			if !cmd.Flags().Changed("grid") {
 				g = e.Cfg.Eval.Grid
 			}
-			files, err := e.Sweep(cmd.Context(), g)
+			sw, err := e.Sweep(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
-			for _, f := range files {
+			for _, f := range sw.Files {
 				if err := printFile(cmd, f); err != nil {
 					return err
 				}
@@ -197,7 +197,7 @@ teacher is trained once; students already trained are reused.`,
 			if _, err := e.Ablate(cmd.Context(), sets); err != nil {
 				return err
 			}
-			return printFile(cmd, filepath.Join(e.RunDir, "ablation.md"))
+			return printFile(cmd, e.Layout.Table("", "ablation")+".md")
 		},
 	}
 	cmd.Flags().StringVar(&runDir, "run", "", "run folder (default runs/<config name>)")

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/optim"
@@ -55,7 +56,7 @@ type Result struct {
 
 // Run builds the network's train step (its bench loss, Adam) and its
 // inference graph, and returns median times.
-func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
+func Run(ctx context.Context, rt *ort.Runtime, b baseline.Baseline, o Options) (*Result, error) {
 	if o.Steps < 1 || o.Batch < 1 || o.Size < 16 || o.Width <= 0 {
 		return nil, fmt.Errorf("bench: steps, batch >= 1, size >= 16 and width > 0 are required")
 	}
@@ -63,15 +64,8 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := method.Spec{Arch: o.Model, Width: o.Width, Init: nn.InitPyTorch, Seed: 1, Batch: o.Batch, Size: o.Size}
-	switch o.Model {
-	case "mnad":
-		spec.Task, spec.Frames, spec.Channels = "video", 4, 3
-	case "draem":
-		spec.Task, spec.Channels = "image", 3
-	default:
-		return nil, fmt.Errorf("bench: unknown model %q: use mnad or draem", o.Model)
-	}
+	spec := method.Spec{Net: b, Width: o.Width, Init: nn.InitPyTorch, Seed: 1, Batch: o.Batch, Size: o.Size}
+	spec.Frames, spec.Channels = b.BenchShape()
 	t0 := time.Now()
 	built, err := method.BenchTrain(spec)
 	if err != nil {
@@ -98,8 +92,8 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 	for i, n := range r.BatchSizes() {
 		d := make([]float32, n)
 		for j := range d {
-			if i == len(r.BatchSizes())-1 && o.Model == "draem" {
-				d[j] = float32(rng.IntN(2)) // the random mask
+			if i > 0 {
+				d[j] = float32(rng.IntN(2)) // targets: masks, labels
 			} else {
 				d[j] = rng.Float32()*2 - 1
 			}
@@ -119,7 +113,7 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := inf.Bytes()
+	model, err := inf.Bytes()
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +124,7 @@ func Run(ctx context.Context, rt *ort.Runtime, o Options) (*Result, error) {
 		}
 		return ps
 	}
-	sess, err := rt.NewInference(b, ports(inf.Inputs), ports(inf.Outputs), opt)
+	sess, err := rt.NewInference(model, ports(inf.Inputs), ports(inf.Outputs), opt)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/bench"
 	"github.com/fmam/fmam/internal/gradcheck"
 )
@@ -14,7 +15,7 @@ import (
 // output head), whatever the width.
 func TestConvFloorCountsEveryConv(t *testing.T) {
 	rt := gradcheck.Runtime(t)
-	res, err := bench.Run(context.Background(), rt, bench.Options{
+	res, err := bench.Run(context.Background(), rt, mnad.New(), bench.Options{
 		Model: "mnad", Width: 0.05, Size: 16, Batch: 2, Steps: 1, Warmup: 0, Threads: 1, Device: "cpu", ConvFloor: true,
 	})
 	if err != nil {

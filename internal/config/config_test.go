@@ -79,7 +79,6 @@ func TestBadConfigs(t *testing.T) {
 		{"name: x\neval: {lambda: -0.1}\n", "eval.lambda"},
 		{"name: x\ndata: {size: 50}\n", "data.size"},
 		{"name: x\nmodel: {attention: {kind: xa}}\n", "attention"},
-		{"name: x\ntask: video\ndata: {kind: mvtec, root: r}\n", "not a video dataset"},
 		{"name: x\ndevice: tpu\n", "device"},
 		{"name: x\neval: {grid: \"0:1:abc\"}\n", "eval.grid"},
 		{"name: x\neval: {grid: \"0:2:0.5\"}\n", "eval.grid"},

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fmam/fmam/internal/arch"
-	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/report"
 )
 
@@ -33,62 +33,76 @@ func ParseTapSets(s string) ([][]string, error) {
 	return out, nil
 }
 
-// Ablate trains (or reuses) and evaluates one student per tap set and
-// writes the paper's Table 2 shape as ablation.{md,csv,json}.
+// Ablate trains (or reuses) and evaluates one student per tap set in
+// every unit and writes the paper's Table 2 shape as
+// ablation.{md,csv,json} in each unit's folder; image runs also get a
+// summary over categories in the run folder, in the shape of Table 4 with
+// one method per tap set. It returns the run's headline table.
 func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error) {
-	if err := e.CheckTaps(sets); err != nil {
+	if err := e.CheckTaps(ctx, sets); err != nil {
 		return report.Table{}, err
 	}
-	if err := e.TrainTeacher(ctx); err != nil {
+	units, err := e.Units(ctx)
+	if err != nil {
 		return report.Table{}, err
 	}
-	var rows []report.AblationRow
-	known := method.TapNames(e.Cfg.Model.Arch)
-	for _, taps := range sets {
-		e.Log.Info("ablation", "taps", TapSetName(taps))
-		if err := e.TrainStudent(ctx, taps); err != nil {
-			return report.Table{}, fmt.Errorf("taps %s: %w", TapSetName(taps), err)
+	known := e.Baseline.Taps()
+	var evals []*baseline.Eval
+	var last report.Table
+	for _, u := range units {
+		if err := e.TrainTeacher(ctx, u); err != nil {
+			return report.Table{}, inUnit(u, err)
 		}
-		auc, err := e.evaluateAUC(ctx, taps)
+		var rows []report.AblationRow
+		sum := &baseline.Eval{Unit: u.Name}
+		for i, taps := range sets {
+			e.Log.Info("ablation", "unit", u.Name, "taps", baseline.TapSetName(taps))
+			if err := e.TrainStudent(ctx, u, taps); err != nil {
+				return report.Table{}, inUnit(u, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err))
+			}
+			ev, err := e.evaluate(ctx, u, taps)
+			if err != nil {
+				return report.Table{}, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err)
+			}
+			rows = append(rows, report.AblationRow{Taps: taps, AUC: ev.Headline})
+			// The summary's rows: the teacher once, then each tap set's student.
+			if len(ev.Images) == 2 {
+				if i == 0 {
+					sum.Images = append(sum.Images, ev.Images[0])
+				}
+				st := ev.Images[1]
+				st.Method += " " + baseline.TapSetName(taps)
+				sum.Images = append(sum.Images, st)
+			}
+		}
+		name := u.DatasetName()
+		if u.Name != "" {
+			name += " " + u.Name
+		}
+		title := fmt.Sprintf("Layer ablation, %s, attention %s", name, e.Cfg.Model.Attention.Kind)
+		t, err := report.LayerAblationTable(title, unionTaps(known, sets), rows)
 		if err != nil {
-			return report.Table{}, fmt.Errorf("taps %s: %w", TapSetName(taps), err)
+			return t, err
 		}
-		rows = append(rows, report.AblationRow{Taps: taps, AUC: auc})
-	}
-	title := fmt.Sprintf("Layer ablation, %s, attention %s", e.Cfg.Data.Kind, e.Cfg.Model.Attention.Kind)
-	t, err := report.LayerAblationTable(title, unionTaps(known, sets), rows)
-	if err != nil {
-		return t, err
-	}
-	return t, report.WriteAll(e.RunDir, "ablation", t)
-}
-
-// evaluateAUC is the headline number of a student: frame micro AUC at the
-// configured lambda for video, mean image AUROC for images.
-func (e *Env) evaluateAUC(ctx context.Context, taps []string) (float64, error) {
-	if e.Cfg.Task == "image" {
-		res, err := e.EvaluateImages(ctx, taps)
-		if err != nil {
-			return 0, err
+		t.Notes = append(t.Notes, "AUC: "+e.Baseline.Task().HeadlineName()+".")
+		if err := report.WriteAll(e.Layout.Unit(u.Name), "ablation", t); err != nil {
+			return t, err
 		}
-		return res.MeanImageAUROC(), nil
+		evals, last = append(evals, sum), t
 	}
-	ev, err := e.EvaluateVideo(ctx, taps)
-	if err != nil {
-		return 0, err
+	title := fmt.Sprintf("Layer ablation, %s, attention %s: pixel AUROC, pixel AP, image AUROC (%%)", e.unit("", e.Cfg).DatasetName(), e.Cfg.Model.Attention.Kind)
+	t, ok, err := e.Baseline.Task().Summary(title, evals)
+	if err != nil || !ok {
+		return last, err
 	}
-	return ev.Hybrid.Micro, nil
+	return t, report.WriteAll(e.Layout.Root, "ablation", t)
 }
 
 func unionTaps(known []string, sets [][]string) []string {
 	out := append([]string(nil), known...)
 	for _, s := range sets {
 		for _, t := range s {
-			found := false
-			for _, k := range out {
-				found = found || k == t
-			}
-			if !found {
+			if !slices.Contains(out, t) {
 				out = append(out, t)
 			}
 		}
@@ -100,23 +114,27 @@ func unionTaps(known []string, sets [][]string) []string {
 // not surface only after a teacher has trained for hours: the tap names of a
 // built-in network, or the tensors of an imported teacher (loading it takes
 // well under a second).
-func (e *Env) CheckTaps(sets [][]string) error {
+func (e *Env) CheckTaps(ctx context.Context, sets [][]string) error {
 	for _, taps := range sets {
-		if err := e.checkTapSet(taps); err != nil {
-			return fmt.Errorf("taps %s: %w", TapSetName(taps), err)
+		if err := e.checkTapSet(ctx, taps); err != nil {
+			return fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err)
 		}
 	}
 	return nil
 }
 
-func (e *Env) checkTapSet(taps []string) error {
+func (e *Env) checkTapSet(ctx context.Context, taps []string) error {
 	if err := noRepeats(taps); err != nil {
 		return err
 	}
 	if e.Cfg.Model.Teacher == "" {
-		return arch.CheckTaps(taps, method.TapNames(e.Cfg.Model.Arch))
+		return arch.CheckTaps(taps, e.Baseline.Taps())
 	}
-	_, _, err := e.teacher(taps, e.Cfg.Train.Batch)
+	units, err := e.Units(ctx)
+	if err != nil {
+		return err
+	}
+	_, _, err = e.teacher(units[0], taps, e.Cfg.Train.Batch)
 	return err
 }
 

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/fmam/fmam/internal/atomicfile"
+	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/method"
-	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/train"
 )
@@ -30,18 +30,23 @@ type Env struct {
 	RT       *ort.Runtime
 	Log      *slog.Logger
 	Progress io.Writer // progress bars; nil for none
-	// RunDir is this stage's folder; BaseDir the run's top folder (they
-	// differ for the per-category folders of image runs).
-	RunDir, BaseDir string
+	// Layout is the run folder; Baseline the run's baseline.
+	Layout   baseline.Layout
+	Baseline baseline.Baseline
 }
 
 // Open resolves the run folder, writes the resolved config into it and
 // opens ONNX Runtime. A run folder that holds a different configuration
 // is refused, so a resumed run cannot silently mix settings.
 func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Writer) (*Env, error) {
+	b, err := Lookup(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if runDir == "" {
 		runDir = filepath.Join(cfg.RunsDir, cfg.Name)
 	}
+	layout := baseline.Layout{Root: runDir}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run folder %s: %w", runDir, err)
 	}
@@ -49,7 +54,7 @@ func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Write
 	if err != nil {
 		return nil, err
 	}
-	cfgPath := filepath.Join(runDir, "config.yaml")
+	cfgPath := layout.Config()
 	if old, err := os.ReadFile(cfgPath); err == nil && string(old) != string(y) {
 		if !sameTraining(old, y) {
 			return nil, fmt.Errorf("run folder %s holds a run with another configuration (see its config.yaml); use a new name, --run DIR, or delete the folder", runDir)
@@ -66,7 +71,7 @@ func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Write
 	if err != nil {
 		return nil, err
 	}
-	return &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, RunDir: runDir, BaseDir: runDir}, nil
+	return &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, Layout: layout, Baseline: b}, nil
 }
 
 // sameTraining ignores settings that do not change trained weights
@@ -99,21 +104,8 @@ func sameTraining(a, b []byte) bool {
 // Close releases ONNX Runtime.
 func (e *Env) Close() error { return e.RT.Close() }
 
-func (e *Env) ortOptions() ort.Options {
-	d, _ := ort.ParseDevice(e.Cfg.Device)
-	return ort.Options{Device: d, Threads: e.Cfg.Threads, Logger: e.Log}
-}
-
-// Spec turns the config into what the graph builders need.
-func (e *Env) Spec(taps []string) method.Spec {
-	c := e.Cfg
-	return method.Spec{
-		Task: c.Task, Arch: c.Model.Arch, Width: c.Model.Width, Init: nn.Init(c.Model.Init), Seed: c.Seed,
-		Batch: c.Train.Batch, Size: c.Data.Size, Frames: c.Data.Frames, Channels: c.Data.Channels,
-		Taps: taps, Attention: c.Model.Attention, WFea: c.Model.WFea, StudentInit: c.Model.StudentInit,
-		Memory: c.Model.Memory,
-	}
-}
+// RunDir is the run's top folder.
+func (e *Env) RunDir() string { return e.Layout.Root }
 
 // StageSummary is written as summary.json in a stage folder.
 type StageSummary struct {
@@ -138,8 +130,9 @@ func writeJSON(path string, v any) error {
 	return atomicfile.Write(path, append(b, '\n'))
 }
 
-// runTraining compiles a built graph and runs the loop in dir.
-func (e *Env) runTraining(ctx context.Context, dir, label string, built *method.Built, src train.Source, steps int) (*train.Summary, *StageSummary, error) {
+// runTraining compiles a built graph and runs the loop in a stage folder.
+func (e *Env) runTraining(ctx context.Context, u *baseline.Unit, st baseline.Stage, label string, built *method.Built, src train.Source, steps int) (*train.Summary, *StageSummary, error) {
+	dir := st.Dir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -151,7 +144,7 @@ func (e *Env) runTraining(ctx context.Context, dir, label string, built *method.
 	compile := time.Since(t0)
 	params := step.ParamCount()
 	e.Log.Info("compiled train step", "stage", label, "params", params, "nodes", len(step.Graph.Nodes), "model_mb", fmt.Sprintf("%.1f", float64(len(step.Model))/1e6), "ms", compile.Milliseconds())
-	r, err := train.NewRunner(e.RT, step, e.ortOptions())
+	r, err := train.NewRunner(e.RT, step, u.ORT())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -159,8 +152,8 @@ func (e *Env) runTraining(ctx context.Context, dir, label string, built *method.
 	c := e.Cfg.Train
 	sum, err := train.Loop(ctx, r, src, train.LoopConfig{
 		Steps: steps, LR: c.LR, Schedule: c.Schedule,
-		CheckpointPath: filepath.Join(dir, "checkpoint.bin"), CheckpointEvery: c.CheckpointEvery,
-		LogPath: filepath.Join(dir, "log.csv"), ReportNames: built.Terms,
+		CheckpointPath: st.Checkpoint(), CheckpointEvery: c.CheckpointEvery,
+		LogPath: st.Log(), ReportNames: built.Terms,
 		Fingerprint: fingerprint(step), Progress: e.Progress, Logger: e.Log, Label: label,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/gradcheck"
@@ -61,46 +62,64 @@ func TestVideoPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"config.yaml", "teacher/teacher.onnx", "teacher/log.csv", "teacher/summary.json", "student/model.onnx", "student/log.csv", "student/checkpoint.bin"} {
-		if _, err := os.Stat(filepath.Join(e.RunDir, f)); err != nil {
+		if _, err := os.Stat(filepath.Join(e.RunDir(), f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
 	}
-	rows := readCSV(t, filepath.Join(e.RunDir, "student", "log.csv"))
+	rows := readCSV(t, filepath.Join(e.RunDir(), "student", "log.csv"))
 	if len(rows) != 13 || strings.Join(rows[0], ",") != "step,lr,loss,l_o,l_fea,grad_norm" {
 		t.Errorf("student log: %d rows, header %v", len(rows), rows[0])
 	}
-	ev, err := e.EvaluateVideo(ctx, e.Cfg.Model.Taps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := evalVideo(t, e)
 	if ev.Frames != 4*56 {
 		t.Errorf("scored %d frames, want 4 videos x (60 - 4)", ev.Frames)
 	}
-	for _, auc := range []float64{ev.Teacher.Micro, ev.StudentO.Micro, ev.Fea.Micro, ev.Hybrid.Micro} {
-		if !(auc >= 0 && auc <= 1) {
-			t.Errorf("AUC %v out of [0,1]", auc)
+	for _, r := range ev.Video {
+		if !(r.MicroAUC >= 0 && r.MicroAUC <= 1) {
+			t.Errorf("%s: AUC %v out of [0,1]", r.Method, r.MicroAUC)
 		}
 	}
-	scores := readCSV(t, filepath.Join(e.RunDir, "student", "scores.csv"))
+	scores := readCSV(t, filepath.Join(e.RunDir(), "student", "scores.csv"))
 	if len(scores) != 1+ev.Frames || strings.Join(scores[0], ",") != "id,video,frame,label,s_o,s_fea" {
 		t.Errorf("scores.csv: %d rows, header %v", len(scores), scores[0])
 	}
-	pts, err := experiment.SweepLambda(filepath.Join(e.RunDir, "student"), "0:1:0.5", "synth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pts) != 3 || pts[0].MicroAUC != ev.StudentO.Micro || pts[2].MicroAUC != ev.Fea.Micro {
-		t.Errorf("sweep %v does not agree with eval at lambda 0 and 1 (%v, %v)", pts, ev.StudentO.Micro, ev.Fea.Micro)
-	}
+	checkSweep(t, e, ev)
 	if _, err := e.Ablate(ctx, [][]string{{"bottleneck"}, {"encoder", "bottleneck"}}); err != nil {
 		t.Fatal(err)
 	}
-	md, _ := os.ReadFile(filepath.Join(e.RunDir, "ablation.md"))
+	md, _ := os.ReadFile(filepath.Join(e.RunDir(), "ablation.md"))
 	if !strings.Contains(string(md), "encoder+bottleneck") {
 		t.Errorf("ablation table lacks the tap set:\n%s", md)
 	}
 	if err := e.Train(ctx, experiment.StageAll); err != nil {
 		t.Fatalf("second train: %v", err)
+	}
+}
+
+// evalVideo evaluates a video run and returns its one unit.
+func evalVideo(t *testing.T, e *experiment.Env) *baseline.Eval {
+	t.Helper()
+	ev, err := e.Evaluate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Units) != 1 || len(ev.Units[0].Video) != 4 {
+		t.Fatalf("evaluation %+v: want one unit with four rows", ev)
+	}
+	return ev.Units[0]
+}
+
+// checkSweep sweeps lambda over 0, 0.5, 1 and checks the ends against the
+// evaluation's S_o (lambda 0) and S_fea (lambda 1) rows.
+func checkSweep(t *testing.T, e *experiment.Env, ev *baseline.Eval) {
+	t.Helper()
+	sw, err := e.Sweep(context.Background(), "0:1:0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := sw.Points[0]
+	if len(pts) != 3 || pts[0].MicroAUC != ev.Video[1].MicroAUC || pts[2].MicroAUC != ev.Video[2].MicroAUC {
+		t.Errorf("sweep %v does not agree with eval at lambda 0 and 1 (%v, %v)", pts, ev.Video[1].MicroAUC, ev.Video[2].MicroAUC)
 	}
 }
 
@@ -134,20 +153,21 @@ eval: {batch: 8, sigma: 4, pictures: 2}
 	if err := e.Train(ctx, experiment.StageAll); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.EvaluateImages(ctx, e.Cfg.Model.Taps)
+	ev, err := e.Evaluate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 1 || res[0].Category != "synth_object" {
-		t.Fatalf("results %+v", res)
+	if len(ev.Units) != 1 || ev.Units[0].Unit != "synth_object" || len(ev.Units[0].Images) != 2 {
+		t.Fatalf("results %+v", ev.Units)
 	}
-	for _, v := range []float64{res[0].Student.ImageAUROC, res[0].Student.PixelAUROC, res[0].Teacher.PixelAP, res[0].Student.PixelAUROCSigma} {
+	tr, sr := ev.Units[0].Images[0], ev.Units[0].Images[1]
+	for _, v := range []float64{sr.ImageAUROC, sr.PixelAUROC, tr.PixelAP, sr.PixelAUROCSigma} {
 		if !(v >= 0 && v <= 1) {
 			t.Errorf("metric %v out of [0,1]", v)
 		}
 	}
 	for _, f := range []string{"results.md", "synth_object/student/maps.png", "synth_object/student/scores.csv"} {
-		if _, err := os.Stat(filepath.Join(e.RunDir, f)); err != nil {
+		if _, err := os.Stat(filepath.Join(e.RunDir(), f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
 	}
@@ -170,7 +190,7 @@ eval: {batch: 8, pictures: 0}
 	if err := e.Train(ctx, experiment.StageAll); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.EvaluateImages(ctx, e.Cfg.Model.Taps); err != nil {
+	if _, err := e.Evaluate(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -238,7 +258,7 @@ func TestTapsCheckedBeforeTraining(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
-			if _, err := os.Stat(filepath.Join(e.RunDir, "teacher")); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(e.RunDir(), "teacher")); !os.IsNotExist(err) {
 				t.Errorf("a teacher folder exists after the refusal (stat: %v)", err)
 			}
 		})
@@ -251,10 +271,10 @@ data: {kind: synth-video, size: 64, frames: 4, channels: 3}
 model: {arch: mnad, teacher: `+teacher+`, taps: [bottleneck]}
 train: {batch: 2}
 `, nil)
-	if err := e.CheckTaps([][]string{{"bottleneck"}, {"/e1/e1.0/Conv_output_0"}}); err != nil {
+	if err := e.CheckTaps(context.Background(), [][]string{{"bottleneck"}, {"/e1/e1.0/Conv_output_0"}}); err != nil {
 		t.Errorf("valid taps of the imported teacher: %v", err)
 	}
-	if err := e.CheckTaps([][]string{{"no/such/tensor"}}); err == nil || !strings.Contains(err.Error(), "no/such/tensor") {
+	if err := e.CheckTaps(context.Background(), [][]string{{"no/such/tensor"}}); err == nil || !strings.Contains(err.Error(), "no/such/tensor") {
 		t.Errorf("missing tensor of the imported teacher: %v", err)
 	}
 }

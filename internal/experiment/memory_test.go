@@ -31,25 +31,22 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 0}
 		t.Fatal(err)
 	}
 	for _, m := range []string{"teacher/teacher.onnx", "student/model.onnx"} {
-		onnxChecker(t, filepath.Join(e.RunDir, m))
+		onnxChecker(t, filepath.Join(e.RunDir(), m))
 	}
 	for dir, want := range map[string]string{
 		"teacher": "step,lr,loss,l_o,l_compact,l_separate,grad_norm",
 		"student": "step,lr,loss,l_o,l_compact,l_separate,l_fea,grad_norm",
 	} {
-		rows := readCSV(t, filepath.Join(e.RunDir, dir, "log.csv"))
+		rows := readCSV(t, filepath.Join(e.RunDir(), dir, "log.csv"))
 		if len(rows) != 5 || strings.Join(rows[0], ",") != want {
 			t.Errorf("%s log: %d rows, header %v, want 5 rows and %s", dir, len(rows), rows[0], want)
 		}
 	}
-	ev, err := e.EvaluateVideo(ctx, e.Cfg.Model.Taps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ev := evalVideo(t, e)
 	if ev.Frames != 4*56 {
 		t.Errorf("scored %d frames, want 4 videos x (60 - 4)", ev.Frames)
 	}
-	dir := filepath.Join(e.RunDir, "student")
+	dir := filepath.Join(e.RunDir(), "student")
 	for _, pair := range [][2]string{{"scores.csv", "memory_scores.csv"}, {"teacher_scores.csv", "teacher_memory_scores.csv"}} {
 		combined, err := score.ReadVideoCSV(filepath.Join(dir, pair[0]))
 		if err != nil {
@@ -83,13 +80,7 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 0}
 			}
 		}
 	}
-	pts, err := experiment.SweepLambda(dir, "0:1:0.5", "synth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pts) != 3 || pts[0].MicroAUC != ev.StudentO.Micro || pts[2].MicroAUC != ev.Fea.Micro {
-		t.Errorf("sweep %v does not agree with eval at lambda 0 and 1 (%v, %v)", pts, ev.StudentO.Micro, ev.Fea.Micro)
-	}
+	checkSweep(t, e, ev)
 	md, _ := os.ReadFile(filepath.Join(dir, "results.md"))
 	if !strings.Contains(string(md), "MNAD with memory (teacher)") {
 		t.Errorf("results table does not name the memory baseline:\n%s", md)

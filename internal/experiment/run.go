@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/score"
 )
 
 // Stage selects what Train runs.
@@ -25,82 +30,146 @@ func ParseStage(s string) (Stage, error) {
 	return "", fmt.Errorf("stage %q: use teacher, student or all", s)
 }
 
-// Train runs the teacher and/or student stage, for every category of an
-// image run.
+// Train runs the teacher and/or student stage of every unit.
 func (e *Env) Train(ctx context.Context, stage Stage) error {
 	if stage != StageTeacher {
-		if err := e.CheckTaps([][]string{e.Cfg.Model.Taps}); err != nil {
+		if err := e.CheckTaps(ctx, [][]string{e.Cfg.Model.Taps}); err != nil {
 			return err
 		}
 	}
-	envs, err := e.perCategory(ctx)
+	units, err := e.Units(ctx)
 	if err != nil {
 		return err
 	}
-	for _, ce := range envs {
+	for _, u := range units {
 		if stage != StageStudent {
-			if err := ce.TrainTeacher(ctx); err != nil {
-				return err
+			if err := e.TrainTeacher(ctx, u); err != nil {
+				return inUnit(u, err)
 			}
 		}
 		if stage != StageTeacher {
-			if err := ce.TrainStudent(ctx, e.Cfg.Model.Taps); err != nil {
-				return err
+			if err := e.TrainStudent(ctx, u, e.Cfg.Model.Taps); err != nil {
+				return inUnit(u, err)
 			}
 		}
 	}
 	return nil
 }
 
-// perCategory returns one environment per image category, or e itself.
-func (e *Env) perCategory(ctx context.Context) ([]*Env, error) {
-	if e.Cfg.Task != "image" {
-		return []*Env{e}, nil
+func inUnit(u *baseline.Unit, err error) error {
+	if u.Name == "" || err == nil {
+		return err
 	}
-	cats, err := e.Categories(ctx)
+	return fmt.Errorf("category %s: %w", u.Name, err)
+}
+
+// Evaluation is the outcome of evaluating a run: one Eval per unit and
+// the table that sums the run up.
+type Evaluation struct {
+	Units []*baseline.Eval
+	// Table is the Markdown file of the run's headline table: the one
+	// unit's results, or the summary over categories.
+	Table string
+}
+
+// Evaluate scores the configured student of every unit and writes the
+// results tables.
+func (e *Env) Evaluate(ctx context.Context) (*Evaluation, error) {
+	return e.evaluateTaps(ctx, e.Cfg.Model.Taps)
+}
+
+func (e *Env) evaluateTaps(ctx context.Context, taps []string) (*Evaluation, error) {
+	units, err := e.Units(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Env
-	for _, c := range cats {
-		out = append(out, e.ForCategory(c))
-	}
-	return out, nil
-}
-
-// Evaluate scores the configured student and returns the path of the
-// results table.
-func (e *Env) Evaluate(ctx context.Context) (string, error) {
-	if e.Cfg.Task == "image" {
-		if _, err := e.EvaluateImages(ctx, e.Cfg.Model.Taps); err != nil {
-			return "", err
-		}
-		return filepath.Join(e.RunDir, "results.md"), nil
-	}
-	if _, err := e.EvaluateVideo(ctx, e.Cfg.Model.Taps); err != nil {
-		return "", err
-	}
-	return filepath.Join(e.StudentDir(e.Cfg.Model.Taps), "results.md"), nil
-}
-
-// Sweep re-scores the configured student's raw scores over the grid; for
-// image runs, each category's.
-func (e *Env) Sweep(ctx context.Context, grid string) ([]string, error) {
-	envs, err := e.perCategory(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, ce := range envs {
-		dir := ce.StudentDir(e.Cfg.Model.Taps)
-		name := e.Cfg.Data.Kind
-		if len(ce.Cfg.Data.Categories) == 1 && e.Cfg.Task == "image" {
-			name += " " + ce.Cfg.Data.Categories[0]
-		}
-		if _, err := SweepLambda(dir, grid, name); err != nil {
+	out := &Evaluation{}
+	for _, u := range units {
+		ev, err := e.evaluate(ctx, u, taps)
+		if err != nil {
 			return nil, err
 		}
-		files = append(files, filepath.Join(dir, "lambda.md"))
+		out.Units = append(out.Units, ev)
 	}
-	return files, nil
+	name := "results"
+	if !e.ownTaps(taps) {
+		name += "-" + baseline.TapSetName(taps)
+	}
+	title := fmt.Sprintf("%s, taps %s: pixel AUROC, pixel AP, image AUROC (%%)", e.unit("", e.Cfg).DatasetName(), baseline.TapSetName(taps))
+	tab, ok, err := e.Baseline.Task().Summary(title, out.Units)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		out.Table = out.Units[0].Table
+		return out, nil
+	}
+	out.Table = e.Layout.Table("", name) + ".md"
+	return out, report.WriteAll(e.Layout.Root, name, tab)
+}
+
+// SweepResult is what Sweep wrote: the tables, the summary last, and the
+// points of each unit.
+type SweepResult struct {
+	Files  []string
+	Points [][]report.LambdaPoint
+}
+
+// Sweep re-scores the configured student's raw scores over the grid, for
+// every unit (lambda.md beside each student's scores), and for runs of
+// several units writes a summary with the mean over them.
+func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
+	lams, err := score.ParseGrid(grid)
+	if err != nil {
+		return nil, err
+	}
+	units, err := e.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := report.FrameMeasure()
+	if e.Baseline.Task().Kind() == config.TaskImage {
+		m = report.ImageMeasure()
+	}
+	var files, names []string
+	var all [][]report.LambdaPoint
+	for _, u := range units {
+		st := e.student(u, e.Cfg.Model.Taps)
+		pts, err := e.Baseline.Sweep(u, st, lams)
+		if err != nil {
+			return nil, inUnit(u, err)
+		}
+		name := u.DatasetName()
+		if u.Name != "" {
+			name += " " + u.Name
+		}
+		if err := writeSweep(st, name, m, pts); err != nil {
+			return nil, err
+		}
+		files = append(files, st.Table("lambda")+".md")
+		names = append(names, u.Name)
+		all = append(all, pts)
+	}
+	if len(units) > 1 {
+		t, err := report.LambdaSummaryTable(fmt.Sprintf("%s against lambda, %s, mean over %d categories", m.Micro, e.unit("", e.Cfg).DatasetName(), len(units)), m, names, all)
+		if err != nil {
+			return nil, err
+		}
+		if err := report.WriteAll(e.Layout.Root, "lambda", t); err != nil {
+			return nil, err
+		}
+		files = append(files, filepath.Join(e.Layout.Root, "lambda.md"))
+	}
+	return &SweepResult{Files: files, Points: all}, nil
+}
+
+func writeSweep(st baseline.Stage, dataset string, m report.LambdaMeasure, pts []report.LambdaPoint) error {
+	t, err := report.LambdaTable(fmt.Sprintf("AUC (%%) against lambda, %s", dataset), m, pts)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteAll(st.Dir, "lambda", t); err != nil {
+		return err
+	}
+	return report.WriteLambdaPlot(st.Picture("lambda"), m, pts, report.PlotOptions{Title: "AUC against λ, " + dataset})
 }

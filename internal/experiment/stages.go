@@ -4,77 +4,59 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/train"
 )
 
-// TeacherPath is where a trained or imported teacher is found.
-func (e *Env) TeacherPath() string {
+// Units returns the units the run iterates over: the one video data set,
+// or every image category, each with its narrowed configuration.
+func (e *Env) Units(ctx context.Context) ([]*baseline.Unit, error) {
+	t := e.Baseline.Task()
+	top := e.unit("", e.Cfg)
+	names, err := t.Units(ctx, top)
+	if err != nil {
+		return nil, err
+	}
+	var out []*baseline.Unit
+	for _, n := range names {
+		out = append(out, e.unit(n, t.Narrow(e.Cfg, n)))
+	}
+	return out, nil
+}
+
+func (e *Env) unit(name string, cfg *config.Config) *baseline.Unit {
+	return &baseline.Unit{Name: name, Cfg: cfg, RT: e.RT, Log: e.Log, Progress: e.Progress, Layout: e.Layout}
+}
+
+// spec is the graph builders' view of a unit's configuration.
+func (e *Env) spec(u *baseline.Unit, taps []string) method.Spec {
+	return baseline.Spec(e.Baseline, u.Cfg, taps)
+}
+
+// ownTaps reports whether taps are the run's configured tap set.
+func (e *Env) ownTaps(taps []string) bool { return slices.Equal(taps, e.Cfg.Model.Taps) }
+
+// student is the stage folder of a unit's student for taps.
+func (e *Env) student(u *baseline.Unit, taps []string) baseline.Stage {
+	return e.Layout.Student(u.Name, taps, e.ownTaps(taps))
+}
+
+// TeacherPath is where a unit's trained or imported teacher is found.
+func (e *Env) TeacherPath(u *baseline.Unit) string {
 	if e.Cfg.Model.Teacher != "" {
 		return e.Cfg.Model.Teacher
 	}
-	return filepath.Join(e.RunDir, "teacher", "teacher.onnx")
-}
-
-// StudentDir names the folder of a student trained with a set of taps.
-func (e *Env) StudentDir(taps []string) string {
-	if slices.Equal(taps, e.Cfg.Model.Taps) {
-		return filepath.Join(e.RunDir, "student")
-	}
-	return filepath.Join(e.RunDir, "student-"+TapSetName(taps))
-}
-
-// TapSetName joins taps for folder and table names.
-func TapSetName(taps []string) string {
-	var s []string
-	for _, t := range taps {
-		s = append(s, sanitizeName(t))
-	}
-	return strings.Join(s, "+")
-}
-
-func sanitizeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ':' || r == ' ' {
-			return '_'
-		}
-		return r
-	}, s)
-}
-
-// source returns the training batches of the configured dataset.
-func (e *Env) source(ctx context.Context, seed uint64) (train.Source, error) {
-	if e.Cfg.Task == "image" {
-		src, err := e.imageSource(ctx, seed)
-		if err != nil {
-			return nil, err
-		}
-		return src, nil
-	}
-	tr, _, err := e.videoSets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b, err := data.NewVideoBatcher(tr, data.VideoBatchConfig{
-		Clip:      data.ClipSpec{T: e.Cfg.Data.Frames, Step: e.Cfg.Data.FrameStep},
-		Decode:    e.decodeOptions(),
-		BatchSize: e.Cfg.Train.Batch, Shuffle: true, Seed: seed, DropLast: true, Workers: e.Cfg.Data.Workers,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return newClipSource(b), nil
+	return e.Layout.Teacher(u.Name).TeacherModel()
 }
 
 // TrainTeacher runs stage one unless the config imports a teacher or the
 // teacher is already trained; it exports teacher.onnx.
-func (e *Env) TrainTeacher(ctx context.Context) error {
+func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 	if e.Cfg.Model.Teacher != "" {
 		if _, err := os.Stat(e.Cfg.Model.Teacher); err != nil {
 			return fmt.Errorf("model.teacher: %w", err)
@@ -82,13 +64,13 @@ func (e *Env) TrainTeacher(ctx context.Context) error {
 		e.Log.Info("using the imported teacher; no teacher stage", "teacher", e.Cfg.Model.Teacher)
 		return nil
 	}
-	dir := filepath.Join(e.RunDir, "teacher")
-	out := filepath.Join(dir, "teacher.onnx")
+	st := e.Layout.Teacher(u.Name)
+	out := st.TeacherModel()
 	if _, err := os.Stat(out); err == nil {
 		e.Log.Info("teacher already trained", "model", out)
 		return nil
 	}
-	spec := e.Spec(e.Cfg.Model.Taps)
+	spec := e.spec(u, e.Cfg.Model.Taps)
 	if m := e.Cfg.Model.Mimic; m.Backbone != "" {
 		bg, err := graph.LoadFile(m.Backbone, graph.ImportOptions{Batch: int64(e.Cfg.Train.Batch)})
 		if err != nil {
@@ -100,11 +82,11 @@ func (e *Env) TrainTeacher(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := e.source(ctx, e.Cfg.Seed)
+	src, err := e.Baseline.Source(ctx, u, e.Cfg.Seed)
 	if err != nil {
 		return err
 	}
-	sum, ss, err := e.runTraining(ctx, dir, "teacher", built, src, e.Cfg.Train.TeacherSteps)
+	sum, ss, err := e.runTraining(ctx, u, st, "teacher", built, src, e.Cfg.Train.TeacherSteps)
 	if err != nil {
 		return err
 	}
@@ -120,14 +102,14 @@ func (e *Env) TrainTeacher(ctx context.Context) error {
 	}
 	ss.Model = out
 	e.Log.Info("teacher trained", "loss", fmt.Sprintf("%.4g -> %.4g", ss.FirstLoss, ss.LastLoss), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
-	return writeJSON(filepath.Join(dir, "summary.json"), ss)
+	return writeJSON(st.Summary(), ss)
 }
 
-// teacher loads the teacher for a batch size.
-func (e *Env) teacher(taps []string, batch int) (*method.Teacher, method.Spec, error) {
-	spec := e.Spec(taps)
+// teacher loads a unit's teacher for a batch size.
+func (e *Env) teacher(u *baseline.Unit, taps []string, batch int) (*method.Teacher, method.Spec, error) {
+	spec := e.spec(u, taps)
 	spec.Batch = batch
-	path := e.TeacherPath()
+	path := e.TeacherPath(u)
 	if _, err := os.Stat(path); err != nil {
 		return nil, spec, fmt.Errorf("teacher %s: %w; run 'fmam train --stage teacher' first or set model.teacher", path, err)
 	}
@@ -137,14 +119,14 @@ func (e *Env) teacher(taps []string, batch int) (*method.Teacher, method.Spec, e
 
 // TrainStudent runs stage two for a set of taps and exports the
 // evaluation model (teacher and student together) as model.onnx.
-func (e *Env) TrainStudent(ctx context.Context, taps []string) error {
-	dir := e.StudentDir(taps)
-	out := filepath.Join(dir, "model.onnx")
+func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string) error {
+	st := e.student(u, taps)
+	out := st.Model()
 	if _, err := os.Stat(out); err == nil {
 		e.Log.Info("student already trained", "taps", taps, "model", out)
 		return nil
 	}
-	t, spec, err := e.teacher(taps, e.Cfg.Train.Batch)
+	t, spec, err := e.teacher(u, taps, e.Cfg.Train.Batch)
 	if err != nil {
 		return err
 	}
@@ -152,20 +134,20 @@ func (e *Env) TrainStudent(ctx context.Context, taps []string) error {
 	if err != nil {
 		return err
 	}
-	src, err := e.source(ctx, e.Cfg.Seed+1)
+	src, err := e.Baseline.Source(ctx, u, e.Cfg.Seed+1)
 	if err != nil {
 		return err
 	}
-	label := "student " + TapSetName(taps)
-	sum, ss, err := e.runTraining(ctx, dir, label, built, src, e.Cfg.Train.StudentSteps)
+	label := "student " + baseline.TapSetName(taps)
+	sum, ss, err := e.runTraining(ctx, u, st, label, built, src, e.Cfg.Train.StudentSteps)
 	if err != nil {
 		return err
 	}
-	te, espec, err := e.teacher(taps, e.Cfg.Eval.Batch)
+	te, espec, err := e.teacher(u, taps, e.Cfg.Eval.Batch)
 	if err != nil {
 		return err
 	}
-	eg, err := method.StudentEval(espec, te, sum.State)
+	eg, _, err := method.StudentEval(espec, te, sum.State)
 	if err != nil {
 		return err
 	}
@@ -174,5 +156,38 @@ func (e *Env) TrainStudent(ctx context.Context, taps []string) error {
 	}
 	ss.Model = out
 	e.Log.Info("student trained", "taps", taps, "loss", fmt.Sprintf("%.4g -> %.4g", ss.FirstLoss, ss.LastLoss), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
-	return writeJSON(filepath.Join(dir, "summary.json"), ss)
+	return writeJSON(st.Summary(), ss)
+}
+
+// evaluate scores a unit's student for taps (raw scores are reused when
+// present and newer than the model) and writes its results.
+func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string) (*baseline.Eval, error) {
+	st := e.student(u, taps)
+	model := st.Model()
+	if fresh(st.Scores(), model) && fresh(st.TeacherScores(), model) {
+		e.Log.Info("reusing raw scores", "file", st.Scores())
+	} else {
+		t, _, err := e.teacher(u, taps, e.Cfg.Eval.Batch)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.Baseline.Score(ctx, u, baseline.EvalModel{Stage: st, Path: model, Inputs: []string{t.Input}}); err != nil {
+			return nil, err
+		}
+	}
+	ev, err := e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: taps, Lambda: e.Cfg.Eval.Lambda})
+	if err != nil && u.Name != "" {
+		return nil, fmt.Errorf("%s: %w", u.Name, err)
+	}
+	return ev, err
+}
+
+// fresh reports whether file exists and is newer than its source.
+func fresh(file, source string) bool {
+	a, err := os.Stat(file)
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(source)
+	return err == nil && !a.ModTime().Before(b.ModTime())
 }

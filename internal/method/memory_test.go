@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/arch"
+	"github.com/fmam/fmam/internal/baseline/draem"
+	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
@@ -117,12 +119,12 @@ func TestMemoryEvalOutputs(t *testing.T) {
 	tch, g := teacherAsStudent(t, s)
 	// Expose the student's queries to recompute the distance in Go.
 	g.Output(arch.MemoryQuery)
-	outs := []string{method.OutTeacherErr, method.OutStudentErr, method.OutFea, method.OutTeacherMem, method.OutStudentMem, arch.MemoryQuery}
+	outs := []string{mnad.OutTeacherErr, mnad.OutStudentErr, method.OutFea, mnad.OutTeacherMem, mnad.OutStudentMem, arch.MemoryQuery}
 	mb, err := g.Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := rt.NewSession(mb, []string{method.InFrames, method.InTarget}, outs, ort.Options{Threads: 1})
+	sess, err := rt.NewSession(mb, []string{mnad.InFrames, mnad.InTarget}, outs, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +138,11 @@ func TestMemoryEvalOutputs(t *testing.T) {
 	for i := range tg {
 		tg[i] = rng.Float32()*2 - 1
 	}
-	it, _ := ort.NewTensor([]int64{2, 4, 32, 32}, in)
-	tt, _ := ort.NewTensor([]int64{2, 1, 32, 32}, tg)
+	it := gradcheck.Tensor(t, []int64{2, 4, 32, 32}, in)
+	tt := gradcheck.Tensor(t, []int64{2, 1, 32, 32}, tg)
 	var ots []*ort.Tensor
 	for _, o := range outs {
-		x, _ := ort.ZerosTensor(g.Shape(o))
+		x := gradcheck.Zeros(t, g.Shape(o))
 		ots = append(ots, x)
 	}
 	defer ort.DestroyAll(append(ots, it, tt)...)
@@ -182,7 +184,7 @@ func TestMemoryEvalOutputs(t *testing.T) {
 // The memory is refused where MNAD has none: image runs, imported ONNX
 // teachers, and teachers whose memory does not match the config.
 func TestMemoryErrors(t *testing.T) {
-	img := method.Spec{Task: "image", Arch: "draem", Width: 0.0625, Batch: 1, Size: 64, Channels: 3, Taps: []string{"bottleneck"}, Memory: true}
+	img := method.Spec{Net: draem.New(), Width: 0.0625, Batch: 1, Size: 64, Channels: 3, Taps: []string{"bottleneck"}, Memory: true}
 	if _, err := method.TeacherTrain(img); err == nil || !strings.Contains(err.Error(), "model.memory") {
 		t.Errorf("image task with memory: %v", err)
 	}
@@ -223,7 +225,7 @@ func BenchmarkTeacherStepMemory(b *testing.B) {
 	for _, mem := range []bool{false, true} {
 		b.Run(map[bool]string{false: "off", true: "on"}[mem], func(b *testing.B) {
 			rt := gradcheck.Runtime(b)
-			s := method.Spec{Task: "video", Arch: "mnad", Width: 0.125, Init: nn.InitPyTorch, Seed: 1, Batch: 4,
+			s := method.Spec{Net: mnad.New(), Width: 0.125, Init: nn.InitPyTorch, Seed: 1, Batch: 4,
 				Size: 64, Frames: 4, Channels: 3, Taps: []string{"bottleneck"}, Memory: mem}
 			built, err := method.TeacherTrain(s)
 			if err != nil {

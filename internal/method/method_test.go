@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
@@ -20,7 +21,7 @@ import (
 )
 
 func videoSpec(taps []string, attn nn.AttentionKind) method.Spec {
-	return method.Spec{Task: "video", Arch: "mnad", Width: 0.0625, Init: nn.InitPyTorch, Seed: 3, Batch: 2,
+	return method.Spec{Net: mnad.New(), Width: 0.0625, Init: nn.InitPyTorch, Seed: 3, Batch: 2,
 		Size: 32, Frames: 4, Channels: 1, Taps: taps, Attention: nn.AttentionConfig{Kind: attn, Reduction: 2}, WFea: 1, StudentInit: "random"}
 }
 
@@ -61,7 +62,7 @@ func teacherAsStudent(t *testing.T, s method.Spec) (*method.Teacher, *graph.Grap
 			state[k] = v.F32
 		}
 	}
-	g, err := method.StudentEval(s, tch, state)
+	g, _, err := method.StudentEval(s, tch, state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestNoneReducesToBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := rt.NewSession(b, []string{method.InFrames, method.InTarget}, []string{method.OutTeacherErr, method.OutStudentErr, method.OutFea}, ort.Options{Threads: 1})
+	sess, err := rt.NewSession(b, []string{mnad.InFrames, mnad.InTarget}, []string{mnad.OutTeacherErr, mnad.OutStudentErr, method.OutFea}, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +228,11 @@ func TestNoneReducesToBaseline(t *testing.T) {
 	for i := range tg {
 		tg[i] = rng.Float32()
 	}
-	it, _ := ort.NewTensor([]int64{1, 4, 32, 32}, in)
-	tt, _ := ort.NewTensor([]int64{1, 1, 32, 32}, tg)
+	it := gradcheck.Tensor(t, []int64{1, 4, 32, 32}, in)
+	tt := gradcheck.Tensor(t, []int64{1, 1, 32, 32}, tg)
 	var outs []*ort.Tensor
 	for range 3 {
-		o, _ := ort.ZerosTensor([]int64{1})
+		o := gradcheck.Zeros(t, []int64{1})
 		outs = append(outs, o)
 	}
 	defer ort.DestroyAll(append(outs, it, tt)...)
@@ -245,7 +246,7 @@ func TestNoneReducesToBaseline(t *testing.T) {
 }
 
 func TestImportedMNADTeacher(t *testing.T) {
-	s := method.Spec{Task: "video", Arch: "mnad", Init: nn.InitPyTorch, Seed: 1, Batch: 2, Size: 64, Frames: 4, Channels: 3,
+	s := method.Spec{Net: mnad.New(), Init: nn.InitPyTorch, Seed: 1, Batch: 2, Size: 64, Frames: 4, Channels: 3,
 		Taps: []string{"bottleneck"}, Attention: nn.AttentionConfig{Kind: nn.AttnSCA}, WFea: 1, StudentInit: "random"}
 	tch, err := method.LoadTeacher(sharedtest.Path(t, "teachers", "mnad_pred.onnx"), s, nil)
 	if err != nil {
@@ -279,7 +280,7 @@ func TestImportedMNADTeacher(t *testing.T) {
 
 func TestImportedTeacherErrors(t *testing.T) {
 	p := sharedtest.Path(t, "teachers", "mnad_pred.onnx")
-	base := method.Spec{Task: "video", Arch: "mnad", Batch: 2, Size: 64, Frames: 4, Channels: 3, Taps: []string{"bottleneck"}}
+	base := method.Spec{Net: mnad.New(), Batch: 2, Size: 64, Frames: 4, Channels: 3, Taps: []string{"bottleneck"}}
 	bad := base
 	bad.Taps = []string{"/no/such/tensor"}
 	if _, err := method.LoadTeacher(p, bad, nil); err == nil || !strings.Contains(err.Error(), "/no/such/tensor") {

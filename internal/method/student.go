@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/train"
@@ -21,48 +20,29 @@ type Built struct {
 	Terms []string
 }
 
-// addTargets declares the supervision inputs of the task.
-func (s Spec) addTargets(g *graph.Graph) []string {
-	if s.Task == "video" {
-		return []string{g.Input(InTarget, graph.Float, s.imageShape(s.Channels))}
-	}
-	return []string{g.Input(InClean, graph.Float, s.imageShape(3)), g.Input(InMask, graph.Float, s.imageShape(1))}
-}
-
-// baselineLoss is L_o: the next-frame MSE for the predictor (plus MNAD's
-// weighted compactness and separateness losses when it has a memory);
-// DRAEM's L2 + SSIM + focal for the image model. It returns the total and
-// the unweighted terms with their log names.
-func (s Spec) baselineLoss(g *graph.Graph, outs, targets []string, mem *nn.Memory) (string, []string, []string) {
-	if s.Task == "video" {
-		l := mse(g, outs[0], targets[0])
-		if mem == nil {
-			return l, []string{l}, []string{"l_o"}
-		}
-		return memoryLoss(g, l, mem)
-	}
-	return draemLoss(g, outs, targets)
-}
-
 // TeacherTrain builds stage one: the built-in baseline trained alone on
 // its own loss, optionally mimicking a frozen backbone at its bottleneck.
 func TeacherTrain(s Spec) (*Built, error) {
-	if err := s.checkMemory(); err != nil {
+	if err := s.Net.Check(s); err != nil {
 		return nil, err
 	}
-	g := graph.New(s.Arch + "-teacher-train")
-	in := g.Input(s.InputName(), graph.Float, s.inputShape())
-	targets := s.addTargets(g)
+	g := graph.New(s.Net.Arch() + "-teacher-train")
+	in := s.input(g)
+	targets := s.Net.Targets(g, s)
 	b := nn.New(g, true, s.Seed)
 	var bottleneck string
-	outs, mem := s.build(b, in, func(name, f string) string {
+	f := s.build(b, in, func(name, feat string) string {
 		if name == "bottleneck" {
-			bottleneck = f
+			bottleneck = feat
 		}
-		return f
+		return feat
 	})
-	total, terms, names := s.baselineLoss(g, outs, targets, mem)
+	lo := s.Net.Loss(g, s, f, targets)
+	total, terms, names := lo.Total, lo.Terms, lo.Names
 	if s.Mimic.Backbone != nil {
+		if bottleneck == "" {
+			return nil, fmt.Errorf("model.mimic: %s has no bottleneck tap to mimic the backbone at", s.Net.Arch())
+		}
 		lm, err := s.mimicLoss(g, b, in, bottleneck)
 		if err != nil {
 			return nil, err
@@ -94,14 +74,7 @@ func (s Spec) mimicLoss(g *graph.Graph, b *nn.Builder, in, bottleneck string) (s
 	if len(bs) != 4 || bs[1] != 3 {
 		return "", fmt.Errorf("mimic backbone input %q has shape %v; want [N,3,H,W]", bin, bs)
 	}
-	// The frame the backbone sees: the last of the clip, from [-1,1] to [0,1], RGB.
-	x := in
-	if s.Task == "video" {
-		c := int64(s.Channels)
-		k := int64(s.Frames)
-		x = g.Op("Slice", []string{in, g.Const1D((k - 1) * c), g.Const1D(k * c), g.Const1D(1)}, nil)
-		x = g.Op("Mul", []string{g.Op("Add", []string{x, g.Scalar(1)}, nil), g.Scalar(0.5)}, nil)
-	}
+	x := s.Net.MimicImage(g, s, in)
 	if g.Shape(x)[1] == 1 {
 		x = g.Op("Concat", []string{x, x, x}, graph.Attrs{"axis": int64(1)})
 	}
@@ -151,16 +124,15 @@ func perSampleMSE(g *graph.Graph, a, b string) string {
 type assembled struct {
 	g        *graph.Graph
 	input    string
-	tOuts    []string
-	sOuts    []string
+	teacher  Forward
+	student  Forward
 	feats    [][2]string
 	reg      *nn.Registry
-	imported []string   // trainable parameters of an imported student
-	mem      *nn.Memory // the student's memory module, nil without
+	imported []string // trainable parameters of an imported student
 }
 
 func (s Spec) assemble(t *Teacher, trainMode bool) (*assembled, error) {
-	g := graph.New(s.Arch + "-student")
+	g := graph.New(s.Net.Arch() + "-student")
 	if !trainMode {
 		g.Name += "-eval"
 	}
@@ -168,13 +140,13 @@ func (s Spec) assemble(t *Teacher, trainMode bool) (*assembled, error) {
 	g.Merge(tg)
 	a := &assembled{g: g, input: t.Input}
 	for _, o := range t.Outputs {
-		a.tOuts = append(a.tOuts, TeacherPrefix+o)
+		a.teacher.Outputs = append(a.teacher.Outputs, TeacherPrefix+o)
 	}
 	b := nn.New(g, trainMode, s.Seed+1)
 	b.Init = s.Init
 	if t.BuiltIn {
 		tapped := map[string]bool{}
-		a.sOuts, a.mem = s.build(b, a.input, func(name, f string) string {
+		a.student = s.build(b, a.input, func(name, f string) string {
 			if !slices.Contains(s.Taps, name) {
 				return f
 			}
@@ -186,7 +158,7 @@ func (s Spec) assemble(t *Teacher, trainMode bool) (*assembled, error) {
 		})
 		for _, tap := range s.Taps {
 			if !tapped[tap] {
-				return nil, fmt.Errorf("tap %q was never reached while building %s", tap, s.Arch)
+				return nil, fmt.Errorf("tap %q was never reached while building %s", tap, s.Net.Arch())
 			}
 		}
 		a.reg = b.Registry()
@@ -222,7 +194,7 @@ func (s Spec) cloneImported(a *assembled, t *Teacher, b *nn.Builder) error {
 	}
 	g.Merge(sg)
 	for _, o := range t.Outputs {
-		a.sOuts = append(a.sOuts, StudentPrefix+o)
+		a.student.Outputs = append(a.student.Outputs, StudentPrefix+o)
 	}
 	taps := make([]string, 0, len(t.TapTensors))
 	for tap := range t.TapTensors {
@@ -355,10 +327,10 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 		return nil, err
 	}
 	g := a.g
-	targets := s.addTargets(g)
-	lo, terms, names := s.baselineLoss(g, a.sOuts, targets, a.mem)
+	targets := s.Net.Targets(g, s)
+	lo := s.Net.Loss(g, s, a.student, targets)
 	lf := feaLoss(g, a.feats)
-	total := g.Op("Add", []string{lo, g.Op("Mul", []string{lf, g.Scalar(float32(s.WFea))}, nil)}, nil)
+	total := g.Op("Add", []string{lo.Total, g.Op("Mul", []string{lf, g.Scalar(float32(s.WFea))}, nil)}, nil)
 	trainable := append(slices.Clone(a.reg.Trainable), a.imported...)
 	if s.StudentInit == "teacher" && t.BuiltIn {
 		for _, p := range a.reg.Trainable {
@@ -380,29 +352,25 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 		return nil, err
 	}
 	return &Built{Spec: &train.Spec{Graph: g, Batch: append([]string{a.input}, targets...), Loss: total,
-		Report: append(terms, lf), Trainable: trainable, States: a.reg.States()}, Terms: append(names, "l_fea")}, nil
+		Report: append(lo.Terms, lf), Trainable: trainable, States: a.reg.States()}, Terms: append(lo.Names, "l_fea")}, nil
 }
 
 // StudentEval builds the evaluation graph with the trained student
-// values applied: per-sample teacher and student errors (video) or maps
-// (image), and the per-sample feature inconsistency S_fea; with memory
-// also the per-sample memory distances of teacher and student (t_mem,
-// s_mem), which the video scores combine with the PSNR as MNAD does.
-func StudentEval(s Spec, t *Teacher, state map[string][]float32) (*graph.Graph, error) {
+// values applied: the baseline's per-sample outputs of teacher and student
+// (Net.Scores) and the per-sample feature inconsistency S_fea (OutFea).
+// It returns the graph and its inputs, the data input first.
+func StudentEval(s Spec, t *Teacher, state map[string][]float32) (*graph.Graph, []string, error) {
 	a, err := s.assemble(t, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g := a.g
 	if _, err := train.ApplyState(g, state); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var outs []string
-	if s.Task == "video" {
-		target := g.Input(InTarget, graph.Float, s.imageShape(s.Channels))
-		outs = append(outs, rename(g, perSampleMSE(g, a.tOuts[0], target), OutTeacherErr), rename(g, perSampleMSE(g, a.sOuts[0], target), OutStudentErr))
-	} else {
-		outs = append(outs, rename(g, anomalyMap(g, a.tOuts[1]), OutTeacherMap), rename(g, anomalyMap(g, a.sOuts[1]), OutStudentMap))
+	ins, outs, err := s.Net.Scores(g, s, &a.teacher, &a.student)
+	if err != nil {
+		return nil, nil, err
 	}
 	var fea []string
 	for _, f := range a.feats {
@@ -412,61 +380,53 @@ func StudentEval(s Spec, t *Teacher, state map[string][]float32) (*graph.Graph, 
 	if len(fea) > 1 {
 		total = g.Op("Sum", fea, nil)
 	}
-	outs = append(outs, rename(g, total, OutFea))
-	if s.Memory {
-		if a.mem == nil {
-			return nil, fmt.Errorf("model.memory is set but the student has no memory module")
-		}
-		tq, ti := TeacherPrefix+arch.MemoryQuery, TeacherPrefix+arch.MemoryTensor
-		if !g.Has(tq) || !g.Has(ti) {
-			return nil, fmt.Errorf("model.memory is set but the teacher has no memory tensors %s, %s", arch.MemoryQuery, arch.MemoryTensor)
-		}
-		outs = append(outs, rename(g, nn.MemoryDistance(g, tq, ti), OutTeacherMem), rename(g, nn.MemoryDistance(g, a.mem.Query, a.mem.Items), OutStudentMem))
+	outs = append(outs, Rename(g, total, OutFea))
+	return finishEval(g, append([]string{a.input}, ins...), outs)
+}
+
+// TeacherEval builds the evaluation graph of a teacher alone: the
+// baseline's per-sample teacher outputs, for teachers scored without a
+// student (imported ones, say).
+func TeacherEval(s Spec, t *Teacher) (*graph.Graph, []string, error) {
+	g := graph.New(s.Net.Arch() + "-teacher-eval")
+	g.Merge(t.prefixed())
+	f := Forward{}
+	for _, o := range t.Outputs {
+		f.Outputs = append(f.Outputs, TeacherPrefix+o)
 	}
+	ins, outs, err := s.Net.Scores(g, s, &f, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return finishEval(g, append([]string{t.Input}, ins...), outs)
+}
+
+func finishEval(g *graph.Graph, ins, outs []string) (*graph.Graph, []string, error) {
 	g.SetOutputs(outs...)
 	g.Prune()
-	return g, g.Err()
+	if err := g.Err(); err != nil {
+		return nil, nil, err
+	}
+	return g, ins, nil
 }
 
-// anomalyMap is softmax channel 1 of DRAEM's mask logits: [N, H, W].
-func anomalyMap(g *graph.Graph, logits string) string {
-	sm := g.Op("Softmax", []string{logits}, graph.Attrs{"axis": int64(1)})
-	ch1 := g.Op("Slice", []string{sm, g.Const1D(1), g.Const1D(2), g.Const1D(1)}, nil)
-	return g.Op("Squeeze", []string{ch1, g.Const1D(1)}, nil)
-}
-
-func rename(g *graph.Graph, t, name string) string {
+// Rename gives tensor t the graph-level name name, through an Identity.
+func Rename(g *graph.Graph, t, name string) string {
 	g.AddNode(&graph.Node{Op: "Identity", Name: name, Inputs: []string{t}, Outputs: []string{name}})
 	return name
 }
 
-// TapNames returns the taps of a built-in architecture.
-func TapNames(archName string) []string {
-	if archName == "draem" {
-		return arch.DRAEMTaps
-	}
-	return arch.MNADTaps
-}
+// PerSampleMSE is mean((a-b)^2) over all but the batch axis: shape [N].
+func PerSampleMSE(g *graph.Graph, a, b string) string { return perSampleMSE(g, a, b) }
 
-// BenchTrain builds the benchmark train step of a built-in network: MNAD
-// with next-frame MSE; DRAEM with MSE(reconstruction, image) plus
-// cross-entropy of the mask logits against a random mask.
+// BenchTrain builds the benchmark train step of a built-in network with
+// its bench loss (Net.BenchLoss).
 func BenchTrain(s Spec) (*Built, error) {
-	g := graph.New(s.Arch + "-bench")
-	in := g.Input(s.InputName(), graph.Float, s.inputShape())
+	g := graph.New(s.Net.Arch() + "-bench")
+	in := s.input(g)
 	b := nn.New(g, true, s.Seed)
-	outs, _ := s.build(b, in, nil)
-	var total string
-	var batch []string
-	if s.Task == "video" {
-		t := g.Input(InTarget, graph.Float, s.imageShape(s.Channels))
-		total, batch = mse(g, outs[0], t), []string{in, t}
-	} else {
-		m := g.Input(InMask, graph.Float, s.imageShape(1))
-		onehot := g.Op("Concat", []string{g.Op("Sub", []string{g.Scalar(1), m}, nil), m}, graph.Attrs{"axis": int64(1)})
-		total = g.Op("Add", []string{mse(g, outs[0], in), crossEntropy(g, outs[1], onehot)}, nil)
-		batch = []string{in, m}
-	}
+	f := s.build(b, in, nil)
+	total, batch := s.Net.BenchLoss(g, s, f, in)
 	if err := g.Err(); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/fmam/fmam/internal/arch"
@@ -20,22 +19,22 @@ import (
 
 // Spec is what the graphs are built for.
 type Spec struct {
-	Task  string // video | image
-	Arch  string // mnad | draem
+	// Net is the baseline's network.
+	Net   Net
 	Width float64
 	Init  nn.Init
 	Seed  uint64
 	Batch int
 	// Size is the input height and width; Frames and Channels shape video
-	// clips (input has Frames*Channels channels).
+	// clips and object cubes (Frames frames of Channels channels).
 	Size, Frames, Channels int
 	Taps                   []string
 	Attention              nn.AttentionConfig
 	WFea                   float64
 	StudentInit            string
 	Mimic                  Mimic
-	// Memory switches on MNAD's memory module (arch.MemoryItems items) in
-	// the built-in MNAD, for teacher and student alike.
+	// Memory switches on MNAD's memory module in the built-in MNAD, for
+	// teacher and student alike; other networks refuse it.
 	Memory bool
 }
 
@@ -46,95 +45,19 @@ type Mimic struct {
 	Weight   float64
 }
 
-// Tensor names of the graphs' data inputs.
+// OutFea is the evaluation graphs' per-sample feature inconsistency S_fea:
+// the mean squared inconsistency, summed over taps.
+const OutFea = "s_fea"
+
+// Metadata keys of the teachers fmam exports.
 const (
-	InFrames = "frames"
-	InTarget = "target"
-	InImage  = "image"
-	InClean  = "clean"
-	InMask   = "mask"
+	MetaArch = "fmam.arch"
+	MetaTaps = "fmam.taps"
 )
 
-// Outputs of evaluation graphs, one value per sample or map.
-const (
-	OutTeacherErr = "t_err" // video: per-sample MSE of the teacher's prediction
-	OutStudentErr = "s_err"
-	OutTeacherMap = "t_map" // image: per-pixel anomaly map
-	OutStudentMap = "s_map"
-	OutFea        = "s_fea" // mean squared feature inconsistency over taps
-	// With memory (video): per-sample mean squared distance between the
-	// queries and their nearest memory items, MNAD's feature distance.
-	OutTeacherMem = "t_mem"
-	OutStudentMem = "s_mem"
-)
-
-// metaMemory records in an exported built-in teacher how many memory
-// items it has.
-const metaMemory = "fmam.memory"
-
-// checkMemory refuses the memory module where MNAD has none.
-func (s Spec) checkMemory() error {
-	if s.Memory && (s.Task != "video" || s.Arch != "mnad") {
-		return fmt.Errorf("model.memory is MNAD's memory module: it needs task video and arch mnad (this run is %s with %s); set model.memory: false", s.Task, s.Arch)
-	}
-	return nil
-}
-
-func (s Spec) memoryItems() int {
-	if s.Memory {
-		return arch.MemoryItems
-	}
-	return 0
-}
-
-func (s Spec) inputShape() graph.Shape {
-	c := s.Channels
-	if s.Task == "video" {
-		c = s.Frames * s.Channels
-	}
-	return graph.Shape{int64(s.Batch), int64(c), int64(s.Size), int64(s.Size)}
-}
-
-func (s Spec) imageShape(c int) graph.Shape {
-	return graph.Shape{int64(s.Batch), int64(c), int64(s.Size), int64(s.Size)}
-}
-
-// InputName is the data input of the baseline.
-func (s Spec) InputName() string {
-	if s.Task == "video" {
-		return InFrames
-	}
-	return InImage
-}
-
-// knownTaps lists the built-in architecture's taps.
-func (s Spec) knownTaps() []string {
-	if s.Arch == "draem" {
-		return arch.DRAEMTaps
-	}
-	return arch.MNADTaps
-}
-
-// build runs the built-in architecture; outputs are the baseline's, mem
-// its memory module (nil without).
-func (s Spec) build(b *nn.Builder, input string, hook arch.Tap) (outs []string, mem *nn.Memory) {
-	b.Init = s.Init
-	switch s.Arch {
-	case "draem":
-		r, l := arch.DRAEM(b, input, arch.DRAEMConfig{Width: s.Width}, hook)
-		return []string{r, l}, nil
-	default:
-		o := arch.MNADNet(b, input, arch.MNADConfig{Width: s.Width, Frames: s.Frames, Channels: s.Channels, MemoryItems: s.memoryItems()}, hook)
-		return []string{o.Prediction}, o.Memory
-	}
-}
-
-// outputNames are the exported baseline's output names.
-func (s Spec) outputNames() []string {
-	if s.Arch == "draem" {
-		return []string{"reconstruction", "mask_logits"}
-	}
-	return []string{"prediction"}
+// input declares the built-in network's data input.
+func (s Spec) input(g *graph.Graph) string {
+	return g.Input(s.Net.Input(), graph.Float, s.Net.InputShape(s))
 }
 
 // Built-in graphs name their outputs like the shared exports do, through
@@ -148,26 +71,32 @@ func nameOutputs(g *graph.Graph, outs, names []string) []string {
 	return res
 }
 
+// build runs the built-in network with the spec's initialisation.
+func (s Spec) build(b *nn.Builder, input string, hook arch.Tap) Forward {
+	b.Init = s.Init
+	return s.Net.Build(b, s, input, hook)
+}
+
 // TeacherInference builds the built-in baseline for export, with trained
-// values to be applied by the caller (train.ApplyState). Memory items are
-// constants named as in training (arch.MemoryTensor), so the trained items
-// are applied with the parameters; the memory is not updated at test time.
+// values to be applied by the caller (train.ApplyState). States such as
+// MNAD's memory items are constants named as in training, so the trained
+// values are applied with the parameters.
 func TeacherInference(s Spec, batch int) (*graph.Graph, error) {
-	if err := s.checkMemory(); err != nil {
+	if err := s.Net.Check(s); err != nil {
 		return nil, err
 	}
 	s.Batch = batch
-	g := graph.New(s.Arch + "-teacher")
-	in := g.Input(s.InputName(), graph.Float, s.inputShape())
+	g := graph.New(s.Net.Arch() + "-teacher")
+	in := s.input(g)
 	b := nn.New(g, false, s.Seed)
-	built, _ := s.build(b, in, nil)
-	outs := nameOutputs(g, built, s.outputNames())
+	f := s.build(b, in, nil)
+	outs := nameOutputs(g, f.Outputs, s.Net.Outputs())
 	g.Output(outs...)
 	g.DynamicBatch = true
-	g.SetMeta("fmam.arch", s.Arch)
-	g.SetMeta("fmam.taps", strings.Join(s.knownTaps(), ","))
-	if s.Memory {
-		g.SetMeta(metaMemory, strconv.Itoa(arch.MemoryItems))
+	g.SetMeta(MetaArch, s.Net.Arch())
+	g.SetMeta(MetaTaps, strings.Join(s.Net.Taps(), ","))
+	for k, v := range s.Net.TeacherMeta(s) {
+		g.SetMeta(k, v)
 	}
 	return g, g.Err()
 }
@@ -194,7 +123,7 @@ const TeacherPrefix = "teacher/"
 // resolves the taps: built-in tap names for fmam's own exports, or tensor
 // names ("bottleneck" is found automatically) for user models.
 func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
-	if err := s.checkMemory(); err != nil {
+	if err := s.Net.Check(s); err != nil {
 		return nil, err
 	}
 	g, err := graph.LoadFile(path, graph.ImportOptions{Batch: int64(s.Batch)})
@@ -203,28 +132,24 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 	}
 	t := &Teacher{Orig: g, Outputs: slices.Clone(g.Outputs), TapTensors: map[string]string{}}
 	if len(g.Inputs) != 1 {
-		return nil, fmt.Errorf("teacher %s has %d inputs %v; fmam needs one image or clip input", path, len(g.Inputs), g.Inputs)
+		return nil, fmt.Errorf("teacher %s has %d inputs %v; fmam needs one image, clip or cube input", path, len(g.Inputs), g.Inputs)
 	}
 	t.Input = g.Inputs[0]
-	want := s.inputShape()
+	want := s.Net.InputShape(s)
 	if got := g.Shape(t.Input); !slices.Equal(got, want) {
-		return nil, fmt.Errorf("teacher %s expects input %q of shape %v but the data gives %v (batch, frames x channels, size, size): set data.size, data.frames and data.channels to match the teacher", path, t.Input, got, want)
+		return nil, fmt.Errorf("teacher %s expects input %q of shape %v but the data gives %v: set data.size, data.frames and data.channels to match the teacher", path, t.Input, got, want)
 	}
-	wantOuts := 1
-	if s.Task == "image" {
-		wantOuts = 2
+	if names := s.Net.Outputs(); len(t.Outputs) != len(names) {
+		return nil, fmt.Errorf("teacher %s has outputs %v; a %s teacher needs %d (%s)", path, t.Outputs, s.Net.Arch(), len(names), strings.Join(names, ", "))
 	}
-	if len(t.Outputs) != wantOuts {
-		return nil, fmt.Errorf("teacher %s has outputs %v; a %s baseline needs %d (%s)", path, t.Outputs, s.Task, wantOuts, strings.Join(s.outputNames(), ", "))
-	}
-	if g.Meta("fmam.arch") != "" {
+	if a := g.Meta(MetaArch); a != "" {
 		t.BuiltIn = true
-		if g.Meta("fmam.arch") != s.Arch {
-			return nil, fmt.Errorf("teacher %s is a %s network, the config asks for %s", path, g.Meta("fmam.arch"), s.Arch)
+		if a != s.Net.Arch() {
+			return nil, fmt.Errorf("teacher %s is a %s network, the config asks for %s", path, a, s.Net.Arch())
 		}
 	}
-	if err := t.checkMemory(path, s); err != nil {
-		return nil, err
+	if err := s.Net.CheckTeacher(t, s); err != nil {
+		return nil, fmt.Errorf("teacher %s: %w", path, err)
 	}
 	for _, tap := range s.Taps {
 		name, err := t.resolveTap(tap, s)
@@ -239,33 +164,10 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 	return t, nil
 }
 
-// checkMemory matches the teacher's memory module with the config's: a
-// student with memory needs a built-in teacher that has one (its scores
-// use the teacher's feature distance), and the other way round.
-func (t *Teacher) checkMemory(path string, s Spec) error {
-	has := t.Orig.Meta(metaMemory) != ""
-	switch {
-	case s.Memory && !t.BuiltIn:
-		return fmt.Errorf("model.memory: teacher %s is an imported ONNX model, which carries no memory module; leave model.teacher empty so fmam trains an MNAD teacher with memory, or set model.memory: false", path)
-	case s.Memory && !has:
-		return fmt.Errorf("model.memory: teacher %s was trained without memory; train a new teacher (a new run folder) or set model.memory: false", path)
-	case !s.Memory && has:
-		return fmt.Errorf("teacher %s has a memory module but model.memory is false; set model.memory: true", path)
-	}
-	if has {
-		for _, n := range []string{arch.MemoryQuery, arch.MemoryTensor} {
-			if !t.Orig.Has(n) {
-				return fmt.Errorf("teacher %s says it has a memory but has no tensor %s; export it again", path, n)
-			}
-		}
-	}
-	return nil
-}
-
 func (t *Teacher) resolveTap(tap string, s Spec) (string, error) {
 	g := t.Orig
 	if t.BuiltIn {
-		if err := arch.CheckTaps([]string{tap}, s.knownTaps()); err != nil {
+		if err := arch.CheckTaps([]string{tap}, s.Net.Taps()); err != nil {
 			return "", err
 		}
 		for _, name := range g.TensorNames() {

@@ -310,15 +310,15 @@ func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) 
 
 // WriteLambdaPlot draws the micro AUC (and the macro AUC where present)
 // against lambda and writes it to path as PNG (default 640 x 420 pixels).
-func WriteLambdaPlot(path string, points []LambdaPoint, opt PlotOptions) error {
-	p, opt, err := lambdaPlot(points, opt)
+func WriteLambdaPlot(path string, m LambdaMeasure, points []LambdaPoint, opt PlotOptions) error {
+	p, opt, err := lambdaPlot(m, points, opt)
 	if err != nil {
 		return fmt.Errorf("lambda plot %s: %w", path, err)
 	}
 	return savePlot(path, p, opt.Width, opt.Height)
 }
 
-func lambdaPlot(points []LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
+func lambdaPlot(m LambdaMeasure, points []LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
 	opt = opt.withDefaults("AUC against λ", 640, 420)
 	ps, err := sortedLambdaPoints("lambda plot", points)
 	if err != nil {
@@ -329,8 +329,8 @@ func lambdaPlot(points []LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions,
 		name string
 		get  func(LambdaPoint) float64
 	}{
-		{"micro AUC", func(q LambdaPoint) float64 { return q.MicroAUC }},
-		{"macro AUC", func(q LambdaPoint) float64 { return q.MacroAUC }},
+		{m.Micro, func(q LambdaPoint) float64 { return q.MicroAUC }},
+		{m.Macro, func(q LambdaPoint) float64 { return q.MacroAUC }},
 	}
 	for i, s := range series {
 		var xys plotter.XYs

@@ -149,14 +149,14 @@ func TestWriteLambdaPlot(t *testing.T) {
 	dir := t.TempDir()
 	both := filepath.Join(dir, "both.png")
 	pts := []LambdaPoint{{0, 0.80, 0.70}, {0.5, 0.90, 0.85}, {1, 0.85, 0.80}}
-	if err := WriteLambdaPlot(both, pts, PlotOptions{}); err != nil {
+	if err := WriteLambdaPlot(both, FrameMeasure(), pts, PlotOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkPicture(t, both, 640, 420, seriesColor(0), seriesColor(1))
 
 	micro := filepath.Join(dir, "micro.png")
 	pts = []LambdaPoint{{0, 0.80, nan}, {1, 0.85, nan}}
-	if err := WriteLambdaPlot(micro, pts, PlotOptions{Width: 400, Height: 300}); err != nil {
+	if err := WriteLambdaPlot(micro, FrameMeasure(), pts, PlotOptions{Width: 400, Height: 300}); err != nil {
 		t.Fatal(err)
 	}
 	img := checkPicture(t, micro, 400, 300, seriesColor(0))
@@ -194,7 +194,7 @@ func TestPlotErrors(t *testing.T) {
 			return WriteScorePlot(path, VideoScores{Video: "v", Series: []ScoreSeries{{"s", []float64{0, 1}}}, Anomalous: []FrameRange{{1, 1}}}, PlotOptions{})
 		}, "is empty"},
 		{"lambda duplicate", func() error {
-			return WriteLambdaPlot(path, []LambdaPoint{{1, 0.5, nan}, {1, 0.6, nan}}, PlotOptions{})
+			return WriteLambdaPlot(path, FrameMeasure(), []LambdaPoint{{1, 0.5, nan}, {1, 0.6, nan}}, PlotOptions{})
 		}, "appears twice"},
 	}
 	for _, tc := range tests {

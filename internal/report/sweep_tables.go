@@ -97,18 +97,36 @@ func anyMacro(ps []LambdaPoint) bool {
 	return slices.ContainsFunc(ps, func(p LambdaPoint) bool { return !math.IsNaN(p.MacroAUC) })
 }
 
+// LambdaMeasure names what a lambda sweep measures: the column names of
+// LambdaPoint.MicroAUC and MacroAUC and the table's note.
+type LambdaMeasure struct {
+	Micro, Macro, Note string
+}
+
+// FrameMeasure is the frame-level AUROC of video runs, pooled (micro) and
+// per video (macro).
+func FrameMeasure() LambdaMeasure {
+	return LambdaMeasure{"micro AUC", "macro AUC", "Frame-level AUROC in percent, one decimal, against the fusion weight lambda."}
+}
+
+// ImageMeasure is the image-level AUROC of image runs; Macro is the mean
+// over categories where a sweep covers several.
+func ImageMeasure() LambdaMeasure {
+	return LambdaMeasure{"image AUROC", "mean image AUROC", "Image-level AUROC in percent, one decimal, against the fusion weight lambda."}
+}
+
 // LambdaTable builds the table of a lambda sweep: columns "lambda" (shortest
-// exact form), "micro AUC" and, when any point has one, "macro AUC" (percent,
-// one decimal), rows sorted by lambda.
-func LambdaTable(title string, points []LambdaPoint) (Table, error) {
+// exact form), m.Micro and, when any point has one, m.Macro (percent, one
+// decimal), rows sorted by lambda.
+func LambdaTable(title string, m LambdaMeasure, points []LambdaPoint) (Table, error) {
 	ps, err := sortedLambdaPoints(fmt.Sprintf("lambda table %q", title), points)
 	if err != nil {
 		return Table{}, err
 	}
 	macro := anyMacro(ps)
-	t := Table{Title: title, Columns: []string{"lambda", "micro AUC"}}
+	t := Table{Title: title, Columns: []string{"lambda", m.Micro}}
 	if macro {
-		t.Columns = append(t.Columns, "macro AUC")
+		t.Columns = append(t.Columns, m.Macro)
 	}
 	for _, p := range ps {
 		row := []Cell{Num(p.Lambda, -1), percent(p.MicroAUC)}
@@ -117,6 +135,38 @@ func LambdaTable(title string, points []LambdaPoint) (Table, error) {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	t.Notes = []string{"Frame-level AUROC in percent, one decimal, against the fusion weight lambda."}
+	t.Notes = []string{m.Note}
+	return t, nil
+}
+
+// LambdaSummaryTable sums up one lambda sweep per unit (image category):
+// columns "lambda", one per unit with its m.Micro, and their mean, rows
+// sorted by lambda. Every sweep must cover the same lambdas.
+func LambdaSummaryTable(title string, m LambdaMeasure, units []string, sweeps [][]LambdaPoint) (Table, error) {
+	if len(units) == 0 || len(units) != len(sweeps) {
+		return Table{}, fmt.Errorf("lambda summary %q: %d units for %d sweeps", title, len(units), len(sweeps))
+	}
+	sorted := make([][]LambdaPoint, len(sweeps))
+	for i, s := range sweeps {
+		ps, err := sortedLambdaPoints(fmt.Sprintf("lambda summary %q, %s", title, units[i]), s)
+		if err != nil {
+			return Table{}, err
+		}
+		if i > 0 && !slices.EqualFunc(ps, sorted[0], func(a, b LambdaPoint) bool { return a.Lambda == b.Lambda }) {
+			return Table{}, fmt.Errorf("lambda summary %q: %s and %s were swept over different lambdas", title, units[0], units[i])
+		}
+		sorted[i] = ps
+	}
+	t := Table{Title: title, Columns: append(append([]string{"lambda"}, units...), "mean")}
+	for j, p := range sorted[0] {
+		row := []Cell{Num(p.Lambda, -1)}
+		sum := 0.0
+		for i := range units {
+			row = append(row, percent(sorted[i][j].MicroAUC))
+			sum += sorted[i][j].MicroAUC
+		}
+		t.Rows = append(t.Rows, append(row, percent(sum/float64(len(units)))))
+	}
+	t.Notes = []string{m.Note, "mean: the unweighted mean over the units."}
 	return t, nil
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ func TestLambdaTable(t *testing.T) {
 		{Lambda: 0, MicroAUC: 0.80, MacroAUC: nan},
 		{Lambda: 0.25, MicroAUC: 0.955, MacroAUC: 0.875},
 	}
-	tab, err := LambdaTable("sweep", pts)
+	tab, err := LambdaTable("sweep", FrameMeasure(), pts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestLambdaTable(t *testing.T) {
 		t.Error("LambdaTable reordered its input")
 	}
 
-	noMacro, err := LambdaTable("", []LambdaPoint{{Lambda: 0.5, MicroAUC: 0.9, MacroAUC: nan}})
+	noMacro, err := LambdaTable("", FrameMeasure(), []LambdaPoint{{Lambda: 0.5, MicroAUC: 0.9, MacroAUC: nan}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,10 +109,31 @@ func TestLambdaTableErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := LambdaTable("t", tc.pts)
+			_, err := LambdaTable("t", FrameMeasure(), tc.pts)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error = %v, want one containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestLambdaSummaryTable(t *testing.T) {
+	a := []LambdaPoint{{1, 0.9, math.NaN()}, {0, 0.5, math.NaN()}}
+	b := []LambdaPoint{{0, 0.7, math.NaN()}, {1, 0.8, math.NaN()}}
+	tab, err := LambdaSummaryTable("s", ImageMeasure(), []string{"a", "b"}, [][]LambdaPoint{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// lambda 0: (50 + 70) / 2 = 60; lambda 1: (90 + 80) / 2 = 85.
+	want := [][]string{{"0", "50.0", "70.0", "60.0"}, {"1", "90.0", "80.0", "85.0"}}
+	for i, row := range tab.Rows {
+		for j, c := range row {
+			if c.String() != want[i][j] {
+				t.Errorf("row %d col %d = %s, want %s", i, j, c.String(), want[i][j])
+			}
+		}
+	}
+	if _, err := LambdaSummaryTable("s", ImageMeasure(), []string{"a", "b"}, [][]LambdaPoint{a, b[:1]}); err == nil {
+		t.Error("sweeps over different lambdas accepted")
 	}
 }

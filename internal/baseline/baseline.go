@@ -1,0 +1,143 @@
+// Package baseline says what a baseline anomaly detector is to fmam: its
+// network (method.Net), the kind of task it solves (video data sets or image
+// categories), how training batches are made from the data, how the
+// evaluation model's outputs become raw scores, and how raw scores become
+// the paper's numbers. One package per baseline implements Baseline
+// (internal/baseline/mnad, internal/baseline/draem, ...); the experiment
+// runner holds the list of them and drives every command through this
+// interface.
+//
+// The package also holds what baselines share: the unit a stage works on
+// (one video data set, or one image category) with its data sets, and the
+// run folder's layout.
+package baseline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/train"
+)
+
+// Baseline is one anomaly detector fmam can boost.
+type Baseline interface {
+	method.Net
+	// Task is the kind of data the baseline works on.
+	Task() Task
+	// Title names the baseline in tables ("MNAD", "DRAEM"), with the
+	// settings that change what it is ("MNAD with memory").
+	Title(cfg *config.Config) string
+	// Check refuses configurations the baseline cannot run, before
+	// anything trains.
+	CheckConfig(cfg *config.Config) error
+	// Source yields the unit's training batches, in the order of the
+	// inputs method declares: the data input, then Net.Targets.
+	Source(ctx context.Context, u *Unit, seed uint64) (train.Source, error)
+	// Score runs an evaluation model over the unit's test split and
+	// writes the raw scores into its stage folder.
+	Score(ctx context.Context, u *Unit, m EvalModel) error
+	// Results turns a stage's raw scores into the unit's results table
+	// and pictures.
+	Results(ctx context.Context, u *Unit, st Stage, r ResultsSpec) (*Eval, error)
+	// Sweep re-scores a stage's raw scores at each lambda.
+	Sweep(u *Unit, st Stage, lambdas []float64) ([]report.LambdaPoint, error)
+	// BenchShape is the frames and channels of `fmam bench`'s input.
+	BenchShape() (frames, channels int)
+}
+
+// EvalModel is an exported evaluation model and where its scores go.
+type EvalModel struct {
+	Stage Stage
+	// Path is the ONNX file; Inputs its inputs, the data input first.
+	Path   string
+	Inputs []string
+	// TeacherOnly marks a model of the teacher alone (Net.Scores with no
+	// student): only teacher scores are written.
+	TeacherOnly bool
+}
+
+// ResultsSpec says what a results table is about.
+type ResultsSpec struct {
+	Taps   []string
+	Lambda float64
+	// TeacherOnly: the stage holds teacher scores only.
+	TeacherOnly bool
+}
+
+// Eval is one unit's evaluation.
+type Eval struct {
+	Unit string
+	// Headline is the number ablations compare, a fraction: frame micro
+	// AUC at lambda for video, image AUROC for images; HeadlineName says
+	// which.
+	Headline     float64
+	HeadlineName string
+	// Teacher is the teacher's value of the same number.
+	Teacher float64
+	// Video are a video unit's rows (teacher; student S_o, S_fea, fused)
+	// and Frames the number of frames scored; Images the rows of an image
+	// category (teacher, then student). Rows are in the results table's
+	// order.
+	Video  []report.VideoResult
+	Frames int
+	Images []report.ImageResult
+	// Table is the path of the unit's results table (Markdown).
+	Table string
+}
+
+// Unit is what a stage works on: one video data set, or one category of
+// an image data set.
+type Unit struct {
+	// Name is "" for a video data set and the category for images.
+	Name string
+	// Cfg is the run's configuration, narrowed to the unit (for images,
+	// data.categories holds only Name).
+	Cfg      *config.Config
+	RT       *ort.Runtime
+	Log      *slog.Logger
+	Progress io.Writer
+	// Layout is the run folder.
+	Layout Layout
+}
+
+// ORT is the session options of the configuration.
+func (u *Unit) ORT() ort.Options {
+	d, _ := ort.ParseDevice(u.Cfg.Device) // validated with the config
+	return ort.Options{Device: d, Threads: u.Cfg.Threads, Logger: u.Log}
+}
+
+// Spec turns the configuration into what the graph builders need, for a
+// tap set.
+func Spec(b Baseline, cfg *config.Config, taps []string) method.Spec {
+	return method.Spec{
+		Net: b, Width: cfg.Model.Width, Init: nn.Init(cfg.Model.Init), Seed: cfg.Seed,
+		Batch: cfg.Train.Batch, Size: cfg.Data.Size, Frames: cfg.Data.Frames, Channels: cfg.Data.Channels,
+		Taps: taps, Attention: cfg.Model.Attention, WFea: cfg.Model.WFea, StudentInit: cfg.Model.StudentInit,
+		Memory: cfg.Model.Memory,
+	}
+}
+
+// Task is a kind of data: it lists the units a run iterates over and
+// summarises their evaluations.
+type Task interface {
+	// Kind is the config's task.
+	Kind() config.Task
+	// DataKinds are the data.kind values it reads.
+	DataKinds() []string
+	// Units lists the units of a run.
+	Units(ctx context.Context, u *Unit) ([]string, error)
+	// Narrow returns the configuration of one unit.
+	Narrow(cfg *config.Config, unit string) *config.Config
+	// Summary is the run-level table over units' evaluations (for image
+	// runs the paper's Table 4); ok is false when a run has nothing beyond
+	// its one unit's table.
+	Summary(title string, evals []*Eval) (t report.Table, ok bool, err error)
+	// HeadlineName says what Eval.Headline is.
+	HeadlineName() string
+}

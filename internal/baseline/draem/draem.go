@@ -1,0 +1,481 @@
+// Package draem is the DRAEM baseline (Zavrtanik et al., ICCV 2021): a
+// reconstructive subnetwork trained to remove synthetic anomalies (Perlin
+// masks filled with textures) and a discriminative subnetwork that segments
+// them. The pixel map is the discriminative softmax's anomaly channel; the
+// image score is the maximum of its 21x21 mean filter.
+package draem
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"codeberg.org/sbinet/npyio/npy"
+	"github.com/fmam/fmam/internal/arch"
+	"github.com/fmam/fmam/internal/atomicfile"
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/loss"
+	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/metrics"
+	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/score"
+	"github.com/fmam/fmam/internal/synth"
+	"github.com/fmam/fmam/internal/train"
+)
+
+// Baseline is DRAEM. Its zero value is ready to use.
+type Baseline struct{}
+
+// New returns the DRAEM baseline.
+func New() *Baseline { return &Baseline{} }
+
+// Tensor names of DRAEM's graphs.
+const (
+	// InImage is the input image, RGB in [0, 1] (with pasted anomalies in
+	// training).
+	InImage = "image"
+	// InClean is the reconstruction's target, InMask the anomaly mask.
+	InClean = "clean"
+	InMask  = "mask"
+	// Per-pixel anomaly maps of the evaluation graph, [N, H, W].
+	OutTeacherMap = "t_map"
+	OutStudentMap = "s_map"
+)
+
+func (*Baseline) Arch() string        { return "draem" }
+func (*Baseline) Taps() []string      { return arch.DRAEMTaps }
+func (*Baseline) Input() string       { return InImage }
+func (*Baseline) Outputs() []string   { return []string{"reconstruction", "mask_logits"} }
+func (*Baseline) Task() baseline.Task { return baseline.ImageTask() }
+func (*Baseline) Title(*config.Config) string {
+	return "DRAEM"
+}
+
+func (*Baseline) Check(s method.Spec) error {
+	if s.Memory {
+		return fmt.Errorf("model.memory is MNAD's memory module; DRAEM has none: set model.memory: false")
+	}
+	return nil
+}
+
+func (*Baseline) CheckConfig(cfg *config.Config) error {
+	if cfg.Data.Size%64 != 0 {
+		return fmt.Errorf("data.size %d must be a multiple of 64 for DRAEM (it pools 5 times)", cfg.Data.Size)
+	}
+	if cfg.Data.Channels != 3 {
+		return fmt.Errorf("data.channels %d: DRAEM reads RGB images; set data.channels: 3", cfg.Data.Channels)
+	}
+	return nil
+}
+
+func imageShape(s method.Spec, c int) graph.Shape {
+	return graph.Shape{int64(s.Batch), int64(c), int64(s.Size), int64(s.Size)}
+}
+
+func (*Baseline) InputShape(s method.Spec) graph.Shape { return imageShape(s, 3) }
+
+func (*Baseline) Build(b *nn.Builder, s method.Spec, input string, hook arch.Tap) method.Forward {
+	r, l := arch.DRAEM(b, input, arch.DRAEMConfig{Width: s.Width}, hook)
+	return method.Forward{Outputs: []string{r, l}}
+}
+
+func (*Baseline) Targets(g *graph.Graph, s method.Spec) []string {
+	return []string{g.Input(InClean, graph.Float, imageShape(s, 3)), g.Input(InMask, graph.Float, imageShape(s, 1))}
+}
+
+// Loss is DRAEM's: L2 and SSIM loss between the reconstruction and the
+// clean image, and the focal loss (gamma 2) of the mask logits.
+func (*Baseline) Loss(g *graph.Graph, _ method.Spec, f method.Forward, targets []string) method.Loss {
+	l2 := loss.MSE(g, f.Outputs[0], targets[0])
+	ss := loss.SSIMLoss(g, f.Outputs[0], targets[0], loss.DRAEMSSIM())
+	fo := loss.Focal(g, f.Outputs[1], loss.BinaryOneHot(g, targets[1]), loss.DRAEMFocal())
+	total := g.Op("Sum", []string{l2, ss, fo}, nil)
+	return method.Loss{Total: total, Terms: []string{l2, ss, fo}, Names: []string{"l2", "ssim", "focal"}}
+}
+
+// anomalyMap is softmax channel 1 of the mask logits: [N, H, W].
+func anomalyMap(g *graph.Graph, logits string) string {
+	sm := g.Op("Softmax", []string{logits}, graph.Attrs{"axis": int64(1)})
+	ch1 := g.Op("Slice", []string{sm, g.Const1D(1), g.Const1D(2), g.Const1D(1)}, nil)
+	return g.Op("Squeeze", []string{ch1, g.Const1D(1)}, nil)
+}
+
+// Scores are the per-pixel anomaly maps of teacher and student.
+func (*Baseline) Scores(g *graph.Graph, _ method.Spec, teacher, student *method.Forward) ([]string, []string, error) {
+	outs := []string{method.Rename(g, anomalyMap(g, teacher.Outputs[1]), OutTeacherMap)}
+	if student != nil {
+		outs = append(outs, method.Rename(g, anomalyMap(g, student.Outputs[1]), OutStudentMap))
+	}
+	return nil, outs, g.Err()
+}
+
+// MimicImage is the image itself.
+func (*Baseline) MimicImage(_ *graph.Graph, _ method.Spec, input string) string { return input }
+
+func (*Baseline) TeacherMeta(method.Spec) map[string]string { return nil }
+
+func (*Baseline) CheckTeacher(*method.Teacher, method.Spec) error { return nil }
+
+// BenchShape is the clip of `fmam bench`: the frames and channels of its
+// input (scripts/bench_torch.py builds the same).
+func (*Baseline) BenchShape() (frames, channels int) { return 0, 3 }
+
+// BenchLoss is MSE(reconstruction, image) plus the cross-entropy of the
+// mask logits against a mask input.
+func (*Baseline) BenchLoss(g *graph.Graph, s method.Spec, f method.Forward, input string) (string, []string) {
+	m := g.Input(InMask, graph.Float, imageShape(s, 1))
+	onehot := g.Op("Concat", []string{g.Op("Sub", []string{g.Scalar(1), m}, nil), m}, graph.Attrs{"axis": int64(1)})
+	total := g.Op("Add", []string{loss.MSE(g, f.Outputs[0], input), loss.CrossEntropy(g, f.Outputs[1], onehot)}, nil)
+	return total, []string{input, m}
+}
+
+func decode(cfg *config.Config) data.DecodeOptions {
+	s := cfg.Data.Size
+	return data.DecodeOptions{C: 3, H: s, W: s, Range: data.RangeUnit}
+}
+
+// Source yields normal images with Perlin anomalies pasted from the
+// texture folder, their clean versions and masks.
+func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (train.Source, error) {
+	ds, err := u.ImageSet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tex := u.Cfg.Data.Textures
+	if tex == "" {
+		return nil, fmt.Errorf("data.textures is empty: DRAEM needs a folder of anomaly source images (the DTD set, or ../shared/data/textures)")
+	}
+	s := u.Cfg.Data.Size
+	// DRAEM rotates 30% of its training inputs; the clean target turns too.
+	syn, err := synth.NewSynthesizer(tex, s, s, synth.Options{RotateInput: true})
+	if err != nil {
+		return nil, err
+	}
+	aug := func(rng *rand.Rand, smp *data.Sample) error {
+		out, err := syn.Synthesize(synth.Image(smp.Image), rng)
+		if err != nil {
+			return err
+		}
+		smp.Image = data.Image(out.Aug)
+		smp.Clean = data.Image(out.Input)
+		for i, m := range out.Mask {
+			smp.Mask.Pix[i] = m > 0.5
+		}
+		smp.Label = out.Label
+		return nil
+	}
+	b, err := data.NewImageBatcher(ds.Train, data.ImageBatchConfig{
+		Decode: decode(u.Cfg), BatchSize: u.Cfg.Train.Batch,
+		Shuffle: true, Seed: seed, DropLast: len(ds.Train) >= u.Cfg.Train.Batch, Augment: aug, Workers: u.Cfg.Data.Workers,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("category %s: %w", ds.Name, err)
+	}
+	return baseline.ImageSource(b), nil
+}
+
+// mapPath is where an image's anomaly map is saved: maps/<model>/<defect>/<name>.npy.
+func mapPath(st baseline.Stage, model string, it data.ImageItem) string {
+	name := strings.TrimSuffix(filepath.Base(it.Path), filepath.Ext(it.Path))
+	return filepath.Join(st.Maps(), model, baseline.SafeName(it.Defect), name+".npy")
+}
+
+// Score runs the evaluation model over the category's test images and
+// writes per-image raw scores (s_o = DRAEM's image score) and every
+// anomaly map as .npy (maps/teacher/..., maps/student/...), from which
+// Results computes the pixel metrics.
+func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalModel) error {
+	mb, err := os.ReadFile(m.Path)
+	if err != nil {
+		return fmt.Errorf("evaluate %s: %w; train the student first", m.Stage.Dir, err)
+	}
+	ds, err := u.ImageSet(ctx)
+	if err != nil {
+		return err
+	}
+	s := u.Cfg.Data.Size
+	bs := u.Cfg.Eval.Batch
+	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: bs, Workers: u.Cfg.Data.Workers})
+	if err != nil {
+		return err
+	}
+	mapShape := []int64{int64(bs), int64(s), int64(s)}
+	outs := []ort.Port{{Name: OutTeacherMap, Shape: mapShape}}
+	if !m.TeacherOnly {
+		outs = append(outs, ort.Port{Name: OutStudentMap, Shape: mapShape}, ort.Port{Name: method.OutFea, Shape: []int64{int64(bs)}})
+	}
+	sess, err := u.RT.NewInference(mb, []ort.Port{{Name: m.Inputs[0], Shape: []int64{int64(bs), 3, int64(s), int64(s)}}}, outs, u.ORT())
+	if err != nil {
+		return fmt.Errorf("load %s: %w", m.Path, err)
+	}
+	defer sess.Close()
+	n := s * s
+	var srows, trows []score.ImageRow
+	bar := baseline.NewBar(u.Progress, b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
+	for batch, err := range b.Epoch(ctx, data.Position{}) {
+		if err != nil {
+			return err
+		}
+		copy(sess.Input(0), batch.Images)
+		if err := sess.Run(ctx); err != nil {
+			return err
+		}
+		for i := 0; i < batch.N; i++ {
+			it := ds.Test[batch.Items[i]]
+			row := score.ImageRow{ID: it.Defect + "/" + filepath.Base(it.Path), Category: ds.Name, Defect: it.Defect, Label: batch.Labels[i] == 1}
+			tMap := sess.Output(0)[i*n : (i+1)*n]
+			t := row
+			t.SO = score.DRAEMImageScore(tMap, s, s)
+			if err := saveMap(mapPath(m.Stage, "teacher", it), tMap, s); err != nil {
+				return err
+			}
+			if !m.TeacherOnly {
+				sMap := sess.Output(1)[i*n : (i+1)*n]
+				row.SO, row.SFea = score.DRAEMImageScore(sMap, s, s), float64(sess.Output(2)[i])
+				t.SFea = row.SFea
+				if err := saveMap(mapPath(m.Stage, "student", it), sMap, s); err != nil {
+					return err
+				}
+				srows = append(srows, row)
+			}
+			trows = append(trows, t)
+		}
+		bar.Add()
+	}
+	bar.Finish()
+	if err := score.WriteImageCSV(m.Stage.TeacherScores(), trows); err != nil {
+		return err
+	}
+	if m.TeacherOnly {
+		return nil
+	}
+	return score.WriteImageCSV(m.Stage.Scores(), srows)
+}
+
+// maps reads back the saved maps of one model for the test items.
+func maps(st baseline.Stage, model string, items []data.ImageItem, s int) ([][]float32, error) {
+	out := make([][]float32, len(items))
+	for i, it := range items {
+		p := mapPath(st, model, it)
+		m, w, h, err := metrics.LoadMapNPY(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w; run 'fmam eval' again to rewrite the maps", err)
+		}
+		if w != s || h != s {
+			return nil, fmt.Errorf("map %s is %dx%d, data.size is %d; run 'fmam eval' again", p, w, h, s)
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+// Results computes image AUROC from the raw scores and pixel AUROC and AP
+// from the saved maps (also after Gaussian smoothing with eval.sigma), and
+// writes the category's table and map panels.
+func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.Stage, r baseline.ResultsSpec) (*baseline.Eval, error) {
+	ds, err := u.ImageSet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := u.Cfg.Data.Size
+	truth, err := readTruth(ctx, u, ds)
+	if err != nil {
+		return nil, err
+	}
+	masks := truth.masks
+	cat := u.Name
+	res := func(method, file, model string) (report.ImageResult, [][]float32, error) {
+		out := report.ImageResult{Category: cat, Method: method, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN()}
+		rows, err := score.ReadImageCSV(file)
+		if err != nil {
+			return out, nil, err
+		}
+		if len(rows) != len(ds.Test) {
+			return out, nil, fmt.Errorf("scores %s have %d rows, the test set %d images; run 'fmam eval' again", file, len(rows), len(ds.Test))
+		}
+		sc := make([]float64, len(rows))
+		labels := make([]bool, len(rows))
+		for i, row := range rows {
+			sc[i], labels[i] = row.SO, row.Label
+		}
+		if out.ImageAUROC, err = metrics.ROCAUC(sc, labels); err != nil {
+			return out, nil, fmt.Errorf("image AUROC: %w", err)
+		}
+		mm, err := maps(st, model, ds.Test, s)
+		if err != nil {
+			return out, nil, err
+		}
+		if ds.HasMasks() {
+			if out.PixelAUROC, out.PixelAP, err = metrics.PixelMetrics(ctx, mm, masks, s, s); err != nil {
+				return out, nil, err
+			}
+			if sig := u.Cfg.Eval.Sigma; sig > 0 {
+				sm := make([][]float32, len(mm))
+				for i, m := range mm {
+					if sm[i], err = metrics.GaussianBlur(m, s, s, sig); err != nil {
+						return out, nil, err
+					}
+				}
+				if out.PixelAUROCSigma, out.PixelAPSigma, err = metrics.PixelMetrics(ctx, sm, masks, s, s); err != nil {
+					return out, nil, err
+				}
+			}
+		}
+		return out, mm, nil
+	}
+	title := bl.Title(u.Cfg)
+	tr, tMaps, err := res(title+" (teacher)", st.TeacherScores(), "teacher")
+	if err != nil {
+		return nil, err
+	}
+	ev := &baseline.Eval{Unit: cat, Headline: tr.ImageAUROC, Teacher: tr.ImageAUROC, HeadlineName: "image AUROC", Images: []report.ImageResult{tr}, Table: st.Table("results") + ".md"}
+	var sMaps [][]float32
+	if !r.TeacherOnly {
+		var sr report.ImageResult
+		if sr, sMaps, err = res(title+"+"+strings.ToUpper(string(u.Cfg.Model.Attention.Kind)), st.Scores(), "student"); err != nil {
+			return nil, err
+		}
+		ev.Images = append(ev.Images, sr)
+		ev.Headline = sr.ImageAUROC
+	}
+	what := "taps " + baseline.TapSetName(r.Taps)
+	if r.TeacherOnly {
+		what = "teacher alone"
+	}
+	tab, err := report.ImageTable(fmt.Sprintf("%s %s, %s: pixel AUROC, pixel AP, image AUROC (%%)", u.DatasetName(), cat, what), ev.Images)
+	if err != nil {
+		return nil, err
+	}
+	if err := report.WriteAll(st.Dir, "results", tab); err != nil {
+		return nil, err
+	}
+	return ev, mapPanels(u, st, truth, tMaps, sMaps)
+}
+
+// truth is the test set as the batcher decodes it: masks (checked against
+// their images' sizes) and the first anomalous images for the panels.
+type truth struct {
+	masks  [][]bool
+	images map[int][]float32 // by test index
+}
+
+func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*truth, error) {
+	s := u.Cfg.Data.Size
+	n := s * s
+	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: u.Cfg.Eval.Batch, Workers: u.Cfg.Data.Workers})
+	if err != nil {
+		return nil, err
+	}
+	t := &truth{masks: make([][]bool, len(ds.Test)), images: map[int][]float32{}}
+	for batch, err := range b.Epoch(ctx, data.Position{}) {
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < batch.N; i++ {
+			idx := batch.Items[i]
+			mask := make([]bool, n)
+			for j := range mask {
+				mask[j] = batch.Masks[i*n+j] > 0.5
+			}
+			t.masks[idx] = mask
+			// Panels show anomalous images: that is where the maps differ.
+			if batch.Labels[i] == 1 && len(t.images) < u.Cfg.Eval.Pictures {
+				t.images[idx] = slices.Clone(batch.Images[i*3*n : (i+1)*3*n])
+			}
+		}
+	}
+	return t, nil
+}
+
+// mapPanels writes Figure-3-style rows for the first anomalous images:
+// image, ground truth, teacher map, student map.
+func mapPanels(u *baseline.Unit, st baseline.Stage, t *truth, tMaps, sMaps [][]float32) error {
+	s := u.Cfg.Data.Size
+	var rows []report.Panel
+	for i := range t.masks {
+		img, ok := t.images[i]
+		if !ok {
+			continue
+		}
+		mk := make([]float32, s*s)
+		for j, v := range t.masks[i] {
+			if v {
+				mk[j] = 1
+			}
+		}
+		tm := report.Map{Data: tMaps[i], H: s, W: s}
+		tiles := []report.Tile{
+			report.ImageTile("image", report.ImageCHW{Data: img, C: 3, H: s, W: s}),
+			report.MaskTile("truth", report.Map{Data: mk, H: s, W: s}),
+		}
+		if sMaps != nil {
+			sm := report.Map{Data: sMaps[i], H: s, W: s}
+			r := report.JointRange(tm, sm)
+			tiles = append(tiles, report.HeatTile("teacher", tm, r), report.HeatTile("student", sm, r))
+		} else {
+			tiles = append(tiles, report.HeatTile("teacher", tm, report.JointRange(tm)))
+		}
+		rows = append(rows, report.Panel{Tiles: tiles})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return report.WritePanels(st.Picture("maps"), rows...)
+}
+
+// saveMap writes one s x s anomaly map as a float32 .npy of shape (s, s).
+func saveMap(path string, m []float32, s int) error {
+	rows := make([][]float32, s)
+	for y := range rows {
+		rows[y] = m[y*s : (y+1)*s]
+	}
+	return atomicfile.WriteFunc(path, func(w io.Writer) error { return npy.Write(w, rows) })
+}
+
+// Sweep fuses min-max normalised image scores of the category for each
+// lambda and reports the image AUROC.
+func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
+	rows, err := score.ReadImageCSV(st.Scores())
+	if err != nil {
+		return nil, fmt.Errorf("sweep-lambda: %w; run 'fmam eval' first", err)
+	}
+	so := make([]float64, len(rows))
+	fe := make([]float64, len(rows))
+	labels := make([]bool, len(rows))
+	for i, r := range rows {
+		so[i], fe[i], labels[i] = r.SO, r.SFea, r.Label
+	}
+	nO, err := score.Normalize(so, score.HigherIsAnomalous)
+	if err != nil {
+		return nil, err
+	}
+	nF, err := score.Normalize(fe, score.HigherIsAnomalous)
+	if err != nil {
+		return nil, err
+	}
+	var pts []report.LambdaPoint
+	for _, l := range lambdas {
+		f, err := score.Fuse(l, nF, nO)
+		if err != nil {
+			return nil, err
+		}
+		auc, err := metrics.ROCAUC(f, labels)
+		if err != nil {
+			return nil, fmt.Errorf("lambda %s: %w", strconv.FormatFloat(l, 'g', -1, 64), err)
+		}
+		pts = append(pts, report.LambdaPoint{Lambda: l, MicroAUC: auc, MacroAUC: math.NaN()})
+	}
+	return pts, nil
+}

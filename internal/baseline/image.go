@@ -1,0 +1,153 @@
+package baseline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/synth"
+)
+
+// ImageTask is the task of image data sets: a run has one unit per
+// category, and its summary is the paper's Table 4 over them.
+func ImageTask() Task { return imageTask{} }
+
+type imageTask struct{}
+
+func (imageTask) Kind() config.Task { return config.TaskImage }
+
+func (imageTask) DataKinds() []string { return []string{"mvtec", "folder", "synth-mvtec"} }
+
+func (imageTask) HeadlineName() string { return "image AUROC" }
+
+// Units lists the categories: data.categories when given, else every
+// category folder of the data set.
+func (imageTask) Units(ctx context.Context, u *Unit) ([]string, error) {
+	if len(u.Cfg.Data.Categories) > 0 {
+		return u.Cfg.Data.Categories, nil
+	}
+	root, err := u.ImageRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if u.Cfg.Data.Kind == "folder" {
+		if _, err := os.Stat(filepath.Join(root, "train")); err == nil {
+			// One category laid out at the root: <root>/{train,test}.
+			return []string{filepath.Base(filepath.Clean(root))}, nil
+		}
+		return data.ImageFolderCategories(root)
+	}
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("list categories in %s: %w", root, err)
+	}
+	var out []string
+	for _, en := range ents {
+		if st, err := os.Stat(filepath.Join(root, en.Name(), "train")); err == nil && st.IsDir() {
+			out = append(out, en.Name())
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no category folder with train/ in %s; want <root>/<category>/train/good (MVTec AD layout)", root)
+	}
+	return out, nil
+}
+
+func (imageTask) Narrow(cfg *config.Config, unit string) *config.Config {
+	c := *cfg
+	c.Data.Categories = []string{unit}
+	return &c
+}
+
+// Summary is the Table-4-shaped table over the categories' teacher and
+// student rows.
+func (imageTask) Summary(title string, evals []*Eval) (report.Table, bool, error) {
+	var rows []report.ImageResult
+	for _, e := range evals {
+		rows = append(rows, e.Images...)
+	}
+	t, err := report.ImageTable(title, rows)
+	return t, err == nil, err
+}
+
+// ImageRoot returns the data set's root, generating the synthetic set
+// into the run folder when asked for.
+func (u *Unit) ImageRoot(ctx context.Context) (string, error) {
+	d := u.Cfg.Data
+	if d.Kind != "synth-mvtec" {
+		return d.Root, nil
+	}
+	root := d.Root
+	if root == "" {
+		root = filepath.Join(u.Layout.DataDir(), "synth-mvtec")
+	}
+	if _, err := os.Stat(root); err != nil {
+		u.Log.Info("generating the synthetic MVTec-layout set", "dir", root)
+		if _, err := synth.GenerateMVTec(ctx, synth.MVTecOptions{Out: root, Size: d.Size, Seed: u.Cfg.Seed, Force: true}); err != nil {
+			return "", err
+		}
+	}
+	return root, nil
+}
+
+// ImageSet loads the unit's category.
+func (u *Unit) ImageSet(ctx context.Context) (*data.ImageDataset, error) {
+	root, err := u.ImageRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(u.Cfg.Data.Categories) != 1 {
+		return nil, fmt.Errorf("internal error: an image unit holds one category, not %v", u.Cfg.Data.Categories)
+	}
+	cat := u.Cfg.Data.Categories[0]
+	var ds *data.ImageDataset
+	switch {
+	case u.Cfg.Data.Kind != "folder":
+		ds, err = data.LoadMVTec(root, cat)
+	case isDir(filepath.Join(root, "train")):
+		if cat != filepath.Base(filepath.Clean(root)) {
+			return nil, fmt.Errorf("data.root %s holds one category (%s/train) but data.categories asks for %q; drop data.categories or use the layout <root>/<category>/{train,test}", root, root, cat)
+		}
+		ds, err = data.LoadImageFolder(root)
+	default:
+		ds, err = data.LoadImageFolderCategory(root, cat)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ds, u.checkImageSize(ds)
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// checkImageSize compares the first train and test images with
+// data.size: a different size is resized with a warning, or refused when
+// data.strict is set.
+func (u *Unit) checkImageSize(ds *data.ImageDataset) error {
+	s := u.Cfg.Data.Size
+	for _, items := range [][]data.ImageItem{ds.Train, ds.Test} {
+		if len(items) == 0 {
+			continue
+		}
+		w, h, err := data.ImageSize(items[0].Path)
+		if err != nil {
+			return err
+		}
+		if w == s && h == s {
+			continue
+		}
+		if u.Cfg.Data.Strict {
+			return fmt.Errorf("%s is %dx%d but data.size is %d and data.strict is set: resize the data or change data.size", items[0].Path, w, h, s)
+		}
+		u.Log.Warn("images are resized to data.size", "image", items[0].Path, "width", w, "height", h, "size", s)
+		return nil
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package baseline
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// Layout names every file and folder of a run folder, so that no other
+// code spells a run-folder path:
+//
+//	<root>/config.yaml
+//	<root>/data/                       generated data sets
+//	<root>/results.{md,csv,json}       image runs: the summary over categories
+//	<root>/ablation.{md,csv,json}      ablate-layer's table (summary for image runs)
+//	<unit>/teacher/                    a Stage: teacher.onnx, checkpoint.bin, log.csv, ...
+//	<unit>/student[-<taps>]/           a Stage: model.onnx, scores.csv, results.*, ...
+//
+// <unit> is the root for video runs and <root>/<category> for image runs.
+type Layout struct {
+	Root string
+}
+
+// Config is the resolved configuration the run was made with.
+func (l Layout) Config() string { return filepath.Join(l.Root, "config.yaml") }
+
+// DataDir is where data sets generated for the run live.
+func (l Layout) DataDir() string { return filepath.Join(l.Root, "data") }
+
+// Unit is the folder of one unit: the root itself for the unit "".
+func (l Layout) Unit(name string) string {
+	if name == "" {
+		return l.Root
+	}
+	return filepath.Join(l.Root, SafeName(name))
+}
+
+// Teacher is the teacher stage of a unit.
+func (l Layout) Teacher(unit string) Stage {
+	return Stage{filepath.Join(l.Unit(unit), "teacher")}
+}
+
+// Student is the student stage of a unit trained with taps; the run's own
+// tap set (the config's) gets the plain name "student".
+func (l Layout) Student(unit string, taps []string, own bool) Stage {
+	if own {
+		return Stage{filepath.Join(l.Unit(unit), "student")}
+	}
+	return Stage{filepath.Join(l.Unit(unit), "student-"+TapSetName(taps))}
+}
+
+// Table is the base path (no extension) of a table in a unit folder.
+func (l Layout) Table(unit, name string) string { return filepath.Join(l.Unit(unit), name) }
+
+// Stage is the folder of one training stage and what it holds.
+type Stage struct {
+	Dir string
+}
+
+// Files of a stage folder.
+func (s Stage) Checkpoint() string { return filepath.Join(s.Dir, "checkpoint.bin") }
+func (s Stage) Log() string        { return filepath.Join(s.Dir, "log.csv") }
+func (s Stage) LossPlot() string   { return filepath.Join(s.Dir, "loss.png") }
+func (s Stage) Summary() string    { return filepath.Join(s.Dir, "summary.json") }
+
+// TeacherModel is the exported teacher of a teacher stage.
+func (s Stage) TeacherModel() string { return filepath.Join(s.Dir, "teacher.onnx") }
+
+// Model is a student stage's evaluation model (teacher and student).
+func (s Stage) Model() string { return filepath.Join(s.Dir, "model.onnx") }
+
+// Scores and TeacherScores are the raw per-sample scores of the student
+// and of its teacher; MemoryScores and TeacherMemoryScores MNAD's raw
+// parts when it has a memory.
+func (s Stage) Scores() string              { return filepath.Join(s.Dir, "scores.csv") }
+func (s Stage) TeacherScores() string       { return filepath.Join(s.Dir, "teacher_scores.csv") }
+func (s Stage) MemoryScores() string        { return filepath.Join(s.Dir, "memory_scores.csv") }
+func (s Stage) TeacherMemoryScores() string { return filepath.Join(s.Dir, "teacher_memory_scores.csv") }
+
+// Table is the base path (no extension) of a table in the stage folder:
+// "results", "lambda".
+func (s Stage) Table(name string) string { return filepath.Join(s.Dir, name) }
+
+// Picture is a PNG in the stage folder: "roc", "lambda", "maps".
+func (s Stage) Picture(name string) string { return filepath.Join(s.Dir, name+".png") }
+
+// Curves is the folder of per-video score curves.
+func (s Stage) Curves() string { return filepath.Join(s.Dir, "curves") }
+
+// Maps is the folder of saved anomaly maps (<category>/<name>.npy).
+func (s Stage) Maps() string { return filepath.Join(s.Dir, "maps") }
+
+// TapSetName joins taps for folder and table names.
+func TapSetName(taps []string) string {
+	var s []string
+	for _, t := range taps {
+		s = append(s, SafeName(t))
+	}
+	return strings.Join(s, "+")
+}
+
+// SafeName makes a tap, video or category name usable as a file name.
+func SafeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,132 @@
+package baseline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/synth"
+)
+
+// VideoTask is the task of video data sets: a run has one unit, the data
+// set, whose results table is the run's.
+func VideoTask() Task { return videoTask{} }
+
+type videoTask struct{}
+
+func (videoTask) Kind() config.Task { return config.TaskVideo }
+
+func (videoTask) DataKinds() []string {
+	return []string{"ped2", "ped1", "avenue", "shanghaitech", "frames", "synth-video"}
+}
+
+func (videoTask) Units(context.Context, *Unit) ([]string, error) { return []string{""}, nil }
+
+func (videoTask) Narrow(cfg *config.Config, _ string) *config.Config { return cfg }
+
+func (videoTask) Summary(string, []*Eval) (report.Table, bool, error) {
+	return report.Table{}, false, nil
+}
+
+func (videoTask) HeadlineName() string { return "frame micro AUC" }
+
+// DatasetName names the unit's data set in tables: the data kind, or for
+// generic layouts the data folder's name.
+func (u *Unit) DatasetName() string {
+	d := u.Cfg.Data
+	switch {
+	case d.Kind == "synth-video" || d.Kind == "synth-mvtec":
+		return d.Kind
+	case (d.Kind == "frames" || d.Kind == "folder") && d.Root != "":
+		return filepath.Base(filepath.Clean(d.Root))
+	}
+	return d.Kind
+}
+
+// VideoSets loads the train and test splits the config names, generating
+// the synthetic set into the run folder when asked for.
+func (u *Unit) VideoSets(ctx context.Context) (train, test *data.VideoDataset, err error) {
+	d := u.Cfg.Data
+	root := d.Root
+	name := d.Kind
+	if d.Kind == "synth-video" {
+		if root == "" {
+			root = filepath.Join(u.Layout.DataDir(), "synth-video")
+		}
+		if _, err := os.Stat(filepath.Join(root, "labels.json")); err != nil {
+			u.Log.Info("generating the synthetic video set", "dir", root)
+			if _, err := synth.GenerateVideo(ctx, synth.VideoOptions{Out: root, Width: d.Size, Height: d.Size, Seed: u.Cfg.Seed, Force: true}); err != nil {
+				return nil, nil, err
+			}
+		}
+		name = "synth"
+	}
+	labels, err := FrameLabels(d.Labels, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	opt := data.FramesOptions{Labels: labels}
+	load := func(split data.Split) (*data.VideoDataset, error) {
+		switch name {
+		case "ped1", "ped2", "avenue", "shanghaitech":
+			return data.LoadVideo(name, root, split, opt)
+		default:
+			return data.LoadFrames(root, split, opt)
+		}
+	}
+	if train, err = load(data.Train); err != nil {
+		return nil, nil, err
+	}
+	if test, err = load(data.Test); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
+
+// FrameLabels turns a labels path into a label source by its form: a .mat
+// of ranges, a UCSD .m file, an .npy vector, or a folder of Avenue masks or
+// ShanghaiTech per-video vectors. name is the data kind.
+func FrameLabels(path, name string) (data.FrameLabels, error) {
+	var l data.FrameLabels
+	if path == "" {
+		return l, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return l, fmt.Errorf("data.labels %s: %w", path, err)
+	}
+	switch {
+	case st.IsDir():
+		ents, _ := os.ReadDir(path)
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), "_label.mat") {
+				l.AvenueMaskDir = path
+				return l, nil
+			}
+		}
+		l.NPYDir = path
+	case strings.HasSuffix(path, ".mat"):
+		if name == "avenue" {
+			return l, fmt.Errorf("data.labels %s: Avenue labels are a folder of <n>_label.mat files or an .npy", path)
+		}
+		l.RangesMAT = path
+	case strings.HasSuffix(path, ".m"):
+		l.UCSDm = path
+	case strings.HasSuffix(path, ".npy"):
+		l.NPY = path
+		switch name {
+		case "ped2":
+			l.AllVideos = data.Ped2TestVideos()
+		case "avenue":
+			l.AllVideos = data.AvenueTestVideos()
+		}
+	default:
+		return l, fmt.Errorf("data.labels %s: use a .mat, .m or .npy file, or a folder of label files", path)
+	}
+	return l, nil
+}

@@ -1,0 +1,199 @@
+package baseline
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fmam/fmam/internal/metrics"
+	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/score"
+)
+
+// FrameScoring says how a video baseline's raw frame scores are read:
+// which end of each raw score is anomalous.
+type FrameScoring struct {
+	SO, SFea score.Direction
+}
+
+// FrameAUC fuses raw rows at lambda (each score min-max normalised per
+// video first) and scores them.
+func (f FrameScoring) FrameAUC(rows []score.VideoRow, lambda float64) (metrics.FrameAUCResult, []metrics.VideoScores, error) {
+	vs, err := score.FuseVideos(rows, lambda, f.SO, f.SFea)
+	if err != nil {
+		return metrics.FrameAUCResult{}, nil, err
+	}
+	r, err := metrics.FrameAUC(vs, metrics.VideoOptions{SkipNormalize: true})
+	return r, vs, err
+}
+
+// StudentLabel names a student in tables: the baseline, FM, and the
+// attention module ("MNAD+FM+SCA").
+func StudentLabel(title string, attention string) string {
+	label := title + "+FM"
+	if attention != "none" && attention != "" {
+		label += "+" + strings.ToUpper(attention)
+	}
+	return label
+}
+
+// FrameResults writes a video stage's results from its raw scores: the
+// frame-level AUC table (teacher; student S_o, S_fea and fused at
+// lambda), the ROC curves and a few score curves.
+func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpec) (*Eval, error) {
+	trows, err := score.ReadVideoCSV(st.TeacherScores())
+	if err != nil {
+		return nil, err
+	}
+	ds := u.DatasetName()
+	teacher, tfused, err := f.FrameAUC(trows, 0)
+	if err != nil {
+		return nil, fmt.Errorf("teacher scores: %w", err)
+	}
+	results := []report.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: teacher.Micro, MacroAUC: teacher.Macro}}
+	curves := [][]metrics.VideoScores{tfused}
+	ev := &Eval{Unit: u.Name, Headline: teacher.Micro, Teacher: teacher.Micro, HeadlineName: "frame micro AUC", Table: st.Table("results") + ".md"}
+	frames := len(trows)
+	var fused []metrics.VideoScores
+	if !r.TeacherOnly {
+		srows, err := score.ReadVideoCSV(st.Scores())
+		if err != nil {
+			return nil, err
+		}
+		frames = len(srows)
+		label := StudentLabel(title, string(u.Cfg.Model.Attention.Kind))
+		for _, p := range []struct {
+			name string
+			lam  float64
+		}{{label + " S_o (λ=0)", 0}, {label + " S_fea (λ=1)", 1}, {fmt.Sprintf("%s (λ=%g)", label, r.Lambda), r.Lambda}} {
+			res, vs, err := f.FrameAUC(srows, p.lam)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			results = append(results, report.VideoResult{Dataset: ds, Method: p.name, MicroAUC: res.Micro, MacroAUC: res.Macro})
+			curves = append(curves, vs)
+			ev.Headline, fused = res.Micro, vs
+		}
+		ev.HeadlineName = fmt.Sprintf("frame micro AUC at λ=%g", r.Lambda)
+	}
+	what := "taps " + TapSetName(r.Taps)
+	if r.TeacherOnly {
+		what = "teacher alone"
+	}
+	ev.Video, ev.Frames = results, frames
+	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames", ds, what, frames), results)
+	if err != nil {
+		return nil, err
+	}
+	if err := report.WriteAll(st.Dir, "results", tab); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, res := range results {
+		names = append(names, res.Method)
+	}
+	if err := rocPicture(st.Picture("roc"), "Frame-level ROC, "+ds, names, curves); err != nil {
+		return nil, err
+	}
+	if err := scoreCurves(st.Curves(), u.Cfg.Eval.Pictures, fused, tfused, r.Lambda); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// Sweep re-scores raw frame scores at each lambda.
+func (f FrameScoring) Sweep(st Stage, lambdas []float64) ([]report.LambdaPoint, error) {
+	rows, err := score.ReadVideoCSV(st.Scores())
+	if err != nil {
+		return nil, fmt.Errorf("sweep-lambda: %w; run 'fmam eval' first", err)
+	}
+	var pts []report.LambdaPoint
+	for _, l := range lambdas {
+		r, _, err := f.FrameAUC(rows, l)
+		if err != nil {
+			return nil, fmt.Errorf("lambda %g: %w", l, err)
+		}
+		pts = append(pts, report.LambdaPoint{Lambda: l, MicroAUC: r.Micro, MacroAUC: r.Macro})
+	}
+	return pts, nil
+}
+
+// pooled returns the valid frames of all videos, concatenated.
+func pooled(vs []metrics.VideoScores) ([]float64, []bool) {
+	var s []float64
+	var l []bool
+	for _, v := range vs {
+		for i := range v.Scores {
+			if v.Valid == nil || v.Valid[i] {
+				s = append(s, v.Scores[i])
+				l = append(l, v.Labels[i])
+			}
+		}
+	}
+	return s, l
+}
+
+// rocPicture draws the frame-level ROC curves of several scorings (each
+// already normalised and fused per video).
+func rocPicture(path, title string, names []string, scorings [][]metrics.VideoScores) error {
+	var curves []report.ROCCurve
+	for i, vs := range scorings {
+		s, l := pooled(vs)
+		fpr, tpr, _, err := metrics.ROCCurve(s, l)
+		if err != nil {
+			return fmt.Errorf("roc %s: %w", names[i], err)
+		}
+		auc, err := metrics.ROCAUC(s, l)
+		if err != nil {
+			return fmt.Errorf("roc %s: %w", names[i], err)
+		}
+		curves = append(curves, report.ROCCurve{Name: names[i], FPR: fpr, TPR: tpr, AUC: auc})
+	}
+	return report.WriteROCPlot(path, curves, report.PlotOptions{Title: title})
+}
+
+// scoreCurves draws, for the first n videos, the teacher's and the
+// student's fused frame scores with the anomalous frames shaded.
+func scoreCurves(dir string, n int, student, teacher []metrics.VideoScores, lam float64) error {
+	main := student
+	if main == nil {
+		main = teacher
+	}
+	n = min(n, len(main))
+	if n == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		v := main[i]
+		var series []report.ScoreSeries
+		if i < len(teacher) {
+			series = append(series, report.ScoreSeries{Name: "teacher S_o", Scores: validOrZero(teacher[i])})
+		}
+		if student != nil {
+			series = append(series, report.ScoreSeries{Name: fmt.Sprintf("student λ=%g", lam), Scores: validOrZero(v)})
+		}
+		path := filepath.Join(dir, SafeName(v.Name)+".png")
+		if err := report.WriteScorePlot(path, report.VideoScores{Video: v.Name, Series: series, Anomalous: report.RangesFromLabels(v.Labels)},
+			report.PlotOptions{Title: "video " + v.Name}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validOrZero returns the scores with frames that have no prediction (the
+// first T of a T-frame predictor) drawn at 0.
+func validOrZero(v metrics.VideoScores) []float64 {
+	out := make([]float64, len(v.Scores))
+	for i, s := range v.Scores {
+		if v.Valid != nil && !v.Valid[i] {
+			s = 0
+		}
+		out[i] = s
+	}
+	return out
+}

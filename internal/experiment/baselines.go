@@ -1,0 +1,58 @@
+package experiment
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/baseline/draem"
+	"github.com/fmam/fmam/internal/baseline/mnad"
+	"github.com/fmam/fmam/internal/config"
+)
+
+// Baselines lists the baselines fmam can boost. Adding one is its package
+// under internal/baseline and one line here.
+func Baselines() []baseline.Baseline {
+	return []baseline.Baseline{
+		mnad.New(),
+		draem.New(),
+	}
+}
+
+// Lookup returns the baseline model.arch names, checked against the
+// config's task and data kind.
+func Lookup(cfg *config.Config) (baseline.Baseline, error) {
+	var names []string
+	for _, b := range Baselines() {
+		names = append(names, b.Arch())
+		if b.Arch() != cfg.Model.Arch {
+			continue
+		}
+		t := b.Task()
+		if t.Kind() != cfg.Task {
+			return nil, fmt.Errorf("model.arch %s is a %s baseline but task is %s; set task: %s", b.Arch(), t.Kind(), cfg.Task, t.Kind())
+		}
+		if !slices.Contains(t.DataKinds(), cfg.Data.Kind) {
+			return nil, fmt.Errorf("data.kind %q is not a %s data set: use one of %v", cfg.Data.Kind, t.Kind(), t.DataKinds())
+		}
+		if err := b.CheckConfig(cfg); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("model.arch %q: use one of %s", cfg.Model.Arch, strings.Join(names, ", "))
+}
+
+// LookupArch returns the baseline of an architecture name, for commands
+// that take no config (bench).
+func LookupArch(arch string) (baseline.Baseline, error) {
+	var names []string
+	for _, b := range Baselines() {
+		if b.Arch() == arch {
+			return b, nil
+		}
+		names = append(names, b.Arch())
+	}
+	return nil, fmt.Errorf("unknown model %q: use one of %s", arch, strings.Join(names, ", "))
+}

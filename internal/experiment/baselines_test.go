@@ -1,0 +1,37 @@
+package experiment_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/experiment"
+)
+
+// Lookup pairs model.arch with its baseline and refuses tasks, data kinds
+// and settings that baseline cannot run.
+func TestLookup(t *testing.T) {
+	cases := []struct{ yaml, arch, want string }{
+		{"name: x\n", "mnad", ""},
+		{"name: x\ntask: image\ndata: {kind: synth-mvtec}\nmodel: {arch: draem}\n", "draem", ""},
+		{"name: x\ntask: video\ndata: {kind: mvtec, root: r}\n", "", "not a video data set"},
+		{"name: x\ntask: image\ndata: {kind: synth-mvtec}\n", "", "model.arch mnad is a video baseline but task is image"},
+		{"name: x\nmodel: {arch: resnet}\n", "", `model.arch "resnet": use one of mnad, draem`},
+		{"name: x\ntask: image\ndata: {kind: synth-mvtec, size: 96}\nmodel: {arch: draem}\n", "", "multiple of 64"},
+	}
+	for _, c := range cases {
+		cfg, err := config.Load("", []byte(c.yaml), "", nil)
+		if err != nil {
+			t.Fatalf("%q: %v", c.yaml, err)
+		}
+		b, err := experiment.Lookup(cfg)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: %v", c.yaml, err)
+		case c.want == "" && b.Arch() != c.arch:
+			t.Errorf("%q: baseline %s, want %s", c.yaml, b.Arch(), c.arch)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%q: error %v, want one containing %q", c.yaml, err, c.want)
+		}
+	}
+}
