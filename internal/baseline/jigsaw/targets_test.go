@@ -229,8 +229,8 @@ func TestSamplesReproducible(t *testing.T) {
 
 func TestTestCube(t *testing.T) {
 	cube := codedCube()
-	cube[(1*tSize+20)*tSize+20] = 1.5 // channel 0, frame 1, pixel (20, 20): clamped
-	cube[(2*tSize+40)*tSize+40] = -0.5       // channel 0, frame 2, pixel (40, 40)
+	cube[(1*tSize+20)*tSize+20] = 1.5  // channel 0, frame 1, pixel (20, 20): clamped
+	cube[(2*tSize+40)*tSize+40] = -0.5 // channel 0, frame 2, pixel (40, 40)
 	out, err := jigsaw.TestCube(cube, tFrames, tSize, jigsaw.OfficialLayout)
 	if err != nil {
 		t.Fatal(err)
