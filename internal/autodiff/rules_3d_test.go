@@ -43,3 +43,26 @@ func TestVideoCubeGradients(t *testing.T) {
 		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
 	}
 }
+
+// Stride-1 3-D convs with 1024 output positions or more take the row form
+// of the weight gradient (weightGradRows3D); smaller ones im2col.
+func TestConv3DRowsGradients(t *testing.T) {
+	conv := func(name string, x, w graph.Shape, attrs graph.Attrs, bias bool) gradcheck.GradCase {
+		ins := []gradcheck.In{{Name: "x", Shape: x}, {Name: "w", Shape: w}}
+		if bias {
+			ins = append(ins, gradcheck.In{Name: "b", Shape: graph.Shape{w[0]}})
+		}
+		return gradcheck.GradCase{Name: "Conv3DRows" + name, Inputs: ins, Build: op("Conv", attrs)}
+	}
+	cases := []gradcheck.GradCase{
+		conv("Pad1", graph.Shape{2, 3, 4, 16, 16}, graph.Shape{4, 3, 3, 3, 3}, graph.Attrs{"pads": []int64{1, 1, 1, 1, 1, 1}}, false),
+		conv("AtThresholdBias", graph.Shape{1, 2, 1, 32, 32}, graph.Shape{3, 2, 3, 3, 3}, graph.Attrs{"pads": []int64{1, 1, 1, 1, 1, 1}}, true),
+		conv("AsymPadsRectKernel", graph.Shape{1, 2, 5, 12, 20}, graph.Shape{3, 2, 2, 3, 4}, graph.Attrs{"pads": []int64{0, 2, 1, 1, 0, 2}}, false),
+		conv("Dilated", graph.Shape{1, 2, 6, 16, 14}, graph.Shape{2, 2, 3, 2, 3}, graph.Attrs{"pads": []int64{2, 1, 2, 2, 0, 2}, "dilations": []int64{2, 2, 2}}, false),
+		conv("Groups", graph.Shape{2, 4, 4, 16, 16}, graph.Shape{6, 2, 3, 3, 3}, graph.Attrs{"pads": []int64{1, 1, 1, 1, 1, 1}, "group": int64(2)}, true),
+		conv("NoPad", graph.Shape{1, 2, 6, 20, 20}, graph.Shape{2, 2, 3, 3, 3}, nil, false),
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
+	}
+}

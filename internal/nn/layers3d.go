@@ -67,12 +67,15 @@ func (b *Builder) InstanceNorm(x, name string, affine bool) string {
 }
 
 // MaxPool3D is PyTorch's MaxPool3d(kernel, stride) without padding on
-// [N, C, T, H, W]. Two shapes are written in forms whose values are the
-// same but whose gradients take autodiff's fast tile paths: a kernel of
-// depth 1 with depth stride 1 pools every frame on its own, written as a
-// 2-D pool of [N, C*T, H, W]; a kernel spanning the whole depth has one
-// output frame whatever its depth stride, so the stride is written equal
-// to the kernel there.
+// [N, C, T, H, W]. Some shapes are written in forms whose values are the
+// same but whose gradients take autodiff's fast paths: a kernel of depth 1
+// with depth stride 1 pools every frame on its own, written as a 2-D pool
+// of [N, C*T, H, W]; a kernel spanning the whole depth has one output
+// frame whatever its depth stride, so the stride is written equal to the
+// kernel there, and when its windows also tile the frames it is that 2-D
+// pool followed by a ReduceMax over the frames. (Ties, as after a ReLU,
+// share the gradient in ReduceMax where MaxPool gives it to the first
+// maximum; both are subgradients.)
 func (b *Builder) MaxPool3D(x string, kernel, stride [3]int) string {
 	g := b.G
 	xs := g.Shape(x)
@@ -89,6 +92,12 @@ func (b *Builder) MaxPool3D(x string, kernel, stride [3]int) string {
 		y := g.Op("MaxPool", []string{flat}, graph.Attrs{"kernel_shape": k[1:], "strides": st[1:]})
 		ys := g.Shape(y)
 		return reshape(g, y, graph.Shape{0, xs[1], xs[2], ys[2], ys[3]})
+	}
+	if k[0] == xs[2] && k[1] == st[1] && k[2] == st[2] {
+		// One output frame of tiles: every frame's tiles pooled in 2-D,
+		// then the maximum over frames (the same maximum).
+		y := b.MaxPool3D(x, [3]int{1, kernel[1], kernel[2]}, [3]int{1, stride[1], stride[2]})
+		return g.Op("ReduceMax", []string{y}, graph.Attrs{"axes": []int64{2}, "keepdims": int64(1)})
 	}
 	if k[0] == xs[2] {
 		st[0] = k[0]

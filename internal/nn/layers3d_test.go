@@ -107,9 +107,9 @@ func TestConv3DValues(t *testing.T) {
 	near(t, "conv3d", got, want, 1e-4)
 }
 
-// MaxPool3D against a brute-force Go pool, for the two rewritten forms
-// (depth kernel 1; a kernel spanning the whole depth with depth stride 1)
-// and a plain 3-D pool.
+// MaxPool3D against a brute-force Go pool, for the rewritten forms (depth
+// kernel 1; a kernel spanning the whole depth with depth stride 1, tiling
+// the frames or not) and a plain 3-D pool.
 func TestMaxPool3DValues(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -119,6 +119,7 @@ func TestMaxPool3DValues(t *testing.T) {
 	}{
 		{"Frames", graph.Shape{2, 3, 4, 6, 4}, [3]int{1, 2, 2}, [3]int{1, 2, 2}, [3]int64{4, 3, 2}},
 		{"WholeDepth", graph.Shape{2, 2, 5, 4, 4}, [3]int{5, 2, 2}, [3]int{1, 2, 2}, [3]int64{1, 2, 2}},
+		{"WholeDepthOverlapping", graph.Shape{1, 2, 3, 5, 5}, [3]int{3, 3, 3}, [3]int{1, 2, 2}, [3]int64{1, 2, 2}},
 		{"Plain", graph.Shape{1, 2, 4, 4, 6}, [3]int{2, 2, 3}, [3]int{2, 2, 3}, [3]int64{2, 2, 2}},
 	}
 	for _, tc := range cases {
