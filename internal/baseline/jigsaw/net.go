@@ -80,7 +80,8 @@ func (c Config) TemporalClasses() int { return c.Frames * c.Frames }
 const SpatialClasses = Tiles * Tiles
 
 // Tap points, shallow to deep: the outputs of the first two 3-D stages
-// after their pooling ([N, 32, T, S/2, S/2] and [N, 64, T, S/4, S/4]); the
+// after their pooling ([N, 32, T, S/2, S/2] and [N, 64, T, S/4, S/4],
+// 5-D, where the 2-D attention modules of internal/nn do not apply); the
 // bottleneck, the output of the third stage after its pooling over all T
 // frames with the depth axis squeezed ([N, 64, S/8, S/8], what the 2-D
 // part reads); and the flattened feature the two heads share ([N, 1024]).

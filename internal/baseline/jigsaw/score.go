@@ -131,7 +131,8 @@ func Score(videos []Video, objects []Object, p Protocol) ([]FrameScores, error) 
 // normal), mean filtered with a cube of side MapFilter over (frame, y, x)
 // padded with ones; a frame's branch score is the minimum over its map,
 // the combined score 0.5/0.5 of the two; each of the three is min-max
-// normalised over the video.
+// normalised over the video. The volumes are float64 throughout (the
+// official code filters them in float32 on the GPU).
 func scoreMaps(v Video, objs []Object, p Protocol) (FrameScores, error) {
 	if p.BlockScale < 1 || p.MapFilter < 1 || p.MapFilter%2 == 0 {
 		return FrameScores{}, fmt.Errorf("jigsaw score: map protocol needs a block scale >= 1 and an odd filter size, got %d and %d", p.BlockScale, p.MapFilter)
