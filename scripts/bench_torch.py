@@ -26,6 +26,13 @@ DRAEM -- are never scaled):
          width 128*w) followed by the discriminative subnetwork (base width
          64*w) on reconstruction ++ image; upsampled tensor first in the
          decoder's concatenations, as in DRAEM.
+  jigsaw Jigsaw-VAD's WideBranchNet (Wang et al., ECCV 2022) on cubes
+         3 x --frames x --size x --size in [0, 1]: three stages of two
+         Conv3d-InstanceNorm3d-ReLU, Conv2d-InstanceNorm2d-ReLU-Dropout2d,
+         two heads (T*T and 81 logits). The 512 of the heads scales with
+         --width too. Loss: half the batch temporal, half spatial puzzles,
+         cross-entropy per branch as the official main.py. --size 64 is the
+         paper's (the heads read 64 x (size/16)^2 features).
 
 Module names follow /work/shared/teachers/*.onnx: an eval-mode export of these
 modules at opset 13 reproduces those graphs node for node (names, ops,
@@ -187,7 +194,36 @@ class DRAEM(nn.Module):
         return rec, self.d(torch.cat((rec, image), dim=1))
 
 
-def build(model, width, size, batch, gen):
+class Jigsaw(nn.Module):
+    """Jigsaw-VAD's WideBranchNet at a width multiplier."""
+
+    def __init__(self, width, frames, size):
+        super().__init__()
+        c32, c64, hidden = (scaled(c, width) for c in (32, 64, 512))
+
+        def conv3d(i, o):
+            return [nn.Conv3d(i, o, kernel_size=3, padding=1, bias=False), nn.InstanceNorm3d(o), nn.ReLU()]
+
+        pool = nn.MaxPool3d(kernel_size=(1, 2, 2), stride=(1, 2, 2))
+        self.model = nn.Sequential(
+            *conv3d(3, c32), *conv3d(c32, c32), pool,
+            *conv3d(c32, c64), *conv3d(c64, c64), pool,
+            *conv3d(c64, c64), *conv3d(c64, c64),
+            nn.MaxPool3d(kernel_size=(frames, 2, 2), stride=(1, 2, 2)),
+        )
+        self.conv2d = nn.Sequential(nn.Conv2d(c64, c64, kernel_size=3, padding=1), nn.InstanceNorm2d(c64), nn.ReLU(), nn.Dropout2d(p=0.3))
+        feat = c64 * (size // 16) ** 2
+        self.classifier_1 = nn.Sequential(nn.Linear(feat, hidden), nn.ReLU(), nn.Linear(hidden, frames * frames))
+        self.classifier_2 = nn.Sequential(nn.Linear(feat, hidden), nn.ReLU(), nn.Linear(hidden, 81))
+
+    def forward(self, x):
+        out = self.model(x).squeeze(2)
+        out = nn.functional.max_pool2d(self.conv2d(out), 2)
+        out = out.flatten(1)
+        return self.classifier_1(out), self.classifier_2(out)
+
+
+def build(model, width, size, batch, gen, frames=7):
     """Return (net, inputs, loss_fn) for one benchmark configuration."""
     if model == "mnad":
         net = MNADPred(width)
@@ -208,7 +244,20 @@ def build(model, width, size, batch, gen):
             return nn.functional.mse_loss(rec, image) + nn.functional.cross_entropy(logits, mask)
 
         return net, image, loss_fn
-    raise ValueError(f"unknown model {model!r}: want mnad or draem")
+    if model == "jigsaw":
+        net = Jigsaw(width, frames, size)
+        cubes = torch.rand(batch, 3, frames, size, size, generator=gen)
+        temporal = torch.arange(batch) % 2 == 0
+        tlabels = torch.stack([torch.randperm(frames, generator=gen) for _ in range(batch)])[temporal].view(-1)
+        slabels = torch.stack([torch.randperm(9, generator=gen) for _ in range(batch)])[~temporal].view(-1)
+
+        def loss_fn(out):
+            tl, sl = out
+            return (nn.functional.cross_entropy(tl[temporal].view(-1, frames), tlabels)
+                    + nn.functional.cross_entropy(sl[~temporal].view(-1, 9), slabels))
+
+        return net, cubes, loss_fn
+    raise ValueError(f"unknown model {model!r}: want mnad, draem or jigsaw")
 
 
 def median_ms(fn, steps, warmup):
@@ -225,7 +274,7 @@ def median_ms(fn, steps, warmup):
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=("mnad", "draem"), required=True)
+    ap.add_argument("--model", choices=("mnad", "draem", "jigsaw"), required=True)
     ap.add_argument("--width", type=float, default=0.25)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=4)
@@ -233,19 +282,20 @@ def main(argv):
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--frames", type=int, default=7, help="jigsaw: frames per cube")
     args = ap.parse_args(argv)
     if args.width <= 0 or args.size <= 0 or args.batch <= 0 or args.steps <= 0 or args.threads <= 0:
         ap.error("--width, --size, --batch, --steps and --threads must be positive")
-    # MNAD pools 3 times, DRAEM's discriminator 5 times; other sizes would
+    # MNAD pools 3 times, DRAEM's discriminator 5 times, Jigsaw 4 times; other sizes would
     # break the skip concatenations.
-    div = 8 if args.model == "mnad" else 32
+    div = {"mnad": 8, "draem": 32, "jigsaw": 16}[args.model]
     if args.size % div:
         ap.error(f"--size {args.size}: {args.model} needs a multiple of {div}")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
-    net, inputs, loss_fn = build(args.model, args.width, args.size, args.batch, gen)
+    net, inputs, loss_fn = build(args.model, args.width, args.size, args.batch, gen, args.frames)
     params = sum(p.numel() for p in net.parameters() if p.requires_grad)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
 

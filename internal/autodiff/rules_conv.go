@@ -186,6 +186,9 @@ func (c *Ctx) weightGrad(x, d string, geo graph.ConvGeom, ws graph.Shape, transp
 	if !transposed && len(geo.Kernel) == 2 && geo.Strides[0] == 1 && geo.Strides[1] == 1 && graph.Shape(g.Shape(d)[2:]).Size() >= rowsMap {
 		return c.weightGradRows(x, d, geo, ws)
 	}
+	if !transposed && rows3D(geo, g.Shape(d)[2:]) {
+		return c.weightGradRows3D(x, d, geo, ws)
+	}
 	// Conv (W [Co, Ci/G, k...]): patches of x at dY's positions, times dY.
 	// ConvTranspose (W [Ci, Co/G, k...]): patches of dY at x's positions,
 	// times x. Either way one batched MatMul per group, summed over N.
