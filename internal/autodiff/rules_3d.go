@@ -27,7 +27,7 @@ func rows3D(geo graph.ConvGeom, outSpatial graph.Shape) bool {
 // Both stacks are one Conv with one-hot kernels that also pads. For a 3x3x3
 // kernel that is 9 + 3 copies where im2col makes 27.
 func (c *Ctx) weightGradRows3D(x, d string, geo graph.ConvGeom, ws graph.Shape) string {
-	g := c.G
+	g := c.Graph
 	xs, ys := g.Shape(x), g.Shape(d)
 	N, Ci, Co, G := xs[0], xs[1], ys[1], geo.Group
 	To, Ho, Wo := ys[2], ys[3], ys[4]

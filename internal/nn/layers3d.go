@@ -88,10 +88,10 @@ func (b *Builder) MaxPool3D(x string, kernel, stride [3]int) string {
 	if k[0] == 1 && st[0] == 1 {
 		// Reshape's 0 copies the batch size, so a graph exported with a
 		// dynamic batch axis still runs at any batch.
-		flat := reshape(g, x, graph.Shape{0, xs[1] * xs[2], xs[3], xs[4]})
+		flat := g.Reshape(x, graph.Shape{0, xs[1] * xs[2], xs[3], xs[4]})
 		y := g.Op("MaxPool", []string{flat}, graph.Attrs{"kernel_shape": k[1:], "strides": st[1:]})
 		ys := g.Shape(y)
-		return reshape(g, y, graph.Shape{0, xs[1], xs[2], ys[2], ys[3]})
+		return g.Reshape(y, graph.Shape{0, xs[1], xs[2], ys[2], ys[3]})
 	}
 	if k[0] == xs[2] && k[1] == st[1] && k[2] == st[2] {
 		// One output frame of tiles: every frame's tiles pooled in 2-D,

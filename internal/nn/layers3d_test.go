@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -35,7 +36,7 @@ func run1(t *testing.T, g *graph.Graph, x, y string, data []float32) []float32 {
 		t.Fatal(err)
 	}
 	defer ort.DestroyAll(in, out)
-	if err := s.Run([]*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)
 	}
 	return slices.Clone(out.GetData())
@@ -72,7 +73,7 @@ func TestConv3DValues(t *testing.T) {
 	if s := g.Shape(y); !slices.Equal(s, graph.Shape{n, co, d, h, w}) {
 		t.Fatalf("shape %v", s)
 	}
-	wt := g.Inits["c.w"].F32
+	wt := constF32(t, g, "c.w")
 	data := randomData(n*ci*d*h*w, 1)
 	got := run1(t, g, x, y, data)
 	want := make([]float32, n*co*d*h*w)
@@ -235,7 +236,8 @@ func TestLinearValues(t *testing.T) {
 	if tr := b.Registry().Trainable; !slices.Equal(tr, []string{"head.fc.w", "head.fc.b"}) {
 		t.Fatalf("trainable %v", tr)
 	}
-	w, bias := g.Inits["head.fc.w"], g.Inits["head.fc.b"]
+	w, _ := g.Const("head.fc.w")
+	bias, _ := g.Const("head.fc.b")
 	if !slices.Equal(w.Shape, graph.Shape{out, in}) || !slices.Equal(bias.Shape, graph.Shape{out}) {
 		t.Fatalf("shapes %v %v", w.Shape, bias.Shape)
 	}
@@ -283,11 +285,11 @@ func TestDropout2d(t *testing.T) {
 	defer s.Destroy()
 	data := randomData(24, 5)
 	mask := []float32{0, 2, 2, 2, 0, 0}
-	xt, _ := ort.NewTensor(graph.Shape{2, 3, 2, 2}, data)
-	mt, _ := ort.NewTensor(graph.Shape{2, 3, 1, 1}, mask)
-	ot, _ := ort.ZerosTensor(graph.Shape{2, 3, 2, 2})
+	xt := gradcheck.Tensor(t, graph.Shape{2, 3, 2, 2}, data)
+	mt := gradcheck.Tensor(t, graph.Shape{2, 3, 1, 1}, mask)
+	ot := gradcheck.Zeros(t, graph.Shape{2, 3, 2, 2})
 	defer ort.DestroyAll(xt, mt, ot)
-	if err := s.Run([]*ort.Tensor{xt, mt}, []*ort.Tensor{ot}); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{xt, mt}, []*ort.Tensor{ot}); err != nil {
 		t.Fatal(err)
 	}
 	want := make([]float32, 24)
@@ -319,4 +321,13 @@ func TestDropout2d(t *testing.T) {
 	if f := float64(kept) / float64(len(m)); math.Abs(f-(1-p)) > 0.023 {
 		t.Errorf("kept fraction %v, want about %v", f, 1-p)
 	}
+}
+
+func constF32(t *testing.T, g *graph.Graph, name string) []float32 {
+	t.Helper()
+	v, ok := g.Const(name)
+	if !ok {
+		t.Fatalf("no initializer %s", name)
+	}
+	return v.F32
 }

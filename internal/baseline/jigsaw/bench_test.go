@@ -1,6 +1,7 @@
 package jigsaw_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"os"
 	"syscall"
@@ -64,12 +65,12 @@ func BenchmarkJigsawTrainStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := r.Run(data, 1e-4); err != nil { // warm-up
+	if _, err := r.Run(context.Background(), data, 1e-4); err != nil { // warm-up
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := r.Run(data, 1e-4); err != nil {
+		if _, err := r.Run(context.Background(), data, 1e-4); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -106,16 +107,16 @@ func BenchmarkJigsawInference(b *testing.B) {
 	}
 	var outs []*ort.Tensor
 	for _, o := range g.Outputs {
-		x, _ := ort.ZerosTensor(g.Shape(o))
+		x := gradcheck.Zeros(b, g.Shape(o))
 		outs = append(outs, x)
 	}
 	defer ort.DestroyAll(append(outs, in)...)
-	if err := s.Run([]*ort.Tensor{in}, outs); err != nil { // warm-up
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, outs); err != nil { // warm-up
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if err := s.Run([]*ort.Tensor{in}, outs); err != nil {
+		if err := s.Run(context.Background(), []*ort.Tensor{in}, outs); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -156,7 +156,7 @@ func Build(b *nn.Builder, cubes string, cfg Config, hook arch.Tap) (temporalLogi
 	x = tapAt(b, "bottleneck", x, hook)
 
 	s := b.Scope("conv2d")
-	x = s.Conv2D(x, "conv", cfg.Channels(), 3, 1, 1, true)
+	x = s.Conv2D(x, "conv", cfg.Channels(), nn.ConvOpts{Kernel: 3, Stride: 1, Pad: 1, Bias: true})
 	x = s.Relu(s.InstanceNorm(x, "in", false))
 	x = b.Dropout2d(x, InDropoutMask)
 	x = b.MaxPool2(x)

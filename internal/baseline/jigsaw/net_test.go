@@ -187,9 +187,11 @@ func TestNetworkGradients(t *testing.T) {
 		}
 		// Parameters become inputs so the check differentiates them too.
 		for _, p := range b.Registry().Trainable {
-			ins = append(ins, gradcheck.In{Name: p, Shape: g0.Shape(p), Data: g0.Inits[p].F32})
-			delete(g0.Inits, p)
-			g0.Inputs = append(g0.Inputs, p)
+			v, err := g0.InitToInput(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ins = append(ins, gradcheck.In{Name: p, Shape: g0.Shape(p), Data: v.F32})
 		}
 		gradcheck.Check(t, gradcheck.GradCase{Name: fmt.Sprintf("Jigsaw%+v", cfg), Inputs: ins, Eps: 1e-3,
 			Build: func(g *graph.Graph, in []string) string {

@@ -64,12 +64,8 @@ func TrainSpec(cfg Config, batch int, seed uint64, init nn.Init) (*train.Spec, e
 	if err := g.Err(); err != nil {
 		return nil, fmt.Errorf("jigsaw train step: %w", err)
 	}
-	var states []train.StatePair
-	for _, x := range b.Registry().States() {
-		states = append(states, train.StatePair{Name: x.Name, Next: x.Next})
-	}
 	return &train.Spec{Graph: g, Batch: []string{cubes, tt, st, InDropoutMask}, Loss: total, Report: []string{lt, ls},
-		Trainable: b.Registry().Trainable, States: states}, nil
+		Trainable: b.Registry().Trainable, States: b.Registry().States()}, nil
 }
 
 // branchLoss is the mean cross-entropy over the rows whose target is not
@@ -108,8 +104,8 @@ func Inference(cfg Config, batch int) (*graph.Graph, error) {
 	}
 	g.Output(outs...)
 	g.DynamicBatch = true
-	g.Meta["fmam.arch"] = "jigsaw"
-	g.Meta["fmam.frames"] = fmt.Sprint(cfg.Frames)
+	g.SetMeta("fmam.arch", "jigsaw")
+	g.SetMeta("fmam.frames", fmt.Sprint(cfg.Frames))
 	return g, g.Err()
 }
 

@@ -1,6 +1,7 @@
 package jigsaw_test
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -37,11 +38,11 @@ func infer(t *testing.T, g *graph.Graph, cubes []float32, n int) [][]float32 {
 	for _, o := range g.Outputs {
 		os := g.Shape(o).Clone()
 		os[0] = int64(n)
-		x, _ := ort.ZerosTensor(os)
+		x := gradcheck.Zeros(t, os)
 		outs = append(outs, x)
 	}
 	defer ort.DestroyAll(append(outs, in)...)
-	if err := s.Run([]*ort.Tensor{in}, outs); err != nil {
+	if err := s.Run(context.Background(), []*ort.Tensor{in}, outs); err != nil {
 		t.Fatal(err)
 	}
 	var res [][]float32
@@ -171,7 +172,7 @@ func TestTrainStep(t *testing.T) {
 		}
 	}
 	lt, ls = lt/float64(nt), ls/float64(ns)
-	res, err := r.Run(data, 1e-3)
+	res, err := r.Run(context.Background(), data, 1e-3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestTrainStep(t *testing.T) {
 	first := res.Loss
 	for s := 1; s <= 25; s++ {
 		data[3] = jigsaw.DropoutMask(cfg, batch, 1, s)
-		if res, err = r.Run(data, 1e-3); err != nil {
+		if res, err = r.Run(context.Background(), data, 1e-3); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -237,7 +238,7 @@ func TestTrainStepOneBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := r.Run(data, 1e-4)
+	res, err := r.Run(context.Background(), data, 1e-4)
 	if err != nil {
 		t.Fatal(err)
 	}
