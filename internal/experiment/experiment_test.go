@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -276,5 +278,76 @@ train: {batch: 2}
 	}
 	if err := e.CheckTaps(context.Background(), [][]string{{"no/such/tensor"}}); err == nil || !strings.Contains(err.Error(), "no/such/tensor") {
 		t.Errorf("missing tensor of the imported teacher: %v", err)
+	}
+}
+
+// ablate-layer and sweep-lambda on an image run of two generated
+// categories: per-category tables in the category folders, then the
+// summaries over categories in the run folder, whose means agree with the
+// per-category numbers.
+func TestImageAblateAndSweep(t *testing.T) {
+	tex := sharedtest.Path(t, "data", "textures")
+	e := open(t, `
+name: e2e-image-ablate
+task: image
+data: {kind: synth-mvtec, size: 64, textures: `+tex+`}
+model: {arch: draem, width: 0.0625, init: normal0.02, taps: [bottleneck], attention: {kind: ca, reduction: 2}}
+train: {batch: 2, teacher_steps: 2, student_steps: 2, lr: 0.001}
+eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
+`, nil)
+	ctx := context.Background()
+	tab, err := e.Ablate(ctx, [][]string{{"bottleneck"}, {"encoder", "decoder"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cats := []string{synth.CategoryObject, synth.CategoryTexture}
+	for _, c := range cats {
+		for _, f := range []string{"ablation.md", "student/results.md", "student-encoder+decoder/results.md", "teacher/teacher.onnx"} {
+			if _, err := os.Stat(filepath.Join(e.RunDir(), c, f)); err != nil {
+				t.Errorf("missing %s/%s", c, f)
+			}
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(e.RunDir(), "ablation.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DRAEM+CA bottleneck", "DRAEM+CA encoder+decoder", "DRAEM (teacher)", cats[0], cats[1]} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("ablation summary lacks %q:\n%s", want, md)
+		}
+	}
+	if len(tab.Rows) == 0 {
+		t.Error("empty ablation summary")
+	}
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := e.Evaluate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := e.Sweep(ctx, "0:1:0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sw.Files) != 3 || sw.Files[2] != filepath.Join(e.RunDir(), "lambda.md") {
+		t.Fatalf("sweep files %v: want one per category, then the summary", sw.Files)
+	}
+	// At lambda 0 the fused score ranks as S_o alone: each category's point
+	// is its student's image AUROC, and the summary's mean their mean.
+	mean := 0.0
+	for i, u := range ev.Units {
+		if got, want := sw.Points[i][0].MicroAUC, u.Images[1].ImageAUROC; math.Abs(got-want) > 1e-12 {
+			t.Errorf("%s: lambda 0 gives %v, the evaluation %v", u.Unit, got, want)
+		}
+		mean += sw.Points[i][0].MicroAUC / 2
+	}
+	rows := readCSV(t, filepath.Join(e.RunDir(), "lambda.csv"))
+	if len(rows) != 4 || rows[0][3] != "mean" {
+		t.Fatalf("lambda summary %v", rows)
+	}
+	if got, _ := strconv.ParseFloat(rows[1][3], 64); math.Abs(got-100*mean) > 1e-9 {
+		t.Errorf("summary mean at lambda 0 is %v, want %v", got, 100*mean)
 	}
 }
