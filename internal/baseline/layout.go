@@ -14,6 +14,7 @@ import (
 //	<root>/ablation.{md,csv,json}      ablate-layer's table (summary for image runs)
 //	<unit>/teacher/                    a Stage: teacher.onnx, checkpoint.bin, log.csv, ...
 //	<unit>/student[-<taps>]/           a Stage: model.onnx, scores.csv, results.*, ...
+//	<root>/objects/                    object baselines: detected boxes, cube cache
 //
 // <unit> is the root for video runs and <root>/<category> for image runs.
 type Layout struct {
@@ -51,6 +52,15 @@ func (l Layout) Student(unit string, taps []string, own bool) Stage {
 // Table is the base path (no extension) of a table in a unit folder.
 func (l Layout) Table(unit, name string) string { return filepath.Join(l.Unit(unit), name) }
 
+// Boxes is the CSV of the boxes a detector found in one split ("train",
+// "test") of an object baseline's data.
+func (l Layout) Boxes(split string) string {
+	return filepath.Join(l.Root, "objects", split+"_boxes.csv")
+}
+
+// Cubes is the default cube cache folder of one split.
+func (l Layout) Cubes(split string) string { return filepath.Join(l.Root, "objects", "cubes", split) }
+
 // Stage is the folder of one training stage and what it holds.
 type Stage struct {
 	Dir string
@@ -75,6 +85,11 @@ func (s Stage) Scores() string              { return filepath.Join(s.Dir, "score
 func (s Stage) TeacherScores() string       { return filepath.Join(s.Dir, "teacher_scores.csv") }
 func (s Stage) MemoryScores() string        { return filepath.Join(s.Dir, "memory_scores.csv") }
 func (s Stage) TeacherMemoryScores() string { return filepath.Join(s.Dir, "teacher_memory_scores.csv") }
+
+// ObjectScores and TeacherObjectScores are an object baseline's raw
+// per-object scores, from which its frame scores are made.
+func (s Stage) ObjectScores() string        { return filepath.Join(s.Dir, "objects.csv") }
+func (s Stage) TeacherObjectScores() string { return filepath.Join(s.Dir, "teacher_objects.csv") }
 
 // Table is the base path (no extension) of a table in the stage folder:
 // "results", "lambda".

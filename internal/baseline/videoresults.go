@@ -197,3 +197,17 @@ func validOrZero(v metrics.VideoScores) []float64 {
 	}
 	return out
 }
+
+// WriteROC draws the frame-level ROC curves of several scorings, each
+// already normalised and fused per video, for baselines that make their
+// own frame scores.
+func WriteROC(path, title string, names []string, scorings [][]metrics.VideoScores) error {
+	return rocPicture(path, title, names, scorings)
+}
+
+// WriteScoreCurves draws the first n videos' teacher and student frame
+// scores (student, at lambda lam, may be nil) into dir, for baselines that
+// make their own frame scores.
+func WriteScoreCurves(dir string, n int, student, teacher []metrics.VideoScores, lam float64) error {
+	return scoreCurves(dir, n, student, teacher, lam)
+}

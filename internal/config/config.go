@@ -71,6 +71,8 @@ type Data struct {
 	TestStride int  `mapstructure:"test_stride" yaml:"test_stride"`
 	Workers    int  `mapstructure:"workers" yaml:"workers"`
 	Strict     bool `mapstructure:"strict" yaml:"strict"`
+	// Objects is the object pipeline of object-centric baselines.
+	Objects Objects `mapstructure:"objects" yaml:"objects,omitempty"`
 }
 
 // Model is the baseline, the teacher source and the method's settings.
@@ -275,6 +277,7 @@ func (c *Config) Validate() error {
 	if c.Data.FrameStep < 1 || c.Data.TestStride < 1 || c.Data.Workers < 1 {
 		bad("data.frame_step, data.test_stride and data.workers must be >= 1")
 	}
+	errs = append(errs, c.Data.Objects.validate()...)
 	if c.Model.Width <= 0 || c.Model.Width > 4 {
 		bad("model.width %v must be in (0, 4]", c.Model.Width)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/baseline/draem"
+	"github.com/fmam/fmam/internal/baseline/jigsaw"
 	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/config"
 )
@@ -17,6 +18,7 @@ func Baselines() []baseline.Baseline {
 	return []baseline.Baseline{
 		mnad.New(),
 		draem.New(),
+		jigsaw.New(),
 	}
 }
 

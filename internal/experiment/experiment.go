@@ -132,6 +132,10 @@ func writeJSON(path string, v any) error {
 
 // runTraining compiles a built graph and runs the loop in a stage folder.
 func (e *Env) runTraining(ctx context.Context, u *baseline.Unit, st baseline.Stage, label string, built *method.Built, src train.Source, steps int) (*train.Summary, *StageSummary, error) {
+	// Sources that read files (Jigsaw's cube cache) close them here.
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close()
+	}
 	dir := st.Dir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err

@@ -20,6 +20,9 @@ type VideoInfo struct {
 type Dataset struct {
 	Videos        []VideoInfo
 	Width, Height int
+	// EmptyOK accepts videos without any box (a test video whose frames
+	// then all score as normal); otherwise they are an error.
+	EmptyOK bool
 }
 
 // DatasetOf describes a loaded video dataset, reading the size of the first
@@ -65,7 +68,8 @@ const maxListed = 20
 // clipped to it. It is an error, naming file, video and frame, when a box
 // names a video or a frame the dataset lacks, lies entirely outside the
 // frame, has x2 <= x1 or y2 <= y1 or a coordinate that is not a number, and
-// when a video of d has no boxes at all. All problems are reported, up to
+// (unless d.EmptyOK) when a video of d has no boxes at all. All problems
+// are reported, up to
 // 20 listed one by one.
 func Validate(s *Set, file string, d Dataset) (*Set, ValidateReport, error) {
 	var rep ValidateReport
@@ -126,7 +130,7 @@ func Validate(s *Set, file string, d Dataset) (*Set, ValidateReport, error) {
 		}
 	}
 	for _, v := range d.Videos {
-		if s.VideoLen(v.Name) == 0 {
+		if !d.EmptyOK && s.VideoLen(v.Name) == 0 {
 			add("video %s has no boxes at all; lower the detector's score threshold, or use the foreground detector (fmam data boxes --foreground)", v.Name)
 		}
 	}

@@ -56,6 +56,12 @@ func TestValidate(t *testing.T) {
 	s.Add(Box{Video: "01", Frame: 0, X1: 1, Y1: 1, X2: 5, Y2: 5})
 	_, _, err = Validate(s, "few.pkl", d)
 	wantErr(t, err, "few.pkl", "video 02 has no boxes", "lower the detector's score threshold", "--foreground")
+	// ... unless the dataset accepts empty videos, which the result still knows.
+	de := d
+	de.EmptyOK = true
+	if out, _, err := Validate(s, "few.pkl", de); err != nil || out.NumFrames("02") != 5 || out.VideoLen("02") != 0 {
+		t.Errorf("empty video accepted: error %v", err)
+	}
 	// Many problems are all counted, 20 listed.
 	s = ok()
 	for i := range 30 {

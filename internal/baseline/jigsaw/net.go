@@ -80,11 +80,15 @@ func (c Config) TemporalClasses() int { return c.Frames * c.Frames }
 const SpatialClasses = Tiles * Tiles
 
 // Tap points, shallow to deep: the outputs of the first two 3-D stages
-// after their pooling ([N, 32, T, S/2, S/2] and [N, 64, T, S/4, S/4],
-// 5-D, where the 2-D attention modules of internal/nn do not apply); the
-// bottleneck, the output of the third stage after its pooling over all T
-// frames with the depth axis squeezed ([N, 64, S/8, S/8], what the 2-D
-// part reads); and the flattened feature the two heads share ([N, 1024]).
+// after their pooling, [N, 32, T, S/2, S/2] and [N, 64, T, S/4, S/4],
+// tapped with the frames folded into the channels ([N, 32T, S/2, S/2],
+// channel c*T+t holding channel c of frame t) so that the 2-D attention
+// modules apply; the bottleneck, the output of the third stage after its
+// pooling over all T frames with the depth axis squeezed ([N, 64, S/8,
+// S/8], what the 2-D part reads); and the feature the two heads share,
+// tapped as the pooled map before it is flattened ([N, 64, S/16, S/16],
+// the 1024 values in the heads' order). In training the feature tap lies
+// after Dropout2d.
 var Taps = []string{"stage1", "stage2", "bottleneck", "feature"}
 
 // Names of the network's graph inputs.
@@ -96,14 +100,26 @@ const (
 )
 
 // tapAt names a feature through an Identity (so exported models keep the
-// name arch.TapName(name)) and hands it to the hook.
+// name arch.TapName(name)) and hands it to the hook. A 5-D feature [N, C,
+// T, H, W] is tapped as [N, C*T, H, W] and the hook's result reshaped
+// back.
 func tapAt(b *nn.Builder, name, x string, hook arch.Tap) string {
-	named := b.Name(arch.TapName(name))
-	b.G.AddNode(&graph.Node{Op: "Identity", Name: named, Inputs: []string{x}, Outputs: []string{named}})
-	if hook == nil {
-		return named
+	g := b.G
+	xs := g.Shape(x)
+	view := x
+	if len(xs) == 5 {
+		view = g.Op("Reshape", []string{x, g.Const1D(0, xs[1]*xs[2], xs[3], xs[4])}, nil)
 	}
-	return hook(name, named)
+	named := b.Name(arch.TapName(name))
+	g.AddNode(&graph.Node{Op: "Identity", Name: named, Inputs: []string{view}, Outputs: []string{named}})
+	out := named
+	if hook != nil {
+		out = hook(name, named)
+	}
+	if len(xs) == 5 {
+		out = g.Op("Reshape", []string{out, g.Const1D(0, xs[1], xs[2], xs[3], xs[4])}, nil)
+	}
+	return out
 }
 
 // Build appends the network to b's graph: cubes [N, 3, T, S, S] in [0, 1]
@@ -159,9 +175,8 @@ func Build(b *nn.Builder, cubes string, cfg Config, hook arch.Tap) (temporalLogi
 	x = s.Conv2D(x, "conv", cfg.Channels(), nn.ConvOpts{Kernel: 3, Stride: 1, Pad: 1, Bias: true})
 	x = s.Relu(s.InstanceNorm(x, "in", false))
 	x = b.Dropout2d(x, InDropoutMask)
-	x = b.MaxPool2(x)
+	x = tapAt(b, "feature", b.MaxPool2(x), hook)
 	x = g.Op("Flatten", []string{x}, graph.Attrs{"axis": int64(1)})
-	x = tapAt(b, "feature", x, hook)
 
 	head := func(name string, out int) string {
 		h := b.Scope(name)

@@ -39,10 +39,10 @@ func TestBuildShapesTapsAndParameters(t *testing.T) {
 		// 1570530 for (1, 7, 64), 1586946 for (1, 9, 64), 14390 for
 		// (0.125, 3, 16).
 		{"Ped2", jigsaw.Official(7), 1570530, map[string]graph.Shape{
-			"stage1": {2, 32, 7, 32, 32}, "stage2": {2, 64, 7, 16, 16}, "bottleneck": {2, 64, 8, 8}, "feature": {2, 1024}}},
+			"stage1": {2, 32 * 7, 32, 32}, "stage2": {2, 64 * 7, 16, 16}, "bottleneck": {2, 64, 8, 8}, "feature": {2, 64, 4, 4}}},
 		{"ShanghaiTech", jigsaw.Official(9), 1586946, nil},
 		{"Tiny", tiny, 14390, map[string]graph.Shape{
-			"stage1": {2, 4, 3, 8, 8}, "stage2": {2, 8, 3, 4, 4}, "bottleneck": {2, 8, 2, 2}, "feature": {2, 8}}},
+			"stage1": {2, 4 * 3, 8, 8}, "stage2": {2, 8 * 3, 4, 4}, "bottleneck": {2, 8, 2, 2}, "feature": {2, 8, 1, 1}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
