@@ -85,11 +85,11 @@ func TestLayoutFor(t *testing.T) {
 func TestObjectSettings(t *testing.T) {
 	score, side, drop := 0.3, 4.0, false
 	cases := []struct {
-		kind    string
-		o       config.Objects
-		filter  objects.FilterConfig
-		train   objects.CubeConfig
-		test    objects.CubeConfig
+		kind     string
+		o        config.Objects
+		filter   objects.FilterConfig
+		train    objects.CubeConfig
+		test     objects.CubeConfig
 		perFrame bool
 	}{
 		{"ped2", config.Objects{}, objects.FilterConfig{Score: 0.5, DropContained: true, MinSide: 10},
