@@ -20,11 +20,12 @@ demo: setup build
 test: setup
 	$(GO) test -count=1 -timeout 30m ./...
 
-## bench: Go benchmarks and the fmam bench of both built-in networks
+## bench: Go benchmarks and the fmam bench of the built-in networks
 bench: setup build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/...
 	$(BIN) bench --model mnad --width 0.25 --size 64 --batch 4 --threads 2 --conv-floor --json
 	$(BIN) bench --model draem --width 0.125 --size 64 --batch 4 --threads 2 --conv-floor --json
+	$(BIN) bench --model jigsaw --width 1 --size 64 --batch 32 --threads 2 --steps 3 --warmup 1 --json
 
 ## bench-torch: fmam against PyTorch 1.13 (Debian python3-torch), runs alternating, JSON in results/bench/
 bench-torch: setup build

@@ -32,7 +32,7 @@ def run_json(cmd):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fmam", default="./bin/fmam", help="fmam binary")
-    ap.add_argument("--model", choices=("mnad", "draem"), required=True)
+    ap.add_argument("--model", choices=("mnad", "draem", "jigsaw"), required=True)
     ap.add_argument("--width", type=float, default=0.25)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=4)

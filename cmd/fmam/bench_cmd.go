@@ -21,7 +21,9 @@ func (a *app) newBenchCmd() *cobra.Command {
 inference graph, run each warmup+steps times, and report median and
 fastest times. mnad: MNAD's predictor without memory, next-frame MSE.
 draem: both DRAEM subnetworks, MSE(reconstruction, image) + cross-entropy
-(mask logits, random mask). scripts/bench_compare.py runs this and the
+(mask logits, random mask). jigsaw: Jigsaw-VAD's network on cubes of 7
+RGB frames of --size pixels, both puzzle cross-entropies (random targets)
+with its Dropout2d mask. scripts/bench_compare.py runs this and the
 same network in PyTorch (scripts/bench_torch.py) alternately.
 
 --conv-floor also times every convolution of the network alone, forward
@@ -30,6 +32,7 @@ step that only faster conv kernels could shrink.`,
 		Example: `  fmam bench --model mnad --width 0.25 --size 64 --batch 4 --threads 2 --json
   fmam bench --model draem --width 0.125 --size 64 --batch 4 --threads 2
   fmam bench --model mnad --threads 2 --conv-floor
+  fmam bench --model jigsaw --width 1 --size 64 --batch 32 --threads 2
   /usr/bin/python3 scripts/bench_compare.py --fmam bin/fmam --model draem --width 0.125 --rounds 5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

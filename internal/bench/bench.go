@@ -21,7 +21,7 @@ import (
 
 // Options select the network and the run.
 type Options struct {
-	Model   string  `json:"model"` // mnad | draem
+	Model   string  `json:"model"` // mnad | draem | jigsaw
 	Width   float64 `json:"width"`
 	Size    int     `json:"size"`
 	Batch   int     `json:"batch"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline/jigsaw"
 	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/bench"
 	"github.com/fmam/fmam/internal/gradcheck"
@@ -30,5 +31,25 @@ func TestConvFloorCountsEveryConv(t *testing.T) {
 	}
 	if cf.ForwardMS <= 0 || cf.StepMS <= 0 {
 		t.Errorf("forward %.3f ms, with gradients %.3f ms: want both timed", cf.ForwardMS, cf.StepMS)
+	}
+}
+
+// fmam bench --model jigsaw times the official network on 7-frame RGB
+// cubes: at width 1/8 and 16x16 it has PyTorch's 14,390 parameters of the
+// 3-frame net (scripts/bench_torch.py's Jigsaw(0.125, 3, 16)) plus the
+// 40 more temporal classes of 7 frames, 40 x (64 + 1).
+func TestJigsawBench(t *testing.T) {
+	rt := gradcheck.Runtime(t)
+	res, err := bench.Run(context.Background(), rt, jigsaw.New(), bench.Options{
+		Model: "jigsaw", Width: 0.125, Size: 16, Batch: 2, Steps: 1, Warmup: 0, Threads: 1, Device: "cpu",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Params != 14390+40*65 {
+		t.Errorf("%d parameters, want %d", res.Params, 14390+40*65)
+	}
+	if res.TrainStepMS <= 0 || res.InferBatchMS <= 0 {
+		t.Errorf("train %.3f ms, inference %.3f ms: want both timed", res.TrainStepMS, res.InferBatchMS)
 	}
 }

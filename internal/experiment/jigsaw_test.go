@@ -156,6 +156,27 @@ func TestJigsawForegroundImportedTeacher(t *testing.T) {
 			t.Errorf("the foreground detector found no %s boxes", s)
 		}
 	}
+
+	// The same teacher without fmam's metadata is a foreign ONNX model: its
+	// student is a clone of the graph, tapped by tensor name.
+	g, err := graph.LoadFile(teacher, graph.ImportOptions{Batch: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.DeleteMeta("fmam.arch")
+	g.DynamicBatch = true
+	foreign := filepath.Join(t.TempDir(), "foreign.onnx")
+	if err := g.Save(foreign); err != nil {
+		t.Fatal(err)
+	}
+	y = strings.Replace(jigsawYAML(root, "train_boxes: "+train+", test_boxes: "+test), "taps: [bottleneck]", "teacher: "+foreign+", taps: [tap.bottleneck]", 1)
+	f := open(t, y, nil)
+	if err := f.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if h := ev.Units[0].Headline; math.IsNaN(h) || h < 0 || h > 1 {
 		t.Errorf("headline %v", h)
 	}

@@ -108,7 +108,8 @@ func targets(g *graph.Graph, s method.Spec) (temporal, spatial string) {
 
 // Targets are the temporal and spatial one-hot targets and the Dropout2d
 // keep-mask, which the network in training form declares itself (before
-// or after this call, depending on the stage).
+// or after this call, depending on the stage; Loss declares it for a
+// student cloned from an imported teacher, which has no Dropout2d).
 func (*Baseline) Targets(g *graph.Graph, s method.Spec) []string {
 	tt, st := targets(g, s)
 	return []string{tt, st, InDropoutMask}
@@ -118,7 +119,9 @@ func (*Baseline) Targets(g *graph.Graph, s method.Spec) []string {
 // samples of that branch, summed.
 func (*Baseline) Loss(g *graph.Graph, s method.Spec, f method.Forward, targets []string) method.Loss {
 	if !g.Has(InDropoutMask) {
-		g.Fail(fmt.Errorf("jigsaw loss: the graph has no %s input; the network must be built in training form", InDropoutMask))
+		// The source feeds the mask to every Jigsaw student alike; one
+		// without Dropout2d leaves it unused.
+		g.Input(InDropoutMask, graph.Float, graph.Shape{int64(s.Batch), int64(netConfig(s).Channels()), 1, 1})
 	}
 	lt := branchLoss(g, f.Outputs[0], targets[0], int64(s.Frames))
 	ls := branchLoss(g, f.Outputs[1], targets[1], Tiles)
