@@ -6,8 +6,11 @@
 // turns per-object puzzle scores into frame anomaly scores.
 //
 // Cubes are [3, T, S, S] float32 in [0, 1] (S = 64 in the paper), the
-// object crops of T consecutive frames; the object records and the cube
-// extraction come from elsewhere (internal/objects).
+// object crops of T consecutive frames; the boxes and the cube extraction
+// are internal/objects'. Baseline puts it all together as fmam's third
+// baseline: boxes from files or a detector, a cube cache per split,
+// training on the official puzzles, per-object scores through the official
+// frame chain.
 package jigsaw
 
 import (
