@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -13,18 +14,33 @@ import (
 //	<root>/results.{md,csv,json}       image runs: the summary over categories
 //	<root>/ablation.{md,csv,json}      ablate-layer's table (summary for image runs)
 //	<unit>/teacher/                    a Stage: teacher.onnx, checkpoint.bin, log.csv, ...
-//	<unit>/student[-<taps>]/           a Stage: model.onnx, scores.csv, results.*, ...
+//	<unit>/student[-<taps>]/           a Stage: model.onnx, scores.csv, results.*, records.json, ...
+//	<root>/seed-<k>/                   multi-seed runs: one run folder per seed (Seed)
 //
 // <unit> is the root for video runs and <root>/<category> for image runs.
 type Layout struct {
 	Root string
+	// data is the generated-data folder of a seed folder: its run's, so
+	// that the seeds share one copy.
+	data string
+}
+
+// Seed is the run folder of seed k of a multi-seed run; its data sets are
+// generated into the top run folder's data/.
+func (l Layout) Seed(k uint64) Layout {
+	return Layout{Root: filepath.Join(l.Root, "seed-"+strconv.FormatUint(k, 10)), data: l.DataDir()}
 }
 
 // Config is the resolved configuration the run was made with.
 func (l Layout) Config() string { return filepath.Join(l.Root, "config.yaml") }
 
 // DataDir is where data sets generated for the run live.
-func (l Layout) DataDir() string { return filepath.Join(l.Root, "data") }
+func (l Layout) DataDir() string {
+	if l.data != "" {
+		return l.data
+	}
+	return filepath.Join(l.Root, "data")
+}
 
 // Unit is the folder of one unit: the root itself for the unit "".
 func (l Layout) Unit(name string) string {
@@ -75,6 +91,10 @@ func (s Stage) Scores() string              { return filepath.Join(s.Dir, "score
 func (s Stage) TeacherScores() string       { return filepath.Join(s.Dir, "teacher_scores.csv") }
 func (s Stage) MemoryScores() string        { return filepath.Join(s.Dir, "memory_scores.csv") }
 func (s Stage) TeacherMemoryScores() string { return filepath.Join(s.Dir, "teacher_memory_scores.csv") }
+
+// Records is the stage's evaluation as rows of metrics (JSON), the input
+// of seed summaries and of 'fmam compare'.
+func (s Stage) Records() string { return filepath.Join(s.Dir, "records.json") }
 
 // Table is the base path (no extension) of a table in the stage folder:
 // "results", "lambda".

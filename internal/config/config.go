@@ -71,6 +71,11 @@ type Data struct {
 	TestStride int  `mapstructure:"test_stride" yaml:"test_stride"`
 	Workers    int  `mapstructure:"workers" yaml:"workers"`
 	Strict     bool `mapstructure:"strict" yaml:"strict"`
+	// Seed seeds generated data sets (synth-*); 0 uses the run's seed. A
+	// multi-seed run sets it to its top-level seed in every seed folder,
+	// so that all seeds train and test on the same data. Left out of
+	// config.yaml when 0, so older run folders still match.
+	Seed uint64 `mapstructure:"seed" yaml:"seed,omitempty"`
 }
 
 // Model is the baseline, the teacher source and the method's settings.
@@ -110,6 +115,11 @@ type Train struct {
 	Optim           optim.Config   `mapstructure:"optim" yaml:"optim"`
 	Schedule        optim.Schedule `mapstructure:"schedule" yaml:"schedule"`
 	CheckpointEvery int            `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
+	// Seeds, when set, run every stage once per seed in seed-<k>/
+	// sub-folders of the run folder (see Config.ForSeed); empty runs the
+	// top-level seed in the run folder itself. Left out of config.yaml
+	// when empty, so single-seed run folders are unchanged.
+	Seeds []uint64 `mapstructure:"seeds" yaml:"seeds,omitempty"`
 }
 
 // Eval sets scoring.
@@ -128,7 +138,7 @@ func Defaults() map[string]any {
 		"name": "experiment", "task": string(TaskVideo), "seed": 1, "device": "auto", "threads": 0,
 		"ort_lib": "", "log_level": "info", "runs_dir": "runs",
 		"data": map[string]any{"kind": "synth-video", "root": "", "labels": "", "categories": []string{}, "textures": "",
-			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false},
+			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false, "seed": 0},
 		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
@@ -136,7 +146,7 @@ func Defaults() map[string]any {
 		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4,
 			"optim":            optimDefaults(),
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
-			"checkpoint_every": 100},
+			"checkpoint_every": 100, "seeds": []uint64{}},
 		"eval": map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6},
 	}
 }
@@ -208,7 +218,10 @@ func Load(file string, embedded []byte, preset string, overrides map[string]any)
 		v.Set(k, val)
 	}
 	var c Config
-	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure"}
+	// Comma lists so that FMAM_TRAIN_SEEDS=0,1,2 and FMAM_DATA_CATEGORIES=a,b
+	// read as lists.
+	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure",
+		DecodeHook: mapstructure.StringToSliceHookFunc(",")}
 	dec, err := mapstructure.NewDecoder(dc)
 	if err != nil {
 		return nil, err
@@ -305,6 +318,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Train.Batch < 1 || c.Train.TeacherSteps < 0 || c.Train.StudentSteps < 0 || c.Train.CheckpointEvery < 0 {
 		bad("train.batch must be >= 1 and steps >= 0")
+	}
+	if err := c.checkSeedKeys(); err != nil {
+		bad("%v", err)
 	}
 	if c.Train.LR <= 0 {
 		bad("train.lr %v must be > 0", c.Train.LR)

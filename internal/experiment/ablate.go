@@ -39,6 +39,9 @@ func ParseTapSets(s string) ([][]string, error) {
 // summary over categories in the run folder, in the shape of Table 4 with
 // one method per tap set. It returns the run's headline table.
 func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error) {
+	if e.Cfg.MultiSeed() {
+		return e.ablateSeeds(ctx, sets)
+	}
 	if err := e.CheckTaps(ctx, sets); err != nil {
 		return report.Table{}, err
 	}

@@ -32,6 +32,9 @@ func ParseStage(s string) (Stage, error) {
 
 // Train runs the teacher and/or student stage of every unit.
 func (e *Env) Train(ctx context.Context, stage Stage) error {
+	if e.Cfg.MultiSeed() {
+		return e.trainSeeds(ctx, stage)
+	}
 	if stage != StageTeacher {
 		if err := e.CheckTaps(ctx, [][]string{e.Cfg.Model.Taps}); err != nil {
 			return err
@@ -68,13 +71,20 @@ func inUnit(u *baseline.Unit, err error) error {
 type Evaluation struct {
 	Units []*baseline.Eval
 	// Table is the Markdown file of the run's headline table: the one
-	// unit's results, or the summary over categories.
+	// unit's results, or the summary over categories (over seeds for a
+	// multi-seed run).
 	Table string
+	// Seeds are the evaluations of a multi-seed run's seeds; Units is
+	// then empty.
+	Seeds []SeedEvaluation
 }
 
 // Evaluate scores the configured student of every unit and writes the
 // results tables.
 func (e *Env) Evaluate(ctx context.Context) (*Evaluation, error) {
+	if e.Cfg.MultiSeed() {
+		return e.evaluateSeeds(ctx)
+	}
 	return e.evaluateTaps(ctx, e.Cfg.Model.Taps)
 }
 
@@ -119,6 +129,9 @@ type SweepResult struct {
 // every unit (lambda.md beside each student's scores), and for runs of
 // several units writes a summary with the mean over them.
 func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
+	if e.Cfg.MultiSeed() {
+		return e.sweepSeeds(ctx, grid)
+	}
 	lams, err := score.ParseGrid(grid)
 	if err != nil {
 		return nil, err

@@ -176,6 +176,9 @@ func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string) (*b
 		}
 	}
 	ev, err := e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: taps, Lambda: e.Cfg.Eval.Lambda})
+	if err == nil {
+		err = writeRecords(st, u, ev, taps)
+	}
 	if err != nil && u.Name != "" {
 		return nil, fmt.Errorf("%s: %w", u.Name, err)
 	}
