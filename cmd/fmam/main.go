@@ -29,6 +29,7 @@ type app struct {
 	device     string
 	threads    int
 	seed       uint64
+	seeds      string
 	logLevel   string
 	ortLib     string
 	root       *cobra.Command
@@ -74,6 +75,7 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 	pf.StringVar(&a.device, "device", "", "cpu, cuda or auto (default from config: auto)")
 	pf.IntVar(&a.threads, "threads", 0, "ONNX Runtime intra-op threads (0: from config, else ONNX Runtime's choice)")
 	pf.Uint64Var(&a.seed, "seed", 0, "random seed (0: from config)")
+	pf.StringVar(&a.seeds, "seeds", "", "run every stage once per seed, e.g. 0,1,2, in seed-<k>/ sub-folders (train.seeds; default: one seed)")
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error")
 	pf.StringVar(&a.ortLib, "ort-lib", "", "path to libonnxruntime.so (also FMAM_ORT_LIB; default: the cache filled by 'make setup')")
 	a.root = root
@@ -88,6 +90,7 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 		a.newInspectCmd(),
 		newDataCmd(),
 		newMetricsCmd(),
+		newCompareCmd(),
 	)
 	return root
 }
@@ -104,6 +107,13 @@ func (a *app) loadConfig(cmd *cobra.Command, extra map[string]any) (*config.Conf
 	}
 	if flags.Changed("seed") {
 		over["seed"] = a.seed
+	}
+	if flags.Changed("seeds") {
+		seeds, err := config.ParseSeeds(a.seeds)
+		if err != nil {
+			return nil, fmt.Errorf("--seeds: %w", err)
+		}
+		over["train.seeds"] = seeds
 	}
 	if flags.Changed("log-level") {
 		over["log_level"] = a.logLevel

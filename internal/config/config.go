@@ -221,7 +221,7 @@ func Load(file string, embedded []byte, preset string, overrides map[string]any)
 	// Comma lists so that FMAM_TRAIN_SEEDS=0,1,2 and FMAM_DATA_CATEGORIES=a,b
 	// read as lists.
 	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure",
-		DecodeHook: mapstructure.StringToSliceHookFunc(",")}
+		DecodeHook: mapstructure.StringToWeakSliceHookFunc(",")}
 	dec, err := mapstructure.NewDecoder(dc)
 	if err != nil {
 		return nil, err

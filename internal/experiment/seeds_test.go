@@ -114,6 +114,26 @@ func TestTwoSeedRun(t *testing.T) {
 		t.Errorf("the teacher row has a difference %v", tr["Δ micro AUC mean"])
 	}
 
+	// compare over the run reads the same records and agrees.
+	c, err := experiment.Compare(ctx, []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, err := c.Machine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(mt.Columns, "micro AUC mean")
+	found := false
+	for _, r := range mt.Rows {
+		if r[slices.Index(mt.Columns, "Method")].Text == "MNAD+FM+SCA (λ=0.5)" {
+			found = math.Abs(r[col].Value-100*mean(fused)) < 1e-9
+		}
+	}
+	if !c.Seeds || !found {
+		t.Errorf("compare over the two-seed run: seeds %v, fused mean found %v in %v", c.Seeds, found, mt.Rows)
+	}
+
 	st, _ := os.Stat(filepath.Join(root, "seed-3/student/model.onnx"))
 	if err := e.Train(ctx, experiment.StageAll); err != nil {
 		t.Fatal(err)
