@@ -24,4 +24,6 @@ mkdir -p "$out"
 for attn in sca ca none; do
   for ext in md csv json; do cp "$base/$attn/results.$ext" "$out/$attn.$ext"; done
 done
-"$fmam" compare "$base/sca" "$base/ca" "$base/none" --out "$out" --name compare
+# The HTML page links the runs' pictures, so it stays beside them.
+"$fmam" compare "$base/sca" "$base/ca" "$base/none" --out "$base" --name compare
+for ext in md csv json; do cp "$base/compare.$ext" "$out/compare.$ext"; done

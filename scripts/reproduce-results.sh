@@ -7,12 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export FMAM=${FMAM:-bin/fmam}
 taps=encoder,bottleneck,decoder,encoder+bottleneck,bottleneck+decoder,encoder+bottleneck+decoder
-rm -rf runs/demo runs/ped2-compare-cpu-small runs/ped2-ablate runs/synth-mvtec runs/ped2-images
+rm -rf runs/demo runs/ped2-seeds-cpu-small runs/ped2-compare-cpu-small runs/ped2-ablate runs/synth-mvtec runs/ped2-images
 
 time "$FMAM" run --run runs/demo
 time scripts/ped2-compare.sh cpu-small
 "$FMAM" sweep-lambda --run runs/ped2-compare-cpu-small/sca
 time "$FMAM" ablate-layer --config configs/ped2.yaml --preset cpu-small --run runs/ped2-ablate --taps "$taps"
+time scripts/ped2-seeds.sh cpu-small 0,1,2   # copies its tables to results/ped2-seeds-cpu-small/
 time "$FMAM" run --config configs/synth-mvtec.yaml --run runs/synth-mvtec
 scripts/ped2-images.sh
 time "$FMAM" run --config configs/ped2-images.yaml --run runs/ped2-images

@@ -12,6 +12,8 @@ import (
 
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/metrics"
+	"github.com/fmam/fmam/internal/sharedtest"
+	"github.com/fmam/fmam/internal/synth"
 )
 
 // A two-seed video run: every stage runs once per seed in seed-<k>/, the
@@ -203,4 +205,63 @@ func resultRows(t *testing.T, path string) map[string]map[string]any {
 		out[m] = r
 	}
 	return out
+}
+
+// A two-seed image run of two generated categories: the table over seeds
+// has each category's teacher and student and their mean over categories,
+// whose per-seed values are the means of the seed folders' rows.
+func TestTwoSeedImageRun(t *testing.T) {
+	tex := sharedtest.Path(t, "data", "textures")
+	// A small set keeps the four evaluations quick.
+	data := filepath.Join(t.TempDir(), "mvtec")
+	if _, err := synth.GenerateMVTec(context.Background(), synth.MVTecOptions{Out: data, Size: 64, Train: 4, TestGood: 3, TestDefect: 2}); err != nil {
+		t.Fatal(err)
+	}
+	e := open(t, `
+name: e2e-image-seeds
+task: image
+data: {kind: mvtec, root: `+data+`, size: 64, textures: `+tex+`}
+model: {arch: draem, width: 0.0625, init: normal0.02, taps: [bottleneck], attention: {kind: ca, reduction: 2}}
+train: {batch: 2, teacher_steps: 2, student_steps: 2, lr: 0.001, seeds: [1, 2]}
+eval: {batch: 8, pictures: 0}
+`, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := e.Evaluate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// I-AUROC of the student per seed, averaged over the two categories.
+	var means []float64
+	for _, s := range ev.Seeds {
+		if len(s.Units) != 2 {
+			t.Fatalf("seed %d: %d categories", s.Seed, len(s.Units))
+		}
+		means = append(means, (s.Units[0].Images[1].ImageAUROC+s.Units[1].Images[1].ImageAUROC)/2)
+	}
+	b, err := os.ReadFile(filepath.Join(e.RunDir(), "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	for _, r := range doc.Rows {
+		if r["Category"] == "mean" && r["Method"] == "DRAEM+CA" {
+			got = append(got, r)
+		}
+	}
+	want := 100 * (means[0] + means[1]) / 2
+	if len(doc.Rows) != 6 || len(got) != 1 || math.Abs(got[0]["I-AUROC mean"].(float64)-want) > 1e-9 {
+		t.Fatalf("%d rows; the student's mean over categories %v, want I-AUROC mean %v", len(doc.Rows), got, want)
+	}
+	if v := got[0]["I-AUROC std"].(float64); math.Abs(v-100*math.Abs(means[0]-means[1])/math.Sqrt2) > 1e-9 {
+		t.Errorf("I-AUROC std %v over the seeds' means %v", v, means)
+	}
 }
