@@ -37,7 +37,9 @@ func ParseTapSets(s string) ([][]string, error) {
 // every unit and writes the paper's Table 2 shape as
 // ablation.{md,csv,json} in each unit's folder; image runs also get a
 // summary over categories in the run folder, in the shape of Table 4 with
-// one method per tap set. It returns the run's headline table.
+// one method per tap set. A multi-seed run ablates every seed and writes
+// the table over seeds in the run folder. It returns the run's headline
+// table.
 func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error) {
 	if e.Cfg.MultiSeed() {
 		return e.ablateSeeds(ctx, sets)

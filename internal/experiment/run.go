@@ -30,7 +30,8 @@ func ParseStage(s string) (Stage, error) {
 	return "", fmt.Errorf("stage %q: use teacher, student or all", s)
 }
 
-// Train runs the teacher and/or student stage of every unit.
+// Train runs the teacher and/or student stage of every unit, in every
+// seed folder of a multi-seed run.
 func (e *Env) Train(ctx context.Context, stage Stage) error {
 	if e.Cfg.MultiSeed() {
 		return e.trainSeeds(ctx, stage)
@@ -80,7 +81,8 @@ type Evaluation struct {
 }
 
 // Evaluate scores the configured student of every unit and writes the
-// results tables.
+// results tables; a multi-seed run does so in every seed folder, then
+// writes the table over seeds in the run folder.
 func (e *Env) Evaluate(ctx context.Context) (*Evaluation, error) {
 	if e.Cfg.MultiSeed() {
 		return e.evaluateSeeds(ctx)
@@ -127,7 +129,8 @@ type SweepResult struct {
 
 // Sweep re-scores the configured student's raw scores over the grid, for
 // every unit (lambda.md beside each student's scores), and for runs of
-// several units writes a summary with the mean over them.
+// several units writes a summary with the mean over them; a multi-seed run
+// sweeps every seed and writes the points over seeds in the run folder.
 func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 	if e.Cfg.MultiSeed() {
 		return e.sweepSeeds(ctx, grid)

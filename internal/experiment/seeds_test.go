@@ -143,6 +143,18 @@ func TestTwoSeedRun(t *testing.T) {
 	if st2, _ := os.Stat(filepath.Join(root, "seed-3/student/model.onnx")); !st2.ModTime().Equal(st.ModTime()) {
 		t.Error("a second Train retrained seed 3's student")
 	}
+	// The ablation trains one more student per seed and tabulates the
+	// teacher once, then each tap set's headline row over both seeds.
+	if _, err := e.Ablate(ctx, [][]string{{"bottleneck"}, {"encoder"}}); err != nil {
+		t.Fatal(err)
+	}
+	ab := readCSV(t, filepath.Join(root, "ablation.csv"))
+	if len(ab) != 4 || ab[1][0] != "-" || ab[2][0] != "bottleneck" || ab[3][0] != "encoder" || ab[3][slices.Index(ab[0], "micro AUC n")] != "2" {
+		t.Errorf("ablation over seeds:\n%v", ab)
+	}
+	if got, _ := strconv.ParseFloat(ab[2][slices.Index(ab[0], "micro AUC mean")], 64); math.Abs(got-100*mean(fused)) > 1e-9 {
+		t.Errorf("ablation's bottleneck row %v, the results' fused student %v", got, 100*mean(fused))
+	}
 	sw, err := e.Sweep(ctx, "0:1:0.5")
 	if err != nil {
 		t.Fatal(err)
