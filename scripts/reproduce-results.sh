@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Re-runs every experiment whose numbers the README quotes, on the CPU, and
 # copies their tables and pictures into results/ (runs stay in runs/).
-# About 12 minutes on 2 cores.
+# About 12 minutes on 2 cores, plus 10 to 30 for the three-seed Ped2 table
+# (scripts/ped2-seeds.sh), depending on the load.
 #   scripts/reproduce-results.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
