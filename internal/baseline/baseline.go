@@ -68,6 +68,10 @@ type ResultsSpec struct {
 	Lambda float64
 	// TeacherOnly: the stage holds teacher scores only.
 	TeacherOnly bool
+	// Suffix is appended to the names of the tables and pictures Results
+	// writes ("results" + Suffix), so that another lambda's results lie
+	// beside the run's own.
+	Suffix string
 }
 
 // Eval is one unit's evaluation.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -40,6 +41,12 @@ type Config struct {
 
 	// Presets are named overrides merged on top with --preset.
 	Presets map[string]any `mapstructure:"presets" yaml:"presets,omitempty"`
+
+	// paths is how each path key was written and where it was resolved
+	// against, for error messages; warnings are notes on the resolution.
+	paths    map[string]writtenPath
+	warnings []string
+	preset   string
 }
 
 // Task is the kind of data a run works on; each baseline solves one.
@@ -158,6 +165,17 @@ func optimDefaults() map[string]any {
 // embedded one when file is empty and embedded is given), then the preset,
 // then FMAM_* variables and explicitly set flags (overrides).
 func Load(file string, embedded []byte, preset string, overrides map[string]any) (*Config, error) {
+	return load(file, embedded, preset, overrides, true)
+}
+
+// LoadRecorded reads a run folder's config.yaml as it was written: no
+// preset, no FMAM_* variables, no flags, so that it can be compared with
+// the configuration a command asks for.
+func LoadRecorded(file string) (*Config, error) {
+	return load(file, nil, "", nil, false)
+}
+
+func load(file string, embedded []byte, preset string, overrides map[string]any, env bool) (*Config, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.MergeConfigMap(Defaults()); err != nil {
@@ -194,20 +212,30 @@ func Load(file string, embedded []byte, preset string, overrides map[string]any)
 			return nil, fmt.Errorf("apply preset %s: %w", preset, err)
 		}
 	}
+	var c Config
+	// Paths from the file (and its presets) are resolved against the
+	// file's folder; those from FMAM_* variables and flags, and those of
+	// an embedded config, against the working directory.
+	base := ""
+	if file != "" {
+		base = filepath.Dir(file)
+	}
 	// Environment: FMAM_DEVICE, FMAM_THREADS, FMAM_ORT_LIB, FMAM_TRAIN_LR ...
+	fromCWD := map[string]bool{}
 	for _, k := range v.AllKeys() {
-		if strings.HasPrefix(k, "presets.") {
+		if !env || strings.HasPrefix(k, "presets.") {
 			continue
 		}
 		env := "FMAM_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
 		if val, ok := os.LookupEnv(env); ok {
 			v.Set(k, val)
+			fromCWD[k] = true
 		}
 	}
 	for k, val := range overrides {
 		v.Set(k, val)
+		fromCWD[strings.ToLower(k)] = true
 	}
-	var c Config
 	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure"}
 	dec, err := mapstructure.NewDecoder(dc)
 	if err != nil {
@@ -222,6 +250,10 @@ func Load(file string, embedded []byte, preset string, overrides map[string]any)
 	}
 	if preset != "" {
 		c.Name += "-" + preset
+	}
+	c.preset = preset
+	if err := c.resolvePaths(base, fromCWD, file); err != nil {
+		return nil, fmt.Errorf("config %s: %w", src, err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", src, err)

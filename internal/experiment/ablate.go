@@ -60,7 +60,7 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 			if err := e.TrainStudent(ctx, u, taps); err != nil {
 				return report.Table{}, inUnit(u, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err))
 			}
-			ev, err := e.evaluate(ctx, u, taps)
+			ev, err := e.evaluate(ctx, u, taps, e.Cfg.Eval.Lambda, "")
 			if err != nil {
 				return report.Table{}, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err)
 			}

@@ -161,7 +161,7 @@ func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string)
 
 // evaluate scores a unit's student for taps (raw scores are reused when
 // present and newer than the model) and writes its results.
-func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string) (*baseline.Eval, error) {
+func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lambda float64, suffix string) (*baseline.Eval, error) {
 	st := e.student(u, taps)
 	model := st.Model()
 	if fresh(st.Scores(), model) && fresh(st.TeacherScores(), model) {
@@ -175,7 +175,7 @@ func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string) (*b
 			return nil, err
 		}
 	}
-	ev, err := e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: taps, Lambda: e.Cfg.Eval.Lambda})
+	ev, err := e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: taps, Lambda: lambda, Suffix: suffix})
 	if err != nil && u.Name != "" {
 		return nil, fmt.Errorf("%s: %w", u.Name, err)
 	}

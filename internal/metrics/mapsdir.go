@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -126,7 +127,9 @@ type MapMaskPair struct {
 }
 
 // MatchMapsMasks pairs every X.npy in mapsDir with X.png or X_mask.png (the
-// MVTec AD name) in masksDir, sorted by map name. A map without a mask, a
+// MVTec AD name) in masksDir, sorted by map name. X may lie in a subfolder
+// (good/000.npy pairs with good/000.png in masksDir), as fmam eval writes
+// maps/<model>/<defect>/<name>.npy and maps/truth/<defect>/<name>.png. A map without a mask, a
 // mask without a map, or a map with both mask names is an error naming it.
 func MatchMapsMasks(mapsDir, masksDir string) ([]MapMaskPair, error) {
 	maps, err := listFiles(mapsDir, ".npy")
@@ -177,19 +180,30 @@ func MatchMapsMasks(mapsDir, masksDir string) ([]MapMaskPair, error) {
 	return pairs, nil
 }
 
-// listFiles returns the sorted names of the regular files in dir ending in ext.
+// listFiles returns the sorted paths, relative to dir, of the regular files
+// under dir (subfolders included) ending in ext.
 func listFiles(dir, ext string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
 	var names []string
-	for _, e := range entries {
-		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ext) {
-			names = append(names, e.Name())
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ext) {
+			rel, err := filepath.Rel(dir, p)
+			if err != nil {
+				return err
+			}
+			names = append(names, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
-	return names, nil // os.ReadDir sorts by name
+	return names, nil // WalkDir walks in lexical order
 }
 
 // EvaluateMapsDir loads the anomaly maps and masks matched by MatchMapsMasks,

@@ -190,3 +190,39 @@ func writeCSVAtomic(path string, header []string, recs [][]string) error {
 		return w.WriteAll(recs)
 	})
 }
+
+// FileKind is what a scores file holds, told by its header.
+type FileKind int
+
+// The kinds of scores files.
+const (
+	OtherFile FileKind = iota // not a raw scores file of fmam
+	VideoFile                 // WriteVideoCSV's header
+	ImageFile                 // WriteImageCSV's header
+)
+
+// FileKindOf reads the header of a CSV file and says whether fmam wrote it
+// as raw video or image scores.
+func FileKindOf(path string) (FileKind, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return OtherFile, fmt.Errorf("read scores: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	got, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return OtherFile, nil
+	}
+	if err != nil {
+		return OtherFile, fmt.Errorf("read scores %s: %w", path, err)
+	}
+	switch {
+	case slices.Equal(got, videoHeader):
+		return VideoFile, nil
+	case slices.Equal(got, imageHeader):
+		return ImageFile, nil
+	}
+	return OtherFile, nil
+}

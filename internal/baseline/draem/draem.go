@@ -8,6 +8,8 @@ package draem
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -192,6 +194,27 @@ func mapPath(st baseline.Stage, model string, it data.ImageItem) string {
 	return filepath.Join(st.Maps(), model, baseline.SafeName(it.Defect), name+".npy")
 }
 
+// truthModel is the folder beside the maps that holds the ground truth
+// as the evaluation saw it (resized to data.size), so that
+// 'fmam metrics --maps maps/student' reproduces the results table.
+const truthModel = "truth"
+
+// truthPath is where an image's mask is saved: maps/truth/<defect>/<name>.png.
+func truthPath(st baseline.Stage, it data.ImageItem) string {
+	return strings.TrimSuffix(mapPath(st, truthModel, it), ".npy") + ".png"
+}
+
+// saveMask writes one s x s mask (values > 0.5 anomalous) as a 0/255 PNG.
+func saveMask(path string, m []float32, s int) error {
+	img := image.NewGray(image.Rect(0, 0, s, s))
+	for i, v := range m {
+		if v > 0.5 {
+			img.Pix[i] = 255
+		}
+	}
+	return atomicfile.WriteFunc(path, func(w io.Writer) error { return png.Encode(w, img) })
+}
+
 // Score runs the evaluation model over the category's test images and
 // writes per-image raw scores (s_o = DRAEM's image score) and every
 // anomaly map as .npy (maps/teacher/..., maps/student/...), from which
@@ -222,6 +245,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	}
 	defer sess.Close()
 	n := s * s
+	withTruth := ds.HasMasks()
 	var srows, trows []score.ImageRow
 	bar := baseline.NewBar(u.Progress, b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
@@ -240,6 +264,11 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 			t.SO = score.DRAEMImageScore(tMap, s, s)
 			if err := saveMap(mapPath(m.Stage, "teacher", it), tMap, s); err != nil {
 				return err
+			}
+			if withTruth {
+				if err := saveMask(truthPath(m.Stage, it), batch.Masks[i*n:(i+1)*n], s); err != nil {
+					return err
+				}
 			}
 			if !m.TeacherOnly {
 				sMap := sess.Output(1)[i*n : (i+1)*n]
@@ -281,8 +310,8 @@ func maps(st baseline.Stage, model string, items []data.ImageItem, s int) ([][]f
 	return out, nil
 }
 
-// Results computes image AUROC from the raw scores and pixel AUROC and AP
-// from the saved maps (also after Gaussian smoothing with eval.sigma), and
+// Results computes image AUROC from the raw scores and pixel AUROC, AP
+// and AUPRO from the saved maps (also after Gaussian smoothing with eval.sigma), and
 // writes the category's table and map panels.
 func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.Stage, r baseline.ResultsSpec) (*baseline.Eval, error) {
 	ds, err := u.ImageSet(ctx)
@@ -297,7 +326,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	masks := truth.masks
 	cat := u.Name
 	res := func(method, file, model string) (report.ImageResult, [][]float32, error) {
-		out := report.ImageResult{Category: cat, Method: method, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN()}
+		out := report.ImageResult{Category: cat, Method: method, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN(), AUPRO: math.NaN()}
 		rows, err := score.ReadImageCSV(file)
 		if err != nil {
 			return out, nil, err
@@ -318,9 +347,11 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			return out, nil, err
 		}
 		if ds.HasMasks() {
-			if out.PixelAUROC, out.PixelAP, err = metrics.PixelMetrics(ctx, mm, masks, s, s); err != nil {
+			pr, err := metrics.EvaluatePixels(ctx, mm, masks, s, s, metrics.DefaultMaxFPR)
+			if err != nil {
 				return out, nil, err
 			}
+			out.PixelAUROC, out.PixelAP, out.AUPRO = pr.AUROC, pr.AP, pr.AUPRO
 			if sig := u.Cfg.Eval.Sigma; sig > 0 {
 				sm := make([][]float32, len(mm))
 				for i, m := range mm {
@@ -340,7 +371,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, err
 	}
-	ev := &baseline.Eval{Unit: cat, Headline: tr.ImageAUROC, Teacher: tr.ImageAUROC, HeadlineName: "image AUROC", Images: []report.ImageResult{tr}, Table: st.Table("results") + ".md"}
+	ev := &baseline.Eval{Unit: cat, Headline: tr.ImageAUROC, Teacher: tr.ImageAUROC, HeadlineName: "image AUROC", Images: []report.ImageResult{tr}, Table: st.Table("results"+r.Suffix) + ".md"}
 	var sMaps [][]float32
 	if !r.TeacherOnly {
 		var sr report.ImageResult
@@ -354,11 +385,11 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if r.TeacherOnly {
 		what = "teacher alone"
 	}
-	tab, err := report.ImageTable(fmt.Sprintf("%s %s, %s: pixel AUROC, pixel AP, image AUROC (%%)", u.DatasetName(), cat, what), ev.Images)
+	tab, err := report.ImageTable(fmt.Sprintf("%s %s, %s: pixel AUROC, pixel AP, image AUROC, AUPRO (%%)", u.DatasetName(), cat, what), ev.Images)
 	if err != nil {
 		return nil, err
 	}
-	if err := report.WriteAll(st.Dir, "results", tab); err != nil {
+	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}
 	return ev, mapPanels(u, st, truth, tMaps, sMaps)
@@ -451,27 +482,18 @@ func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) (
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w; run 'fmam eval' first", err)
 	}
-	so := make([]float64, len(rows))
-	fe := make([]float64, len(rows))
 	labels := make([]bool, len(rows))
 	for i, r := range rows {
-		so[i], fe[i], labels[i] = r.SO, r.SFea, r.Label
+		labels[i] = r.Label
 	}
-	nO, err := score.Normalize(so, score.HigherIsAnomalous)
-	if err != nil {
-		return nil, err
-	}
-	nF, err := score.Normalize(fe, score.HigherIsAnomalous)
-	if err != nil {
-		return nil, err
-	}
+	f := baseline.ScoringOf(New())
 	var pts []report.LambdaPoint
 	for _, l := range lambdas {
-		f, err := score.Fuse(l, nF, nO)
+		fused, err := f.FuseImages(rows, l)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("lambda %s: %w", strconv.FormatFloat(l, 'g', -1, 64), err)
 		}
-		auc, err := metrics.ROCAUC(f, labels)
+		auc, err := metrics.ROCAUC(fused, labels)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %s: %w", strconv.FormatFloat(l, 'g', -1, 64), err)
 		}

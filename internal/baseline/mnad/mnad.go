@@ -342,3 +342,7 @@ func (b *Baseline) Results(_ context.Context, u *baseline.Unit, st baseline.Stag
 func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
 	return scoring.Sweep(st, lambdas)
 }
+
+// RawScoring says how MNAD's raw scores files are read: a low PSNR (or
+// memory normality score) and a high feature inconsistency are anomalous.
+func (*Baseline) RawScoring() baseline.FrameScoring { return scoring }
