@@ -11,8 +11,64 @@ import (
 	"github.com/fmam/fmam/internal/method"
 )
 
+// tensorInfo is one tensor of an inspected model.
+type tensorInfo struct {
+	Name  string  `json:"name"`
+	DType string  `json:"dtype"`
+	Shape []int64 `json:"shape"`
+	Op    string  `json:"op,omitempty"`
+}
+
+// modelInfo is what inspect prints.
+type modelInfo struct {
+	Model       string         `json:"model"`
+	Inputs      []tensorInfo   `json:"inputs"`
+	Outputs     []tensorInfo   `json:"outputs"`
+	Ops         map[string]int `json:"ops"`
+	NoGradient  []string       `json:"no_gradient_rule"`
+	Bottleneck  string         `json:"bottleneck,omitempty"`
+	FeatureMaps []tensorInfo   `json:"feature_maps"`
+}
+
+func inspectModel(path string, all bool) (*modelInfo, error) {
+	g, err := graph.LoadFile(path, graph.ImportOptions{Batch: 1})
+	if err != nil {
+		return nil, err
+	}
+	info := &modelInfo{Model: path, Ops: map[string]int{}, NoGradient: []string{}, FeatureMaps: []tensorInfo{}}
+	tensor := func(name, op string) tensorInfo {
+		return tensorInfo{Name: name, DType: fmt.Sprint(g.DType(name)), Shape: g.Shape(name), Op: op}
+	}
+	for _, in := range g.Inputs {
+		info.Inputs = append(info.Inputs, tensor(in, ""))
+	}
+	for _, o := range g.Outputs {
+		info.Outputs = append(info.Outputs, tensor(o, ""))
+	}
+	for _, n := range g.Nodes {
+		info.Ops[n.Op]++
+	}
+	for op := range info.Ops {
+		if !autodiff.HasRule(op) {
+			info.NoGradient = append(info.NoGradient, op)
+		}
+	}
+	sort.Strings(info.NoGradient)
+	if len(g.Outputs) > 0 {
+		info.Bottleneck = method.FindBottleneck(g, g.Outputs[0])
+	}
+	for _, n := range g.Nodes {
+		o := n.Outputs[0]
+		if len(g.Shape(o)) != 4 || (!all && n.Op != "Conv" && n.Op != "ConvTranspose" && o != info.Bottleneck) {
+			continue
+		}
+		info.FeatureMaps = append(info.FeatureMaps, tensor(o, n.Op))
+	}
+	return info, nil
+}
+
 func (a *app) newInspectCmd() *cobra.Command {
-	var all bool
+	var all, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "inspect MODEL.onnx",
 		Short: "List a model's inputs, outputs, ops and feature maps (to choose a tap)",
@@ -21,26 +77,29 @@ func (a *app) newInspectCmd() *cobra.Command {
 their shapes; any of those names can be a tap in model.taps. The tensor
 'bottleneck' resolves to is marked.`,
 		Example: `  fmam inspect ../shared/teachers/mnad_pred.onnx
-  fmam inspect ../shared/teachers/draem.onnx --all`,
+  fmam inspect ../shared/teachers/draem.onnx --all
+  fmam inspect ../shared/teachers/mnad_pred.onnx --json`,
 		Args: cobra.ExactArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return []string{"onnx"}, cobra.ShellCompDirectiveFilterFileExt
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := graph.LoadFile(args[0], graph.ImportOptions{Batch: 1})
+			info, err := inspectModel(args[0], all)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			for _, in := range g.Inputs {
-				fmt.Fprintf(out, "input   %s %v %v\n", in, g.DType(in), g.Shape(in))
+			if asJSON {
+				return writeJSON(out, info)
 			}
-			for _, o := range g.Outputs {
-				fmt.Fprintf(out, "output  %s %v %v\n", o, g.DType(o), g.Shape(o))
+			for _, in := range info.Inputs {
+				fmt.Fprintf(out, "input   %s %s %v\n", in.Name, in.DType, in.Shape)
 			}
-			counts := map[string]int{}
-			for _, n := range g.Nodes {
-				counts[n.Op]++
+			for _, o := range info.Outputs {
+				fmt.Fprintf(out, "output  %s %s %v\n", o.Name, o.DType, o.Shape)
 			}
-			ops := make([]string, 0, len(counts))
-			for op := range counts {
+			ops := make([]string, 0, len(info.Ops))
+			for op := range info.Ops {
 				ops = append(ops, op)
 			}
 			sort.Strings(ops)
@@ -50,29 +109,21 @@ their shapes; any of those names can be a tap in model.taps. The tensor
 				if !autodiff.HasRule(op) {
 					mark = "(no gradient rule)"
 				}
-				fmt.Fprintf(out, " %s:%d%s", op, counts[op], mark)
+				fmt.Fprintf(out, " %s:%d%s", op, info.Ops[op], mark)
 			}
 			fmt.Fprintln(out)
-			bottleneck := ""
-			if len(g.Outputs) > 0 {
-				bottleneck = method.FindBottleneck(g, g.Outputs[0])
-			}
 			fmt.Fprintln(out, "feature maps (tap candidates):")
-			for _, n := range g.Nodes {
-				o := n.Outputs[0]
-				s := g.Shape(o)
-				if len(s) != 4 || (!all && n.Op != "Conv" && n.Op != "ConvTranspose" && o != bottleneck) {
-					continue
-				}
+			for _, f := range info.FeatureMaps {
 				mark := ""
-				if o == bottleneck {
+				if f.Name == info.Bottleneck {
 					mark = "   <- bottleneck"
 				}
-				fmt.Fprintf(out, "  %-50s %-14s %v%s\n", o, n.Op, s, mark)
+				fmt.Fprintf(out, "  %-50s %-14s %v%s\n", f.Name, f.Op, f.Shape, mark)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "list every 4-D tensor, not only conv outputs")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of the listing")
 	return cmd
 }

@@ -85,6 +85,7 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error")
 	pf.StringVar(&a.ortLib, "ort-lib", "", "path to libonnxruntime.so (also FMAM_ORT_LIB; default: the cache filled by 'make setup')")
 	a.root = root
+	a.registerCompletions(root)
 	root.AddCommand(
 		a.newVersionCmd(),
 		a.newTrainCmd(),

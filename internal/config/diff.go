@@ -52,19 +52,31 @@ func Diff(old, new *Config) ([]string, error) {
 	return out, nil
 }
 
+// show writes a value as flow YAML on one line: [a, b], {k: v}.
 func show(v any, ok bool) string {
 	if !ok {
 		return "(unset)"
+	}
+	switch x := v.(type) {
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = show(e, true)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		var parts []string
+		for k, e := range x {
+			parts = append(parts, k+": "+show(e, true))
+		}
+		slices.Sort(parts)
+		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	b, err := yaml.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
 	s := strings.TrimSpace(string(b))
-	if strings.Contains(s, "\n") {
-		// Lists and maps on one line, as in flow YAML.
-		s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
-	}
 	if s == "" {
 		s = `""`
 	}
