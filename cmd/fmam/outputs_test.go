@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -236,6 +237,20 @@ eval: {batch: 8, pictures: 1, grid: "0,1"}
 	runJSON(t, &img, "metrics", "--scores", filepath.Join(st, "scores.csv"), "--score", "s_o", "--json")
 	if want := percentCell(t, res, m+" I-AUROC"); !near(img.AUROC, want) {
 		t.Errorf("metrics --scores s_o = %v, results table I-AUROC %v", img.AUROC, want)
+	}
+	b, _ := os.ReadFile(filepath.Join(st, "lambda.json"))
+	var sw struct {
+		Rows []map[string]float64 `json:"rows"`
+	}
+	if err := json.Unmarshal(b, &sw); err != nil || len(sw.Rows) != 2 {
+		t.Fatalf("lambda.json: %v %+v", err, sw)
+	}
+	for _, r := range sw.Rows {
+		var got metricsOut
+		runJSON(t, &got, "metrics", "--scores", filepath.Join(st, "scores.csv"), "--lambda", fmt.Sprint(r["lambda"]), "--json")
+		if want := r["image AUROC"] / 100; !near(got.AUROC, want) {
+			t.Errorf("metrics --score total --lambda %v = %v, sweep-lambda %v", r["lambda"], got.AUROC, want)
+		}
 	}
 	if _, err := run(t, "eval", "--run", rd, "--lambda", "0.3"); err == nil || !strings.Contains(err.Error(), "sweep-lambda") {
 		t.Errorf("eval --lambda on an image run: %v, want an error pointing to sweep-lambda", err)
