@@ -56,7 +56,11 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 		var rows []report.AblationRow
 		sum := &baseline.Eval{Unit: u.Name}
 		for i, taps := range sets {
-			e.Log.Info("ablation", "unit", u.Name, "taps", baseline.TapSetName(taps))
+			attrs := []any{"taps", baseline.TapSetName(taps), "set", fmt.Sprintf("%d/%d", i+1, len(sets))}
+			if u.Name != "" { // video runs have one unnamed unit
+				attrs = append(attrs, "unit", u.Name)
+			}
+			e.Log.Info("ablation", attrs...)
 			if err := e.TrainStudent(ctx, u, taps); err != nil {
 				return report.Table{}, inUnit(u, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err))
 			}
