@@ -105,7 +105,7 @@ func CheckTeacherRun(cfg *config.Config, dir string) error {
 		return fmt.Errorf("model.teacher_run %s is this run's own folder: leave model.teacher_run empty", dir)
 	}
 	type key struct {
-		name       string
+		name        string
 		here, there any
 	}
 	keys := []key{

@@ -11,9 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/gradcheck"
+	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/ort"
 )
 
@@ -175,5 +178,99 @@ func checkTeacherOnly(t *testing.T, ev *experiment.Evaluation, dir string, auc f
 	md, _ := os.ReadFile(ev.Table)
 	if !strings.Contains(string(md), "teacher alone") || !strings.Contains(string(md), "MNAD (teacher)") {
 		t.Errorf("table:\n%s", md)
+	}
+}
+
+// An imported teacher is checked against the config before anything
+// trains: its input shape (the error names data.channels or data.size and
+// the file) and, for teachers fmam exported, the input format it was
+// trained on (data.range, data.mean).
+func TestImportedTeacherInputChecks(t *testing.T) {
+	gradcheck.Runtime(t)
+	base := teacherConfig("exp", "", "", "1", "1")
+	cfg, err := config.Load("", []byte(base), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := method.TeacherInference(baseline.Spec(mnad.New(), cfg, cfg.Model.Taps), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "t.onnx")
+	if err := g.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	imported := strings.Replace(base, "width: 0.0625,", "width: 0.0625, teacher: "+path+",", 1)
+	cases := []struct{ from, to, want string }{
+		{"channels: 1", "channels: 3", "teacher " + path + ` expects input "frames" of shape [4 4 32 32]: data.channels 3 x data.frames 4 gives 12 input channels, the teacher takes 4; with data.frames 4 that is data.channels: 1`},
+		{"size: 32", "size: 64", "data.size 64: the teacher takes [32 32] images (set data.size: 32)"},
+		{"channels: 1,", `channels: 1, range: "0,1",`, "teacher " + path + ": data.range: the teacher was trained with -1,1, the config gives 0,1"},
+		{"channels: 1,", `channels: 1, mean: [0.5], std: [0.25],`, "data.mean: the teacher was trained with none, the config gives 0.5; data.std: the teacher was trained with none, the config gives 0.25"},
+		{"", "", ""},
+	}
+	for _, c := range cases {
+		y := strings.Replace(imported, c.from, c.to, 1)
+		e, _ := openLogged(t, y, t.TempDir())
+		err := e.CheckTaps(context.Background(), [][]string{{"bottleneck"}})
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("matching teacher: %v", err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v\nwant one containing %q", c.to, err, c.want)
+		}
+	}
+}
+
+// A teacher run is refused when a key its teacher depends on differs,
+// naming the key and both values, and when it does not hold a teacher fmam
+// trained.
+func TestCheckTeacherRun(t *testing.T) {
+	tmp := t.TempDir()
+	write := func(name, yaml string) string {
+		cfg, err := config.Load("", []byte(yaml), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(tmp, name)
+		os.MkdirAll(dir, 0o755)
+		y, _ := cfg.YAML()
+		os.WriteFile(filepath.Join(dir, "config.yaml"), y, 0o644)
+		return dir
+	}
+	base := teacherConfig("t", "", "", "1", "1")
+	dir := write("teacher", base)
+	imported := write("imported", strings.Replace(base, "width: 0.0625,", "width: 0.0625, teacher: x.onnx,", 1))
+	cases := []struct {
+		from, to, run, want string
+	}{
+		{"", "", dir, ""},
+		{"student_steps: 1", "student_steps: 50", dir, ""}, // the student's settings are free
+		{"width: 0.0625", "width: 0.125", dir, "model.width is 0.125 here but 0.0625 in " + filepath.Join(dir, "config.yaml")},
+		{"channels: 1", "channels: 3", dir, "data.channels is 3 here but 1 in"},
+		{"frames: 4", "frames: 2", dir, "data.frames is 2 here but 4 in"},
+		{"size: 32", "size: 64", dir, "data.size is 64 here but 32 in"},
+		{"channels: 1,", `channels: 1, range: "0,255",`, dir, "data.range is 0,255 here but -1,1 in"},
+		{"width: 0.0625,", "width: 0.0625, memory: true,", dir, "model.memory is true here but false in"},
+		{"", "", imported, "imports its teacher (model.teacher x.onnx there): set model.teacher: x.onnx instead"},
+		{"", "", filepath.Join(tmp, "none"), "want a run folder written by 'fmam train'"},
+	}
+	for _, c := range cases {
+		cfg, err := config.Load("", []byte(strings.Replace(base, c.from, c.to, 1)), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = experiment.CheckTeacherRun(cfg, c.run)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.to, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v\nwant one containing %q", c.to, err, c.want)
+		}
 	}
 }
