@@ -127,6 +127,34 @@ eval: {batch: 8, pictures: 2}
 		t.Errorf("student pixel AUROC %v; pooled over known masks %v, with the no-mask image as normal %v", got, want, wrong)
 	}
 
+	// The teacher alone gives the teacher rows of the full evaluation.
+	tev, err := e.EvaluateTeacher(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tev.Table != filepath.Join(e.RunDir(), "results-teacher.md") || len(tev.Units) != 2 {
+		t.Fatalf("teacher-only evaluation: table %s, %d units", tev.Table, len(tev.Units))
+	}
+	for i, u := range tev.Units {
+		got, want := u.Images[0], ev.Units[i].Images[0]
+		if len(u.Images) != 1 || got.ImageAUROC != want.ImageAUROC || got.PixelAUROC != want.PixelAUROC || got.PixelAP != want.PixelAP {
+			t.Errorf("%s: teacher alone %+v, teacher column %+v", u.Unit, u.Images, want)
+		}
+	}
+
+	// Without data.categories every folder with train/ is a category.
+	cfg := *e.Cfg
+	cfg.Data.Categories = nil
+	noCats, err := experiment.Open(&cfg, t.TempDir(), quiet(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noCats.Close()
+	units, err := noCats.Units(ctx)
+	if err != nil || len(units) != 2 || units[0].Name != synth.CategoryObject || units[1].Name != synth.CategoryTexture {
+		t.Errorf("units without data.categories: %v, %v", units, err)
+	}
+
 	// maps.png: row 0 is the no-mask image (the first defect image), its
 	// truth tile the note grey; row 1's truth is a mask.
 	f, err := os.Open(filepath.Join(st, "maps.png"))
