@@ -40,7 +40,7 @@ func (a *app) openRun(cmd *cobra.Command, runDir string, mustExist bool, extra m
 }
 
 func (a *app) newTrainCmd() *cobra.Command {
-	var stage, runDir string
+	var stage, runDir, teacherRun string
 	var teacherSteps, studentSteps int
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -56,7 +56,8 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
 		Example: `  fmam train                                        # embedded demo, both stages
   fmam train --config configs/ped2.yaml --preset cpu-small
   fmam train --config configs/ped2.yaml --stage teacher --device cuda
-  fmam train --config configs/ped2-imported.yaml    # teacher from an ONNX file`,
+  fmam train --config configs/ped2-imported.yaml    # teacher from an ONNX file
+  fmam train --config configs/ped2.yaml --run runs/ped2-ca --teacher-run runs/ped2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := experiment.ParseStage(stage)
@@ -69,6 +70,9 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
 			}
 			if cmd.Flags().Changed("student-steps") {
 				extra["train.student_steps"] = studentSteps
+			}
+			if teacherRun != "" {
+				extra["model.teacher_run"] = teacherRun
 			}
 			e, err := a.openRun(cmd, runDir, false, extra)
 			if err != nil {
@@ -86,12 +90,14 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
 	cmd.Flags().StringVar(&runDir, "run", "", "run folder (default runs/<config name>)")
 	cmd.Flags().IntVar(&teacherSteps, "teacher-steps", 0, "override train.teacher_steps")
 	cmd.Flags().IntVar(&studentSteps, "student-steps", 0, "override train.student_steps")
+	cmd.Flags().StringVar(&teacherRun, "teacher-run", "", "use the trained teacher of this run folder, in place (sets model.teacher_run)")
 	return cmd
 }
 
 func (a *app) newEvalCmd() *cobra.Command {
 	var runDir string
 	var lambda float64
+	var teacherOnly bool
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Score the test set with teacher and student and write the results table",
@@ -99,9 +105,15 @@ func (a *app) newEvalCmd() *cobra.Command {
 per-image) scores S_o and S_fea as CSV, and write the results table
 (results.md/.csv/.json) and pictures (score curves for video, map panels
 for images). Video: S_total = lambda*S_fea + (1-lambda)*S_o, each min-max
-normalised per video; raw scores allow any lambda later (sweep-lambda).`,
+normalised per video; raw scores allow any lambda later (sweep-lambda).
+
+--teacher-only scores the teacher alone (trained, imported with
+model.teacher, or model.teacher_run's) into the teacher stage folder: the
+teacher column of the tables. A run with train.student_steps 0 has no
+student and is always evaluated so.`,
 		Example: `  fmam eval --run runs/demo
-  fmam eval --run runs/ped2-mnad-sca-cpu-small --lambda 0.3`,
+  fmam eval --run runs/ped2-mnad-sca-cpu-small --lambda 0.3
+  fmam eval --config configs/ped2-imported.yaml --teacher-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			extra := map[string]any{}
@@ -116,7 +128,11 @@ normalised per video; raw scores allow any lambda later (sweep-lambda).`,
 				return err
 			}
 			defer e.Close()
-			ev, err := e.Evaluate(cmd.Context())
+			evaluate := e.Evaluate
+			if teacherOnly {
+				evaluate = e.EvaluateTeacher
+			}
+			ev, err := evaluate(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -125,6 +141,7 @@ normalised per video; raw scores allow any lambda later (sweep-lambda).`,
 	}
 	cmd.Flags().StringVar(&runDir, "run", "", "run folder written by 'fmam train' (default runs/<config name>)")
 	cmd.Flags().Float64Var(&lambda, "lambda", 0, "fusion weight of S_fea in [0,1] (default from config)")
+	cmd.Flags().BoolVar(&teacherOnly, "teacher-only", false, "score the teacher alone (no student needed)")
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,12 @@ func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Write
 	}
 	cfgPath := layout.Config()
 	if old, err := os.ReadFile(cfgPath); err == nil && string(old) != string(y) {
-		if !sameTraining(old, y) {
+		// Folders written before config.yaml left out unused keys hold them all.
+		full, err := cfg.FullYAML()
+		if err != nil {
+			return nil, err
+		}
+		if !sameTraining(old, y) && !sameTraining(old, full) {
 			return nil, fmt.Errorf("run folder %s holds a run with another configuration (see its config.yaml); use a new name, --run DIR, or delete the folder", runDir)
 		}
 	}
@@ -109,10 +115,12 @@ func (e *Env) RunDir() string { return e.Layout.Root }
 
 // StageSummary is written as summary.json in a stage folder.
 type StageSummary struct {
-	Stage        string    `json:"stage"`
-	Steps        int       `json:"steps"`
-	FirstLoss    float64   `json:"first_loss"`
-	LastLoss     float64   `json:"last_loss"`
+	Stage string `json:"stage"`
+	Steps int    `json:"steps"`
+	// FirstLoss and LastLoss are absent when no step ran (train steps 0,
+	// or a run resumed at its last step).
+	FirstLoss    *float64  `json:"first_loss,omitempty"`
+	LastLoss     *float64  `json:"last_loss,omitempty"`
 	StepMS       float64   `json:"step_ms"`
 	CompileMS    float64   `json:"compile_ms"`
 	Device       string    `json:"device"`
@@ -159,9 +167,30 @@ func (e *Env) runTraining(ctx context.Context, u *baseline.Unit, st baseline.Sta
 	if err != nil {
 		return sum, nil, err
 	}
-	ss := &StageSummary{Stage: label, Steps: steps, FirstLoss: sum.FirstLoss, LastLoss: sum.LastLoss, StepMS: sum.StepMS,
+	// The loop leaves FirstLoss NaN and LastLoss 0 when no step ran.
+	first, last := finite(sum.FirstLoss), finite(sum.LastLoss)
+	if first == nil {
+		last = nil
+	}
+	ss := &StageSummary{Stage: label, Steps: steps, FirstLoss: first, LastLoss: last, StepMS: sum.StepMS,
 		CompileMS: float64(compile.Microseconds()) / 1000, Device: string(r.Device()), Params: params, Finished: time.Now().UTC(), TrainedSteps: sum.Steps}
 	return sum, ss, nil
+}
+
+// finite is x, or nil for NaN and infinities (which JSON cannot hold).
+func finite(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+// losses says how a stage's loss went, for the log.
+func (s *StageSummary) losses() string {
+	if s.FirstLoss == nil || s.LastLoss == nil {
+		return "no step run"
+	}
+	return fmt.Sprintf("%.4g -> %.4g", *s.FirstLoss, *s.LastLoss)
 }
 
 // fingerprint identifies a train step by its inputs and their shapes, so
