@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,8 @@ type modelInfo struct {
 	NoGradient  []string       `json:"no_gradient_rule"`
 	Bottleneck  string         `json:"bottleneck,omitempty"`
 	FeatureMaps []tensorInfo   `json:"feature_maps"`
+	// Expects says what input the model wants, in config keys.
+	Expects []string `json:"expects"`
 }
 
 func inspectModel(path string, all bool) (*modelInfo, error) {
@@ -64,6 +67,7 @@ func inspectModel(path string, all bool) (*modelInfo, error) {
 		}
 		info.FeatureMaps = append(info.FeatureMaps, tensor(o, n.Op))
 	}
+	info.Expects = expects(g)
 	return info, nil
 }
 
@@ -75,7 +79,12 @@ func (a *app) newInspectCmd() *cobra.Command {
 		Long: `Import an ONNX model at batch 1 and print its inputs and outputs, op counts
 (marking ops fmam cannot train through), and the 4-D feature maps with
 their shapes; any of those names can be a tap in model.taps. The tensor
-'bottleneck' resolves to is marked.`,
+'bottleneck' resolves to is marked.
+
+It also says what the model expects as input: its input's name and shape
+(set data.channels, data.frames and data.size to match), and for teachers
+fmam exported the input format they were trained on (data.range,
+data.mean, data.std, data.filter), from the model's metadata.`,
 		Example: `  fmam inspect ../shared/teachers/mnad_pred.onnx
   fmam inspect ../shared/teachers/draem.onnx --all
   fmam inspect ../shared/teachers/mnad_pred.onnx --json`,
@@ -97,6 +106,9 @@ their shapes; any of those names can be a tap in model.taps. The tensor
 			}
 			for _, o := range info.Outputs {
 				fmt.Fprintf(out, "output  %s %s %v\n", o.Name, o.DType, o.Shape)
+			}
+			for _, l := range info.Expects {
+				fmt.Fprintln(out, l)
 			}
 			ops := make([]string, 0, len(info.Ops))
 			for op := range info.Ops {
@@ -126,4 +138,33 @@ their shapes; any of those names can be a tap in model.taps. The tensor
 	cmd.Flags().BoolVar(&all, "all", false, "list every 4-D tensor, not only conv outputs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of the listing")
 	return cmd
+}
+
+// expects says what input the model expects: the shape, and the
+// format fmam recorded when it exported the model.
+func expects(g *graph.Graph) []string {
+	var lines []string
+	for _, in := range g.Inputs {
+		if sh := g.Shape(in); len(sh) == 4 {
+			lines = append(lines, fmt.Sprintf("expects input %q: %d channels (data.channels, times data.frames for clips), %dx%d pixels (data.size)", in, sh[1], sh[3], sh[2]))
+		}
+	}
+	keys := []struct{ meta, name string }{
+		{method.MetaArch, "model.arch"}, {method.MetaWidth, "model.width"},
+		{method.MetaChannels, "data.channels"}, {method.MetaFrames, "data.frames"}, {method.MetaSize, "data.size"},
+		{method.MetaRange, "data.range"}, {method.MetaMean, "data.mean"}, {method.MetaStd, "data.std"}, {method.MetaFilter, "data.filter"},
+	}
+	var parts []string
+	for _, k := range keys {
+		if v := g.Meta(k.meta); v != "" {
+			parts = append(parts, k.name+": "+v)
+		}
+	}
+	switch {
+	case len(parts) > 0:
+		lines = append(lines, "trained by fmam with "+strings.Join(parts, ", "))
+	case g.Meta(method.MetaArch) == "":
+		lines = append(lines, "no fmam metadata: set data.range, data.mean and data.std to the input normalisation of the model's training code")
+	}
+	return lines
 }

@@ -22,12 +22,12 @@ import (
 // of anomaly-map and mask folders.
 func newMetricsCmd() *cobra.Command {
 	var (
-		scores, maps, masks string
-		column, runDir      string
-		sigma, maxFPR       float64
-		temporalSigma       float64
-		lambda              float64
-		asJSON              bool
+		scores, maps, masks  string
+		column, runDir       string
+		sigma, maxFPR        float64
+		temporalSigma        float64
+		lambda               float64
+		asJSON, skipUnmasked bool
 	)
 	cmd := &cobra.Command{
 		Use:   "metrics (--scores FILE.csv | --maps DIR [--masks DIR])",
@@ -103,9 +103,12 @@ A malformed row or an unpaired file is an error naming the file and line.`,
 					return fmt.Errorf("--maps %s without --masks: no folder %s (fmam eval writes one beside a run's maps); give --masks DIR", maps, truth)
 				}
 				masks = truth
+				// fmam writes no truth for a defect image without a mask,
+				// and its tables leave such images out too.
+				skipUnmasked = true
 				fallthrough
 			case maps != "" && masks != "":
-				res, err := metrics.EvaluateMapsDir(cmd.Context(), maps, masks, metrics.PixelOptions{Sigma: sigma, MaxFPR: maxFPR})
+				res, err := metrics.EvaluateMapsDir(cmd.Context(), maps, masks, metrics.PixelOptions{Sigma: sigma, MaxFPR: maxFPR, SkipUnmasked: skipUnmasked})
 				if err != nil {
 					return err
 				}
@@ -131,7 +134,8 @@ A malformed row or an unpaired file is an error naming the file and line.`,
 	f.Float64Var(&lambda, "lambda", 0.5, "fusion weight of S_fea for --score total (default: the run's eval.lambda)")
 	f.StringVar(&runDir, "run", "", "run folder of a raw scores file (default: found above the file)")
 	f.StringVar(&maps, "maps", "", "folder of float32 .npy anomaly maps")
-	f.StringVar(&masks, "masks", "", "folder of PNG ground-truth masks (0/255)")
+	f.StringVar(&masks, "masks", "", "folder of PNG ground-truth masks (0/255); default with --maps: the run's maps/truth")
+	f.BoolVar(&skipUnmasked, "skip-unmasked", false, "leave out maps without a mask instead of failing (on by default for fmam's maps/truth, where it means: no mask given)")
 	f.Float64Var(&sigma, "sigma", 0, "Gaussian smoothing of the anomaly maps in pixels (0: none; 4 is common)")
 	f.Float64Var(&maxFPR, "max-fpr", metrics.DefaultMaxFPR, "FPR limit of AUPRO, in (0, 1]")
 	f.Float64Var(&temporalSigma, "temporal-sigma", 0, "Gaussian smoothing of each video's frame scores in frames (0: none)")
@@ -165,12 +169,22 @@ func scoresFile(out io.Writer, path, column string, sigma float64, asJSON bool) 
 // rawScoresFile evaluates one score of a raw scores file as its run's
 // evaluation does; lambda nil means the run's eval.lambda.
 func rawScoresFile(out io.Writer, path, column, runDir string, lambda *float64, asJSON bool) error {
-	if column == "" {
+	teacher, err := score.IsTeacherFile(path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case column == "" && teacher:
+		column = string(baseline.ScoreO) // the teacher's column of the tables
+	case column == "":
 		column = string(baseline.ScoreTotal)
 	}
 	which, err := baseline.ParseWhich(column)
 	if err != nil {
 		return err
+	}
+	if teacher && which != baseline.ScoreO {
+		return fmt.Errorf("%s is a teacher's scores: its only score is s_o (its %s column is the student's S_fea); use --score s_o, or the student's scores.csv for %s", path, score.StudentFea, which)
 	}
 	cfg, err := runConfigOf(path, runDir)
 	if err != nil {

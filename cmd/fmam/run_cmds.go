@@ -59,7 +59,7 @@ func (a *app) addNewVersion(cmd *cobra.Command) {
 }
 
 func (a *app) newTrainCmd() *cobra.Command {
-	var stage, runDir string
+	var stage, runDir, teacherRun string
 	var teacherSteps, studentSteps int
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -75,7 +75,8 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
 		Example: `  fmam train                                        # embedded demo, both stages
   fmam train --config configs/ped2.yaml --preset cpu-small
   fmam train --config configs/ped2.yaml --stage teacher --device cuda
-  fmam train --config configs/ped2-imported.yaml    # teacher from an ONNX file`,
+  fmam train --config configs/ped2-imported.yaml    # teacher from an ONNX file
+  fmam train --config configs/ped2.yaml --run runs/ped2-ca --teacher-run runs/ped2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			st, err := experiment.ParseStage(stage)
@@ -88,6 +89,9 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
 			}
 			if cmd.Flags().Changed("student-steps") {
 				extra["train.student_steps"] = studentSteps
+			}
+			if teacherRun != "" {
+				extra["model.teacher_run"] = teacherRun
 			}
 			e, err := a.openRun(cmd, runDir, false, extra)
 			if err != nil {
@@ -106,6 +110,7 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
 	cmd.Flags().IntVar(&teacherSteps, "teacher-steps", 0, "override train.teacher_steps")
 	cmd.Flags().IntVar(&studentSteps, "student-steps", 0, "override train.student_steps")
 	a.addNewVersion(cmd)
+	cmd.Flags().StringVar(&teacherRun, "teacher-run", "", "use the trained teacher of this run folder, in place (sets model.teacher_run)")
 	return cmd
 }
 
@@ -113,6 +118,7 @@ func (a *app) newEvalCmd() *cobra.Command {
 	var runDir string
 	var lambda float64
 	var asJSON bool
+	var teacherOnly bool
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Score the test set with teacher and student and write the results table",
@@ -124,9 +130,15 @@ normalised per video; raw scores allow any lambda later (sweep-lambda).
 
 --lambda L scores a video run at another lambda than its eval.lambda and
 writes results-lambda-L.{md,csv,json} (and roc-lambda-L.png) beside the
-run's results; the run's config.yaml is not changed.`,
+run's results; the run's config.yaml is not changed.
+
+--teacher-only scores the teacher alone (trained, imported with
+model.teacher, or model.teacher_run's) into the teacher stage folder: the
+teacher column of the tables. A run with train.student_steps 0 has no
+student and is always evaluated so.`,
 		Example: `  fmam eval --run runs/demo
-  fmam eval --run runs/ped2-mnad-sca-cpu-small --lambda 0.3`,
+  fmam eval --run runs/ped2-mnad-sca-cpu-small --lambda 0.3
+  fmam eval --config configs/ped2-imported.yaml --teacher-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			at := cmd.Flags().Changed("lambda")
@@ -138,10 +150,16 @@ run's results; the run's config.yaml is not changed.`,
 				return err
 			}
 			defer e.Finish(&err)
+			if at && teacherOnly {
+				return fmt.Errorf("--lambda and --teacher-only: the teacher alone has no S_fea to fuse; drop one")
+			}
 			var ev *experiment.Evaluation
-			if at {
+			switch {
+			case teacherOnly:
+				ev, err = e.EvaluateTeacher(cmd.Context())
+			case at:
 				ev, err = e.EvaluateAt(cmd.Context(), lambda)
-			} else {
+			default:
 				ev, err = e.Evaluate(cmd.Context())
 			}
 			if err != nil {
@@ -156,6 +174,7 @@ run's results; the run's config.yaml is not changed.`,
 	cmd.Flags().StringVar(&runDir, "run", "", "run folder written by 'fmam train' (default runs/<config name>)")
 	cmd.Flags().Float64Var(&lambda, "lambda", 0, "fusion weight of S_fea in [0,1]: writes results-lambda-L.* (default: eval.lambda, results.*)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as one JSON object instead of the Markdown table")
+	cmd.Flags().BoolVar(&teacherOnly, "teacher-only", false, "score the teacher alone (no student needed)")
 	return cmd
 }
 

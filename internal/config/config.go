@@ -78,6 +78,16 @@ type Data struct {
 	TestStride int  `mapstructure:"test_stride" yaml:"test_stride"`
 	Workers    int  `mapstructure:"workers" yaml:"workers"`
 	Strict     bool `mapstructure:"strict" yaml:"strict"`
+	// Range, Mean, Std and Filter are the network's input format (see
+	// Data.Decode): the values 8-bit 0 and 255 map to ("-1,1", "0,1",
+	// "0,255"; empty for the baseline's own), a per-channel normalisation
+	// after the range (torchvision's Normalize), and the resize filter
+	// (bilinear, or pil-bilinear for PIL's). Left out of config.yaml when
+	// unset, so run folders written before the keys existed still match.
+	Range  string    `mapstructure:"range" yaml:"range,omitempty"`
+	Mean   []float64 `mapstructure:"mean" yaml:"mean,omitempty"`
+	Std    []float64 `mapstructure:"std" yaml:"std,omitempty"`
+	Filter string    `mapstructure:"filter" yaml:"filter,omitempty"`
 }
 
 // Model is the baseline, the teacher source and the method's settings.
@@ -86,7 +96,10 @@ type Model struct {
 	Width float64 `mapstructure:"width" yaml:"width"`
 	// Teacher is an ONNX file of a trained teacher; empty means fmam
 	// trains one (stage teacher).
-	Teacher     string             `mapstructure:"teacher" yaml:"teacher"`
+	Teacher string `mapstructure:"teacher" yaml:"teacher"`
+	// TeacherRun is the folder of another run whose trained teacher this
+	// run's students mimic, used in place (see CheckTeacherRun).
+	TeacherRun  string             `mapstructure:"teacher_run" yaml:"teacher_run,omitempty"`
 	Taps        []string           `mapstructure:"taps" yaml:"taps"`
 	Attention   nn.AttentionConfig `mapstructure:"attention" yaml:"attention"`
 	StudentInit string             `mapstructure:"student_init" yaml:"student_init"` // random | teacher
@@ -135,8 +148,9 @@ func Defaults() map[string]any {
 		"name": "experiment", "task": string(TaskVideo), "seed": 1, "device": "auto", "threads": 0,
 		"ort_lib": "", "log_level": "info", "runs_dir": "runs",
 		"data": map[string]any{"kind": "synth-video", "root": "", "labels": "", "categories": []string{}, "textures": "",
-			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false},
-		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "taps": []string{"bottleneck"},
+			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false,
+			"range": "", "mean": []float64{}, "std": []float64{}, "filter": ""},
+		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "teacher_run": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
 			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false},
@@ -236,7 +250,7 @@ func load(file string, embedded []byte, preset string, overrides map[string]any,
 		v.Set(k, val)
 		fromCWD[strings.ToLower(k)] = true
 	}
-	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure"}
+	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure", DecodeHook: floatListHook}
 	dec, err := mapstructure.NewDecoder(dc)
 	if err != nil {
 		return nil, err
@@ -307,6 +321,10 @@ func (c *Config) Validate() error {
 	if c.Data.FrameStep < 1 || c.Data.TestStride < 1 || c.Data.Workers < 1 {
 		bad("data.frame_step, data.test_stride and data.workers must be >= 1")
 	}
+	errs = append(errs, c.Data.validateInput()...)
+	if c.Model.Teacher != "" && c.Model.TeacherRun != "" {
+		bad("model.teacher %s and model.teacher_run %s both name a teacher: keep one", c.Model.Teacher, c.Model.TeacherRun)
+	}
 	if c.Model.Width <= 0 || c.Model.Width > 4 {
 		bad("model.width %v must be in (0, 4]", c.Model.Width)
 	}
@@ -370,8 +388,25 @@ func (c *Config) Validate() error {
 }
 
 // YAML renders the resolved configuration (presets dropped) for the run
-// folder, so a run records exactly what it ran with.
+// folder, so a run records exactly what it ran with. A run whose teacher
+// is not trained here (model.teacher or model.teacher_run) does not record
+// the teacher's training settings (unusedKeys): they did not shape it.
 func (c *Config) YAML() ([]byte, error) {
+	cc := *c
+	cc.Presets = nil
+	var doc yaml.Node
+	if err := doc.Encode(&cc); err != nil {
+		return nil, err
+	}
+	for _, k := range c.unusedKeys() {
+		dropKey(&doc, strings.Split(k, "."))
+	}
+	return yaml.Marshal(&doc)
+}
+
+// FullYAML is YAML with every key, as run folders recorded it before
+// unused keys were left out.
+func (c *Config) FullYAML() ([]byte, error) {
 	cc := *c
 	cc.Presets = nil
 	return yaml.Marshal(&cc)

@@ -20,7 +20,7 @@ type writtenPath struct {
 // runs_dir is not among them: like --run, it is where output goes, and is
 // relative to the working directory.
 func PathKeys() []string {
-	return []string{"data.root", "data.labels", "data.textures", "model.teacher", "model.mimic.backbone", "ort_lib"}
+	return []string{"data.root", "data.labels", "data.textures", "model.teacher", "model.teacher_run", "model.mimic.backbone", "ort_lib"}
 }
 
 // path returns a pointer to the field of a path key.
@@ -34,6 +34,8 @@ func (c *Config) path(key string) *string {
 		return &c.Data.Textures
 	case "model.teacher":
 		return &c.Model.Teacher
+	case "model.teacher_run":
+		return &c.Model.TeacherRun
 	case "model.mimic.backbone":
 		return &c.Model.Mimic.Backbone
 	case "ort_lib":

@@ -39,6 +39,9 @@ func ParseTapSets(s string) ([][]string, error) {
 // summary over categories in the run folder, in the shape of Table 4 with
 // one method per tap set. It returns the run's headline table.
 func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error) {
+	if e.TeacherOnly() {
+		return report.Table{}, errNoStudent("ablate-layer trains a student per tap set")
+	}
 	if err := e.CheckTaps(ctx, sets); err != nil {
 		return report.Table{}, err
 	}
@@ -56,7 +59,11 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 		var rows []report.AblationRow
 		sum := &baseline.Eval{Unit: u.Name}
 		for i, taps := range sets {
-			e.Log.Info("ablation", "unit", u.Name, "taps", baseline.TapSetName(taps))
+			attrs := []any{"taps", baseline.TapSetName(taps), "set", fmt.Sprintf("%d/%d", i+1, len(sets))}
+			if u.Name != "" { // video runs have one unnamed unit
+				attrs = append(attrs, "unit", u.Name)
+			}
+			e.Log.Info("ablation", attrs...)
 			if err := e.TrainStudent(ctx, u, taps); err != nil {
 				return report.Table{}, inUnit(u, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err))
 			}
@@ -128,6 +135,7 @@ func (e *Env) checkTapSet(ctx context.Context, taps []string) error {
 		return err
 	}
 	if e.Cfg.Model.Teacher == "" {
+		// fmam's own teachers (trained here or in model.teacher_run) have them all.
 		return arch.CheckTaps(taps, e.Baseline.Taps())
 	}
 	units, err := e.Units(ctx)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -187,10 +188,12 @@ func (e *Env) RunDir() string { return e.Layout.Root }
 
 // StageSummary is written as summary.json in a stage folder.
 type StageSummary struct {
-	Stage        string    `json:"stage"`
-	Steps        int       `json:"steps"`
-	FirstLoss    float64   `json:"first_loss"`
-	LastLoss     float64   `json:"last_loss"`
+	Stage string `json:"stage"`
+	Steps int    `json:"steps"`
+	// FirstLoss and LastLoss are absent when no step ran (train steps 0,
+	// or a run resumed at its last step).
+	FirstLoss    *float64  `json:"first_loss,omitempty"`
+	LastLoss     *float64  `json:"last_loss,omitempty"`
 	StepMS       float64   `json:"step_ms"`
 	CompileMS    float64   `json:"compile_ms"`
 	Device       string    `json:"device"`
@@ -244,7 +247,12 @@ func (e *Env) runTraining(ctx context.Context, u *baseline.Unit, st baseline.Sta
 			e.Log.Warn("no loss plot", "err", err)
 		}
 	}
-	ss := &StageSummary{Stage: label, Steps: steps, FirstLoss: sum.FirstLoss, LastLoss: sum.LastLoss, StepMS: sum.StepMS,
+	// The loop leaves FirstLoss NaN and LastLoss 0 when no step ran.
+	first, last := finite(sum.FirstLoss), finite(sum.LastLoss)
+	if first == nil {
+		last = nil
+	}
+	ss := &StageSummary{Stage: label, Steps: steps, FirstLoss: first, LastLoss: last, StepMS: sum.StepMS,
 		CompileMS: float64(compile.Microseconds()) / 1000, Device: string(r.Device()), Params: params, Finished: time.Now().UTC(), TrainedSteps: sum.Steps}
 	return sum, ss, nil
 }
@@ -263,6 +271,22 @@ func longHint(cfg *config.Config, dev ort.Device) string {
 		return ""
 	}
 	return fmt.Sprintf("this config has a preset sized for CPUs: add --preset %s (a new run folder, %s-%s)", cpuPreset, cfg.Name, cpuPreset)
+}
+
+// finite is x, or nil for NaN and infinities (which JSON cannot hold).
+func finite(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+// losses says how a stage's loss went, for the log.
+func (s *StageSummary) losses() string {
+	if s.FirstLoss == nil || s.LastLoss == nil {
+		return "no step run"
+	}
+	return fmt.Sprintf("%.4g -> %.4g", *s.FirstLoss, *s.LastLoss)
 }
 
 // fingerprint identifies a train step by its inputs and their shapes, so

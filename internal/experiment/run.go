@@ -75,8 +75,12 @@ type Evaluation struct {
 }
 
 // Evaluate scores the configured student of every unit and writes the
-// results tables.
+// results tables; a run without a student (TeacherOnly) is evaluated as
+// EvaluateTeacher does.
 func (e *Env) Evaluate(ctx context.Context) (*Evaluation, error) {
+	if e.TeacherOnly() {
+		return e.EvaluateTeacher(ctx)
+	}
 	return e.evaluateTaps(ctx, e.Cfg.Model.Taps, e.Cfg.Eval.Lambda, "")
 }
 
@@ -141,6 +145,9 @@ func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 	lams, err := score.ParseGrid(grid)
 	if err != nil {
 		return nil, err
+	}
+	if e.TeacherOnly() {
+		return nil, errNoStudent("sweep-lambda re-scores a student's S_o and S_fea")
 	}
 	units, err := e.Units(ctx)
 	if err != nil {

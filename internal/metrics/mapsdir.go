@@ -119,6 +119,10 @@ type PixelOptions struct {
 	Sigma float64
 	// MaxFPR is AUPRO's FPR limit; 0 means DefaultMaxFPR.
 	MaxFPR float64
+	// SkipUnmasked leaves out maps without a mask instead of failing: in
+	// the folders fmam eval writes, a missing mask means the image's pixel
+	// truth is unknown (a defect image without a mask).
+	SkipUnmasked bool
 }
 
 // MapMaskPair names the files of one test image.
@@ -130,25 +134,26 @@ type MapMaskPair struct {
 // MVTec AD name) in masksDir, sorted by map name. X may lie in a subfolder
 // (good/000.npy pairs with good/000.png in masksDir), as fmam eval writes
 // maps/<model>/<defect>/<name>.npy and maps/truth/<defect>/<name>.png. A map without a mask, a
-// mask without a map, or a map with both mask names is an error naming it.
-func MatchMapsMasks(mapsDir, masksDir string) ([]MapMaskPair, error) {
+// mask without a map, or a map with both mask names is an error naming it;
+// with skipUnmasked, maps without a mask are left out and counted instead.
+func MatchMapsMasks(mapsDir, masksDir string, skipUnmasked bool) (pairs []MapMaskPair, skipped int, err error) {
 	maps, err := listFiles(mapsDir, ".npy")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(maps) == 0 {
-		return nil, fmt.Errorf("match maps: no .npy anomaly maps in %s", mapsDir)
+		return nil, 0, fmt.Errorf("match maps: no .npy anomaly maps in %s", mapsDir)
 	}
 	masks, err := listFiles(masksDir, ".png")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	isMask := make(map[string]bool, len(masks))
 	for _, name := range masks {
 		isMask[name] = true
 	}
 	used := make(map[string]bool)
-	pairs := make([]MapMaskPair, 0, len(maps))
+	pairs = make([]MapMaskPair, 0, len(maps))
 	for _, m := range maps {
 		base := strings.TrimSuffix(m, ".npy")
 		var found []string
@@ -159,25 +164,32 @@ func MatchMapsMasks(mapsDir, masksDir string) ([]MapMaskPair, error) {
 		}
 		switch len(found) {
 		case 0:
-			return nil, fmt.Errorf("match maps: map %s has no mask %s or %s in %s; write an all-zero mask for a normal image",
+			if skipUnmasked {
+				skipped++
+				continue
+			}
+			return nil, 0, fmt.Errorf("match maps: map %s has no mask %s or %s in %s; write an all-zero mask for a normal image",
 				filepath.Join(mapsDir, m), base+".png", base+"_mask.png", masksDir)
 		case 2:
-			return nil, fmt.Errorf("match maps: map %s matches both %s and %s in %s; keep one",
+			return nil, 0, fmt.Errorf("match maps: map %s matches both %s and %s in %s; keep one",
 				filepath.Join(mapsDir, m), found[0], found[1], masksDir)
 		}
 		if used[found[0]] {
-			return nil, fmt.Errorf("match maps: mask %s matches two maps", filepath.Join(masksDir, found[0]))
+			return nil, 0, fmt.Errorf("match maps: mask %s matches two maps", filepath.Join(masksDir, found[0]))
 		}
 		used[found[0]] = true
 		pairs = append(pairs, MapMaskPair{Map: filepath.Join(mapsDir, m), Mask: filepath.Join(masksDir, found[0])})
 	}
 	for _, name := range masks {
 		if !used[name] {
-			return nil, fmt.Errorf("match maps: mask %s has no anomaly map %s.npy in %s",
+			return nil, 0, fmt.Errorf("match maps: mask %s has no anomaly map %s.npy in %s",
 				filepath.Join(masksDir, name), strings.TrimSuffix(strings.TrimSuffix(name, ".png"), "_mask"), mapsDir)
 		}
 	}
-	return pairs, nil
+	if len(pairs) == 0 {
+		return nil, skipped, fmt.Errorf("match maps: none of the %d maps in %s has a mask in %s", skipped, mapsDir, masksDir)
+	}
+	return pairs, skipped, nil
 }
 
 // listFiles returns the sorted paths, relative to dir, of the regular files
@@ -220,9 +232,12 @@ func EvaluateMapsDir(ctx context.Context, mapsDir, masksDir string, opts PixelOp
 	if err := checkSigma(opts.Sigma); err != nil {
 		return PixelResult{}, err
 	}
-	pairs, err := MatchMapsMasks(mapsDir, masksDir)
+	pairs, skipped, err := MatchMapsMasks(mapsDir, masksDir, opts.SkipUnmasked)
 	if err != nil {
 		return PixelResult{}, err
+	}
+	if skipped > 0 {
+		slog.Info("maps without a mask left out", "maps", mapsDir, "left_out", skipped, "kept", len(pairs))
 	}
 	maps, masks, w, h, err := loadPairs(ctx, pairs, opts.Sigma)
 	if err != nil {

@@ -44,8 +44,14 @@ func TestRunAddMul(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Destroy()
-	in, _ := ort.NewTensor([]int64{2, 3}, []float32{0, 1, 2, 3, 4, 5})
-	out, _ := ort.ZerosTensor([]int64{2, 3})
+	in, err := ort.NewTensor([]int64{2, 3}, []float32{0, 1, 2, 3, 4, 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ort.ZerosTensor([]int64{2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer ort.DestroyAll(in, out)
 	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)

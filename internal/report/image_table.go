@@ -37,6 +37,10 @@ const (
 type ImageResult struct {
 	Category string
 	Method   string // e.g. "DRAEM" for the teacher, "DRAEM+CA" for the student
+	// Group names the category's row group (the data set, for categories
+	// that are not MVTec AD's); empty puts MVTec AD categories under
+	// textures or objects and others under other.
+	Group string
 
 	PixelAUROC float64
 	PixelAP    float64
@@ -66,10 +70,12 @@ func imageMetrics() []imageMetric {
 	}
 }
 
-// imageGroup names the row group of an image category.
-func imageGroup(category string) string {
+// imageGroup names the row group of an image category: group when set.
+func imageGroup(category, group string) string {
 	c := strings.ToLower(category)
 	switch {
+	case group != "":
+		return group
 	case slices.Contains(MVTecTextures(), c):
 		return GroupTextures
 	case slices.Contains(MVTecObjects(), c):
@@ -94,6 +100,7 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 	type key struct{ cat, method string }
 	byKey := make(map[key]ImageResult, len(results))
 	var methods, cats []string
+	groupOf := map[string]string{}
 	for i, r := range results {
 		if r.Category == "" || r.Method == "" {
 			return Table{}, fmt.Errorf("image table %q: result %d has an empty category or method (category %q, method %q)", title, i, r.Category, r.Method)
@@ -108,6 +115,10 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 			}
 		}
 		byKey[k] = r
+		if g, ok := groupOf[r.Category]; ok && g != r.Group {
+			return Table{}, fmt.Errorf("image table %q: category %q is in groups %q and %q", title, r.Category, g, r.Group)
+		}
+		groupOf[r.Category] = r.Group
 		if !slices.Contains(methods, r.Method) {
 			methods = append(methods, r.Method)
 		}
@@ -148,7 +159,7 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 	groupCats := map[string][]string{}
 	var groups []string
 	for _, cat := range cats {
-		g := imageGroup(cat)
+		g := imageGroup(cat, groupOf[cat])
 		if _, ok := groupCats[g]; !ok {
 			groups = append(groups, g)
 		}

@@ -182,3 +182,31 @@ func TestImageTableErrors(t *testing.T) {
 		})
 	}
 }
+
+// Categories of a named data set are grouped under its name, not "other":
+// one group, so the footer holds only the overall mean; a category put in
+// two groups is refused.
+func TestImageTableNamedGroup(t *testing.T) {
+	r := func(cat, method string, auc float64) ImageResult {
+		return ImageResult{Category: cat, Method: method, Group: "parts", PixelAUROC: nan, PixelAP: nan, ImageAUROC: auc, PixelAUROCSigma: nan, PixelAPSigma: nan}
+	}
+	tab, err := ImageTable("parts", []ImageResult{r("screw_b", "DRAEM", 0.5), r("gear", "DRAEM", 0.75)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, row := range append(tab.Rows, tab.Footer...) {
+		rows = append(rows, row[0].Text+"/"+row[1].Text)
+	}
+	if want := []string{"parts/gear", "parts/screw_b", "all/mean"}; !slices.Equal(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+	if v := cellValue(t, tab, tab.Footer[0], "DRAEM I-AUROC").Value; !near(v, 62.5) {
+		t.Errorf("mean I-AUROC %v, want 62.5", v)
+	}
+	other := r("gear", "DRAEM+CA", 0.5)
+	other.Group = ""
+	if _, err := ImageTable("parts", []ImageResult{r("gear", "DRAEM", 0.5), other}); err == nil || !strings.Contains(err.Error(), `category "gear" is in groups "parts" and ""`) {
+		t.Errorf("two groups for one category: %v", err)
+	}
+}

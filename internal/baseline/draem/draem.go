@@ -79,6 +79,10 @@ func (*Baseline) CheckConfig(cfg *config.Config) error {
 	if cfg.Data.Channels != 3 {
 		return fmt.Errorf("data.channels %d: DRAEM reads RGB images; set data.channels: 3", cfg.Data.Channels)
 	}
+	// MimicImage hands the input to the backbone as it is.
+	if o := decode(cfg); cfg.Model.Mimic.Backbone != "" && (o.Range != data.RangeUnit || o.Mean != nil) {
+		return fmt.Errorf("model.mimic needs DRAEM's own input format: leave data.range, data.mean and data.std unset")
+	}
 	return nil
 }
 
@@ -143,9 +147,15 @@ func (*Baseline) BenchLoss(g *graph.Graph, s method.Spec, f method.Forward, inpu
 	return total, []string{input, m}
 }
 
-func decode(cfg *config.Config) data.DecodeOptions {
-	s := cfg.Data.Size
-	return data.DecodeOptions{C: 3, H: s, W: s, Range: data.RangeUnit}
+// decode is DRAEM's input: RGB in [0, 1] unless data.range and
+// data.mean/std say otherwise (an imported DRAEM's own format).
+func decode(cfg *config.Config) data.DecodeOptions { return baseline.Decode(cfg) }
+
+// unitRange is the decode range without normalisation: what an
+// augmentation sees (data.Sample), to be taken to and from [0, 1].
+func unitRange(cfg *config.Config) (data.Input, bool) {
+	in := data.Input{C: 3, Range: decode(cfg).Range}
+	return in, in.Range != data.RangeUnit
 }
 
 // Source yields normal images with Perlin anomalies pasted from the
@@ -165,13 +175,22 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 	if err != nil {
 		return nil, err
 	}
+	// The synthesizer blends textures into [0, 1] images.
+	in, convert := unitRange(u.Cfg)
 	aug := func(rng *rand.Rand, smp *data.Sample) error {
-		out, err := syn.Synthesize(synth.Image(smp.Image), rng)
+		img := smp.Image
+		if convert {
+			img = in.ToUnit(img)
+		}
+		out, err := syn.Synthesize(synth.Image(img), rng)
 		if err != nil {
 			return err
 		}
 		smp.Image = data.Image(out.Aug)
 		smp.Clean = data.Image(out.Input)
+		if convert {
+			smp.Image, smp.Clean = in.FromUnit(smp.Image), in.FromUnit(smp.Clean)
+		}
 		for i, m := range out.Mask {
 			smp.Mask.Pix[i] = m > 0.5
 		}
@@ -265,7 +284,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 			if err := saveMap(mapPath(m.Stage, "teacher", it), tMap, s); err != nil {
 				return err
 			}
-			if withTruth {
+			if withTruth && batch.HasMask[i] { // no file: the truth is unknown, as in the tables
 				if err := saveMask(truthPath(m.Stage, it), batch.Masks[i*n:(i+1)*n], s); err != nil {
 					return err
 				}
@@ -284,7 +303,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 		bar.Add()
 	}
 	bar.Finish()
-	if err := score.WriteImageCSV(m.Stage.TeacherScores(), trows); err != nil {
+	if err := score.WriteTeacherImageCSV(m.Stage.TeacherScores(), trows, !m.TeacherOnly); err != nil {
 		return err
 	}
 	if m.TeacherOnly {
@@ -323,10 +342,29 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, err
 	}
-	masks := truth.masks
+	// Pixel metrics cover the images whose pixel truth is known: a defect
+	// image without a mask is left out rather than counted all normal.
+	var masks [][]bool
+	var known []int
+	for i, m := range truth.masks {
+		if truth.known[i] {
+			masks, known = append(masks, m), append(known, i)
+		}
+	}
+	localised, defects := false, 0
+	for _, i := range known {
+		localised = localised || ds.Test[i].Label == 1
+	}
+	for _, it := range ds.Test {
+		defects += int(it.Label)
+	}
 	cat := u.Name
+	group := ""
+	if !slices.Contains(data.MVTecCategories(), cat) {
+		group = u.DatasetName()
+	}
 	res := func(method, file, model string) (report.ImageResult, [][]float32, error) {
-		out := report.ImageResult{Category: cat, Method: method, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN(), AUPRO: math.NaN()}
+		out := report.ImageResult{Category: cat, Method: method, Group: group, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN(), AUPRO: math.NaN()}
 		rows, err := score.ReadImageCSV(file)
 		if err != nil {
 			return out, nil, err
@@ -346,15 +384,19 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		if err != nil {
 			return out, nil, err
 		}
-		if ds.HasMasks() {
-			pr, err := metrics.EvaluatePixels(ctx, mm, masks, s, s, metrics.DefaultMaxFPR)
+		if localised {
+			km := make([][]float32, len(known))
+			for j, i := range known {
+				km[j] = mm[i]
+			}
+			pr, err := metrics.EvaluatePixels(ctx, km, masks, s, s, metrics.DefaultMaxFPR)
 			if err != nil {
 				return out, nil, err
 			}
 			out.PixelAUROC, out.PixelAP, out.AUPRO = pr.AUROC, pr.AP, pr.AUPRO
 			if sig := u.Cfg.Eval.Sigma; sig > 0 {
-				sm := make([][]float32, len(mm))
-				for i, m := range mm {
+				sm := make([][]float32, len(km))
+				for i, m := range km {
 					if sm[i], err = metrics.GaussianBlur(m, s, s, sig); err != nil {
 						return out, nil, err
 					}
@@ -389,6 +431,14 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, err
 	}
+	if n := len(ds.Test) - len(known); n > 0 {
+		note := fmt.Sprintf("%d of %d defect images have no mask: pixel metrics leave them out", n, defects)
+		if !localised {
+			note = fmt.Sprintf("no defect image has a mask (%d without): pixel metrics are absent", n)
+		}
+		ev.Notes = append(ev.Notes, note+".")
+		tab.Notes = append(tab.Notes, note+"; maps.png draws them as \"no mask\".")
+	}
 	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}
@@ -396,9 +446,11 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 }
 
 // truth is the test set as the batcher decodes it: masks (checked against
-// their images' sizes) and the first anomalous images for the panels.
+// their images' sizes), whether each is known (data.ImageItem.HasMask),
+// and the first anomalous images for the panels.
 type truth struct {
 	masks  [][]bool
+	known  []bool
 	images map[int][]float32 // by test index
 }
 
@@ -409,7 +461,8 @@ func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*t
 	if err != nil {
 		return nil, err
 	}
-	t := &truth{masks: make([][]bool, len(ds.Test)), images: map[int][]float32{}}
+	t := &truth{masks: make([][]bool, len(ds.Test)), known: make([]bool, len(ds.Test)), images: map[int][]float32{}}
+	in := decode(u.Cfg).Input() // pictures are drawn from [0, 1]
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
 		if err != nil {
 			return nil, err
@@ -420,10 +473,11 @@ func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*t
 			for j := range mask {
 				mask[j] = batch.Masks[i*n+j] > 0.5
 			}
-			t.masks[idx] = mask
+			t.masks[idx], t.known[idx] = mask, batch.HasMask[i]
 			// Panels show anomalous images: that is where the maps differ.
 			if batch.Labels[i] == 1 && len(t.images) < u.Cfg.Eval.Pictures {
-				t.images[idx] = slices.Clone(batch.Images[i*3*n : (i+1)*3*n])
+				img := data.Image{C: 3, H: s, W: s, Pix: batch.Images[i*3*n : (i+1)*3*n]}
+				t.images[idx] = in.ToUnit(img).Pix
 			}
 		}
 	}
@@ -447,10 +501,11 @@ func mapPanels(u *baseline.Unit, st baseline.Stage, t *truth, tMaps, sMaps [][]f
 			}
 		}
 		tm := report.Map{Data: tMaps[i], H: s, W: s}
-		tiles := []report.Tile{
-			report.ImageTile("image", report.ImageCHW{Data: img, C: 3, H: s, W: s}),
-			report.MaskTile("truth", report.Map{Data: mk, H: s, W: s}),
+		truthTile := report.MaskTile("truth", report.Map{Data: mk, H: s, W: s})
+		if !t.known[i] {
+			truthTile = report.NoteTile("truth", "no mask", s, s)
 		}
+		tiles := []report.Tile{report.ImageTile("image", report.ImageCHW{Data: img, C: 3, H: s, W: s}), truthTile}
 		if sMaps != nil {
 			sm := report.Map{Data: sMaps[i], H: s, W: s}
 			r := report.JointRange(tm, sm)
