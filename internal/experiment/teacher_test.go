@@ -243,6 +243,10 @@ func TestCheckTeacherRun(t *testing.T) {
 	base := teacherConfig("t", "", "", "1", "1")
 	dir := write("teacher", base)
 	imported := write("imported", strings.Replace(base, "width: 0.0625,", "width: 0.0625, teacher: x.onnx,", 1))
+	x, err := filepath.Abs("x.onnx") // an embedded config's paths resolve against the working directory
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		from, to, run, want string
 	}{
@@ -254,7 +258,7 @@ func TestCheckTeacherRun(t *testing.T) {
 		{"size: 32", "size: 64", dir, "data.size is 64 here but 32 in"},
 		{"channels: 1,", `channels: 1, range: "0,255",`, dir, "data.range is 0,255 here but -1,1 in"},
 		{"width: 0.0625,", "width: 0.0625, memory: true,", dir, "model.memory is true here but false in"},
-		{"", "", imported, "imports its teacher (model.teacher x.onnx there): set model.teacher: x.onnx instead"},
+		{"", "", imported, "imports its teacher (model.teacher " + x + " there): set model.teacher: " + x + " instead"},
 		{"", "", filepath.Join(tmp, "none"), "want a run folder written by 'fmam train'"},
 	}
 	for _, c := range cases {
