@@ -15,6 +15,10 @@ import (
 // write new tables, not new weights).
 var runOnlyKeys = []string{"device", "threads", "log_level", "ort_lib", "runs_dir", "eval"}
 
+// builtKeys are keys under runOnlyKeys that the exported models are built
+// with (their batch size is fixed), so a change is a different run.
+var builtKeys = []string{"eval.batch"}
+
 // Diff lists every training setting that differs between old and new as
 // "key: old -> new", sorted by key; nil when they train the same run.
 func Diff(old, new *Config) ([]string, error) {
@@ -39,7 +43,7 @@ func Diff(old, new *Config) ([]string, error) {
 	var out []string
 	for _, k := range keys {
 		top := strings.SplitN(k, ".", 2)[0]
-		if slices.Contains(runOnlyKeys, top) {
+		if slices.Contains(runOnlyKeys, top) && !slices.Contains(builtKeys, k) {
 			continue
 		}
 		va, oka := a[k]
