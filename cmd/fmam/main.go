@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,7 @@ type app struct {
 	seeds      string
 	logLevel   string
 	ortLib     string
+	newVersion bool
 	root       *cobra.Command
 }
 
@@ -41,7 +43,12 @@ func main() {
 	a := &app{}
 	root := a.newRoot()
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "fmam:", err)
+		// The same format as every other line fmam logs, a record per
+		// line of the message (errors.Join puts each error on its own).
+		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+		for _, line := range strings.Split(err.Error(), "\n") {
+			log.Error("fmam: " + line)
+		}
 		if errors.Is(err, context.Canceled) {
 			os.Exit(130)
 		}
@@ -68,6 +75,8 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
   fmam version`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every line fmam logs, whichever package logs it, in one format.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) { commandLogger(cmd) },
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "experiment YAML (default: the embedded demo)")
@@ -79,6 +88,7 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error")
 	pf.StringVar(&a.ortLib, "ort-lib", "", "path to libonnxruntime.so (also FMAM_ORT_LIB; default: the cache filled by 'make setup')")
 	a.root = root
+	a.registerCompletions(root)
 	root.AddCommand(
 		a.newVersionCmd(),
 		a.newTrainCmd(),
@@ -135,13 +145,27 @@ func (a *app) loadConfig(cmd *cobra.Command, extra map[string]any) (*config.Conf
 	return config.Load(a.configFile, embedded, a.preset, over)
 }
 
-// logger returns a text logger at the configured level on stderr.
-func logger(level string) *slog.Logger {
+// setLogger makes a text logger at level on the command's stderr the
+// process's default (packages that log through slog.Default share its
+// format) and returns it.
+func (a *app) setLogger(cmd *cobra.Command, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: l}))
+	slog.SetDefault(log)
+	return log
+}
+
+// commandLogger is setLogger at the --log-level flag (default info), for
+// commands that read no config.
+func commandLogger(cmd *cobra.Command) *slog.Logger {
+	level := "info"
+	if f := cmd.Flag("log-level"); f != nil && f.Value.String() != "" {
+		level = f.Value.String()
+	}
+	return (&app{}).setLogger(cmd, level)
 }
 
 // ortLibCandidates is the library search order: flag, environment, config.

@@ -67,10 +67,15 @@ func (imageTask) Narrow(cfg *config.Config, unit string) *config.Config {
 // student rows.
 func (imageTask) Summary(title string, evals []*Eval) (report.Table, bool, error) {
 	var rows []report.ImageResult
+	var notes []string
 	for _, e := range evals {
 		rows = append(rows, e.Images...)
+		for _, n := range e.Notes {
+			notes = append(notes, e.Unit+": "+n)
+		}
 	}
 	t, err := report.ImageTable(title, rows)
+	t.Notes = append(t.Notes, notes...)
 	return t, err == nil, err
 }
 

@@ -81,12 +81,18 @@ func (s Stage) Summary() string    { return filepath.Join(s.Dir, "summary.json")
 // TeacherModel is the exported teacher of a teacher stage.
 func (s Stage) TeacherModel() string { return filepath.Join(s.Dir, "teacher.onnx") }
 
+// TeacherEvalModel is a teacher stage's evaluation model of the teacher
+// alone (trained here, imported, or another run's), for `fmam eval
+// --teacher-only`; its scores and results land beside it.
+func (s Stage) TeacherEvalModel() string { return filepath.Join(s.Dir, "teacher_eval.onnx") }
+
 // Model is a student stage's evaluation model (teacher and student).
 func (s Stage) Model() string { return filepath.Join(s.Dir, "model.onnx") }
 
 // Scores and TeacherScores are the raw per-sample scores of the student
-// and of its teacher; MemoryScores and TeacherMemoryScores MNAD's raw
-// parts when it has a memory.
+// and of its teacher (whose s_fea_student column is the student's S_fea,
+// score.StudentFea); MemoryScores and TeacherMemoryScores MNAD's raw parts
+// when it has a memory.
 func (s Stage) Scores() string              { return filepath.Join(s.Dir, "scores.csv") }
 func (s Stage) TeacherScores() string       { return filepath.Join(s.Dir, "teacher_scores.csv") }
 func (s Stage) MemoryScores() string        { return filepath.Join(s.Dir, "memory_scores.csv") }

@@ -53,7 +53,7 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	}
 	results := []report.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: teacher.Micro, MacroAUC: teacher.Macro}}
 	curves := [][]metrics.VideoScores{tfused}
-	ev := &Eval{Unit: u.Name, Headline: teacher.Micro, Teacher: teacher.Micro, HeadlineName: "frame micro AUC", Table: st.Table("results") + ".md"}
+	ev := &Eval{Unit: u.Name, Headline: teacher.Micro, Teacher: teacher.Micro, HeadlineName: "frame micro AUC", Table: st.Table("results"+r.Suffix) + ".md"}
 	frames := len(trows)
 	var fused []metrics.VideoScores
 	if !r.TeacherOnly {
@@ -86,17 +86,17 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	if err != nil {
 		return nil, err
 	}
-	if err := report.WriteAll(st.Dir, "results", tab); err != nil {
+	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, res := range results {
 		names = append(names, res.Method)
 	}
-	if err := rocPicture(st.Picture("roc"), "Frame-level ROC, "+ds, names, curves); err != nil {
+	if err := rocPicture(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves); err != nil {
 		return nil, err
 	}
-	if err := scoreCurves(st.Curves(), u.Cfg.Eval.Pictures, fused, tfused, r.Lambda); err != nil {
+	if err := scoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, fused, tfused, r.Lambda); err != nil {
 		return nil, err
 	}
 	return ev, nil

@@ -41,6 +41,9 @@ func ParseTapSets(s string) ([][]string, error) {
 // the table over seeds in the run folder. It returns the run's headline
 // table.
 func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error) {
+	if e.TeacherOnly() {
+		return report.Table{}, errNoStudent("ablate-layer trains a student per tap set")
+	}
 	if e.Cfg.MultiSeed() {
 		return e.ablateSeeds(ctx, sets)
 	}
@@ -61,11 +64,15 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 		var rows []report.AblationRow
 		sum := &baseline.Eval{Unit: u.Name}
 		for i, taps := range sets {
-			e.Log.Info("ablation", "unit", u.Name, "taps", baseline.TapSetName(taps))
+			attrs := []any{"taps", baseline.TapSetName(taps), "set", fmt.Sprintf("%d/%d", i+1, len(sets))}
+			if u.Name != "" { // video runs have one unnamed unit
+				attrs = append(attrs, "unit", u.Name)
+			}
+			e.Log.Info("ablation", attrs...)
 			if err := e.TrainStudent(ctx, u, taps); err != nil {
 				return report.Table{}, inUnit(u, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err))
 			}
-			ev, err := e.evaluate(ctx, u, taps)
+			ev, err := e.evaluate(ctx, u, taps, e.Cfg.Eval.Lambda, "")
 			if err != nil {
 				return report.Table{}, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err)
 			}
@@ -133,6 +140,7 @@ func (e *Env) checkTapSet(ctx context.Context, taps []string) error {
 		return err
 	}
 	if e.Cfg.Model.Teacher == "" {
+		// fmam's own teachers (trained here or in model.teacher_run) have them all.
 		return arch.CheckTaps(taps, e.Baseline.Taps())
 	}
 	units, err := e.Units(ctx)

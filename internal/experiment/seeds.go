@@ -55,12 +55,14 @@ func writeSeedConfig(l baseline.Layout, cfg *config.Config) error {
 	if err := os.MkdirAll(l.Root, 0o755); err != nil {
 		return fmt.Errorf("create seed folder %s: %w", l.Root, err)
 	}
+	if _, err := os.Stat(l.Config()); err == nil {
+		// The run's own config.yaml has been checked already; this names
+		// what differs should a seed folder have been edited by hand.
+		return checkSameRun(l.Config(), cfg)
+	}
 	y, err := cfg.YAML()
 	if err != nil {
 		return err
-	}
-	if old, err := os.ReadFile(l.Config()); err == nil && string(old) != string(y) && !sameTraining(old, y) {
-		return fmt.Errorf("seed folder %s holds a run with another configuration (see its config.yaml); use a new run folder or delete it", l.Root)
 	}
 	return atomicfile.Write(l.Config(), y)
 }
