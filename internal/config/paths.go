@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -102,6 +103,15 @@ func (c *Config) CheckPaths() error {
 	for _, k := range PathKeys() {
 		p := *c.path(k)
 		if p == "" || k == "data.root" && strings.HasPrefix(c.Data.Kind, "synth-") {
+			continue
+		}
+		if strings.Contains(p, SeedPlaceholder) { // one file per seed
+			for _, seed := range c.Train.Seeds {
+				sp := strings.ReplaceAll(p, SeedPlaceholder, strconv.FormatUint(seed, 10))
+				if _, err := os.Stat(sp); err != nil {
+					errs = append(errs, fmt.Errorf("%s (seed %d): %s: %w", k, seed, c.describe(k, err), err))
+				}
+			}
 			continue
 		}
 		if _, err := os.Stat(p); err != nil {

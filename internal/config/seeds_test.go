@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -43,14 +45,21 @@ func TestForSeed(t *testing.T) {
 	if !c.MultiSeed() || c.DataSeed() != 5 {
 		t.Fatalf("multi %v, data seed %d", c.MultiSeed(), c.DataSeed())
 	}
+	abs := func(p string) string { // an embedded config's paths resolve against the working directory
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
 	s := c.ForSeed(9)
-	if s.Seed != 9 || s.MultiSeed() || s.DataSeed() != 5 || s.Model.Teacher != "runs/a/seed-9/teacher/teacher.onnx" {
+	if s.Seed != 9 || s.MultiSeed() || s.DataSeed() != 5 || s.Model.Teacher != abs("runs/a/seed-9/teacher/teacher.onnx") {
 		t.Errorf("ForSeed(9): seed %d, seeds %v, data seed %d, teacher %s", s.Seed, s.Train.Seeds, s.DataSeed(), s.Model.Teacher)
 	}
 	if err := s.Validate(); err != nil {
 		t.Errorf("seed config invalid: %v", err)
 	}
-	if c.Model.Teacher != "runs/a/seed-{seed}/teacher/teacher.onnx" || len(c.Train.Seeds) != 2 {
+	if c.Model.Teacher != abs("runs/a/seed-{seed}/teacher/teacher.onnx") || len(c.Train.Seeds) != 2 {
 		t.Error("ForSeed changed the run's configuration")
 	}
 	for _, y := range []string{
@@ -71,5 +80,22 @@ func TestForSeed(t *testing.T) {
 	e, err := config.Load("", []byte("name: x\n"), "", nil)
 	if err != nil || !slices.Equal(e.Train.Seeds, []uint64{4, 2}) {
 		t.Errorf("FMAM_TRAIN_SEEDS: %v, %v", e.Train.Seeds, err)
+	}
+}
+
+// A teacher path with the seed placeholder is checked once per seed.
+func TestCheckPathsPerSeed(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "t0.onnx"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	y := "name: x\ntrain: {seeds: [0, 1]}\nmodel: {teacher: \"" + filepath.Join(dir, "t{seed}.onnx") + "\"}\n"
+	c, err := config.Load("", []byte(y), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.CheckPaths()
+	if err == nil || !strings.Contains(err.Error(), "seed 1") || strings.Contains(err.Error(), "seed 0") {
+		t.Errorf("CheckPaths: %v, want an error for seed 1 only", err)
 	}
 }
