@@ -171,6 +171,15 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 	if r.flat, err = flatConfig(y); err != nil {
 		return nil, fmt.Errorf("compare %s: %w", l.Config(), err)
 	}
+	// Run folders record absolute paths; the table shows them as the
+	// user would type them from here.
+	if wd, err := os.Getwd(); err == nil {
+		for _, k := range config.PathKeys() {
+			if rel, err := filepath.Rel(wd, r.flat[k]); err == nil && filepath.IsAbs(r.flat[k]) && !strings.HasPrefix(rel, "..") {
+				r.flat[k] = rel
+			}
+		}
+	}
 	envs := []*Env{e}
 	seeds := []uint64{cfg.Seed}
 	if cfg.MultiSeed() {
