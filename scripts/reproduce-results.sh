@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Re-runs every experiment whose numbers the README quotes, on the CPU, and
 # copies their tables and pictures into results/ (runs stay in runs/).
-# About 12 minutes on 2 cores, and 25 more for the Jigsaw-VAD runs.
+# About 12 minutes on 2 cores, plus 10 to 30 for the three-seed Ped2 table
+# (scripts/ped2-seeds.sh) and about 25 for the Jigsaw-VAD runs, depending on the load.
 #   scripts/reproduce-results.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FMAM=${FMAM:-bin/fmam}
 taps=encoder,bottleneck,decoder,encoder+bottleneck,bottleneck+decoder,encoder+bottleneck+decoder
-rm -rf runs/demo runs/ped2-compare-cpu-small runs/ped2-ablate runs/synth-mvtec runs/ped2-images runs/ped2-jigsaw-cpu-small
+rm -rf runs/demo runs/ped2-seeds-cpu-small runs/ped2-compare-cpu-small runs/ped2-ablate runs/synth-mvtec runs/ped2-images runs/ped2-jigsaw-cpu-small
 
 time "$FMAM" run --run runs/demo
 time scripts/ped2-compare.sh cpu-small
 "$FMAM" sweep-lambda --run runs/ped2-compare-cpu-small/sca
 time "$FMAM" ablate-layer --config configs/ped2.yaml --preset cpu-small --run runs/ped2-ablate --taps "$taps"
+time scripts/ped2-seeds.sh cpu-small 0,1,2   # copies its tables to results/ped2-seeds-cpu-small/
 time "$FMAM" run --config configs/synth-mvtec.yaml --run runs/synth-mvtec
 scripts/ped2-images.sh
 time "$FMAM" run --config configs/ped2-images.yaml --run runs/ped2-images

@@ -242,13 +242,13 @@ cpu). Progress goes to stderr.`,
 				defer d.Close()
 				det = d
 			}
-			stderr := cmd.ErrOrStderr()
-			fmt.Fprintf(stderr, "detecting boxes in %d videos (%d frames) of %s\n", len(ds.Videos), ds.NumFrames(), root)
+			log := commandLogger(cmd)
+			log.Info("detecting boxes", "videos", len(ds.Videos), "frames", ds.NumFrames(), "root", root)
 			set, err := objects.DetectDataset(cmd.Context(), det, ds, func(p objects.Progress) {
 				// A line per video, and every 10% of a long one.
 				step := max(p.Total/10, 50)
 				if p.Done == p.Total || p.Done%step == 0 {
-					fmt.Fprintf(stderr, "video %s (%d/%d): frame %d/%d\n", p.Video, p.VideoIndex+1, p.Videos, p.Done, p.Total)
+					log.Info("detecting boxes", "video", p.Video, "index", fmt.Sprintf("%d/%d", p.VideoIndex+1, p.Videos), "frame", fmt.Sprintf("%d/%d", p.Done, p.Total))
 				}
 			})
 			if err != nil {
@@ -261,7 +261,7 @@ cpu). Progress goes to stderr.`,
 				}
 			}
 			if len(empty) > 0 {
-				fmt.Fprintf(stderr, "warning: no boxes in video(s) %s; lower --score / --fg-threshold, or try --foreground\n", strings.Join(empty, ", "))
+				log.Warn("no boxes in some videos; lower --score / --fg-threshold, or try --foreground", "videos", strings.Join(empty, ", "))
 			}
 			if err := objects.WriteCSV(out, set); err != nil {
 				return err

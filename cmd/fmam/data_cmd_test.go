@@ -54,7 +54,7 @@ func TestDataBoxesForeground(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log)
 	}
-	if !strings.Contains(log, "video 01 (1/1): frame 6/6") || !strings.Contains(log, "wrote "+out) {
+	if !strings.Contains(log, `level=INFO msg="detecting boxes" video=01 index=1/1 frame=6/6`) || !strings.Contains(log, "wrote "+out) {
 		t.Errorf("output lacks progress or summary:\n%s", log)
 	}
 	s, err := objects.ReadCSV(out)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -29,8 +30,10 @@ type app struct {
 	device     string
 	threads    int
 	seed       uint64
+	seeds      string
 	logLevel   string
 	ortLib     string
+	newVersion bool
 	root       *cobra.Command
 }
 
@@ -40,7 +43,12 @@ func main() {
 	a := &app{}
 	root := a.newRoot()
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "fmam:", err)
+		// The same format as every other line fmam logs, a record per
+		// line of the message (errors.Join puts each error on its own).
+		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+		for _, line := range strings.Split(err.Error(), "\n") {
+			log.Error("fmam: " + line)
+		}
 		if errors.Is(err, context.Canceled) {
 			os.Exit(130)
 		}
@@ -67,6 +75,8 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
   fmam version`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every line fmam logs, whichever package logs it, in one format.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) { commandLogger(cmd) },
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "experiment YAML (default: the embedded demo)")
@@ -74,9 +84,11 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 	pf.StringVar(&a.device, "device", "", "cpu, cuda or auto (default from config: auto)")
 	pf.IntVar(&a.threads, "threads", 0, "ONNX Runtime intra-op threads (0: from config, else ONNX Runtime's choice)")
 	pf.Uint64Var(&a.seed, "seed", 0, "random seed (0: from config)")
+	pf.StringVar(&a.seeds, "seeds", "", "run every stage once per seed, e.g. 0,1,2, in seed-<k>/ sub-folders (train.seeds; default: one seed)")
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error")
 	pf.StringVar(&a.ortLib, "ort-lib", "", "path to libonnxruntime.so (also FMAM_ORT_LIB; default: the cache filled by 'make setup')")
 	a.root = root
+	a.registerCompletions(root)
 	root.AddCommand(
 		a.newVersionCmd(),
 		a.newTrainCmd(),
@@ -88,6 +100,7 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 		a.newInspectCmd(),
 		newDataCmd(),
 		newMetricsCmd(),
+		newCompareCmd(),
 	)
 	return root
 }
@@ -104,6 +117,13 @@ func (a *app) loadConfig(cmd *cobra.Command, extra map[string]any) (*config.Conf
 	}
 	if flags.Changed("seed") {
 		over["seed"] = a.seed
+	}
+	if flags.Changed("seeds") {
+		seeds, err := config.ParseSeeds(a.seeds)
+		if err != nil {
+			return nil, fmt.Errorf("--seeds: %w", err)
+		}
+		over["train.seeds"] = seeds
 	}
 	if flags.Changed("log-level") {
 		over["log_level"] = a.logLevel
@@ -125,13 +145,27 @@ func (a *app) loadConfig(cmd *cobra.Command, extra map[string]any) (*config.Conf
 	return config.Load(a.configFile, embedded, a.preset, over)
 }
 
-// logger returns a text logger at the configured level on stderr.
-func logger(level string) *slog.Logger {
+// setLogger makes a text logger at level on the command's stderr the
+// process's default (packages that log through slog.Default share its
+// format) and returns it.
+func (a *app) setLogger(cmd *cobra.Command, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: l}))
+	slog.SetDefault(log)
+	return log
+}
+
+// commandLogger is setLogger at the --log-level flag (default info), for
+// commands that read no config.
+func commandLogger(cmd *cobra.Command) *slog.Logger {
+	level := "info"
+	if f := cmd.Flag("log-level"); f != nil && f.Value.String() != "" {
+		level = f.Value.String()
+	}
+	return (&app{}).setLogger(cmd, level)
 }
 
 // ortLibCandidates is the library search order: flag, environment, config.

@@ -63,6 +63,10 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"bench", "--model", "resnet"}, "resnet"},
 		{[]string{"inspect", filepath.Join(dir, "none.onnx")}, "none.onnx"},
 		{[]string{"train", "--device", "tpu"}, "device"},
+		{[]string{"train", "--seeds", "1,1"}, "seed 1 is given twice"},
+		{[]string{"run", "--seeds", "a"}, "--seeds"},
+		{[]string{"compare"}, "requires at least 1 arg"},
+		{[]string{"compare", filepath.Join(dir, "norun")}, "norun"},
 	}
 	for _, c := range cases {
 		_, err := run(t, c.args...)

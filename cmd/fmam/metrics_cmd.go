@@ -5,24 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/metrics"
+	"github.com/fmam/fmam/internal/score"
 )
 
 // newMetricsCmd returns the "metrics" command: metrics of a scores file or
 // of anomaly-map and mask folders.
 func newMetricsCmd() *cobra.Command {
 	var (
-		scores, maps, masks string
-		sigma, maxFPR       float64
-		temporalSigma       float64
-		asJSON              bool
+		scores, maps, masks  string
+		column, runDir       string
+		sigma, maxFPR        float64
+		temporalSigma        float64
+		lambda               float64
+		asJSON, skipUnmasked bool
 	)
 	cmd := &cobra.Command{
-		Use:   "metrics (--scores FILE.csv | --maps DIR --masks DIR)",
+		Use:   "metrics (--scores FILE.csv | --maps DIR [--masks DIR])",
 		Short: "Compute AUROC, AP, F1-max, frame AUC or pixel AUROC/AP/AUPRO from files",
 		Long: `Compute evaluation metrics from files written by fmam or any other tool.
 
@@ -33,16 +41,33 @@ best F1 with its threshold over all rows. With a video column it also prints
 frame AUC: micro (all frames pooled after min-max normalising each video) and
 macro (mean of per-video AUCs, skipping videos with one class only). Rows of
 a video are its frames in order; --temporal-sigma smooths each video first.
+--score COLUMN reads the scores from another column.
 
---maps DIR --masks DIR: float32 .npy anomaly maps (H x W) and PNG masks
-(0 normal, 255 anomalous) paired by name: 000.npy with 000.png or
-000_mask.png. Prints pixel AUROC, pixel AP and AUPRO up to --max-fpr
-(MVTec AD's definition); --sigma smooths the maps with a Gaussian first.
+A raw scores file of fmam (a stage's scores.csv or teacher_scores.csv,
+columns s_o and s_fea) is scored as the run's evaluation scores it:
+--score s_o, s_fea or total (the default; their fusion at --lambda, which
+defaults to the run's eval.lambda). Video scores are min-max normalised
+per video and fused, so the micro AUC equals the run's results table;
+image s_o is the table's I-AUROC. The run's config.yaml (found in the
+file's folder or the folders above, or given with --run) says which end
+of each score is anomalous.
+
+--maps DIR [--masks DIR]: float32 .npy anomaly maps (H x W) and PNG masks
+(0 normal, 255 anomalous) paired by name, subfolders included: 000.npy
+with 000.png or 000_mask.png, good/000.npy with good/000.png. Prints pixel
+AUROC, pixel AP and AUPRO up to --max-fpr (MVTec AD's definition); --sigma
+smooths the maps with a Gaussian first. fmam eval of an image run writes
+maps/<model>/ and the ground truth it used, maps/truth/, in each stage
+folder: without --masks, DIR/../truth is used, and the numbers are the
+results table's.
 
 A malformed row or an unpaired file is an error naming the file and line.`,
-		Example: `  fmam metrics --scores runs/demo/scores.csv
-  fmam metrics --scores runs/demo/scores.csv --temporal-sigma 3 --json
-  fmam metrics --maps runs/mvtec/bottle/maps --masks data/mvtec/bottle/ground_truth/all --sigma 4`,
+		Example: `  fmam metrics --scores runs/demo/student/scores.csv                 # total at the run's lambda
+  fmam metrics --scores runs/demo/student/scores.csv --score s_fea --json
+  fmam metrics --scores runs/demo/student/scores.csv --score total --lambda 0.3
+  fmam metrics --scores my_scores.csv --temporal-sigma 3
+  fmam metrics --maps runs/synth-mvtec/synth_object/student/maps/student
+  fmam metrics --maps my_maps --masks data/mvtec/bottle/ground_truth --sigma 4`,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,23 +79,36 @@ A malformed row or an unpaired file is an error naming the file and line.`,
 			case scores != "" && (maps != "" || masks != ""):
 				return errors.New("give either --scores or --maps with --masks, not both")
 			case scores != "":
-				t, err := metrics.ReadScoresCSV(scores)
+				kind, err := score.FileKindOf(scores)
 				if err != nil {
 					return err
 				}
-				res, err := metrics.EvaluateScores(t, metrics.VideoOptions{SmoothSigma: temporalSigma})
-				if err != nil {
-					return err
+				if kind == score.OtherFile {
+					if cmd.Flags().Changed("lambda") || runDir != "" {
+						return fmt.Errorf("--lambda and --run apply to raw scores files of fmam (columns s_o, s_fea); %s is not one", scores)
+					}
+					return scoresFile(out, scores, column, temporalSigma, asJSON)
 				}
-				if asJSON {
-					return writeJSON(out, struct {
-						Scores string `json:"scores"`
-						metrics.ScoreResult
-					}{scores, res})
+				if temporalSigma > 0 {
+					return errors.New("--temporal-sigma: a raw scores file of fmam is scored as its run's evaluation scores it, which does not smooth")
 				}
-				return writeScoreTable(out, scores, res)
+				var lam *float64
+				if cmd.Flags().Changed("lambda") {
+					lam = &lambda
+				}
+				return rawScoresFile(out, scores, column, runDir, lam, asJSON)
+			case maps != "" && masks == "":
+				truth := filepath.Join(filepath.Dir(filepath.Clean(maps)), "truth")
+				if st, err := os.Stat(truth); err != nil || !st.IsDir() {
+					return fmt.Errorf("--maps %s without --masks: no folder %s (fmam eval writes one beside a run's maps); give --masks DIR", maps, truth)
+				}
+				masks = truth
+				// fmam writes no truth for a defect image without a mask,
+				// and its tables leave such images out too.
+				skipUnmasked = true
+				fallthrough
 			case maps != "" && masks != "":
-				res, err := metrics.EvaluateMapsDir(cmd.Context(), maps, masks, metrics.PixelOptions{Sigma: sigma, MaxFPR: maxFPR})
+				res, err := metrics.EvaluateMapsDir(cmd.Context(), maps, masks, metrics.PixelOptions{Sigma: sigma, MaxFPR: maxFPR, SkipUnmasked: skipUnmasked})
 				if err != nil {
 					return err
 				}
@@ -83,22 +121,136 @@ A malformed row or an unpaired file is an error naming the file and line.`,
 					}{maps, masks, sigma, res})
 				}
 				return writePixelTable(out, maps, sigma, res)
-			case maps != "" || masks != "":
-				return errors.New("--maps and --masks go together: the anomaly-map folder and the mask folder")
+			case masks != "":
+				return errors.New("--masks goes with --maps: the anomaly-map folder")
 			default:
 				return errors.New("nothing to evaluate: give --scores FILE.csv, or --maps DIR with --masks DIR")
 			}
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scores, "scores", "", "scores CSV with columns id,score,label[,video]")
+	f.StringVar(&scores, "scores", "", "scores CSV with columns id,score,label[,video], or a raw scores file of fmam")
+	f.StringVar(&column, "score", "", "the score to evaluate: a column name (default score), or s_o, s_fea or total (default) for fmam's raw scores")
+	f.Float64Var(&lambda, "lambda", 0.5, "fusion weight of S_fea for --score total (default: the run's eval.lambda)")
+	f.StringVar(&runDir, "run", "", "run folder of a raw scores file (default: found above the file)")
 	f.StringVar(&maps, "maps", "", "folder of float32 .npy anomaly maps")
-	f.StringVar(&masks, "masks", "", "folder of PNG ground-truth masks (0/255)")
+	f.StringVar(&masks, "masks", "", "folder of PNG ground-truth masks (0/255); default with --maps: the run's maps/truth")
+	f.BoolVar(&skipUnmasked, "skip-unmasked", false, "leave out maps without a mask instead of failing (on by default for fmam's maps/truth, where it means: no mask given)")
 	f.Float64Var(&sigma, "sigma", 0, "Gaussian smoothing of the anomaly maps in pixels (0: none; 4 is common)")
 	f.Float64Var(&maxFPR, "max-fpr", metrics.DefaultMaxFPR, "FPR limit of AUPRO, in (0, 1]")
 	f.Float64Var(&temporalSigma, "temporal-sigma", 0, "Gaussian smoothing of each video's frame scores in frames (0: none)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
 	return cmd
+}
+
+// scoresFile evaluates a generic scores CSV.
+func scoresFile(out io.Writer, path, column string, sigma float64, asJSON bool) error {
+	if column == "" {
+		column = "score"
+	}
+	t, err := metrics.ReadScoresColumn(path, column)
+	if err != nil {
+		return err
+	}
+	res, err := metrics.EvaluateScores(t, metrics.VideoOptions{SmoothSigma: sigma})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(out, struct {
+			Scores string `json:"scores"`
+			Column string `json:"column"`
+			metrics.ScoreResult
+		}{path, column, res})
+	}
+	return writeScoreTable(out, path, res)
+}
+
+// rawScoresFile evaluates one score of a raw scores file as its run's
+// evaluation does; lambda nil means the run's eval.lambda.
+func rawScoresFile(out io.Writer, path, column, runDir string, lambda *float64, asJSON bool) error {
+	teacher, err := score.IsTeacherFile(path)
+	if err != nil {
+		return err
+	}
+	cfg, err := runConfigOf(path, runDir)
+	if err != nil {
+		return err
+	}
+	b, err := experiment.Lookup(cfg)
+	if err != nil {
+		return fmt.Errorf("run config of %s: %w", path, err)
+	}
+	switch {
+	case column == "" && (teacher || baseline.ScoringOf(b).Final):
+		// The teacher's column of the tables, or the headline of a
+		// baseline whose S_total is S_o (Jigsaw-VAD).
+		column = string(baseline.ScoreO)
+	case column == "":
+		column = string(baseline.ScoreTotal)
+	}
+	which, err := baseline.ParseWhich(column)
+	if err != nil {
+		return err
+	}
+	if teacher && which != baseline.ScoreO {
+		return fmt.Errorf("%s is a teacher's scores: its only score is s_o (its %s column is the student's S_fea); use --score s_o, or the student's scores.csv for %s", path, score.StudentFea, which)
+	}
+	lam := cfg.Eval.Lambda
+	if lambda != nil {
+		if *lambda < 0 || *lambda > 1 {
+			return fmt.Errorf("--lambda %v must be in [0, 1]", *lambda)
+		}
+		lam = *lambda
+	}
+	t, opts, err := baseline.ScoringOf(b).Rescore(path, which, lam)
+	if err != nil {
+		return err
+	}
+	res, err := metrics.EvaluateScores(t, opts)
+	if err != nil {
+		return err
+	}
+	lam = which.Lambda(lam)
+	if asJSON {
+		return writeJSON(out, struct {
+			Scores string  `json:"scores"`
+			Score  string  `json:"score"`
+			Lambda float64 `json:"lambda"`
+			metrics.ScoreResult
+		}{path, string(which), lam, res})
+	}
+	fmt.Fprintf(out, "score %s (S_total = λ·S_fea + (1-λ)·S_o at λ=%g, as the run's evaluation computes it)\n", which, lam)
+	return writeScoreTable(out, path, res)
+}
+
+// runConfigOf loads the configuration of the run a raw scores file belongs
+// to: runDir's config.yaml, or the first one in the file's folder or the
+// three above it (a stage folder of a video run is one below the run, of
+// an image run two).
+func runConfigOf(path, runDir string) (*config.Config, error) {
+	var cand []string
+	if runDir != "" {
+		cand = []string{filepath.Join(runDir, "config.yaml")}
+	} else {
+		dir, err := filepath.Abs(filepath.Dir(path))
+		if err != nil {
+			return nil, err
+		}
+		for range 4 {
+			cand = append(cand, filepath.Join(dir, "config.yaml"))
+			dir = filepath.Dir(dir)
+		}
+	}
+	for _, c := range cand {
+		if _, err := os.Stat(c); err == nil {
+			return config.Load(c, nil, "", nil)
+		}
+	}
+	if runDir != "" {
+		return nil, fmt.Errorf("--run %s has no config.yaml; is it a run folder written by fmam train?", runDir)
+	}
+	return nil, fmt.Errorf("%s holds raw scores of fmam, but no config.yaml of its run is in its folder or the three above; give --run DIR (the run folder) so that fmam knows which end of each score is anomalous", path)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -68,6 +68,10 @@ type ResultsSpec struct {
 	Lambda float64
 	// TeacherOnly: the stage holds teacher scores only.
 	TeacherOnly bool
+	// Suffix is appended to the names of the tables and pictures Results
+	// writes ("results" + Suffix), so that another lambda's results lie
+	// beside the run's own.
+	Suffix string
 }
 
 // Eval is one unit's evaluation.
@@ -89,6 +93,9 @@ type Eval struct {
 	Images []report.ImageResult
 	// Table is the path of the unit's results table (Markdown).
 	Table string
+	// Notes are sentences about the unit the run's summary repeats (for
+	// images: defect images without a mask).
+	Notes []string
 }
 
 // Unit is what a stage works on: one video data set, or one category of
@@ -119,7 +126,7 @@ func Spec(b Baseline, cfg *config.Config, taps []string) method.Spec {
 		Net: b, Width: cfg.Model.Width, Init: nn.Init(cfg.Model.Init), Seed: cfg.Seed,
 		Batch: cfg.Train.Batch, Size: cfg.Data.Size, Frames: cfg.Data.Frames, Channels: cfg.Data.Channels,
 		Taps: taps, Attention: cfg.Model.Attention, WFea: cfg.Model.WFea, StudentInit: cfg.Model.StudentInit,
-		Memory: cfg.Model.Memory,
+		Memory: cfg.Model.Memory, Input: InputMeta(cfg),
 	}
 }
 

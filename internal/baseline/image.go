@@ -67,10 +67,15 @@ func (imageTask) Narrow(cfg *config.Config, unit string) *config.Config {
 // student rows.
 func (imageTask) Summary(title string, evals []*Eval) (report.Table, bool, error) {
 	var rows []report.ImageResult
+	var notes []string
 	for _, e := range evals {
 		rows = append(rows, e.Images...)
+		for _, n := range e.Notes {
+			notes = append(notes, e.Unit+": "+n)
+		}
 	}
 	t, err := report.ImageTable(title, rows)
+	t.Notes = append(t.Notes, notes...)
 	return t, err == nil, err
 }
 
@@ -87,7 +92,7 @@ func (u *Unit) ImageRoot(ctx context.Context) (string, error) {
 	}
 	if _, err := os.Stat(root); err != nil {
 		u.Log.Info("generating the synthetic MVTec-layout set", "dir", root)
-		if _, err := synth.GenerateMVTec(ctx, synth.MVTecOptions{Out: root, Size: d.Size, Seed: u.Cfg.Seed, Force: true}); err != nil {
+		if _, err := synth.GenerateMVTec(ctx, synth.MVTecOptions{Out: root, Size: d.Size, Seed: u.Cfg.DataSeed(), Force: true}); err != nil {
 			return "", err
 		}
 	}

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -13,19 +14,34 @@ import (
 //	<root>/results.{md,csv,json}       image runs: the summary over categories
 //	<root>/ablation.{md,csv,json}      ablate-layer's table (summary for image runs)
 //	<unit>/teacher/                    a Stage: teacher.onnx, checkpoint.bin, log.csv, ...
-//	<unit>/student[-<taps>]/           a Stage: model.onnx, scores.csv, results.*, ...
+//	<unit>/student[-<taps>]/           a Stage: model.onnx, scores.csv, results.*, records.json, ...
+//	<root>/seed-<k>/                   multi-seed runs: one run folder per seed (Seed)
 //	<root>/objects/                    object baselines: detected boxes, cube cache
 //
 // <unit> is the root for video runs and <root>/<category> for image runs.
 type Layout struct {
 	Root string
+	// data is the generated-data folder of a seed folder: its run's, so
+	// that the seeds share one copy.
+	data string
+}
+
+// Seed is the run folder of seed k of a multi-seed run; its data sets are
+// generated into the top run folder's data/.
+func (l Layout) Seed(k uint64) Layout {
+	return Layout{Root: filepath.Join(l.Root, "seed-"+strconv.FormatUint(k, 10)), data: l.DataDir()}
 }
 
 // Config is the resolved configuration the run was made with.
 func (l Layout) Config() string { return filepath.Join(l.Root, "config.yaml") }
 
 // DataDir is where data sets generated for the run live.
-func (l Layout) DataDir() string { return filepath.Join(l.Root, "data") }
+func (l Layout) DataDir() string {
+	if l.data != "" {
+		return l.data
+	}
+	return filepath.Join(l.Root, "data")
+}
 
 // Unit is the folder of one unit: the root itself for the unit "".
 func (l Layout) Unit(name string) string {
@@ -75,12 +91,18 @@ func (s Stage) Summary() string    { return filepath.Join(s.Dir, "summary.json")
 // TeacherModel is the exported teacher of a teacher stage.
 func (s Stage) TeacherModel() string { return filepath.Join(s.Dir, "teacher.onnx") }
 
+// TeacherEvalModel is a teacher stage's evaluation model of the teacher
+// alone (trained here, imported, or another run's), for `fmam eval
+// --teacher-only`; its scores and results land beside it.
+func (s Stage) TeacherEvalModel() string { return filepath.Join(s.Dir, "teacher_eval.onnx") }
+
 // Model is a student stage's evaluation model (teacher and student).
 func (s Stage) Model() string { return filepath.Join(s.Dir, "model.onnx") }
 
 // Scores and TeacherScores are the raw per-sample scores of the student
-// and of its teacher; MemoryScores and TeacherMemoryScores MNAD's raw
-// parts when it has a memory.
+// and of its teacher (whose s_fea_student column is the student's S_fea,
+// score.StudentFea); MemoryScores and TeacherMemoryScores MNAD's raw parts
+// when it has a memory.
 func (s Stage) Scores() string              { return filepath.Join(s.Dir, "scores.csv") }
 func (s Stage) TeacherScores() string       { return filepath.Join(s.Dir, "teacher_scores.csv") }
 func (s Stage) MemoryScores() string        { return filepath.Join(s.Dir, "memory_scores.csv") }
@@ -90,6 +112,9 @@ func (s Stage) TeacherMemoryScores() string { return filepath.Join(s.Dir, "teach
 // per-object scores, from which its frame scores are made.
 func (s Stage) ObjectScores() string        { return filepath.Join(s.Dir, "objects.csv") }
 func (s Stage) TeacherObjectScores() string { return filepath.Join(s.Dir, "teacher_objects.csv") }
+// Records is the stage's evaluation as rows of metrics (JSON), the input
+// of seed summaries and of 'fmam compare'.
+func (s Stage) Records() string { return filepath.Join(s.Dir, "records.json") }
 
 // Table is the base path (no extension) of a table in the stage folder:
 // "results", "lambda".

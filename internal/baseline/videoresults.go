@@ -15,6 +15,10 @@ import (
 // which end of each raw score is anomalous.
 type FrameScoring struct {
 	SO, SFea score.Direction
+	// Final marks raw files whose frame scores are already the baseline's
+	// final ones (Jigsaw-VAD's official chain normalises and smooths them):
+	// they are scored as written, and fused only where the baseline fuses.
+	Final bool
 }
 
 // FrameAUC fuses raw rows at lambda (each score min-max normalised per
@@ -53,7 +57,7 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	}
 	results := []report.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: teacher.Micro, MacroAUC: teacher.Macro}}
 	curves := [][]metrics.VideoScores{tfused}
-	ev := &Eval{Unit: u.Name, Headline: teacher.Micro, Teacher: teacher.Micro, HeadlineName: "frame micro AUC", Table: st.Table("results") + ".md"}
+	ev := &Eval{Unit: u.Name, Headline: teacher.Micro, Teacher: teacher.Micro, HeadlineName: "frame micro AUC", Table: st.Table("results"+r.Suffix) + ".md"}
 	frames := len(trows)
 	var fused []metrics.VideoScores
 	if !r.TeacherOnly {
@@ -86,17 +90,17 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	if err != nil {
 		return nil, err
 	}
-	if err := report.WriteAll(st.Dir, "results", tab); err != nil {
+	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, res := range results {
 		names = append(names, res.Method)
 	}
-	if err := rocPicture(st.Picture("roc"), "Frame-level ROC, "+ds, names, curves); err != nil {
+	if err := rocPicture(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves); err != nil {
 		return nil, err
 	}
-	if err := scoreCurves(st.Curves(), u.Cfg.Eval.Pictures, fused, tfused, r.Lambda); err != nil {
+	if err := scoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, fused, tfused, r.Lambda); err != nil {
 		return nil, err
 	}
 	return ev, nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -40,6 +41,12 @@ type Config struct {
 
 	// Presets are named overrides merged on top with --preset.
 	Presets map[string]any `mapstructure:"presets" yaml:"presets,omitempty"`
+
+	// paths is how each path key was written and where it was resolved
+	// against, for error messages; warnings are notes on the resolution.
+	paths    map[string]writtenPath
+	warnings []string
+	preset   string
 }
 
 // Task is the kind of data a run works on; each baseline solves one.
@@ -73,6 +80,21 @@ type Data struct {
 	Strict     bool `mapstructure:"strict" yaml:"strict"`
 	// Objects is the object pipeline of object-centric baselines.
 	Objects Objects `mapstructure:"objects" yaml:"objects,omitempty"`
+	// Seed seeds generated data sets (synth-*); 0 uses the run's seed. A
+	// multi-seed run sets it to its top-level seed in every seed folder,
+	// so that all seeds train and test on the same data. Left out of
+	// config.yaml when 0, so older run folders still match.
+	Seed uint64 `mapstructure:"seed" yaml:"seed,omitempty"`
+	// Range, Mean, Std and Filter are the network's input format (see
+	// Data.Decode): the values 8-bit 0 and 255 map to ("-1,1", "0,1",
+	// "0,255"; empty for the baseline's own), a per-channel normalisation
+	// after the range (torchvision's Normalize), and the resize filter
+	// (bilinear, or pil-bilinear for PIL's). Left out of config.yaml when
+	// unset, so run folders written before the keys existed still match.
+	Range  string    `mapstructure:"range" yaml:"range,omitempty"`
+	Mean   []float64 `mapstructure:"mean" yaml:"mean,omitempty"`
+	Std    []float64 `mapstructure:"std" yaml:"std,omitempty"`
+	Filter string    `mapstructure:"filter" yaml:"filter,omitempty"`
 }
 
 // Model is the baseline, the teacher source and the method's settings.
@@ -81,7 +103,10 @@ type Model struct {
 	Width float64 `mapstructure:"width" yaml:"width"`
 	// Teacher is an ONNX file of a trained teacher; empty means fmam
 	// trains one (stage teacher).
-	Teacher     string             `mapstructure:"teacher" yaml:"teacher"`
+	Teacher string `mapstructure:"teacher" yaml:"teacher"`
+	// TeacherRun is the folder of another run whose trained teacher this
+	// run's students mimic, used in place (see CheckTeacherRun).
+	TeacherRun  string             `mapstructure:"teacher_run" yaml:"teacher_run,omitempty"`
 	Taps        []string           `mapstructure:"taps" yaml:"taps"`
 	Attention   nn.AttentionConfig `mapstructure:"attention" yaml:"attention"`
 	StudentInit string             `mapstructure:"student_init" yaml:"student_init"` // random | teacher
@@ -112,6 +137,11 @@ type Train struct {
 	Optim           optim.Config   `mapstructure:"optim" yaml:"optim"`
 	Schedule        optim.Schedule `mapstructure:"schedule" yaml:"schedule"`
 	CheckpointEvery int            `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
+	// Seeds, when set, run every stage once per seed in seed-<k>/
+	// sub-folders of the run folder (see Config.ForSeed); empty runs the
+	// top-level seed in the run folder itself. Left out of config.yaml
+	// when empty, so single-seed run folders are unchanged.
+	Seeds []uint64 `mapstructure:"seeds" yaml:"seeds,omitempty"`
 }
 
 // Eval sets scoring.
@@ -130,15 +160,16 @@ func Defaults() map[string]any {
 		"name": "experiment", "task": string(TaskVideo), "seed": 1, "device": "auto", "threads": 0,
 		"ort_lib": "", "log_level": "info", "runs_dir": "runs",
 		"data": map[string]any{"kind": "synth-video", "root": "", "labels": "", "categories": []string{}, "textures": "",
-			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false},
-		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "taps": []string{"bottleneck"},
+			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false, "seed": 0,
+			"range": "", "mean": []float64{}, "std": []float64{}, "filter": ""},
+		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "teacher_run": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
 			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false},
 		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4,
 			"optim":            optimDefaults(),
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
-			"checkpoint_every": 100},
+			"checkpoint_every": 100, "seeds": []uint64{}},
 		"eval": map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6},
 	}
 }
@@ -160,6 +191,17 @@ func optimDefaults() map[string]any {
 // embedded one when file is empty and embedded is given), then the preset,
 // then FMAM_* variables and explicitly set flags (overrides).
 func Load(file string, embedded []byte, preset string, overrides map[string]any) (*Config, error) {
+	return load(file, embedded, preset, overrides, true)
+}
+
+// LoadRecorded reads a run folder's config.yaml as it was written: no
+// preset, no FMAM_* variables, no flags, so that it can be compared with
+// the configuration a command asks for.
+func LoadRecorded(file string) (*Config, error) {
+	return load(file, nil, "", nil, false)
+}
+
+func load(file string, embedded []byte, preset string, overrides map[string]any, env bool) (*Config, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.MergeConfigMap(Defaults()); err != nil {
@@ -196,21 +238,34 @@ func Load(file string, embedded []byte, preset string, overrides map[string]any)
 			return nil, fmt.Errorf("apply preset %s: %w", preset, err)
 		}
 	}
+	var c Config
+	// Paths from the file (and its presets) are resolved against the
+	// file's folder; those from FMAM_* variables and flags, and those of
+	// an embedded config, against the working directory.
+	base := ""
+	if file != "" {
+		base = filepath.Dir(file)
+	}
 	// Environment: FMAM_DEVICE, FMAM_THREADS, FMAM_ORT_LIB, FMAM_TRAIN_LR ...
+	fromCWD := map[string]bool{}
 	for _, k := range v.AllKeys() {
-		if strings.HasPrefix(k, "presets.") {
+		if !env || strings.HasPrefix(k, "presets.") {
 			continue
 		}
 		env := "FMAM_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
 		if val, ok := os.LookupEnv(env); ok {
 			v.Set(k, val)
+			fromCWD[k] = true
 		}
 	}
 	for k, val := range overrides {
 		v.Set(k, val)
+		fromCWD[strings.ToLower(k)] = true
 	}
-	var c Config
-	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure"}
+	// Comma lists so that FMAM_TRAIN_SEEDS=0,1,2 and FMAM_DATA_CATEGORIES=a,b
+	// read as lists (float lists first: FMAM_DATA_MEAN=0.5,0.5,0.5).
+	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure",
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(floatListHook, mapstructure.StringToWeakSliceHookFunc(","))}
 	dec, err := mapstructure.NewDecoder(dc)
 	if err != nil {
 		return nil, err
@@ -224,6 +279,10 @@ func Load(file string, embedded []byte, preset string, overrides map[string]any)
 	}
 	if preset != "" {
 		c.Name += "-" + preset
+	}
+	c.preset = preset
+	if err := c.resolvePaths(base, fromCWD, file); err != nil {
+		return nil, fmt.Errorf("config %s: %w", src, err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", src, err)
@@ -278,6 +337,10 @@ func (c *Config) Validate() error {
 		bad("data.frame_step, data.test_stride and data.workers must be >= 1")
 	}
 	errs = append(errs, c.Data.Objects.validate()...)
+	errs = append(errs, c.Data.validateInput()...)
+	if c.Model.Teacher != "" && c.Model.TeacherRun != "" {
+		bad("model.teacher %s and model.teacher_run %s both name a teacher: keep one", c.Model.Teacher, c.Model.TeacherRun)
+	}
 	if c.Model.Width <= 0 || c.Model.Width > 4 {
 		bad("model.width %v must be in (0, 4]", c.Model.Width)
 	}
@@ -308,6 +371,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Train.Batch < 1 || c.Train.TeacherSteps < 0 || c.Train.StudentSteps < 0 || c.Train.CheckpointEvery < 0 {
 		bad("train.batch must be >= 1 and steps >= 0")
+	}
+	if err := c.checkSeedKeys(); err != nil {
+		bad("%v", err)
 	}
 	if c.Train.LR <= 0 {
 		bad("train.lr %v must be > 0", c.Train.LR)
@@ -341,8 +407,25 @@ func (c *Config) Validate() error {
 }
 
 // YAML renders the resolved configuration (presets dropped) for the run
-// folder, so a run records exactly what it ran with.
+// folder, so a run records exactly what it ran with. A run whose teacher
+// is not trained here (model.teacher or model.teacher_run) does not record
+// the teacher's training settings (unusedKeys): they did not shape it.
 func (c *Config) YAML() ([]byte, error) {
+	cc := *c
+	cc.Presets = nil
+	var doc yaml.Node
+	if err := doc.Encode(&cc); err != nil {
+		return nil, err
+	}
+	for _, k := range c.unusedKeys() {
+		dropKey(&doc, strings.Split(k, "."))
+	}
+	return yaml.Marshal(&doc)
+}
+
+// FullYAML is YAML with every key, as run folders recorded it before
+// unused keys were left out.
+func (c *Config) FullYAML() ([]byte, error) {
 	cc := *c
 	cc.Presets = nil
 	return yaml.Marshal(&cc)

@@ -34,7 +34,7 @@ data:
 		t.Fatal(err)
 	}
 	o = c.Data.Objects
-	if o.Score == nil || *o.Score != 0 || *o.MinSide != 12.5 || *o.DropInside || o.TrainStride != 3 || *o.StaticThreshold != 0.2 || o.TrainBoxes != "a.pkl" || o.Cache != "c" {
+	if o.Score == nil || *o.Score != 0 || *o.MinSide != 12.5 || *o.DropInside || o.TrainStride != 3 || *o.StaticThreshold != 0.2 || filepath.Base(o.TrainBoxes) != "a.pkl" || !filepath.IsAbs(o.TrainBoxes) || o.Cache != "c" {
 		t.Errorf("objects block decoded as %+v", o)
 	}
 	y, _ = c.YAML()

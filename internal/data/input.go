@@ -149,6 +149,24 @@ func (in Input) ToUnit(img Image) Image {
 	return out
 }
 
+// FromUnit is ToUnit's inverse: it maps an image in [0, 1] (8-bit value /
+// 255) to in's values, for augmentations written for [0, 1] images.
+func (in Input) FromUnit(img Image) Image {
+	lo, hi, _ := in.Range.bounds()
+	out := Image{C: img.C, H: img.H, W: img.W, Pix: make([]float32, len(img.Pix))}
+	n := img.H * img.W
+	for c := range img.C {
+		m, s := 0.0, 1.0
+		if in.normalizes() {
+			m, s = pick(in.Mean, c), pick(in.Std, c)
+		}
+		for i, v := range img.Pix[c*n : (c+1)*n] {
+			out.Pix[c*n+i] = float32((float64(v)*(hi-lo) + lo - m) / s)
+		}
+	}
+	return out
+}
+
 // normalizes reports whether in has a per-channel normalisation.
 func (in Input) normalizes() bool { return in.Mean != nil }
 

@@ -147,6 +147,16 @@ func TestDecodeInputFormats(t *testing.T) {
 						}
 					}
 				}
+				// FromUnit maps [0, 1] values back to the hand-computed ones.
+				back := tc.in.FromUnit(u)
+				for c := range 3 {
+					for x := range 2 {
+						want := tc.want(c, px[c][x])
+						if got := float64(back.Pix[c*2+x]); math.Abs(got-want) > 1e-4*math.Max(1, math.Abs(want)) {
+							t.Errorf("FromUnit channel %d x %d: got %v, want %v", c, x, got, want)
+						}
+					}
+				}
 			})
 		}
 	}

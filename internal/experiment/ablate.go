@@ -37,8 +37,16 @@ func ParseTapSets(s string) ([][]string, error) {
 // every unit and writes the paper's Table 2 shape as
 // ablation.{md,csv,json} in each unit's folder; image runs also get a
 // summary over categories in the run folder, in the shape of Table 4 with
-// one method per tap set. It returns the run's headline table.
+// one method per tap set. A multi-seed run ablates every seed and writes
+// the table over seeds in the run folder. It returns the run's headline
+// table.
 func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error) {
+	if e.TeacherOnly() {
+		return report.Table{}, errNoStudent("ablate-layer trains a student per tap set")
+	}
+	if e.Cfg.MultiSeed() {
+		return e.ablateSeeds(ctx, sets)
+	}
 	if err := e.CheckTaps(ctx, sets); err != nil {
 		return report.Table{}, err
 	}
@@ -56,11 +64,15 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 		var rows []report.AblationRow
 		sum := &baseline.Eval{Unit: u.Name}
 		for i, taps := range sets {
-			e.Log.Info("ablation", "unit", u.Name, "taps", baseline.TapSetName(taps))
+			attrs := []any{"taps", baseline.TapSetName(taps), "set", fmt.Sprintf("%d/%d", i+1, len(sets))}
+			if u.Name != "" { // video runs have one unnamed unit
+				attrs = append(attrs, "unit", u.Name)
+			}
+			e.Log.Info("ablation", attrs...)
 			if err := e.TrainStudent(ctx, u, taps); err != nil {
 				return report.Table{}, inUnit(u, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err))
 			}
-			ev, err := e.evaluate(ctx, u, taps)
+			ev, err := e.evaluate(ctx, u, taps, e.Cfg.Eval.Lambda, "")
 			if err != nil {
 				return report.Table{}, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err)
 			}
@@ -128,6 +140,7 @@ func (e *Env) checkTapSet(ctx context.Context, taps []string) error {
 		return err
 	}
 	if e.Cfg.Model.Teacher == "" {
+		// fmam's own teachers (trained here or in model.teacher_run) have them all.
 		return arch.CheckTaps(taps, e.Baseline.Taps())
 	}
 	units, err := e.Units(ctx)
@@ -145,4 +158,22 @@ func noRepeats(taps []string) error {
 		}
 	}
 	return nil
+}
+
+// DefaultTapSets are ablate-layer's tap sets when none are given: each of
+// the baseline's taps alone, each adjacent pair, then all of them; for
+// three taps (MNAD, DRAEM) these are the rows of the paper's Table 2.
+func DefaultTapSets(b baseline.Baseline) [][]string {
+	taps := b.Taps()
+	var sets [][]string
+	for _, t := range taps {
+		sets = append(sets, []string{t})
+	}
+	for i := 0; i+1 < len(taps); i++ {
+		sets = append(sets, []string{taps[i], taps[i+1]})
+	}
+	if len(taps) > 2 {
+		sets = append(sets, slices.Clone(taps))
+	}
+	return sets
 }

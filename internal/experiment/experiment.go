@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/report"
 	"github.com/fmam/fmam/internal/train"
 )
 
@@ -33,35 +36,35 @@ type Env struct {
 	// Layout is the run folder; Baseline the run's baseline.
 	Layout   baseline.Layout
 	Baseline baseline.Baseline
+	// created: Open made the run folder, so a failed start may remove it.
+	created bool
 }
 
-// Open resolves the run folder, writes the resolved config into it and
-// opens ONNX Runtime. A run folder that holds a different configuration
-// is refused, so a resumed run cannot silently mix settings.
+// Open resolves the run folder, checks the configuration against the one
+// the folder holds, opens ONNX Runtime and, for a new run, writes the
+// resolved config into the folder. A run folder that holds a different
+// configuration is refused with every setting that differs, so a resumed
+// run cannot silently mix settings; nothing is created before every check
+// has passed.
 func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Writer) (*Env, error) {
 	b, err := Lookup(cfg)
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckPaths(); err != nil {
+		return nil, err
+	}
 	if runDir == "" {
-		runDir = filepath.Join(cfg.RunsDir, cfg.Name)
+		runDir = DefaultRunDir(cfg)
 	}
 	layout := baseline.Layout{Root: runDir}
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create run folder %s: %w", runDir, err)
-	}
-	y, err := cfg.YAML()
-	if err != nil {
-		return nil, err
-	}
 	cfgPath := layout.Config()
-	if old, err := os.ReadFile(cfgPath); err == nil && string(old) != string(y) {
-		if !sameTraining(old, y) {
-			return nil, fmt.Errorf("run folder %s holds a run with another configuration (see its config.yaml); use a new name, --run DIR, or delete the folder", runDir)
+	_, statErr := os.Stat(cfgPath)
+	isNew := statErr != nil
+	if !isNew {
+		if err := checkSameRun(cfgPath, cfg); err != nil {
+			return nil, err
 		}
-	}
-	if err := atomicfile.Write(cfgPath, y); err != nil {
-		return nil, err
 	}
 	lib, err := ort.FindLibrary(cfg.OrtLib)
 	if err != nil {
@@ -71,34 +74,110 @@ func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Write
 	if err != nil {
 		return nil, err
 	}
-	return &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, Layout: layout, Baseline: b}, nil
+	e := &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, Layout: layout, Baseline: b}
+	if isNew {
+		_, err := os.Stat(runDir)
+		e.created = err != nil
+		if err := e.writeConfig(); err != nil {
+			e.Discard()
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
-// sameTraining ignores settings that do not change trained weights
-// (device, threads, logging, eval) when comparing configs.
-func sameTraining(a, b []byte) bool {
-	strip := func(y []byte) string {
-		var keep []string
-		skip := false
-		for _, line := range strings.Split(string(y), "\n") {
-			if strings.HasPrefix(line, "eval:") {
-				skip = true
-				continue
-			}
-			if skip && strings.HasPrefix(line, " ") {
-				continue
-			}
-			skip = false
-			for _, k := range []string{"device:", "threads:", "log_level:", "ort_lib:", "runs_dir:"} {
-				if strings.HasPrefix(line, k) {
-					line = ""
-				}
-			}
-			keep = append(keep, line)
-		}
-		return strings.Join(keep, "\n")
+func (e *Env) writeConfig() error {
+	y, err := e.Cfg.YAML()
+	if err != nil {
+		return err
 	}
-	return strip(a) == strip(b)
+	if err := os.MkdirAll(e.Layout.Root, 0o755); err != nil {
+		return fmt.Errorf("create run folder %s: %w", e.Layout.Root, err)
+	}
+	return atomicfile.Write(e.Layout.Config(), y)
+}
+
+// DefaultRunDir is the run folder of a configuration without --run:
+// runs_dir/<name>.
+func DefaultRunDir(cfg *config.Config) string { return filepath.Join(cfg.RunsDir, cfg.Name) }
+
+// checkSameRun compares the run folder's config.yaml with cfg and names
+// every training setting that differs.
+func checkSameRun(path string, cfg *config.Config) error {
+	old, err := config.LoadRecorded(path)
+	if err != nil {
+		return fmt.Errorf("run folder %s: %w", filepath.Dir(path), err)
+	}
+	diff, err := config.Diff(old, cfg)
+	if err != nil {
+		return err
+	}
+	if len(diff) == 0 {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	next, err := NextVersion(dir)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("run folder %s holds a run with another configuration (%s): %s; start a new version with --new-version (%s), use a new name or --run DIR, or delete the folder",
+		dir, path, strings.Join(diff, "; "), next)
+}
+
+// NextVersion is the folder a new version of the run in dir starts in:
+// dir itself when it holds no run yet, else the first of dir/v2, dir/v3,
+// ... that holds none (anomalib numbers its runs the same way).
+func NextVersion(dir string) (string, error) {
+	l := baseline.Layout{Root: dir}
+	if _, err := os.Stat(l.Config()); err != nil {
+		return dir, nil
+	}
+	for v := 2; v < 10000; v++ {
+		d := filepath.Join(dir, fmt.Sprintf("v%d", v))
+		if _, err := os.Stat(baseline.Layout{Root: d}.Config()); err != nil {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("run folder %s: no free version folder up to v9999", dir)
+}
+
+// Finish closes the Env after a command; when the command failed (*errp
+// is not nil) and this Env created the run folder, which holds no trained
+// stage or scores yet, the folder is removed: a failed start leaves
+// nothing behind.
+func (e *Env) Finish(errp *error) {
+	if *errp != nil {
+		e.Discard()
+	}
+	e.Close()
+}
+
+// Discard removes the run folder if this Env created it and nothing in it
+// is worth keeping (a checkpoint, a model, raw scores).
+func (e *Env) Discard() {
+	if !e.created {
+		return
+	}
+	var st baseline.Stage
+	worth := []string{st.Checkpoint(), st.TeacherModel(), st.Model(), st.Scores(), st.TeacherScores()}
+	keep := false
+	_ = filepath.WalkDir(e.Layout.Root, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && slices.Contains(worth, d.Name()) {
+			keep = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if keep {
+		return
+	}
+	if err := os.RemoveAll(e.Layout.Root); err != nil {
+		e.Log.Warn("could not remove the run folder of a failed start", "dir", e.Layout.Root, "err", err)
+		return
+	}
+	e.Log.Info("removed the run folder this command created: nothing was trained in it", "dir", e.Layout.Root)
+	e.created = false
 }
 
 // Close releases ONNX Runtime.
@@ -109,10 +188,12 @@ func (e *Env) RunDir() string { return e.Layout.Root }
 
 // StageSummary is written as summary.json in a stage folder.
 type StageSummary struct {
-	Stage        string    `json:"stage"`
-	Steps        int       `json:"steps"`
-	FirstLoss    float64   `json:"first_loss"`
-	LastLoss     float64   `json:"last_loss"`
+	Stage string `json:"stage"`
+	Steps int    `json:"steps"`
+	// FirstLoss and LastLoss are absent when no step ran (train steps 0,
+	// or a run resumed at its last step).
+	FirstLoss    *float64  `json:"first_loss,omitempty"`
+	LastLoss     *float64  `json:"last_loss,omitempty"`
 	StepMS       float64   `json:"step_ms"`
 	CompileMS    float64   `json:"compile_ms"`
 	Device       string    `json:"device"`
@@ -159,13 +240,57 @@ func (e *Env) runTraining(ctx context.Context, u *baseline.Unit, st baseline.Sta
 		CheckpointPath: st.Checkpoint(), CheckpointEvery: c.CheckpointEvery,
 		LogPath: st.Log(), ReportNames: built.Terms,
 		Fingerprint: fingerprint(step), Progress: e.Progress, Logger: e.Log, Label: label,
+		LongHint: longHint(e.Cfg, r.Device()),
 	})
 	if err != nil {
 		return sum, nil, err
 	}
-	ss := &StageSummary{Stage: label, Steps: steps, FirstLoss: sum.FirstLoss, LastLoss: sum.LastLoss, StepMS: sum.StepMS,
+	if steps > 0 {
+		// A picture of the log for the user; training stands without it.
+		if err := report.WriteLossPlot(st.Log(), st.LossPlot(), report.PlotOptions{Title: "training, " + label}); err != nil {
+			e.Log.Warn("no loss plot", "err", err)
+		}
+	}
+	// The loop leaves FirstLoss NaN and LastLoss 0 when no step ran.
+	first, last := finite(sum.FirstLoss), finite(sum.LastLoss)
+	if first == nil {
+		last = nil
+	}
+	ss := &StageSummary{Stage: label, Steps: steps, FirstLoss: first, LastLoss: last, StepMS: sum.StepMS,
 		CompileMS: float64(compile.Microseconds()) / 1000, Device: string(r.Device()), Params: params, Finished: time.Now().UTC(), TrainedSteps: sum.Steps}
 	return sum, ss, nil
+}
+
+// cpuPreset is the preset name the shipped configs give their CPU-sized
+// variant.
+const cpuPreset = "cpu-small"
+
+// longHint is what a long training stage's warning suggests: on the CPU,
+// the config's CPU preset when it has one and it is not in use.
+func longHint(cfg *config.Config, dev ort.Device) string {
+	if dev != ort.CPU || cfg.Preset() != "" {
+		return ""
+	}
+	if _, ok := cfg.Presets[cpuPreset]; !ok {
+		return ""
+	}
+	return fmt.Sprintf("this config has a preset sized for CPUs: add --preset %s (a new run folder, %s-%s)", cpuPreset, cfg.Name, cpuPreset)
+}
+
+// finite is x, or nil for NaN and infinities (which JSON cannot hold).
+func finite(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+// losses says how a stage's loss went, for the log.
+func (s *StageSummary) losses() string {
+	if s.FirstLoss == nil || s.LastLoss == nil {
+		return "no step run"
+	}
+	return fmt.Sprintf("%.4g -> %.4g", *s.FirstLoss, *s.LastLoss)
 }
 
 // fingerprint identifies a train step by its inputs and their shapes, so

@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/metrics"
+	"github.com/fmam/fmam/internal/report"
 	"github.com/fmam/fmam/internal/synth"
 )
 
@@ -109,6 +112,27 @@ func TestJigsawPipeline(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(e.RunDir(), "student", f)); err != nil {
 			t.Errorf("missing student/%s", f)
 		}
+	}
+	// 'fmam metrics --scores' reads the frame scores as the table does.
+	for _, c := range []struct {
+		file  string
+		which baseline.Which
+		want  report.VideoResult
+	}{{"scores.csv", baseline.ScoreO, u.Video[1]}, {"scores.csv", baseline.ScoreFea, u.Video[2]}, {"teacher_scores.csv", baseline.ScoreO, u.Video[0]}} {
+		tab, opts, err := baseline.ScoringOf(e.Baseline).Rescore(filepath.Join(e.RunDir(), "student", c.file), c.which, 0.5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := metrics.EvaluateScores(tab, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(res.Video.Micro-c.want.MicroAUC) > 1e-12 {
+			t.Errorf("metrics %s --score %s: micro %v, the table's %s %v", c.file, c.which, res.Video.Micro, c.want.Method, c.want.MicroAUC)
+		}
+	}
+	if _, _, err := baseline.ScoringOf(e.Baseline).Rescore(filepath.Join(e.RunDir(), "student", "scores.csv"), baseline.ScoreTotal, 0.5); err == nil {
+		t.Error("a per-frame fusion of Jigsaw's scores was accepted; it fuses per object")
 	}
 	sw, err := e.Sweep(ctx, "0:1:0.5")
 	if err != nil {
@@ -217,6 +241,11 @@ func TestJigsawBadInput(t *testing.T) {
 			y := jigsawYAML(root, c.objects)
 			if c.name == "unknown layout" {
 				_, err := experiment.Lookup(mustLoad(t, y))
+				checkErr(t, err, c.want)
+				return
+			}
+			if strings.Contains(c.name, "missing") { // checked when the run opens
+				_, err := experiment.Open(mustLoad(t, y), t.TempDir(), quiet(), nil)
 				checkErr(t, err, c.want)
 				return
 			}

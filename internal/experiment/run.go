@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
@@ -30,8 +32,12 @@ func ParseStage(s string) (Stage, error) {
 	return "", fmt.Errorf("stage %q: use teacher, student or all", s)
 }
 
-// Train runs the teacher and/or student stage of every unit.
+// Train runs the teacher and/or student stage of every unit, in every
+// seed folder of a multi-seed run.
 func (e *Env) Train(ctx context.Context, stage Stage) error {
+	if e.Cfg.MultiSeed() {
+		return e.trainSeeds(ctx, stage)
+	}
 	if stage != StageTeacher {
 		if err := e.CheckTaps(ctx, [][]string{e.Cfg.Model.Taps}); err != nil {
 			return err
@@ -68,34 +74,61 @@ func inUnit(u *baseline.Unit, err error) error {
 type Evaluation struct {
 	Units []*baseline.Eval
 	// Table is the Markdown file of the run's headline table: the one
-	// unit's results, or the summary over categories.
+	// unit's results, or the summary over categories (over seeds for a
+	// multi-seed run).
 	Table string
+	// Seeds are the evaluations of a multi-seed run's seeds; Units is
+	// then empty.
+	Seeds []SeedEvaluation
 }
 
 // Evaluate scores the configured student of every unit and writes the
-// results tables.
+// results tables; a run without a student (TeacherOnly) is evaluated as
+// EvaluateTeacher does; a multi-seed run does so in every seed folder,
+// then writes the table over seeds in the run folder.
 func (e *Env) Evaluate(ctx context.Context) (*Evaluation, error) {
-	return e.evaluateTaps(ctx, e.Cfg.Model.Taps)
+	if e.TeacherOnly() {
+		return e.EvaluateTeacher(ctx)
+	}
+	if e.Cfg.MultiSeed() {
+		return e.evaluateSeeds(ctx)
+	}
+	return e.evaluateTaps(ctx, e.Cfg.Model.Taps, e.Cfg.Eval.Lambda, "")
 }
 
-func (e *Env) evaluateTaps(ctx context.Context, taps []string) (*Evaluation, error) {
+// EvaluateAt is Evaluate at a fusion weight other than eval.lambda: the
+// tables and pictures get the suffix -lambda-<L> (results-lambda-0.3.md)
+// beside the run's own, and the run's config is not touched. Image runs
+// score S_o alone, so lambda changes nothing in their tables: that is an
+// error pointing to sweep-lambda.
+func (e *Env) EvaluateAt(ctx context.Context, lambda float64) (*Evaluation, error) {
+	if e.Baseline.Task().Kind() == config.TaskImage {
+		return nil, fmt.Errorf("--lambda: image results score S_o alone (as the paper does), so lambda changes nothing in them; 'fmam sweep-lambda --run %s' fuses the image scores at every lambda", e.RunDir())
+	}
+	if lambda < 0 || lambda > 1 {
+		return nil, fmt.Errorf("lambda %v must be in [0, 1]", lambda)
+	}
+	return e.evaluateTaps(ctx, e.Cfg.Model.Taps, lambda, "-lambda-"+strconv.FormatFloat(lambda, 'g', -1, 64))
+}
+
+func (e *Env) evaluateTaps(ctx context.Context, taps []string, lambda float64, suffix string) (*Evaluation, error) {
 	units, err := e.Units(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := &Evaluation{}
 	for _, u := range units {
-		ev, err := e.evaluate(ctx, u, taps)
+		ev, err := e.evaluate(ctx, u, taps, lambda, suffix)
 		if err != nil {
 			return nil, err
 		}
 		out.Units = append(out.Units, ev)
 	}
-	name := "results"
+	name := "results" + suffix
 	if !e.ownTaps(taps) {
 		name += "-" + baseline.TapSetName(taps)
 	}
-	title := fmt.Sprintf("%s, taps %s: pixel AUROC, pixel AP, image AUROC (%%)", e.unit("", e.Cfg).DatasetName(), baseline.TapSetName(taps))
+	title := fmt.Sprintf("%s, taps %s: pixel AUROC, pixel AP, image AUROC, AUPRO (%%)", e.unit("", e.Cfg).DatasetName(), baseline.TapSetName(taps))
 	tab, ok, err := e.Baseline.Task().Summary(title, out.Units)
 	if err != nil {
 		return nil, err
@@ -113,15 +146,24 @@ func (e *Env) evaluateTaps(ctx context.Context, taps []string) (*Evaluation, err
 type SweepResult struct {
 	Files  []string
 	Points [][]report.LambdaPoint
+	// Units names the unit of each Points entry ("" for a video run).
+	Units []string
 }
 
 // Sweep re-scores the configured student's raw scores over the grid, for
 // every unit (lambda.md beside each student's scores), and for runs of
-// several units writes a summary with the mean over them.
+// several units writes a summary with the mean over them; a multi-seed run
+// sweeps every seed and writes the points over seeds in the run folder.
 func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
+	if e.Cfg.MultiSeed() {
+		return e.sweepSeeds(ctx, grid)
+	}
 	lams, err := score.ParseGrid(grid)
 	if err != nil {
 		return nil, err
+	}
+	if e.TeacherOnly() {
+		return nil, errNoStudent("sweep-lambda re-scores a student's S_o and S_fea")
 	}
 	units, err := e.Units(ctx)
 	if err != nil {
@@ -160,16 +202,23 @@ func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 		}
 		files = append(files, filepath.Join(e.Layout.Root, "lambda.md"))
 	}
-	return &SweepResult{Files: files, Points: all}, nil
+	return &SweepResult{Files: files, Points: all, Units: names}, nil
 }
 
 func writeSweep(st baseline.Stage, dataset string, m report.LambdaMeasure, pts []report.LambdaPoint) error {
-	t, err := report.LambdaTable(fmt.Sprintf("AUC (%%) against lambda, %s", dataset), m, pts)
+	t, err := report.LambdaTable(fmt.Sprintf("%s (%%) against lambda, %s", capitalize(m.What), dataset), m, pts)
 	if err != nil {
 		return err
 	}
 	if err := report.WriteAll(st.Dir, "lambda", t); err != nil {
 		return err
 	}
-	return report.WriteLambdaPlot(st.Picture("lambda"), m, pts, report.PlotOptions{Title: "AUC against λ, " + dataset})
+	return report.WriteLambdaPlot(st.Picture("lambda"), m, pts, report.PlotOptions{Title: capitalize(m.What) + " against λ, " + dataset})
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

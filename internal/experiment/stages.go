@@ -46,22 +46,38 @@ func (e *Env) student(u *baseline.Unit, taps []string) baseline.Stage {
 	return e.Layout.Student(u.Name, taps, e.ownTaps(taps))
 }
 
-// TeacherPath is where a unit's trained or imported teacher is found.
+// TeacherPath is where a unit's teacher is found: the imported file, the
+// teacher of model.teacher_run, or the one trained in this run.
 func (e *Env) TeacherPath(u *baseline.Unit) string {
-	if e.Cfg.Model.Teacher != "" {
-		return e.Cfg.Model.Teacher
+	switch m := e.Cfg.Model; {
+	case m.Teacher != "":
+		return m.Teacher
+	case m.TeacherRun != "":
+		return baseline.Layout{Root: m.TeacherRun}.Teacher(u.Name).TeacherModel()
 	}
 	return e.Layout.Teacher(u.Name).TeacherModel()
 }
 
-// TrainTeacher runs stage one unless the config imports a teacher or the
-// teacher is already trained; it exports teacher.onnx.
+// TrainTeacher runs stage one unless the config imports a teacher, uses
+// another run's, or the teacher is already trained; it exports
+// teacher.onnx.
 func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 	if e.Cfg.Model.Teacher != "" {
 		if _, err := os.Stat(e.Cfg.Model.Teacher); err != nil {
 			return fmt.Errorf("model.teacher: %w", err)
 		}
 		e.Log.Info("using the imported teacher; no teacher stage", "teacher", e.Cfg.Model.Teacher)
+		return nil
+	}
+	if dir := e.Cfg.Model.TeacherRun; dir != "" {
+		if err := CheckTeacherRun(e.Cfg, dir); err != nil {
+			return err
+		}
+		p := e.TeacherPath(u)
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("model.teacher_run %s: no trained teacher %s; run 'fmam train --stage teacher --run %s' first", dir, p, dir)
+		}
+		e.Log.Info("using the teacher of another run, in place; no teacher stage", "teacher", p)
 		return nil
 	}
 	st := e.Layout.Teacher(u.Name)
@@ -101,7 +117,7 @@ func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 		return err
 	}
 	ss.Model = out
-	e.Log.Info("teacher trained", "loss", fmt.Sprintf("%.4g -> %.4g", ss.FirstLoss, ss.LastLoss), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
+	e.Log.Info("teacher trained", "loss", ss.losses(), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
 	return writeJSON(st.Summary(), ss)
 }
 
@@ -109,9 +125,14 @@ func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 func (e *Env) teacher(u *baseline.Unit, taps []string, batch int) (*method.Teacher, method.Spec, error) {
 	spec := e.spec(u, taps)
 	spec.Batch = batch
+	if dir := e.Cfg.Model.TeacherRun; dir != "" {
+		if err := CheckTeacherRun(e.Cfg, dir); err != nil {
+			return nil, spec, err
+		}
+	}
 	path := e.TeacherPath(u)
 	if _, err := os.Stat(path); err != nil {
-		return nil, spec, fmt.Errorf("teacher %s: %w; run 'fmam train --stage teacher' first or set model.teacher", path, err)
+		return nil, spec, fmt.Errorf("teacher %s: %w; run 'fmam train --stage teacher' first, or set model.teacher or model.teacher_run", path, err)
 	}
 	t, err := method.LoadTeacher(path, spec, e.Log)
 	return t, spec, err
@@ -120,6 +141,10 @@ func (e *Env) teacher(u *baseline.Unit, taps []string, batch int) (*method.Teach
 // TrainStudent runs stage two for a set of taps and exports the
 // evaluation model (teacher and student together) as model.onnx.
 func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string) error {
+	if e.TeacherOnly() {
+		e.Log.Info("train.student_steps is 0: no student stage; 'fmam eval' scores the teacher alone")
+		return nil
+	}
 	st := e.student(u, taps)
 	out := st.Model()
 	if _, err := os.Stat(out); err == nil {
@@ -155,13 +180,13 @@ func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string)
 		return err
 	}
 	ss.Model = out
-	e.Log.Info("student trained", "taps", taps, "loss", fmt.Sprintf("%.4g -> %.4g", ss.FirstLoss, ss.LastLoss), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
+	e.Log.Info("student trained", "taps", taps, "loss", ss.losses(), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
 	return writeJSON(st.Summary(), ss)
 }
 
 // evaluate scores a unit's student for taps (raw scores are reused when
 // present and newer than the model) and writes its results.
-func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string) (*baseline.Eval, error) {
+func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lambda float64, suffix string) (*baseline.Eval, error) {
 	st := e.student(u, taps)
 	model := st.Model()
 	if fresh(st.Scores(), model) && fresh(st.TeacherScores(), model) {
@@ -175,7 +200,10 @@ func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string) (*b
 			return nil, err
 		}
 	}
-	ev, err := e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: taps, Lambda: e.Cfg.Eval.Lambda})
+	ev, err := e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: taps, Lambda: lambda, Suffix: suffix})
+	if err == nil && suffix == "" { // records.json are the run's own tables, at eval.lambda
+		err = writeRecords(st, u, ev, taps)
+	}
 	if err != nil && u.Name != "" {
 		return nil, fmt.Errorf("%s: %w", u.Name, err)
 	}

@@ -40,10 +40,8 @@ func benchLoss(b *testing.B, s graph.Shape, build func(g *graph.Graph, x, y stri
 	for i := range yd {
 		yd[i] = float32(rng.IntN(2))
 	}
-	xt, _ := ort.NewTensor(s, xd)
-	yt, _ := ort.NewTensor(s, yd)
-	lt, _ := ort.ZerosTensor([]int64{1})
-	dt, _ := ort.ZerosTensor(s)
+	xt, yt := gradcheck.Tensor(b, s, xd), gradcheck.Tensor(b, s, yd)
+	lt, dt := gradcheck.Zeros(b, []int64{1}), gradcheck.Zeros(b, s)
 	defer ort.DestroyAll(xt, yt, lt, dt)
 	b.ResetTimer()
 	for b.Loop() {

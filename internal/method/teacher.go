@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fmam/fmam/internal/arch"
@@ -36,6 +37,10 @@ type Spec struct {
 	// Memory switches on MNAD's memory module in the built-in MNAD, for
 	// teacher and student alike; other networks refuse it.
 	Memory bool
+	// Input is the data input's format as metadata (MetaRange, MetaMean,
+	// MetaStd, MetaFilter; "none" for no normalisation): exported teachers
+	// record it, and a teacher fmam exported is refused when it differs.
+	Input map[string]string
 }
 
 // Mimic is the optional teacher pre-training against a frozen backbone.
@@ -49,11 +54,26 @@ type Mimic struct {
 // the mean squared inconsistency, summed over taps.
 const OutFea = "s_fea"
 
-// Metadata keys of the teachers fmam exports.
+// Metadata keys of the teachers fmam exports: the network, its taps, and
+// the input it was trained on (shape and value format), which `fmam
+// inspect` shows and LoadTeacher checks.
 const (
-	MetaArch = "fmam.arch"
-	MetaTaps = "fmam.taps"
+	MetaArch     = "fmam.arch"
+	MetaTaps     = "fmam.taps"
+	MetaWidth    = "fmam.width"
+	MetaChannels = "fmam.input.channels"
+	MetaFrames   = "fmam.input.frames"
+	MetaSize     = "fmam.input.size"
+	MetaRange    = "fmam.input.range"
+	MetaMean     = "fmam.input.mean"
+	MetaStd      = "fmam.input.std"
+	MetaFilter   = "fmam.input.filter"
 )
+
+// inputMetaKeys are the Spec.Input keys a teacher must agree on, with the
+// config key that sets each; a filter differs only by a level here and
+// there, so it is not among them.
+var inputMetaKeys = []struct{ meta, key string }{{MetaRange, "data.range"}, {MetaMean, "data.mean"}, {MetaStd, "data.std"}}
 
 // input declares the built-in network's data input.
 func (s Spec) input(g *graph.Graph) string {
@@ -95,6 +115,13 @@ func TeacherInference(s Spec, batch int) (*graph.Graph, error) {
 	g.DynamicBatch = true
 	g.SetMeta(MetaArch, s.Net.Arch())
 	g.SetMeta(MetaTaps, strings.Join(s.Net.Taps(), ","))
+	g.SetMeta(MetaWidth, strconv.FormatFloat(s.Width, 'g', -1, 64))
+	g.SetMeta(MetaChannels, strconv.Itoa(s.Channels))
+	g.SetMeta(MetaFrames, strconv.Itoa(s.Frames))
+	g.SetMeta(MetaSize, strconv.Itoa(s.Size))
+	for k, v := range s.Input {
+		g.SetMeta(k, v)
+	}
 	for k, v := range s.Net.TeacherMeta(s) {
 		g.SetMeta(k, v)
 	}
@@ -135,9 +162,8 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 		return nil, fmt.Errorf("teacher %s has %d inputs %v; fmam needs one image, clip or cube input", path, len(g.Inputs), g.Inputs)
 	}
 	t.Input = g.Inputs[0]
-	want := s.Net.InputShape(s)
-	if got := g.Shape(t.Input); !slices.Equal(got, want) {
-		return nil, fmt.Errorf("teacher %s expects input %q of shape %v but the data gives %v: set data.size, data.frames and data.channels to match the teacher", path, t.Input, got, want)
+	if err := checkInputShape(path, t.Input, g.Shape(t.Input), s); err != nil {
+		return nil, err
 	}
 	if names := s.Net.Outputs(); len(t.Outputs) != len(names) {
 		return nil, fmt.Errorf("teacher %s has outputs %v; a %s teacher needs %d (%s)", path, t.Outputs, s.Net.Arch(), len(names), strings.Join(names, ", "))
@@ -146,6 +172,9 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 		t.BuiltIn = true
 		if a != s.Net.Arch() {
 			return nil, fmt.Errorf("teacher %s is a %s network, the config asks for %s", path, a, s.Net.Arch())
+		}
+		if err := checkInputMeta(path, g, s, log); err != nil {
+			return nil, err
 		}
 	}
 	if err := s.Net.CheckTeacher(t, s); err != nil {
@@ -162,6 +191,63 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 		}
 	}
 	return t, nil
+}
+
+// checkInputShape compares a teacher's input shape with the data's and
+// says which config key to change.
+func checkInputShape(path, input string, got graph.Shape, s Spec) error {
+	want := s.Net.InputShape(s)
+	if slices.Equal(got, want) {
+		return nil
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("teacher %s expects input %q of shape %v, a %d-D tensor, but a %s input is %d-D %v", path, input, got, len(got), s.Net.Arch(), len(want), want)
+	}
+	var why []string
+	if got[1] != want[1] {
+		// A clip stacks its frames on the channel axis.
+		if s.Frames > 1 && want[1] == int64(s.Frames*s.Channels) {
+			hint := ""
+			if got[1]%int64(s.Frames) == 0 {
+				hint = fmt.Sprintf("; with data.frames %d that is data.channels: %d", s.Frames, got[1]/int64(s.Frames))
+			}
+			why = append(why, fmt.Sprintf("data.channels %d x data.frames %d gives %d input channels, the teacher takes %d%s", s.Channels, s.Frames, want[1], got[1], hint))
+		} else {
+			why = append(why, fmt.Sprintf("data.channels: the data gives %d channels, the teacher takes %d", want[1], got[1]))
+		}
+	}
+	for i := 2; i < len(got); i++ {
+		if got[i] != want[i] {
+			why = append(why, fmt.Sprintf("data.size %d: the teacher takes %v images (set data.size: %d)", s.Size, got[2:], got[i]))
+			break
+		}
+	}
+	if len(why) == 0 {
+		why = append(why, fmt.Sprintf("the data gives %v", want))
+	}
+	return fmt.Errorf("teacher %s expects input %q of shape %v: %s", path, input, got, strings.Join(why, "; "))
+}
+
+// checkInputMeta refuses a teacher fmam exported whose recorded input
+// format differs from the config's: a network fed values in another range
+// sees noise.
+func checkInputMeta(path string, g *graph.Graph, s Spec, log *slog.Logger) error {
+	var why []string
+	for _, k := range inputMetaKeys {
+		if !slices.Contains(g.MetaKeys(), k.meta) {
+			continue // exported before the key existed
+		}
+		if had, now := g.Meta(k.meta), s.Input[k.meta]; had != now {
+			why = append(why, fmt.Sprintf("%s: the teacher was trained with %s, the config gives %s", k.key, had, now))
+		}
+	}
+	if len(why) > 0 {
+		return fmt.Errorf("teacher %s: %s", path, strings.Join(why, "; "))
+	}
+	if had := g.Meta(MetaFilter); had != "" && had != s.Input[MetaFilter] && log != nil {
+		log.Warn("the teacher was trained with another resize filter (data.filter)", "teacher", path, "trained", had, "now", s.Input[MetaFilter])
+	}
+	return nil
 }
 
 func (t *Teacher) resolveTap(tap string, s Spec) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -118,6 +119,10 @@ type PixelOptions struct {
 	Sigma float64
 	// MaxFPR is AUPRO's FPR limit; 0 means DefaultMaxFPR.
 	MaxFPR float64
+	// SkipUnmasked leaves out maps without a mask instead of failing: in
+	// the folders fmam eval writes, a missing mask means the image's pixel
+	// truth is unknown (a defect image without a mask).
+	SkipUnmasked bool
 }
 
 // MapMaskPair names the files of one test image.
@@ -126,26 +131,29 @@ type MapMaskPair struct {
 }
 
 // MatchMapsMasks pairs every X.npy in mapsDir with X.png or X_mask.png (the
-// MVTec AD name) in masksDir, sorted by map name. A map without a mask, a
-// mask without a map, or a map with both mask names is an error naming it.
-func MatchMapsMasks(mapsDir, masksDir string) ([]MapMaskPair, error) {
+// MVTec AD name) in masksDir, sorted by map name. X may lie in a subfolder
+// (good/000.npy pairs with good/000.png in masksDir), as fmam eval writes
+// maps/<model>/<defect>/<name>.npy and maps/truth/<defect>/<name>.png. A map without a mask, a
+// mask without a map, or a map with both mask names is an error naming it;
+// with skipUnmasked, maps without a mask are left out and counted instead.
+func MatchMapsMasks(mapsDir, masksDir string, skipUnmasked bool) (pairs []MapMaskPair, skipped int, err error) {
 	maps, err := listFiles(mapsDir, ".npy")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(maps) == 0 {
-		return nil, fmt.Errorf("match maps: no .npy anomaly maps in %s", mapsDir)
+		return nil, 0, fmt.Errorf("match maps: no .npy anomaly maps in %s", mapsDir)
 	}
 	masks, err := listFiles(masksDir, ".png")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	isMask := make(map[string]bool, len(masks))
 	for _, name := range masks {
 		isMask[name] = true
 	}
 	used := make(map[string]bool)
-	pairs := make([]MapMaskPair, 0, len(maps))
+	pairs = make([]MapMaskPair, 0, len(maps))
 	for _, m := range maps {
 		base := strings.TrimSuffix(m, ".npy")
 		var found []string
@@ -156,40 +164,58 @@ func MatchMapsMasks(mapsDir, masksDir string) ([]MapMaskPair, error) {
 		}
 		switch len(found) {
 		case 0:
-			return nil, fmt.Errorf("match maps: map %s has no mask %s or %s in %s; write an all-zero mask for a normal image",
+			if skipUnmasked {
+				skipped++
+				continue
+			}
+			return nil, 0, fmt.Errorf("match maps: map %s has no mask %s or %s in %s; write an all-zero mask for a normal image",
 				filepath.Join(mapsDir, m), base+".png", base+"_mask.png", masksDir)
 		case 2:
-			return nil, fmt.Errorf("match maps: map %s matches both %s and %s in %s; keep one",
+			return nil, 0, fmt.Errorf("match maps: map %s matches both %s and %s in %s; keep one",
 				filepath.Join(mapsDir, m), found[0], found[1], masksDir)
 		}
 		if used[found[0]] {
-			return nil, fmt.Errorf("match maps: mask %s matches two maps", filepath.Join(masksDir, found[0]))
+			return nil, 0, fmt.Errorf("match maps: mask %s matches two maps", filepath.Join(masksDir, found[0]))
 		}
 		used[found[0]] = true
 		pairs = append(pairs, MapMaskPair{Map: filepath.Join(mapsDir, m), Mask: filepath.Join(masksDir, found[0])})
 	}
 	for _, name := range masks {
 		if !used[name] {
-			return nil, fmt.Errorf("match maps: mask %s has no anomaly map %s.npy in %s",
+			return nil, 0, fmt.Errorf("match maps: mask %s has no anomaly map %s.npy in %s",
 				filepath.Join(masksDir, name), strings.TrimSuffix(strings.TrimSuffix(name, ".png"), "_mask"), mapsDir)
 		}
 	}
-	return pairs, nil
+	if len(pairs) == 0 {
+		return nil, skipped, fmt.Errorf("match maps: none of the %d maps in %s has a mask in %s", skipped, mapsDir, masksDir)
+	}
+	return pairs, skipped, nil
 }
 
-// listFiles returns the sorted names of the regular files in dir ending in ext.
+// listFiles returns the sorted paths, relative to dir, of the regular files
+// under dir (subfolders included) ending in ext.
 func listFiles(dir, ext string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
 	var names []string
-	for _, e := range entries {
-		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ext) {
-			names = append(names, e.Name())
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ext) {
+			rel, err := filepath.Rel(dir, p)
+			if err != nil {
+				return err
+			}
+			names = append(names, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
-	return names, nil // os.ReadDir sorts by name
+	return names, nil // WalkDir walks in lexical order
 }
 
 // EvaluateMapsDir loads the anomaly maps and masks matched by MatchMapsMasks,
@@ -206,9 +232,12 @@ func EvaluateMapsDir(ctx context.Context, mapsDir, masksDir string, opts PixelOp
 	if err := checkSigma(opts.Sigma); err != nil {
 		return PixelResult{}, err
 	}
-	pairs, err := MatchMapsMasks(mapsDir, masksDir)
+	pairs, skipped, err := MatchMapsMasks(mapsDir, masksDir, opts.SkipUnmasked)
 	if err != nil {
 		return PixelResult{}, err
+	}
+	if skipped > 0 {
+		slog.Info("maps without a mask left out", "maps", mapsDir, "left_out", skipped, "kept", len(pairs))
 	}
 	maps, masks, w, h, err := loadPairs(ctx, pairs, opts.Sigma)
 	if err != nil {

@@ -26,8 +26,15 @@ type ScoreTable struct {
 // score and label (0 = normal, 1 = anomalous) and optionally video, in any
 // order; other columns are ignored. Any malformed row is an error naming the
 // file and line.
-func ReadScoresCSV(path string) (ScoreTable, error) {
+func ReadScoresCSV(path string) (ScoreTable, error) { return ReadScoresColumn(path, "score") }
+
+// ReadScoresColumn is ReadScoresCSV with the scores taken from the named
+// column instead of "score".
+func ReadScoresColumn(path, column string) (ScoreTable, error) {
 	t := ScoreTable{Path: path}
+	if column == "" || column == "id" || column == "label" || column == "video" {
+		return t, fmt.Errorf("read scores %s: score column %q: name a column of numbers other than id, label and video", path, column)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return t, fmt.Errorf("read scores: %w", err)
@@ -43,7 +50,7 @@ func ReadScoresCSV(path string) (ScoreTable, error) {
 	if err != nil {
 		return t, fmt.Errorf("read scores %s: %w", path, err)
 	}
-	col := map[string]int{"id": -1, "score": -1, "label": -1, "video": -1}
+	col := map[string]int{"id": -1, column: -1, "label": -1, "video": -1}
 	for i, name := range header {
 		name = strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))
 		if j, ok := col[name]; ok {
@@ -53,10 +60,10 @@ func ReadScoresCSV(path string) (ScoreTable, error) {
 			col[name] = i
 		}
 	}
-	for _, name := range []string{"id", "score", "label"} {
+	for _, name := range []string{"id", column, "label"} {
 		if col[name] < 0 {
-			return t, fmt.Errorf("read scores %s:1: header %q has no column %q; want columns id,score,label and optionally video",
-				path, strings.Join(header, ","), name)
+			return t, fmt.Errorf("read scores %s:1: header %q has no column %q; want columns id,%s,label and optionally video",
+				path, strings.Join(header, ","), name, column)
 		}
 	}
 	if col["video"] >= 0 {
@@ -79,9 +86,9 @@ func ReadScoresCSV(path string) (ScoreTable, error) {
 			return t, fmt.Errorf("read scores %s:%d: id %q already used on line %d", path, line, id, prev)
 		}
 		seen[id] = line
-		s, err := strconv.ParseFloat(strings.TrimSpace(rec[col["score"]]), 64)
+		s, err := strconv.ParseFloat(strings.TrimSpace(rec[col[column]]), 64)
 		if err != nil || math.IsNaN(s) {
-			return t, fmt.Errorf("read scores %s:%d: score %q is not a number", path, line, rec[col["score"]])
+			return t, fmt.Errorf("read scores %s:%d: %s %q is not a number", path, line, column, rec[col[column]])
 		}
 		var label bool
 		switch strings.TrimSpace(rec[col["label"]]) {

@@ -76,9 +76,11 @@ type Runtime struct {
 	LibPath string
 	Version string
 	closed  bool
-	// warnOnce keeps device auto's fallback to one warning per runtime.
-	warnOnce sync.Once
 }
+
+// cudaWarning keeps device auto's fallback to the CPU to one warning per
+// process, however many runtimes and sessions it opens.
+var cudaWarning sync.Once
 
 // Open initialises ONNX Runtime from the library at libPath. Every Open
 // must be matched by Close. All handles in a process share one library.
@@ -246,7 +248,7 @@ func (r *Runtime) NewSession(model []byte, inputs, outputs []string, opt Options
 	case Auto:
 		if err := r.appendCUDA(so); err != nil {
 			if opt.Logger != nil {
-				r.warnOnce.Do(func() { opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err) })
+				cudaWarning.Do(func() { opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err) })
 			}
 		} else {
 			dev = CUDA

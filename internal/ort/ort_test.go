@@ -1,9 +1,12 @@
 package ort_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,8 +44,14 @@ func TestRunAddMul(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Destroy()
-	in, _ := ort.NewTensor([]int64{2, 3}, []float32{0, 1, 2, 3, 4, 5})
-	out, _ := ort.ZerosTensor([]int64{2, 3})
+	in, err := ort.NewTensor([]int64{2, 3}, []float32{0, 1, 2, 3, 4, 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ort.ZerosTensor([]int64{2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer ort.DestroyAll(in, out)
 	if err := s.Run(context.Background(), []*ort.Tensor{in}, []*ort.Tensor{out}); err != nil {
 		t.Fatal(err)
@@ -126,5 +135,44 @@ func TestInferenceRunsAndCancels(t *testing.T) {
 	}
 	if cancelled >= full {
 		t.Errorf("the cancelled run took %v, the full one %v: ONNX Runtime was not told to stop", cancelled, full)
+	}
+}
+
+// Device auto warns once per process when it falls back to the CPU, over
+// several runtimes and sessions; device cpu never warns. The test must be
+// the package's first to open an auto session with a logger.
+func TestCUDAFallbackWarnsOnce(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	g := graph.New("t")
+	x := g.Input("x", graph.Float, graph.Shape{1})
+	g.Output(g.Op("Neg", []string{x}, nil))
+	b, err := g.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(rt *ort.Runtime, d ort.Device) ort.Device {
+		s, err := rt.NewSession(b, []string{"x"}, g.Outputs, ort.Options{Device: d, Threads: 1, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Destroy()
+		return s.Device
+	}
+	rt1 := openRuntime(t)
+	for range 2 {
+		open(rt1, ort.CPU)
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("device cpu logged:\n%s", buf.String())
+	}
+	rt2 := openRuntime(t)
+	fell := false
+	for _, rt := range []*ort.Runtime{rt1, rt2, rt1} {
+		fell = open(rt, ort.Auto) == ort.CPU || fell
+	}
+	n := strings.Count(buf.String(), "CUDA is not usable")
+	if want := map[bool]int{true: 1, false: 0}[fell]; n != want {
+		t.Errorf("%d fallback warnings over three auto sessions (fell back: %v), want %d:\n%s", n, fell, want, buf.String())
 	}
 }

@@ -37,6 +37,10 @@ const (
 type ImageResult struct {
 	Category string
 	Method   string // e.g. "DRAEM" for the teacher, "DRAEM+CA" for the student
+	// Group names the category's row group (the data set, for categories
+	// that are not MVTec AD's); empty puts MVTec AD categories under
+	// textures or objects and others under other.
+	Group string
 
 	PixelAUROC float64
 	PixelAP    float64
@@ -44,6 +48,9 @@ type ImageResult struct {
 	// Pixel metrics on anomaly maps smoothed with a Gaussian of sigma 4.
 	PixelAUROCSigma float64
 	PixelAPSigma    float64
+	// AUPRO is the normalised area under the per-region-overlap curve up
+	// to FPR 0.3 (MVTec AD's); NaN when not computed.
+	AUPRO float64
 }
 
 type imageMetric struct {
@@ -57,15 +64,18 @@ func imageMetrics() []imageMetric {
 		{"P-AUROC", func(r ImageResult) float64 { return r.PixelAUROC }, false},
 		{"P-AP", func(r ImageResult) float64 { return r.PixelAP }, false},
 		{"I-AUROC", func(r ImageResult) float64 { return r.ImageAUROC }, false},
+		{"AUPRO", func(r ImageResult) float64 { return r.AUPRO }, true},
 		{"P-AUROC σ=4", func(r ImageResult) float64 { return r.PixelAUROCSigma }, true},
 		{"P-AP σ=4", func(r ImageResult) float64 { return r.PixelAPSigma }, true},
 	}
 }
 
-// imageGroup names the row group of an image category.
-func imageGroup(category string) string {
+// imageGroup names the row group of an image category: group when set.
+func imageGroup(category, group string) string {
 	c := strings.ToLower(category)
 	switch {
+	case group != "":
+		return group
 	case slices.Contains(MVTecTextures(), c):
 		return GroupTextures
 	case slices.Contains(MVTecObjects(), c):
@@ -78,7 +88,7 @@ func imageGroup(category string) string {
 // ImageTable builds a table in the shape of the paper's Table 4 (MVTec AD).
 // Columns are "Group", "Category", then for each method, in order of first
 // appearance, "<method> P-AUROC", "<method> P-AP", "<method> I-AUROC" and,
-// when that method reports them, the σ=4 variants. Rows are the categories:
+// when that method reports them, "<method> AUPRO" and the σ=4 variants. Rows are the categories:
 // textures, then objects (both in the paper's order), then other categories
 // alphabetically. Footer rows hold the mean of each group (when there is
 // more than one) and the overall mean. Values are percentages with one
@@ -90,6 +100,7 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 	type key struct{ cat, method string }
 	byKey := make(map[key]ImageResult, len(results))
 	var methods, cats []string
+	groupOf := map[string]string{}
 	for i, r := range results {
 		if r.Category == "" || r.Method == "" {
 			return Table{}, fmt.Errorf("image table %q: result %d has an empty category or method (category %q, method %q)", title, i, r.Category, r.Method)
@@ -104,6 +115,10 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 			}
 		}
 		byKey[k] = r
+		if g, ok := groupOf[r.Category]; ok && g != r.Group {
+			return Table{}, fmt.Errorf("image table %q: category %q is in groups %q and %q", title, r.Category, g, r.Group)
+		}
+		groupOf[r.Category] = r.Group
 		if !slices.Contains(methods, r.Method) {
 			methods = append(methods, r.Method)
 		}
@@ -120,13 +135,14 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 	}
 	cols := []string{"Group", "Category"}
 	var metricCols []column
-	hasSigma := false
+	hasSigma, hasPRO := false, false
 	for _, m := range methods {
 		for _, met := range imageMetrics() {
 			if met.optional && !methodReports(results, m, met.get) {
 				continue
 			}
-			hasSigma = hasSigma || met.optional
+			hasSigma = hasSigma || strings.HasSuffix(met.name, "σ=4")
+			hasPRO = hasPRO || met.name == "AUPRO"
 			cols = append(cols, m+" "+met.name)
 			metricCols = append(metricCols, column{m, met.get})
 		}
@@ -143,7 +159,7 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 	groupCats := map[string][]string{}
 	var groups []string
 	for _, cat := range cats {
-		g := imageGroup(cat)
+		g := imageGroup(cat, groupOf[cat])
 		if _, ok := groupCats[g]; !ok {
 			groups = append(groups, g)
 		}
@@ -176,6 +192,9 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 	t.Notes = []string{
 		"Values are percentages (fraction x 100) rounded to one decimal; means are taken over unrounded per-category values, and a mean with an absent member is absent (-).",
 		"P- = pixel level, I- = image level.",
+	}
+	if hasPRO {
+		t.Notes = append(t.Notes, "AUPRO: area under the per-region-overlap curve up to FPR 0.3, divided by 0.3 (MVTec AD's).")
 	}
 	if hasSigma {
 		t.Notes = append(t.Notes, "σ=4: pixel metrics on anomaly maps smoothed with a Gaussian of σ = 4.")

@@ -27,13 +27,13 @@ func TestImageTable(t *testing.T) {
 	results := []ImageResult{
 		// Student results first and categories shuffled: the table orders
 		// methods by first appearance and categories by the paper.
-		{Category: "synthetic_squares", Method: "DRAEM+CA", PixelAUROC: 0.70, PixelAP: 0.30, ImageAUROC: 0.60, PixelAUROCSigma: nan, PixelAPSigma: nan},
-		{Category: "bottle", Method: "DRAEM", PixelAUROC: 0.99, PixelAP: 0.86, ImageAUROC: 0.992, PixelAUROCSigma: 0.991, PixelAPSigma: 0.87},
-		{Category: "grid", Method: "DRAEM", PixelAUROC: 0.97, PixelAP: 0.65, ImageAUROC: 0.999, PixelAUROCSigma: 0.972, PixelAPSigma: 0.66},
-		{Category: "carpet", Method: "DRAEM", PixelAUROC: 0.955, PixelAP: 0.535, ImageAUROC: 0.970, PixelAUROCSigma: 0.96, PixelAPSigma: 0.54},
-		{Category: "carpet", Method: "DRAEM+CA", PixelAUROC: 0.96, PixelAP: 0.60, ImageAUROC: 0.98, PixelAUROCSigma: nan, PixelAPSigma: nan},
-		{Category: "grid", Method: "DRAEM+CA", PixelAUROC: 0.98, PixelAP: 0.62, ImageAUROC: 1.0, PixelAUROCSigma: nan, PixelAPSigma: nan},
-		{Category: "synthetic_squares", Method: "DRAEM", PixelAUROC: 0.80, PixelAP: 0.40, ImageAUROC: 0.50, PixelAUROCSigma: 0.81, PixelAPSigma: 0.41},
+		{Category: "synthetic_squares", Method: "DRAEM+CA", PixelAUROC: 0.70, PixelAP: 0.30, ImageAUROC: 0.60, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},
+		{Category: "bottle", Method: "DRAEM", PixelAUROC: 0.99, PixelAP: 0.86, ImageAUROC: 0.992, PixelAUROCSigma: 0.991, PixelAPSigma: 0.87, AUPRO: 0.91},
+		{Category: "grid", Method: "DRAEM", PixelAUROC: 0.97, PixelAP: 0.65, ImageAUROC: 0.999, PixelAUROCSigma: 0.972, PixelAPSigma: 0.66, AUPRO: 0.88},
+		{Category: "carpet", Method: "DRAEM", PixelAUROC: 0.955, PixelAP: 0.535, ImageAUROC: 0.970, PixelAUROCSigma: 0.96, PixelAPSigma: 0.54, AUPRO: 0.85},
+		{Category: "carpet", Method: "DRAEM+CA", PixelAUROC: 0.96, PixelAP: 0.60, ImageAUROC: 0.98, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},
+		{Category: "grid", Method: "DRAEM+CA", PixelAUROC: 0.98, PixelAP: 0.62, ImageAUROC: 1.0, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},
+		{Category: "synthetic_squares", Method: "DRAEM", PixelAUROC: 0.80, PixelAP: 0.40, ImageAUROC: 0.50, PixelAUROCSigma: 0.81, PixelAPSigma: 0.41, AUPRO: 0.5},
 		// DRAEM+CA has no bottle result.
 	}
 	tab, err := ImageTable("MVTec AD", results)
@@ -42,7 +42,7 @@ func TestImageTable(t *testing.T) {
 	}
 	wantCols := []string{"Group", "Category",
 		"DRAEM+CA P-AUROC", "DRAEM+CA P-AP", "DRAEM+CA I-AUROC",
-		"DRAEM P-AUROC", "DRAEM P-AP", "DRAEM I-AUROC", "DRAEM P-AUROC σ=4", "DRAEM P-AP σ=4"}
+		"DRAEM P-AUROC", "DRAEM P-AP", "DRAEM I-AUROC", "DRAEM AUPRO", "DRAEM P-AUROC σ=4", "DRAEM P-AP σ=4"}
 	if !slices.Equal(tab.Columns, wantCols) {
 		t.Fatalf("columns = %q\nwant %q", tab.Columns, wantCols)
 	}
@@ -82,6 +82,8 @@ func TestImageTable(t *testing.T) {
 		{3, "DRAEM P-AUROC", (95.5 + 97 + 99 + 80) / 4},
 		{3, "DRAEM I-AUROC", (97 + 99.9 + 99.2 + 50) / 4},
 		{3, "DRAEM+CA P-AP", nan},
+		{0, "DRAEM AUPRO", (85.0 + 88) / 2},
+		{3, "DRAEM AUPRO", (85.0 + 88 + 91 + 50) / 4},
 	}
 	for _, tc := range tests {
 		got := cellValue(t, tab, tab.Footer[tc.row], tc.col).Value
@@ -95,8 +97,8 @@ func TestImageTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"| textures | carpet | 96.0 | 60.0 | 98.0 | 95.5 | 53.5 | 97.0 | 96.0 | 54.0 |",
-		"| objects | bottle | - | - | - | 99.0 | 86.0 | 99.2 | 99.1 | 87.0 |",
+		"| textures | carpet | 96.0 | 60.0 | 98.0 | 95.5 | 53.5 | 97.0 | 85.0 | 96.0 | 54.0 |",
+		"| objects | bottle | - | - | - | 99.0 | 86.0 | 99.2 | 91.0 | 99.1 | 87.0 |",
 		// DRAEM P-AUROC overall: (95.5+97+99+80)/4 = 92.875 -> 92.9.
 		"| **all** | **mean** | **-** | **-** | **-** | **92.9** |",
 	} {
@@ -115,7 +117,7 @@ func TestImageTableFullMVTecOrder(t *testing.T) {
 	var results []ImageResult
 	for i, c := range cats {
 		v := float64(i+1) / 20
-		results = append(results, ImageResult{Category: c, Method: "DRAEM", PixelAUROC: v, PixelAP: v, ImageAUROC: v, PixelAUROCSigma: nan, PixelAPSigma: nan})
+		results = append(results, ImageResult{Category: c, Method: "DRAEM", PixelAUROC: v, PixelAP: v, ImageAUROC: v, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan})
 	}
 	tab, err := ImageTable("", results)
 	if err != nil {
@@ -142,7 +144,7 @@ func TestImageTableFullMVTecOrder(t *testing.T) {
 
 func TestImageTableSingleGroupHasOnlyOverallMean(t *testing.T) {
 	tab, err := ImageTable("", []ImageResult{
-		{Category: "wood", Method: "m", PixelAUROC: 0.5, PixelAP: 0.5, ImageAUROC: 0.5, PixelAUROCSigma: nan, PixelAPSigma: nan},
+		{Category: "wood", Method: "m", PixelAUROC: 0.5, PixelAP: 0.5, ImageAUROC: 0.5, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +155,7 @@ func TestImageTableSingleGroupHasOnlyOverallMean(t *testing.T) {
 }
 
 func TestImageTableErrors(t *testing.T) {
-	ok := ImageResult{Category: "wood", Method: "m", PixelAUROC: 0.5, PixelAP: 0.5, ImageAUROC: 0.5, PixelAUROCSigma: nan, PixelAPSigma: nan}
+	ok := ImageResult{Category: "wood", Method: "m", PixelAUROC: 0.5, PixelAP: 0.5, ImageAUROC: 0.5, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan}
 	pct := ok
 	pct.PixelAUROC = 97.1
 	inf := ok
@@ -178,5 +180,33 @@ func TestImageTableErrors(t *testing.T) {
 				t.Errorf("ImageTable() error = %v, want one containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// Categories of a named data set are grouped under its name, not "other":
+// one group, so the footer holds only the overall mean; a category put in
+// two groups is refused.
+func TestImageTableNamedGroup(t *testing.T) {
+	r := func(cat, method string, auc float64) ImageResult {
+		return ImageResult{Category: cat, Method: method, Group: "parts", PixelAUROC: nan, PixelAP: nan, ImageAUROC: auc, PixelAUROCSigma: nan, PixelAPSigma: nan}
+	}
+	tab, err := ImageTable("parts", []ImageResult{r("screw_b", "DRAEM", 0.5), r("gear", "DRAEM", 0.75)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, row := range append(tab.Rows, tab.Footer...) {
+		rows = append(rows, row[0].Text+"/"+row[1].Text)
+	}
+	if want := []string{"parts/gear", "parts/screw_b", "all/mean"}; !slices.Equal(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+	if v := cellValue(t, tab, tab.Footer[0], "DRAEM I-AUROC").Value; !near(v, 62.5) {
+		t.Errorf("mean I-AUROC %v, want 62.5", v)
+	}
+	other := r("gear", "DRAEM+CA", 0.5)
+	other.Group = ""
+	if _, err := ImageTable("parts", []ImageResult{r("gear", "DRAEM", 0.5), other}); err == nil || !strings.Contains(err.Error(), `category "gear" is in groups "parts" and ""`) {
+		t.Errorf("two groups for one category: %v", err)
 	}
 }

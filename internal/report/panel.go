@@ -62,6 +62,7 @@ const (
 	tileMask
 	tileHeat
 	tileOverlay
+	tileNote
 )
 
 // Tile is one picture of a panel; make it with ImageTile, MaskTile,
@@ -72,6 +73,7 @@ type Tile struct {
 	img   ImageCHW
 	m     Map
 	r     Range
+	note  string
 }
 
 // ImageTile shows an image as it is.
@@ -95,6 +97,16 @@ func HeatTile(title string, m Map, r Range) Tile {
 func OverlayTile(title string, img ImageCHW, m Map, r Range) Tile {
 	return Tile{title: title, kind: tileOverlay, img: img, m: m, r: r}
 }
+
+// NoteTile is a light grey w x h tile with a short text in its middle,
+// for a picture that does not exist (a defect image without a mask):
+// drawn black, it would read as "no anomalous pixel".
+func NoteTile(title, text string, w, h int) Tile {
+	return Tile{title: title, kind: tileNote, note: text, m: Map{H: h, W: w}}
+}
+
+// NoteGray is the grey level of a NoteTile's background.
+const NoteGray = 0xd8
 
 // Panel is a row of tiles side by side, each with its title above it, in the
 // manner of the paper's Figure 3. Tiles of other sizes are resized (maps are
@@ -217,6 +229,12 @@ func (t Tile) validate() error {
 	if t.kind == tileImage {
 		return nil
 	}
+	if t.kind == tileNote {
+		if t.m.H <= 0 || t.m.W <= 0 {
+			return fmt.Errorf("tile %q: note tile size %dx%d must be positive", t.title, t.m.W, t.m.H)
+		}
+		return nil
+	}
 	if t.m.H <= 0 || t.m.W <= 0 || len(t.m.Data) != t.m.H*t.m.W {
 		return fmt.Errorf("tile %q: map data has %d values, want H*W = %d*%d", t.title, len(t.m.Data), t.m.H, t.m.W)
 	}
@@ -231,6 +249,12 @@ func (t Tile) draw(dst *image.RGBA, r image.Rectangle, cm Colormap, alpha float6
 	switch t.kind {
 	case tileImage:
 		draw.BiLinear.Scale(dst, r, t.img.rgba(), image.Rect(0, 0, t.img.W, t.img.H), draw.Src, nil)
+	case tileNote:
+		draw.Draw(dst, r, image.NewUniform(color.RGBA{NoteGray, NoteGray, NoteGray, 255}), image.Point{}, draw.Src)
+		d := font.Drawer{Dst: dst, Src: image.Black, Face: basicfont.Face7x13}
+		x := r.Min.X + (r.Dx()-d.MeasureString(t.note).Ceil())/2
+		d.Dot = fixed.P(x, r.Min.Y+r.Dy()/2+5)
+		d.DrawString(t.note)
 	case tileMask:
 		g := unitGray(t.m, Range{0, 1})
 		draw.NearestNeighbor.Scale(dst, r, g, g.Bounds(), draw.Src, nil)

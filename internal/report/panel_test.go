@@ -217,3 +217,41 @@ func TestPanelErrors(t *testing.T) {
 		t.Error("RenderPanels() with no panel succeeded")
 	}
 }
+
+// A note tile is light grey with its text in dark pixels across the middle
+// (not a black mask), and its corners stay background.
+func TestNoteTile(t *testing.T) {
+	out, err := RenderPanels(Panel{Tiles: []Tile{NoteTile("truth", "no mask", 64, 64)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tileRect(0, 64, 64)
+	bg := color.RGBA{NoteGray, NoteGray, NoteGray, 255}
+	for _, p := range []image.Point{r.Min, {r.Max.X - 1, r.Min.Y}, {r.Min.X, r.Max.Y - 1}, {r.Max.X - 1, r.Max.Y - 1}} {
+		if c := out.RGBAAt(p.X, p.Y); c != bg {
+			t.Errorf("corner %v = %v, want the note grey %v", p, c, bg)
+		}
+	}
+	dark, black := 0, 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := out.RGBAAt(x, y)
+			if c.R < 100 {
+				dark++
+				if y < r.Min.Y+20 || y > r.Max.Y-20 {
+					t.Fatalf("dark pixel at (%d,%d), far from the middle line", x, y)
+				}
+			}
+			if c.R == 0 {
+				black++
+			}
+		}
+	}
+	// "no mask" in the 7x13 face: some tens of pixels, far from a full tile.
+	if dark < 20 || black > 64*64/4 {
+		t.Errorf("note tile has %d dark and %d black pixels; want the text only", dark, black)
+	}
+	if _, err := RenderPanels(Panel{Tiles: []Tile{NoteTile("t", "x", 0, 5)}}); err == nil {
+		t.Error("a 0x5 note tile was accepted")
+	}
+}

@@ -319,12 +319,16 @@ func WriteLambdaPlot(path string, m LambdaMeasure, points []LambdaPoint, opt Plo
 }
 
 func lambdaPlot(m LambdaMeasure, points []LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
-	opt = opt.withDefaults("AUC against λ", 640, 420)
+	what := m.What
+	if what == "" {
+		what = "AUC"
+	}
+	opt = opt.withDefaults(what+" against λ", 640, 420)
 	ps, err := sortedLambdaPoints("lambda plot", points)
 	if err != nil {
 		return nil, opt, err
 	}
-	p := newPlot(opt.Title, "λ", "AUC (%)")
+	p := newPlot(opt.Title, "λ", what+" (%)")
 	series := []struct {
 		name string
 		get  func(LambdaPoint) float64

@@ -101,18 +101,20 @@ func anyMacro(ps []LambdaPoint) bool {
 // LambdaPoint.MicroAUC and MacroAUC and the table's note.
 type LambdaMeasure struct {
 	Micro, Macro, Note string
+	// What names the measure in titles and axis labels.
+	What string
 }
 
 // FrameMeasure is the frame-level AUROC of video runs, pooled (micro) and
 // per video (macro).
 func FrameMeasure() LambdaMeasure {
-	return LambdaMeasure{"micro AUC", "macro AUC", "Frame-level AUROC in percent, one decimal, against the fusion weight lambda."}
+	return LambdaMeasure{"micro AUC", "macro AUC", "Frame-level AUROC in percent, one decimal, against the fusion weight lambda.", "frame-level AUC"}
 }
 
 // ImageMeasure is the image-level AUROC of image runs; Macro is the mean
 // over categories where a sweep covers several.
 func ImageMeasure() LambdaMeasure {
-	return LambdaMeasure{"image AUROC", "mean image AUROC", "Image-level AUROC in percent, one decimal, against the fusion weight lambda."}
+	return LambdaMeasure{"image AUROC", "mean image AUROC", "Image-level AUROC in percent, one decimal, against the fusion weight lambda.", "image AUROC"}
 }
 
 // LambdaTable builds the table of a lambda sweep: columns "lambda" (shortest

@@ -172,3 +172,55 @@ func TestFuseVideos(t *testing.T) {
 		}
 	}
 }
+
+// A teacher's scores file names the student's S_fea column s_fea_student,
+// or has no such column when no student was scored; both read back, the
+// latter with SFea 0; a file whose last column is unknown is refused.
+func TestTeacherCSV(t *testing.T) {
+	dir := t.TempDir()
+	vrows := []VideoRow{{ID: "01/004", Video: "01", Frame: 4, SO: 30.5, SFea: 0.25}, {ID: "01/005", Video: "01", Frame: 5, Label: true, SO: 20, SFea: 2}}
+	irows := []ImageRow{{ID: "good/0.png", Category: "c", Defect: "good", SO: 0.5, SFea: 1.5}}
+	for _, student := range []bool{true, false} {
+		vp, ip := filepath.Join(dir, "v.csv"), filepath.Join(dir, "i.csv")
+		if err := WriteTeacherVideoCSV(vp, vrows, student); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTeacherImageCSV(ip, irows, student); err != nil {
+			t.Fatal(err)
+		}
+		vb, _ := os.ReadFile(vp)
+		ib, _ := os.ReadFile(ip)
+		wantV, wantI := "id,video,frame,label,s_o\n01/004,01,4,0,30.5\n", "id,category,defect,label,s_o\ngood/0.png,c,good,0,0.5\n"
+		if student {
+			wantV, wantI = "id,video,frame,label,s_o,s_fea_student\n01/004,01,4,0,30.5,0.25\n", "id,category,defect,label,s_o,s_fea_student\ngood/0.png,c,good,0,0.5,1.5\n"
+		}
+		if !strings.HasPrefix(string(vb), wantV) || !strings.HasPrefix(string(ib), wantI) {
+			t.Errorf("student %v: files start %q and %q; want %q and %q", student, vb, ib, wantV, wantI)
+		}
+		gv, err := ReadVideoCSV(vp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gi, err := ReadImageCSV(ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wv, wi := slices.Clone(vrows), slices.Clone(irows)
+		if !student {
+			wv[0].SFea, wv[1].SFea, wi[0].SFea = 0, 0, 0
+		}
+		if !slices.Equal(gv, wv) || !slices.Equal(gi, wi) {
+			t.Errorf("student %v: read back %+v %+v, want %+v %+v", student, gv, gi, wv, wi)
+		}
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("id,video,frame,label,s_o,s_fea_teacher\na,v,0,0,1,1\n"), 0o644)
+	if _, err := ReadVideoCSV(bad); err == nil || !strings.Contains(err.Error(), "header id,video,frame,label,s_o,s_fea_teacher, want id,video,frame,label,s_o,s_fea") {
+		t.Errorf("unknown column: %v", err)
+	}
+	short := filepath.Join(dir, "short.csv")
+	os.WriteFile(short, []byte("id,video,frame,label,s_o\na,v,0,0,1,1\n"), 0o644)
+	if _, err := ReadVideoCSV(short); err == nil || !strings.Contains(err.Error(), "wrong number of fields") {
+		t.Errorf("row longer than the header: %v", err)
+	}
+}

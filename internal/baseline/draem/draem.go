@@ -8,6 +8,8 @@ package draem
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -77,6 +79,10 @@ func (*Baseline) CheckConfig(cfg *config.Config) error {
 	if cfg.Data.Channels != 3 {
 		return fmt.Errorf("data.channels %d: DRAEM reads RGB images; set data.channels: 3", cfg.Data.Channels)
 	}
+	// MimicImage hands the input to the backbone as it is.
+	if o := decode(cfg); cfg.Model.Mimic.Backbone != "" && (o.Range != data.RangeUnit || o.Mean != nil) {
+		return fmt.Errorf("model.mimic needs DRAEM's own input format: leave data.range, data.mean and data.std unset")
+	}
 	return nil
 }
 
@@ -141,9 +147,15 @@ func (*Baseline) BenchLoss(g *graph.Graph, s method.Spec, f method.Forward, inpu
 	return total, []string{input, m}
 }
 
-func decode(cfg *config.Config) data.DecodeOptions {
-	s := cfg.Data.Size
-	return data.DecodeOptions{C: 3, H: s, W: s, Range: data.RangeUnit}
+// decode is DRAEM's input: RGB in [0, 1] unless data.range and
+// data.mean/std say otherwise (an imported DRAEM's own format).
+func decode(cfg *config.Config) data.DecodeOptions { return baseline.Decode(cfg) }
+
+// unitRange is the decode range without normalisation: what an
+// augmentation sees (data.Sample), to be taken to and from [0, 1].
+func unitRange(cfg *config.Config) (data.Input, bool) {
+	in := data.Input{C: 3, Range: decode(cfg).Range}
+	return in, in.Range != data.RangeUnit
 }
 
 // Source yields normal images with Perlin anomalies pasted from the
@@ -163,13 +175,22 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 	if err != nil {
 		return nil, err
 	}
+	// The synthesizer blends textures into [0, 1] images.
+	in, convert := unitRange(u.Cfg)
 	aug := func(rng *rand.Rand, smp *data.Sample) error {
-		out, err := syn.Synthesize(synth.Image(smp.Image), rng)
+		img := smp.Image
+		if convert {
+			img = in.ToUnit(img)
+		}
+		out, err := syn.Synthesize(synth.Image(img), rng)
 		if err != nil {
 			return err
 		}
 		smp.Image = data.Image(out.Aug)
 		smp.Clean = data.Image(out.Input)
+		if convert {
+			smp.Image, smp.Clean = in.FromUnit(smp.Image), in.FromUnit(smp.Clean)
+		}
 		for i, m := range out.Mask {
 			smp.Mask.Pix[i] = m > 0.5
 		}
@@ -190,6 +211,27 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 func mapPath(st baseline.Stage, model string, it data.ImageItem) string {
 	name := strings.TrimSuffix(filepath.Base(it.Path), filepath.Ext(it.Path))
 	return filepath.Join(st.Maps(), model, baseline.SafeName(it.Defect), name+".npy")
+}
+
+// truthModel is the folder beside the maps that holds the ground truth
+// as the evaluation saw it (resized to data.size), so that
+// 'fmam metrics --maps maps/student' reproduces the results table.
+const truthModel = "truth"
+
+// truthPath is where an image's mask is saved: maps/truth/<defect>/<name>.png.
+func truthPath(st baseline.Stage, it data.ImageItem) string {
+	return strings.TrimSuffix(mapPath(st, truthModel, it), ".npy") + ".png"
+}
+
+// saveMask writes one s x s mask (values > 0.5 anomalous) as a 0/255 PNG.
+func saveMask(path string, m []float32, s int) error {
+	img := image.NewGray(image.Rect(0, 0, s, s))
+	for i, v := range m {
+		if v > 0.5 {
+			img.Pix[i] = 255
+		}
+	}
+	return atomicfile.WriteFunc(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // Score runs the evaluation model over the category's test images and
@@ -222,6 +264,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	}
 	defer sess.Close()
 	n := s * s
+	withTruth := ds.HasMasks()
 	var srows, trows []score.ImageRow
 	bar := baseline.NewBar(u.Progress, b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
@@ -241,6 +284,11 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 			if err := saveMap(mapPath(m.Stage, "teacher", it), tMap, s); err != nil {
 				return err
 			}
+			if withTruth && batch.HasMask[i] { // no file: the truth is unknown, as in the tables
+				if err := saveMask(truthPath(m.Stage, it), batch.Masks[i*n:(i+1)*n], s); err != nil {
+					return err
+				}
+			}
 			if !m.TeacherOnly {
 				sMap := sess.Output(1)[i*n : (i+1)*n]
 				row.SO, row.SFea = score.DRAEMImageScore(sMap, s, s), float64(sess.Output(2)[i])
@@ -255,7 +303,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 		bar.Add()
 	}
 	bar.Finish()
-	if err := score.WriteImageCSV(m.Stage.TeacherScores(), trows); err != nil {
+	if err := score.WriteTeacherImageCSV(m.Stage.TeacherScores(), trows, !m.TeacherOnly); err != nil {
 		return err
 	}
 	if m.TeacherOnly {
@@ -281,8 +329,8 @@ func maps(st baseline.Stage, model string, items []data.ImageItem, s int) ([][]f
 	return out, nil
 }
 
-// Results computes image AUROC from the raw scores and pixel AUROC and AP
-// from the saved maps (also after Gaussian smoothing with eval.sigma), and
+// Results computes image AUROC from the raw scores and pixel AUROC, AP
+// and AUPRO from the saved maps (also after Gaussian smoothing with eval.sigma), and
 // writes the category's table and map panels.
 func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.Stage, r baseline.ResultsSpec) (*baseline.Eval, error) {
 	ds, err := u.ImageSet(ctx)
@@ -294,10 +342,29 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, err
 	}
-	masks := truth.masks
+	// Pixel metrics cover the images whose pixel truth is known: a defect
+	// image without a mask is left out rather than counted all normal.
+	var masks [][]bool
+	var known []int
+	for i, m := range truth.masks {
+		if truth.known[i] {
+			masks, known = append(masks, m), append(known, i)
+		}
+	}
+	localised, defects := false, 0
+	for _, i := range known {
+		localised = localised || ds.Test[i].Label == 1
+	}
+	for _, it := range ds.Test {
+		defects += int(it.Label)
+	}
 	cat := u.Name
+	group := ""
+	if !slices.Contains(data.MVTecCategories(), cat) {
+		group = u.DatasetName()
+	}
 	res := func(method, file, model string) (report.ImageResult, [][]float32, error) {
-		out := report.ImageResult{Category: cat, Method: method, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN()}
+		out := report.ImageResult{Category: cat, Method: method, Group: group, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN(), AUPRO: math.NaN()}
 		rows, err := score.ReadImageCSV(file)
 		if err != nil {
 			return out, nil, err
@@ -317,13 +384,19 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		if err != nil {
 			return out, nil, err
 		}
-		if ds.HasMasks() {
-			if out.PixelAUROC, out.PixelAP, err = metrics.PixelMetrics(ctx, mm, masks, s, s); err != nil {
+		if localised {
+			km := make([][]float32, len(known))
+			for j, i := range known {
+				km[j] = mm[i]
+			}
+			pr, err := metrics.EvaluatePixels(ctx, km, masks, s, s, metrics.DefaultMaxFPR)
+			if err != nil {
 				return out, nil, err
 			}
+			out.PixelAUROC, out.PixelAP, out.AUPRO = pr.AUROC, pr.AP, pr.AUPRO
 			if sig := u.Cfg.Eval.Sigma; sig > 0 {
-				sm := make([][]float32, len(mm))
-				for i, m := range mm {
+				sm := make([][]float32, len(km))
+				for i, m := range km {
 					if sm[i], err = metrics.GaussianBlur(m, s, s, sig); err != nil {
 						return out, nil, err
 					}
@@ -340,7 +413,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, err
 	}
-	ev := &baseline.Eval{Unit: cat, Headline: tr.ImageAUROC, Teacher: tr.ImageAUROC, HeadlineName: "image AUROC", Images: []report.ImageResult{tr}, Table: st.Table("results") + ".md"}
+	ev := &baseline.Eval{Unit: cat, Headline: tr.ImageAUROC, Teacher: tr.ImageAUROC, HeadlineName: "image AUROC", Images: []report.ImageResult{tr}, Table: st.Table("results"+r.Suffix) + ".md"}
 	var sMaps [][]float32
 	if !r.TeacherOnly {
 		var sr report.ImageResult
@@ -354,20 +427,30 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if r.TeacherOnly {
 		what = "teacher alone"
 	}
-	tab, err := report.ImageTable(fmt.Sprintf("%s %s, %s: pixel AUROC, pixel AP, image AUROC (%%)", u.DatasetName(), cat, what), ev.Images)
+	tab, err := report.ImageTable(fmt.Sprintf("%s %s, %s: pixel AUROC, pixel AP, image AUROC, AUPRO (%%)", u.DatasetName(), cat, what), ev.Images)
 	if err != nil {
 		return nil, err
 	}
-	if err := report.WriteAll(st.Dir, "results", tab); err != nil {
+	if n := len(ds.Test) - len(known); n > 0 {
+		note := fmt.Sprintf("%d of %d defect images have no mask: pixel metrics leave them out", n, defects)
+		if !localised {
+			note = fmt.Sprintf("no defect image has a mask (%d without): pixel metrics are absent", n)
+		}
+		ev.Notes = append(ev.Notes, note+".")
+		tab.Notes = append(tab.Notes, note+"; maps.png draws them as \"no mask\".")
+	}
+	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}
 	return ev, mapPanels(u, st, truth, tMaps, sMaps)
 }
 
 // truth is the test set as the batcher decodes it: masks (checked against
-// their images' sizes) and the first anomalous images for the panels.
+// their images' sizes), whether each is known (data.ImageItem.HasMask),
+// and the first anomalous images for the panels.
 type truth struct {
 	masks  [][]bool
+	known  []bool
 	images map[int][]float32 // by test index
 }
 
@@ -378,7 +461,8 @@ func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*t
 	if err != nil {
 		return nil, err
 	}
-	t := &truth{masks: make([][]bool, len(ds.Test)), images: map[int][]float32{}}
+	t := &truth{masks: make([][]bool, len(ds.Test)), known: make([]bool, len(ds.Test)), images: map[int][]float32{}}
+	in := decode(u.Cfg).Input() // pictures are drawn from [0, 1]
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
 		if err != nil {
 			return nil, err
@@ -389,10 +473,11 @@ func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*t
 			for j := range mask {
 				mask[j] = batch.Masks[i*n+j] > 0.5
 			}
-			t.masks[idx] = mask
+			t.masks[idx], t.known[idx] = mask, batch.HasMask[i]
 			// Panels show anomalous images: that is where the maps differ.
 			if batch.Labels[i] == 1 && len(t.images) < u.Cfg.Eval.Pictures {
-				t.images[idx] = slices.Clone(batch.Images[i*3*n : (i+1)*3*n])
+				img := data.Image{C: 3, H: s, W: s, Pix: batch.Images[i*3*n : (i+1)*3*n]}
+				t.images[idx] = in.ToUnit(img).Pix
 			}
 		}
 	}
@@ -416,10 +501,11 @@ func mapPanels(u *baseline.Unit, st baseline.Stage, t *truth, tMaps, sMaps [][]f
 			}
 		}
 		tm := report.Map{Data: tMaps[i], H: s, W: s}
-		tiles := []report.Tile{
-			report.ImageTile("image", report.ImageCHW{Data: img, C: 3, H: s, W: s}),
-			report.MaskTile("truth", report.Map{Data: mk, H: s, W: s}),
+		truthTile := report.MaskTile("truth", report.Map{Data: mk, H: s, W: s})
+		if !t.known[i] {
+			truthTile = report.NoteTile("truth", "no mask", s, s)
 		}
+		tiles := []report.Tile{report.ImageTile("image", report.ImageCHW{Data: img, C: 3, H: s, W: s}), truthTile}
 		if sMaps != nil {
 			sm := report.Map{Data: sMaps[i], H: s, W: s}
 			r := report.JointRange(tm, sm)
@@ -451,27 +537,18 @@ func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) (
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w; run 'fmam eval' first", err)
 	}
-	so := make([]float64, len(rows))
-	fe := make([]float64, len(rows))
 	labels := make([]bool, len(rows))
 	for i, r := range rows {
-		so[i], fe[i], labels[i] = r.SO, r.SFea, r.Label
+		labels[i] = r.Label
 	}
-	nO, err := score.Normalize(so, score.HigherIsAnomalous)
-	if err != nil {
-		return nil, err
-	}
-	nF, err := score.Normalize(fe, score.HigherIsAnomalous)
-	if err != nil {
-		return nil, err
-	}
+	f := baseline.ScoringOf(New())
 	var pts []report.LambdaPoint
 	for _, l := range lambdas {
-		f, err := score.Fuse(l, nF, nO)
+		fused, err := f.FuseImages(rows, l)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("lambda %s: %w", strconv.FormatFloat(l, 'g', -1, 64), err)
 		}
-		auc, err := metrics.ROCAUC(f, labels)
+		auc, err := metrics.ROCAUC(fused, labels)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %s: %w", strconv.FormatFloat(l, 'g', -1, 64), err)
 		}

@@ -237,7 +237,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	}
 	results := []report.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: tauc.Micro, MacroAUC: tauc.Macro}}
 	curves := [][]metrics.VideoScores{test.curves(tfs)}
-	ev := &baseline.Eval{Unit: u.Name, Headline: tauc.Micro, Teacher: tauc.Micro, HeadlineName: "frame micro AUC", Frames: frames, Table: st.Table("results") + ".md"}
+	ev := &baseline.Eval{Unit: u.Name, Headline: tauc.Micro, Teacher: tauc.Micro, HeadlineName: "frame micro AUC", Frames: frames, Table: st.Table("results"+r.Suffix) + ".md"}
 	var student []metrics.VideoScores
 	if !r.TeacherOnly {
 		srows, err := readObjects(st.ObjectScores())
@@ -279,7 +279,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	}
 	tab.Notes = append(tab.Notes, "Jigsaw-VAD's official scoring: per-object branch scores, "+protocolName(p)+", Gaussian smoothing; micro AUC pools all frames, macro averages the videos.",
 		"S_total = S_o, as the paper scores Jigsaw-VAD; the S_fea and fused rows fuse per-object scores (S_fea min-max normalised per video) before the frame chain, for analysis.")
-	if err := report.WriteAll(st.Dir, "results", tab); err != nil {
+	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}
 	var names []string
@@ -304,6 +304,13 @@ func protocolName(p Protocol) string {
 
 // Sweep fuses the student's per-object S_o and S_fea at each lambda (see
 // fuse) and scores the frames with the official chain.
+// RawScoring says that scores.csv holds the official chain's final frame
+// scores (higher is anomalous): 'fmam metrics --scores' scores them as
+// written, as Results does.
+func (*Baseline) RawScoring() baseline.FrameScoring {
+	return baseline.FrameScoring{SO: score.HigherIsAnomalous, SFea: score.HigherIsAnomalous, Final: true}
+}
+
 func (*Baseline) Sweep(u *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
 	rows, err := readObjects(st.ObjectScores())
 	if err != nil {

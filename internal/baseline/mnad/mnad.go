@@ -68,7 +68,17 @@ func (*Baseline) Title(cfg *config.Config) string {
 
 func (*Baseline) Check(method.Spec) error { return nil }
 
-func (*Baseline) CheckConfig(*config.Config) error { return nil }
+// CheckConfig refuses teacher pre-training (model.mimic) on inputs other
+// than [-1, 1] frames: MimicImage maps that range to the backbone's.
+func (*Baseline) CheckConfig(cfg *config.Config) error {
+	if cfg.Model.Mimic.Backbone == "" {
+		return nil
+	}
+	if o := baseline.Decode(cfg); o.Range != data.RangeSigned || o.Mean != nil {
+		return fmt.Errorf("model.mimic needs MNAD's own input format: leave data.range, data.mean and data.std unset")
+	}
+	return nil
+}
 
 func (*Baseline) InputShape(s method.Spec) graph.Shape {
 	return graph.Shape{int64(s.Batch), int64(s.Frames * s.Channels), int64(s.Size), int64(s.Size)}
@@ -187,10 +197,11 @@ func (*Baseline) BenchLoss(g *graph.Graph, s method.Spec, f method.Forward, inpu
 	return loss.MSE(g, f.Outputs[0], t), []string{input, t}
 }
 
-// decode is MNAD's input: frames in [-1, 1].
-func decode(cfg *config.Config) data.DecodeOptions {
-	return data.DecodeOptions{C: cfg.Data.Channels, H: cfg.Data.Size, W: cfg.Data.Size, Range: data.RangeSigned}
-}
+// decode is MNAD's input: frames in [-1, 1] unless data.range and
+// data.mean/std say otherwise (an imported predictor's own format). PSNR
+// is min-max normalised per video, so the range's scale does not change
+// the scores' ranking.
+func decode(cfg *config.Config) data.DecodeOptions { return baseline.Decode(cfg) }
 
 func clips(cfg *config.Config) data.ClipSpec {
 	return data.ClipSpec{T: cfg.Data.Frames, Step: cfg.Data.FrameStep}
@@ -310,7 +321,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 			}
 		}
 	}
-	if err := score.WriteVideoCSV(st.TeacherScores(), trows); err != nil {
+	if err := score.WriteTeacherVideoCSV(st.TeacherScores(), trows, !m.TeacherOnly); err != nil {
 		return err
 	}
 	if m.TeacherOnly {
@@ -342,3 +353,7 @@ func (b *Baseline) Results(_ context.Context, u *baseline.Unit, st baseline.Stag
 func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
 	return scoring.Sweep(st, lambdas)
 }
+
+// RawScoring says how MNAD's raw scores files are read: a low PSNR (or
+// memory normality score) and a high feature inconsistency are anomalous.
+func (*Baseline) RawScoring() baseline.FrameScoring { return scoring }

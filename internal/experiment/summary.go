@@ -1,0 +1,124 @@
+package experiment
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/report"
+)
+
+// Thresholds of the summary's wording, in AUC (fractions).
+const (
+	// weakSignal: a score this close to chance (0.5) separates little.
+	weakSignal = 0.60
+	// clearGain: a difference smaller than this is called a tie.
+	clearGain = 0.005
+)
+
+// Summary sums a run's evaluation up in a few sentences for the screen:
+// which score is best and why, from the numbers of the tables. ev is one
+// unit's evaluation; pts its lambda sweep (may be nil).
+func Summary(ev *baseline.Eval, pts []report.LambdaPoint) []string {
+	if len(ev.Video) == 4 {
+		return videoSummary(ev, pts)
+	}
+	if len(ev.Images) == 2 {
+		return imageSummary(ev, pts)
+	}
+	return nil
+}
+
+func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+
+// bestLambda is the sweep point with the highest micro AUC (the smallest
+// lambda among ties).
+func bestLambda(pts []report.LambdaPoint) (report.LambdaPoint, bool) {
+	best := report.LambdaPoint{MicroAUC: math.Inf(-1)}
+	for _, p := range pts {
+		if p.MicroAUC > best.MicroAUC || p.MicroAUC == best.MicroAUC && p.Lambda < best.Lambda {
+			best = p
+		}
+	}
+	return best, len(pts) > 0
+}
+
+func videoSummary(ev *baseline.Eval, pts []report.LambdaPoint) []string {
+	teacher, so, fea, fused := ev.Video[0], ev.Video[1], ev.Video[2], ev.Video[3]
+	rows := []report.VideoResult{teacher, so, fea, fused}
+	best := rows[0]
+	for _, r := range rows[1:] {
+		if r.MicroAUC > best.MicroAUC {
+			best = r
+		}
+	}
+	out := []string{fmt.Sprintf("Best score: %s, frame micro AUC %s (teacher %s; student S_o %s, S_fea %s, %s %s).",
+		best.Method, pct(best.MicroAUC), pct(teacher.MicroAUC), pct(so.MicroAUC), pct(fea.MicroAUC), fusedName(fused.Method), pct(fused.MicroAUC))}
+	switch {
+	case fea.MicroAUC < weakSignal:
+		what := "is close to chance (50%)"
+		if fea.MicroAUC < 0.5 {
+			what = "is below chance (50%): it ranks many normal frames above anomalous ones"
+		}
+		out = append(out, fmt.Sprintf("Why: the feature inconsistency S_fea is a weak signal on this data; its micro AUC %s %s. Giving it weight dilutes S_o: fused at %s the score is %s, %+.1f points from S_o alone.",
+			pct(fea.MicroAUC), what, fusedName(fused.Method), pct(fused.MicroAUC), 100*(fused.MicroAUC-so.MicroAUC)))
+	case fused.MicroAUC > math.Max(so.MicroAUC, fea.MicroAUC)+clearGain:
+		out = append(out, fmt.Sprintf("Why: S_o and S_fea miss different frames, so the fusion beats both (%+.1f points over S_o, %+.1f over S_fea).",
+			100*(fused.MicroAUC-so.MicroAUC), 100*(fused.MicroAUC-fea.MicroAUC)))
+	case fea.MicroAUC > so.MicroAUC+clearGain:
+		out = append(out, fmt.Sprintf("Why: S_fea separates the anomalous frames better than the prediction error S_o (%+.1f points); the fusion lands between them.", 100*(fea.MicroAUC-so.MicroAUC)))
+	default:
+		out = append(out, fmt.Sprintf("Why: the prediction error S_o carries the detection; S_fea (%s) adds little to it here.", pct(fea.MicroAUC)))
+	}
+	if d := so.MicroAUC - teacher.MicroAUC; math.Abs(d) >= clearGain {
+		word := "above"
+		if d < 0 {
+			word = "below"
+		}
+		out = append(out, fmt.Sprintf("The student's own S_o is %.1f points %s the teacher's.", 100*math.Abs(d), word))
+	}
+	if b, ok := bestLambda(pts); ok {
+		out = append(out, fmt.Sprintf("Over the lambda sweep the best is λ=%g (micro AUC %s).", b.Lambda, pct(b.MicroAUC)))
+	}
+	return out
+}
+
+// fusedName is the fused row's label without the method name: "λ=0.5".
+func fusedName(method string) string {
+	for i := len(method) - 1; i >= 0; i-- {
+		if method[i] == '(' {
+			return method[i+1 : len(method)-1]
+		}
+	}
+	return method
+}
+
+func imageSummary(ev *baseline.Eval, pts []report.LambdaPoint) []string {
+	t, s := ev.Images[0], ev.Images[1]
+	best := t
+	if s.ImageAUROC > t.ImageAUROC {
+		best = s
+	}
+	out := []string{fmt.Sprintf("Best image AUROC%s: %s, %s (teacher %s, student %s).", unitName(ev.Unit), best.Method, pct(best.ImageAUROC), pct(t.ImageAUROC), pct(s.ImageAUROC))}
+	if b, ok := bestLambda(pts); ok {
+		at0 := pts[0].MicroAUC
+		for _, p := range pts {
+			if p.Lambda == 0 {
+				at0 = p.MicroAUC
+			}
+		}
+		if b.MicroAUC > at0+clearGain {
+			out = append(out, fmt.Sprintf("Fusing S_fea into the image score helps: λ=%g gives %s (%+.1f points over S_o alone).", b.Lambda, pct(b.MicroAUC), 100*(b.MicroAUC-at0)))
+		} else {
+			out = append(out, fmt.Sprintf("Fusing S_fea into the image score does not help here: the best λ is %g (%s).", b.Lambda, pct(b.MicroAUC)))
+		}
+	}
+	return out
+}
+
+func unitName(u string) string {
+	if u == "" {
+		return ""
+	}
+	return " on " + u
+}
