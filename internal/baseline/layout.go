@@ -112,6 +112,7 @@ func (s Stage) TeacherMemoryScores() string { return filepath.Join(s.Dir, "teach
 // per-object scores, from which its frame scores are made.
 func (s Stage) ObjectScores() string        { return filepath.Join(s.Dir, "objects.csv") }
 func (s Stage) TeacherObjectScores() string { return filepath.Join(s.Dir, "teacher_objects.csv") }
+
 // Records is the stage's evaluation as rows of metrics (JSON), the input
 // of seed summaries and of 'fmam compare'.
 func (s Stage) Records() string { return filepath.Join(s.Dir, "records.json") }
