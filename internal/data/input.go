@@ -134,24 +134,18 @@ func pick(v []float64, c int) float64 {
 // value / 255): for pictures and for PSNR on [0, 1] frames, whatever the
 // network's input format. img.C must be in.C.
 func (in Input) ToUnit(img Image) Image {
-	lo, hi, _ := in.Range.bounds()
-	out := Image{C: img.C, H: img.H, W: img.W, Pix: make([]float32, len(img.Pix))}
-	n := img.H * img.W
-	for c := range img.C {
-		m, s := 0.0, 1.0
-		if in.normalizes() {
-			m, s = pick(in.Mean, c), pick(in.Std, c)
-		}
-		for i, v := range img.Pix[c*n : (c+1)*n] {
-			out.Pix[c*n+i] = float32((float64(v)*s + m - lo) / (hi - lo))
-		}
-	}
-	return out
+	return in.perChannel(img, func(v, lo, hi, m, s float64) float64 { return (v*s + m - lo) / (hi - lo) })
 }
 
 // FromUnit is ToUnit's inverse: it maps an image in [0, 1] (8-bit value /
 // 255) to in's values, for augmentations written for [0, 1] images.
 func (in Input) FromUnit(img Image) Image {
+	return in.perChannel(img, func(v, lo, hi, m, s float64) float64 { return (v*(hi-lo) + lo - m) / s })
+}
+
+// perChannel maps every value of img with f, given in's range bounds and
+// the value's channel's mean and std (0 and 1 without normalisation).
+func (in Input) perChannel(img Image, f func(v, lo, hi, m, s float64) float64) Image {
 	lo, hi, _ := in.Range.bounds()
 	out := Image{C: img.C, H: img.H, W: img.W, Pix: make([]float32, len(img.Pix))}
 	n := img.H * img.W
@@ -161,7 +155,7 @@ func (in Input) FromUnit(img Image) Image {
 			m, s = pick(in.Mean, c), pick(in.Std, c)
 		}
 		for i, v := range img.Pix[c*n : (c+1)*n] {
-			out.Pix[c*n+i] = float32((float64(v)*(hi-lo) + lo - m) / s)
+			out.Pix[c*n+i] = float32(f(float64(v), lo, hi, m, s))
 		}
 	}
 	return out
