@@ -6,18 +6,22 @@
 # mean ± std over seeds and each student's paired difference with its
 # teacher, copied with each run's own table into results/.
 #   scripts/ped2-seeds.sh [preset] [seeds]     (default: cpu-small 0,1,2)
+# CONFIG=configs/ped2-jigsaw.yaml NAME=ped2-jigsaw-seeds does the same for
+# Jigsaw-VAD (BASE overrides the run folder, runs/<NAME>-<preset>).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-cpu-small}
 seeds=${2:-0,1,2}
 fmam=${FMAM:-bin/fmam}
-base=runs/ped2-seeds-$preset
-out=results/ped2-seeds-$preset
-"$fmam" train --config configs/ped2.yaml --preset "$preset" --seeds "$seeds" --run "$base/sca"
+config=${CONFIG:-configs/ped2.yaml}
+name=${NAME:-ped2-seeds}
+base=${BASE:-runs/$name-$preset}
+out=results/$name-$preset
+"$fmam" train --config "$config" --preset "$preset" --seeds "$seeds" --run "$base/sca"
 "$fmam" eval --run "$base/sca" >/dev/null
 for attn in ca none; do
   FMAM_MODEL_TEACHER="$base/sca/seed-{seed}/teacher/teacher.onnx" FMAM_MODEL_ATTENTION_KIND=$attn \
-    "$fmam" train --config configs/ped2.yaml --preset "$preset" --seeds "$seeds" --run "$base/$attn"
+    "$fmam" train --config "$config" --preset "$preset" --seeds "$seeds" --run "$base/$attn"
   "$fmam" eval --run "$base/$attn" >/dev/null
 done
 mkdir -p "$out"

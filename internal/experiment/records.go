@@ -162,7 +162,7 @@ const meanUnit = "mean"
 // metricsNote explains the metrics of a record in a table note.
 func metricsNote(r Record) string {
 	if r.Metrics[0].Name == "micro AUC" {
-		return "micro AUC: frame-level AUROC over all test frames pooled, each video's scores min-max normalised; macro AUC: mean of per-video AUROCs."
+		return "micro AUC: frame-level AUROC over all test frames pooled; macro AUC: mean of per-video AUROCs; frame scores as the run's results table makes them (per-video min-max for MNAD, the official chain for Jigsaw-VAD)."
 	}
 	return "P- = pixel level, I- = image level; σ: pixel metrics on anomaly maps smoothed with a Gaussian of that σ (absent without eval.sigma)."
 }
