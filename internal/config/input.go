@@ -105,6 +105,18 @@ func (c *Config) unusedKeys() []string {
 	return nil
 }
 
+// Unused reports whether key (dotted, e.g. "model.mimic.layer") is one
+// config.yaml leaves out because it shapes only a teacher this run does
+// not train.
+func (c *Config) Unused(key string) bool {
+	for _, k := range c.unusedKeys() {
+		if key == k || strings.HasPrefix(key, k+".") {
+			return true
+		}
+	}
+	return false
+}
+
 // dropKey removes the entry at path from a YAML document.
 func dropKey(n *yaml.Node, path []string) {
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {

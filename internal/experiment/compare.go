@@ -250,7 +250,9 @@ func flatConfig(y []byte) (map[string]string, error) {
 }
 
 // differingKeys lists, sorted, the configuration keys whose values differ
-// between runs (a key one run lacks differs from any value).
+// between runs (a key one run lacks differs from any value), leaving out
+// of the comparison the runs for which a key is unused (the teacher
+// settings of a run that imports its teacher).
 func differingKeys(runs []*comparedRun) []string {
 	all := map[string]bool{}
 	for _, r := range runs {
@@ -263,12 +265,21 @@ func differingKeys(runs []*comparedRun) []string {
 		if slices.Contains(compareIgnored, k) {
 			continue
 		}
-		v, ok := runs[0].flat[k]
-		for _, r := range runs[1:] {
-			if w, has := r.flat[k]; has != ok || w != v {
-				out = append(out, k)
-				break
+		var seen []string
+		for _, r := range runs {
+			if r.env.Cfg.Unused(k) {
+				continue
 			}
+			v, has := r.flat[k]
+			if !has {
+				v = "\x00" // absent: differs from any value
+			}
+			if !slices.Contains(seen, v) {
+				seen = append(seen, v)
+			}
+		}
+		if len(seen) > 1 {
+			out = append(out, k)
 		}
 	}
 	sort.Strings(out)
