@@ -102,3 +102,26 @@ func TestYAMLLeavesOutUnusedTeacherKeys(t *testing.T) {
 		t.Errorf("both teacher sources: %v", err)
 	}
 }
+
+// The keys an imported or borrowed teacher makes unused.
+func TestUnusedKeys(t *testing.T) {
+	for _, c := range []struct {
+		yaml, key string
+		want      bool
+	}{
+		{"name: x\n", "model.width", false},
+		{"name: x\nmodel: {teacher: t.onnx}\n", "model.width", true},
+		{"name: x\nmodel: {teacher: t.onnx}\n", "model.mimic.layer", true},
+		{"name: x\nmodel: {teacher: t.onnx}\n", "model.mimicry", false},
+		{"name: x\nmodel: {teacher_run: runs/a}\n", "model.width", false},
+		{"name: x\nmodel: {teacher_run: runs/a}\n", "train.teacher_steps", true},
+	} {
+		cfg, err := config.Load("", []byte(c.yaml), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Unused(c.key); got != c.want {
+			t.Errorf("%q: Unused(%s) = %v, want %v", c.yaml, c.key, got, c.want)
+		}
+	}
+}
