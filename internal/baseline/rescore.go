@@ -120,6 +120,7 @@ func (f FrameScoring) Rescore(path string, which Which, lambda float64) (metrics
 				t.IDs, t.Scores = append(t.IDs, r.ID), append(t.Scores, s)
 				t.Labels, t.Videos = append(t.Labels, r.Label), append(t.Videos, r.Video)
 			}
+			opts.MacroPad = true // the official macro AUC, as the table's
 			break
 		}
 		vs, err := score.FuseVideos(rows, lam, f.SO, f.SFea)

@@ -100,6 +100,11 @@ type VideoOptions struct {
 	// video; use it for scores that were already normalised per video and
 	// fused (MNAD's protocol).
 	SkipNormalize bool
+	// MacroPad scores each video for the macro AUC with one extra normal
+	// frame scored 0 and one anomalous frame scored 1, as Jigsaw-VAD's
+	// official evaluation does, so that every video counts (one-class
+	// videos too) and scores are read on [0, 1].
+	MacroPad bool
 }
 
 // FrameAUCResult reports frame-level AUC over a set of videos.
@@ -144,7 +149,12 @@ func FrameAUC(videos []VideoScores, opts VideoOptions) (FrameAUCResult, error) {
 		all = append(all, scores...)
 		allLabels = append(allLabels, labels...)
 
-		auc, err := ROCAUC(scores, labels)
+		ms, ml := scores, labels
+		if opts.MacroPad {
+			ms = append(append([]float64{0}, scores...), 1)
+			ml = append(append([]bool{false}, labels...), true)
+		}
+		auc, err := ROCAUC(ms, ml)
 		switch {
 		case errors.Is(err, ErrOneClass):
 			res.Skipped = append(res.Skipped, v.Name)

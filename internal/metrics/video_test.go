@@ -210,3 +210,22 @@ func TestFrameAUCPed2Labels(t *testing.T) {
 		t.Errorf("got %+v; want 8 videos in macro, %d frames, macro 1, micro 1313/1620", got, 2010-12*offset)
 	}
 }
+
+// Jigsaw-VAD's macro AUC pads every video with a normal frame scored 0 and
+// an anomalous one scored 1; by hand: video a [0,.2,.8,1] -> 1, video b
+// (normal only) [0,.5,.5,1] -> 1, video c [0,.9,.1,1] with .1 and 1
+// anomalous -> 3/4; macro 11/12. Micro pools the unpadded frames: 3/8.
+func TestFrameAUCMacroPad(t *testing.T) {
+	videos := []VideoScores{
+		{Name: "a", Scores: []float64{0.2, 0.8}, Labels: []bool{false, true}},
+		{Name: "b", Scores: []float64{0.5, 0.5}, Labels: []bool{false, false}},
+		{Name: "c", Scores: []float64{0.9, 0.1}, Labels: []bool{false, true}},
+	}
+	r, err := FrameAUC(videos, VideoOptions{SkipNormalize: true, MacroPad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(r.Macro-11.0/12) > 1e-12 || math.Abs(r.Micro-3.0/8) > 1e-12 || r.MacroVideos != 3 {
+		t.Errorf("macro %v over %d videos, micro %v; want 11/12 over 3, 3/8", r.Macro, r.MacroVideos, r.Micro)
+	}
+}
