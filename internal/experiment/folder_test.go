@@ -127,6 +127,19 @@ eval: {batch: 8, pictures: 2}
 		t.Errorf("student pixel AUROC %v; pooled over known masks %v, with the no-mask image as normal %v", got, want, wrong)
 	}
 
+	// 'fmam metrics --maps' on the run's own maps and truth: the no-mask
+	// image has no truth file, and is left out as the table leaves it out.
+	if _, err := os.Stat(filepath.Join(st, "maps", "truth", first.Defect, strings.TrimSuffix(filepath.Base(first.Path), filepath.Ext(first.Path))+".png")); err == nil {
+		t.Error("a truth mask was written for the image without a mask")
+	}
+	pr, err := metrics.EvaluateMapsDir(context.Background(), filepath.Join(st, "maps", "student"), filepath.Join(st, "maps", "truth"), metrics.PixelOptions{SkipUnmasked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(pr.AUROC-got) > 1e-12 {
+		t.Errorf("metrics --maps: pixel AUROC %v, the table's %v", pr.AUROC, got)
+	}
+
 	// The teacher alone gives the teacher rows of the full evaluation.
 	tev, err := e.EvaluateTeacher(ctx)
 	if err != nil {

@@ -264,7 +264,9 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	}
 	defer sess.Close()
 	n := s * s
-	withTruth := ds.HasMasks()
+	// Truth is written for every image whose mask is known, when any
+	// defect image has one (else there are no pixel metrics to redo).
+	withTruth := slices.ContainsFunc(ds.Test, func(it data.ImageItem) bool { return it.Label == 1 && it.MaskPath != "" })
 	var srows, trows []score.ImageRow
 	bar := baseline.NewBar(u.Progress, b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
