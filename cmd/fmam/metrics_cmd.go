@@ -244,7 +244,7 @@ func runConfigOf(path, runDir string) (*config.Config, error) {
 	}
 	for _, c := range cand {
 		if _, err := os.Stat(c); err == nil {
-			return config.Load(c, nil, "", nil)
+			return config.LoadRecorded(c)
 		}
 	}
 	if runDir != "" {

@@ -145,14 +145,14 @@ student and is always evaluated so.`,
 			if at && (lambda < 0 || lambda > 1) {
 				return fmt.Errorf("--lambda %v must be in [0, 1]", lambda)
 			}
+			if at && teacherOnly {
+				return fmt.Errorf("--lambda and --teacher-only: the teacher alone has no S_fea to fuse; drop one")
+			}
 			e, err := a.openRun(cmd, runDir, true, nil)
 			if err != nil {
 				return err
 			}
 			defer e.Finish(&err)
-			if at && teacherOnly {
-				return fmt.Errorf("--lambda and --teacher-only: the teacher alone has no S_fea to fuse; drop one")
-			}
 			var ev *experiment.Evaluation
 			switch {
 			case teacherOnly:
@@ -168,7 +168,12 @@ student and is always evaluated so.`,
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), evalJSON(e, ev))
 			}
-			return printFile(cmd, ev.Table)
+			for _, t := range ev.Tables() {
+				if err := printFile(cmd, t); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&runDir, "run", "", "run folder written by 'fmam train' (default runs/<config name>)")

@@ -158,7 +158,7 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w; is it a run folder written by 'fmam train'?", dir, err)
 	}
-	cfg, err := config.Load(l.Config(), nil, "", nil)
+	cfg, err := config.LoadRecorded(l.Config())
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}

@@ -54,6 +54,11 @@ func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Write
 	if err := cfg.CheckPaths(); err != nil {
 		return nil, err
 	}
+	if dir := cfg.Model.TeacherRun; dir != "" { // once per run, not per stage
+		if err := CheckTeacherRun(cfg, dir); err != nil {
+			return nil, err
+		}
+	}
 	if runDir == "" {
 		runDir = DefaultRunDir(cfg)
 	}

@@ -78,14 +78,28 @@ type Evaluation struct {
 	// multi-seed run).
 	Table string
 	// Seeds are the evaluations of a multi-seed run's seeds; Units is
-	// then empty.
+	// then empty, and Table empty too when there is no table over seeds.
 	Seeds []SeedEvaluation
+}
+
+// Tables are the Markdown files to show: the headline table, or each
+// seed's when the run has no table over seeds.
+func (ev *Evaluation) Tables() []string {
+	if ev.Table != "" {
+		return []string{ev.Table}
+	}
+	var out []string
+	for _, s := range ev.Seeds {
+		out = append(out, s.Tables()...)
+	}
+	return out
 }
 
 // Evaluate scores the configured student of every unit and writes the
 // results tables; a run without a student (TeacherOnly) is evaluated as
-// EvaluateTeacher does; a multi-seed run does so in every seed folder,
-// then writes the table over seeds in the run folder.
+// EvaluateTeacher does (per seed for a multi-seed run); a multi-seed run
+// evaluates every seed folder, then writes the table over seeds in the
+// run folder.
 func (e *Env) Evaluate(ctx context.Context) (*Evaluation, error) {
 	if e.TeacherOnly() {
 		return e.EvaluateTeacher(ctx)
@@ -107,6 +121,9 @@ func (e *Env) EvaluateAt(ctx context.Context, lambda float64) (*Evaluation, erro
 	}
 	if lambda < 0 || lambda > 1 {
 		return nil, fmt.Errorf("lambda %v must be in [0, 1]", lambda)
+	}
+	if e.Cfg.MultiSeed() { // each seed's tables at lambda, in its folder
+		return e.perSeed(func(s *Env) (*Evaluation, error) { return s.EvaluateAt(ctx, lambda) })
 	}
 	return e.evaluateTaps(ctx, e.Cfg.Model.Taps, lambda, "-lambda-"+strconv.FormatFloat(lambda, 'g', -1, 64))
 }
@@ -169,10 +186,7 @@ func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := report.FrameMeasure()
-	if e.Baseline.Task().Kind() == config.TaskImage {
-		m = report.ImageMeasure()
-	}
+	m := e.lambdaMeasure()
 	var files, names []string
 	var all [][]report.LambdaPoint
 	for _, u := range units {
@@ -221,4 +235,13 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// lambdaMeasure is what the run's lambda tables measure: frame AUC for
+// video, image AUROC for images.
+func (e *Env) lambdaMeasure() report.LambdaMeasure {
+	if e.Baseline.Task().Kind() == config.TaskImage {
+		return report.ImageMeasure()
+	}
+	return report.FrameMeasure()
 }

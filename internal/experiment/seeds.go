@@ -9,9 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/baseline"
-	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/report"
 	"github.com/fmam/fmam/internal/stats"
 )
@@ -37,34 +35,26 @@ type SeedEvaluation struct {
 // seedEnv is the environment of seed k; write records the seed folder's
 // configuration (refusing one that disagrees), as Open does for a run.
 func (e *Env) seedEnv(k uint64, write bool) (*Env, error) {
-	cfg := e.Cfg.ForSeed(k)
-	l := e.Layout.Seed(k)
-	if write {
-		if err := writeSeedConfig(l, cfg); err != nil {
-			return nil, err
-		}
-	}
 	log := e.Log
 	if log != nil {
 		log = log.With("seed", k)
 	}
-	return &Env{Cfg: cfg, RT: e.RT, Log: log, Progress: e.Progress, Layout: l, Baseline: e.Baseline}, nil
-}
-
-func writeSeedConfig(l baseline.Layout, cfg *config.Config) error {
-	if err := os.MkdirAll(l.Root, 0o755); err != nil {
-		return fmt.Errorf("create seed folder %s: %w", l.Root, err)
+	s := &Env{Cfg: e.Cfg.ForSeed(k), RT: e.RT, Log: log, Progress: e.Progress, Layout: e.Layout.Seed(k), Baseline: e.Baseline}
+	if !write {
+		return s, nil
 	}
-	if _, err := os.Stat(l.Config()); err == nil {
+	if _, err := os.Stat(s.Layout.Config()); err == nil {
 		// The run's own config.yaml has been checked already; this names
 		// what differs should a seed folder have been edited by hand.
-		return checkSameRun(l.Config(), cfg)
+		if err := checkSameRun(s.Layout.Config(), s.Cfg); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
-	y, err := cfg.YAML()
-	if err != nil {
-		return err
+	if err := s.writeConfig(); err != nil {
+		return nil, err
 	}
-	return atomicfile.Write(l.Config(), y)
+	return s, nil
 }
 
 // eachSeed runs fn in every seed's environment, in the order of
@@ -105,6 +95,21 @@ func (e *Env) records(ctx context.Context, taps []string) ([]Record, error) {
 		out = append(out, r...)
 	}
 	return withMeanUnit(out), nil
+}
+
+// perSeed runs an evaluation in every seed folder and collects them,
+// with no table over seeds.
+func (e *Env) perSeed(fn func(s *Env) (*Evaluation, error)) (*Evaluation, error) {
+	out := &Evaluation{}
+	err := e.eachSeed(func(k uint64, s *Env) error {
+		ev, err := fn(s)
+		if err != nil {
+			return err
+		}
+		out.Seeds = append(out.Seeds, SeedEvaluation{Seed: k, Evaluation: ev})
+		return nil
+	})
+	return out, err
 }
 
 func (e *Env) trainSeeds(ctx context.Context, stage Stage) error {
@@ -222,10 +227,7 @@ func (e *Env) sweepSeeds(ctx context.Context, grid string) (*SweepResult, error)
 	if err != nil {
 		return nil, err
 	}
-	m := report.FrameMeasure()
-	if e.Baseline.Task().Kind() == config.TaskImage {
-		m = report.ImageMeasure()
-	}
+	m := e.lambdaMeasure()
 	var rows []*series
 	out := &SweepResult{}
 	for i, u := range units {

@@ -277,3 +277,30 @@ eval: {batch: 8, pictures: 0}
 		t.Errorf("I-AUROC std %v over the seeds' means %v", v, means)
 	}
 }
+
+// A multi-seed run without a student evaluates each seed's teacher in its
+// seed folder (nothing is looked for in the run folder itself), and the
+// teacher alone equals the teacher rows of EvaluateTeacher per seed.
+func TestTwoSeedTeacherOnly(t *testing.T) {
+	e := open(t, videoYAML, map[string]any{"train.seeds": []uint64{3, 4}, "train.teacher_steps": 4, "train.student_steps": 0})
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := e.Evaluate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Seeds) != 2 || ev.Table != "" || len(ev.Tables()) != 2 {
+		t.Fatalf("evaluation: %d seeds, table %q, tables %v; want one teacher table per seed", len(ev.Seeds), ev.Table, ev.Tables())
+	}
+	for i, k := range []string{"seed-3", "seed-4"} {
+		want := filepath.Join(e.RunDir(), k, "teacher", "results.md")
+		if got := ev.Seeds[i].Table; got != want {
+			t.Errorf("seed %d table %s, want %s", ev.Seeds[i].Seed, got, want)
+		}
+		if _, err := os.Stat(filepath.Join(e.RunDir(), k, "teacher", "teacher_scores.csv")); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+}

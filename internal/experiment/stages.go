@@ -69,10 +69,7 @@ func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 		e.Log.Info("using the imported teacher; no teacher stage", "teacher", e.Cfg.Model.Teacher)
 		return nil
 	}
-	if dir := e.Cfg.Model.TeacherRun; dir != "" {
-		if err := CheckTeacherRun(e.Cfg, dir); err != nil {
-			return err
-		}
+	if dir := e.Cfg.Model.TeacherRun; dir != "" { // checked by Open
 		p := e.TeacherPath(u)
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("model.teacher_run %s: no trained teacher %s; run 'fmam train --stage teacher --run %s' first", dir, p, dir)
@@ -125,11 +122,6 @@ func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 func (e *Env) teacher(u *baseline.Unit, taps []string, batch int) (*method.Teacher, method.Spec, error) {
 	spec := e.spec(u, taps)
 	spec.Batch = batch
-	if dir := e.Cfg.Model.TeacherRun; dir != "" {
-		if err := CheckTeacherRun(e.Cfg, dir); err != nil {
-			return nil, spec, err
-		}
-	}
 	path := e.TeacherPath(u)
 	if _, err := os.Stat(path); err != nil {
 		return nil, spec, fmt.Errorf("teacher %s: %w; run 'fmam train --stage teacher' first, or set model.teacher or model.teacher_run", path, err)

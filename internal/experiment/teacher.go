@@ -27,7 +27,11 @@ func errNoStudent(what string) error {
 // teacher stage folder: teacher_eval.onnx, teacher_scores.csv, results.*,
 // pictures. Image runs also get the summary over categories
 // (results-teacher.* in the run folder).
+// A multi-seed run scores each seed's teacher in its seed folder.
 func (e *Env) EvaluateTeacher(ctx context.Context) (*Evaluation, error) {
+	if e.Cfg.MultiSeed() {
+		return e.perSeed(func(s *Env) (*Evaluation, error) { return s.EvaluateTeacher(ctx) })
+	}
 	units, err := e.Units(ctx)
 	if err != nil {
 		return nil, err
@@ -91,7 +95,7 @@ func CheckTeacherRun(cfg *config.Config, dir string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("model.teacher_run %s: %w; want a run folder written by 'fmam train'", dir, err)
 	}
-	other, err := config.Load(path, nil, "", nil)
+	other, err := config.LoadRecorded(path)
 	if err != nil {
 		return fmt.Errorf("model.teacher_run %s: %w", dir, err)
 	}
