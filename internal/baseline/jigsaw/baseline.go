@@ -65,17 +65,16 @@ func (*Baseline) Check(s method.Spec) error {
 // CheckConfig refuses settings the object pipeline cannot run: cubes are
 // RGB with an odd number of frames centred on the box's frame, every test
 // frame is scored, and boxes come from files or a detector.
-func (*Baseline) CheckConfig(cfg *config.Config) error {
+func (bl *Baseline) CheckConfig(cfg *config.Config) error {
+	if err := bl.Check(baseline.Spec(bl, cfg, nil)); err != nil { // RGB, no memory, a buildable network
+		return err
+	}
 	d := cfg.Data
 	switch {
-	case d.Channels != 3:
-		return fmt.Errorf("data.channels %d: Jigsaw-VAD's cubes are RGB; set data.channels: 3", d.Channels)
 	case d.Frames < 3 || d.Frames%2 == 0:
 		return fmt.Errorf("data.frames %d: a Jigsaw-VAD cube is an odd number of frames (>= 3) centred on the box's frame; the paper uses 7 (Ped2, Avenue) and 9 (ShanghaiTech)", d.Frames)
 	case d.TestStride != 1:
 		return fmt.Errorf("data.test_stride %d: Jigsaw-VAD scores the objects of every test frame; set data.test_stride: 1", d.TestStride)
-	case cfg.Model.Memory:
-		return fmt.Errorf("model.memory is MNAD's memory module; Jigsaw-VAD has none: set model.memory: false")
 	}
 	o := d.Objects
 	if o.Detector == "" && (o.TrainBoxes == "" || o.TestBoxes == "") {

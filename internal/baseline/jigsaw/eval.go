@@ -231,10 +231,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, fmt.Errorf("teacher scores: %w", err)
 	}
-	frames := 0
-	for _, v := range test.videos {
-		frames += v.Frames
-	}
+	frames := test.ds.NumFrames()
 	results := []report.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: tauc.Micro, MacroAUC: tauc.Macro}}
 	curves := [][]metrics.VideoScores{test.curves(tfs)}
 	ev := &baseline.Eval{Unit: u.Name, Headline: tauc.Micro, Teacher: tauc.Micro, HeadlineName: "frame micro AUC", Frames: frames, Table: st.Table("results"+r.Suffix) + ".md"}
@@ -286,10 +283,10 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	for _, res := range results {
 		names = append(names, res.Method)
 	}
-	if err := baseline.WriteROC(st.Picture("roc"), "Frame-level ROC, "+ds, names, curves); err != nil {
+	if err := baseline.WriteROC(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves); err != nil {
 		return nil, err
 	}
-	if err := baseline.WriteScoreCurves(st.Curves(), u.Cfg.Eval.Pictures, student, curves[0], 0); err != nil {
+	if err := baseline.WriteScoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, student, curves[0], 0); err != nil {
 		return nil, err
 	}
 	return ev, nil
@@ -302,8 +299,6 @@ func protocolName(p Protocol) string {
 	return fmt.Sprintf("per-frame minima filtered over %d frames", p.FrameWindow)
 }
 
-// Sweep fuses the student's per-object S_o and S_fea at each lambda (see
-// fuse) and scores the frames with the official chain.
 // RawScoring says that scores.csv holds the official chain's final frame
 // scores (higher is anomalous): 'fmam metrics --scores' scores them as
 // written, as Results does.
@@ -311,6 +306,8 @@ func (*Baseline) RawScoring() baseline.FrameScoring {
 	return baseline.FrameScoring{SO: score.HigherIsAnomalous, SFea: score.HigherIsAnomalous, Final: true}
 }
 
+// Sweep fuses the student's per-object S_o and S_fea at each lambda (see
+// fuse) and scores the frames with the official chain.
 func (*Baseline) Sweep(u *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
 	rows, err := readObjects(st.ObjectScores())
 	if err != nil {

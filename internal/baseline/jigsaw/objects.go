@@ -90,22 +90,16 @@ func boxes(ctx context.Context, u *baseline.Unit, ds *data.VideoDataset, sp data
 	o := u.Cfg.Data.Objects
 	var set *objects.Set
 	path, key := boxFile(o, sp)
-	if o.Detector == "" {
-		if path == "" {
-			return nil, fmt.Errorf("%s is empty: name the %s split's box file (CSV, Jigsaw-VAD pickle or <video>/<frame>.npy folder), or set data.objects.detector", key, splitName(sp))
-		}
-		s, err := objects.Load(path)
-		if err != nil {
+	var err error
+	if o.Detector == "" { // CheckConfig made sure both box files are named
+		if set, err = objects.Load(path); err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
-		set = s
 	} else {
 		path, key = u.Layout.Boxes(splitName(sp)), "data.objects.detector"
-		s, err := detected(ctx, u, ds, path)
-		if err != nil {
+		if set, err = detected(ctx, u, ds, path); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", key, o.Detector, err)
 		}
-		set = s
 	}
 	d, err := objects.DatasetOf(ds)
 	if err != nil {
