@@ -122,7 +122,7 @@ func (c *Config) CheckPaths() error {
 			for _, seed := range c.Train.Seeds {
 				sp := strings.ReplaceAll(p, SeedPlaceholder, strconv.FormatUint(seed, 10))
 				if _, err := os.Stat(sp); err != nil {
-					errs = append(errs, fmt.Errorf("%s (seed %d): %s: %w", k, seed, c.describe(k, err), err))
+					errs = append(errs, fmt.Errorf("%s (seed %d): %w", k, seed, err)) // err names sp
 				}
 			}
 			continue

@@ -266,7 +266,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	n := s * s
 	// Truth is written for every image whose mask is known, when any
 	// defect image has one (else there are no pixel metrics to redo).
-	withTruth := slices.ContainsFunc(ds.Test, func(it data.ImageItem) bool { return it.Label == 1 && it.MaskPath != "" })
+	withTruth := hasPixelTruth(ds)
 	var srows, trows []score.ImageRow
 	bar := baseline.NewBar(u.Progress, b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
@@ -331,6 +331,12 @@ func maps(st baseline.Stage, model string, items []data.ImageItem, s int) ([][]f
 	return out, nil
 }
 
+// hasPixelTruth reports whether some defect image of ds has a mask: only then
+// are there pixel metrics.
+func hasPixelTruth(ds *data.ImageDataset) bool {
+	return slices.ContainsFunc(ds.Test, func(it data.ImageItem) bool { return it.Label == 1 && it.HasMask() })
+}
+
 // Results computes image AUROC from the raw scores and pixel AUROC, AP
 // and AUPRO from the saved maps (also after Gaussian smoothing with eval.sigma), and
 // writes the category's table and map panels.
@@ -353,10 +359,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			masks, known = append(masks, m), append(known, i)
 		}
 	}
-	localised, defects := false, 0
-	for _, i := range known {
-		localised = localised || ds.Test[i].Label == 1
-	}
+	localised, defects := hasPixelTruth(ds), 0
 	for _, it := range ds.Test {
 		defects += int(it.Label)
 	}
