@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
+	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/objects"
 )
 
@@ -24,22 +26,17 @@ type cubeSource struct {
 	videos []*objects.VideoCubes
 	// index lists (video, cube) in dataset order.
 	index [][2]int
-	pos   sourcePos
+	pos   data.Position
 	// perm is the shuffle of epoch permEpoch.
 	perm      []int
 	permEpoch int
 	buf       []float32
 }
 
-type sourcePos struct {
-	Epoch int `json:"epoch"`
-	Batch int `json:"batch"`
-}
-
 func newCubeSource(cfg Config, aug Augment, batch int, seed uint64, videos []*objects.VideoCubes) (*cubeSource, error) {
 	s := &cubeSource{cfg: cfg, aug: aug, batch: batch, seed: seed, videos: videos, permEpoch: -1}
 	for vi, v := range videos {
-		if got, want := v.Index.Shape, []int{3, cfg.Frames, cfg.Size, cfg.Size}; fmt.Sprint(got) != fmt.Sprint(want) {
+		if got, want := v.Index.Shape, []int{3, cfg.Frames, cfg.Size, cfg.Size}; !slices.Equal(got, want) {
 			return nil, fmt.Errorf("cached cubes of video %s have shape %v; the network reads %v", v.Index.Video, got, want)
 		}
 		for i := range v.Len() {
@@ -58,9 +55,6 @@ func (s *cubeSource) batches() int { return len(s.index) / s.batch }
 func (s *cubeSource) Next(ctx context.Context) ([][]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	if s.pos.Batch >= s.batches() {
-		s.pos = sourcePos{Epoch: s.pos.Epoch + 1}
 	}
 	if s.permEpoch != s.pos.Epoch {
 		s.perm = rand.New(rand.NewPCG(s.seed, uint64(s.pos.Epoch))).Perm(len(s.index))
@@ -84,7 +78,7 @@ func (s *cubeSource) Next(ctx context.Context) ([][]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.pos.Batch++
+	s.pos = s.pos.Next(s.batches())
 	return out, nil
 }
 
