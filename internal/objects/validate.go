@@ -56,8 +56,9 @@ func DatasetOf(ds *data.VideoDataset) (Dataset, error) {
 
 // ValidateReport counts what Validate did.
 type ValidateReport struct {
-	Boxes   int // boxes checked
-	Clipped int // boxes partly outside the frame, clipped to it
+	Boxes   int      // boxes checked
+	Clipped int      // boxes partly outside the frame, clipped to it
+	Empty   []string // videos without any box (accepted with Dataset.EmptyOK)
 }
 
 // maxListed bounds the problems an error lists one by one.
@@ -130,8 +131,11 @@ func Validate(s *Set, file string, d Dataset) (*Set, ValidateReport, error) {
 		}
 	}
 	for _, v := range d.Videos {
-		if !d.EmptyOK && s.VideoLen(v.Name) == 0 {
-			add("video %s has no boxes at all; lower the detector's score threshold, or use the foreground detector (fmam data boxes --foreground)", v.Name)
+		if s.VideoLen(v.Name) == 0 {
+			rep.Empty = append(rep.Empty, v.Name)
+			if !d.EmptyOK {
+				add("video %s has no boxes at all; lower the detector's score threshold, or use the foreground detector (fmam data boxes --foreground)", v.Name)
+			}
 		}
 	}
 	if len(problems) > 0 {

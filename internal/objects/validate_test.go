@@ -2,6 +2,7 @@ package objects
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,8 +60,8 @@ func TestValidate(t *testing.T) {
 	// ... unless the dataset accepts empty videos, which the result still knows.
 	de := d
 	de.EmptyOK = true
-	if out, _, err := Validate(s, "few.pkl", de); err != nil || out.NumFrames("02") != 5 || out.VideoLen("02") != 0 {
-		t.Errorf("empty video accepted: error %v", err)
+	if out, rep, err := Validate(s, "few.pkl", de); err != nil || out.NumFrames("02") != 5 || out.VideoLen("02") != 0 || !slices.Equal(rep.Empty, []string{"02"}) {
+		t.Errorf("empty video accepted: error %v, empty videos reported %v", err, rep.Empty)
 	}
 	// Many problems are all counted, 20 listed.
 	s = ok()

@@ -110,14 +110,8 @@ func boxes(ctx context.Context, u *baseline.Unit, ds *data.VideoDataset, sp data
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	var empty []string
-	for _, v := range ds.Videos {
-		if set.VideoLen(v.Name) == 0 {
-			empty = append(empty, v.Name)
-		}
-	}
-	if len(empty) > 0 {
-		u.Log.Warn("videos without any box: their frames score as normal", "split", splitName(sp), "file", path, "videos", strings.Join(empty, ","))
+	if len(rep.Empty) > 0 {
+		u.Log.Warn("videos without any box: their frames score as normal", "split", splitName(sp), "file", path, "videos", strings.Join(rep.Empty, ","))
 	}
 	f := filterFor(u.Cfg)
 	kept, st := f.Apply(set)
