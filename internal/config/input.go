@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -75,19 +74,7 @@ func floatListHook(from, to reflect.Type, v any) (any, error) {
 	if from.Kind() != reflect.String || to != reflect.TypeOf([]float64(nil)) {
 		return v, nil
 	}
-	s := strings.Trim(strings.TrimSpace(v.(string)), "[]")
-	var out []float64
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		x, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number in the list %q", f, v)
-		}
-		out = append(out, x)
-	}
-	return out, nil
+	return data.ParseFloats("list", v.(string))
 }
 
 // unusedKeys are the keys config.yaml leaves out because they shape only

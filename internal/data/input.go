@@ -38,10 +38,10 @@ func ParseInput(channels int, valueRange, mean, std string) (Input, error) {
 		errs = append(errs, err)
 	}
 	in.Range = r
-	if in.Mean, err = parseFloats("mean", mean); err != nil {
+	if in.Mean, err = ParseFloats("mean", mean); err != nil {
 		errs = append(errs, err)
 	}
-	if in.Std, err = parseFloats("std", std); err != nil {
+	if in.Std, err = ParseFloats("std", std); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
@@ -53,7 +53,10 @@ func ParseInput(channels int, valueRange, mean, std string) (Input, error) {
 	return in, nil
 }
 
-func parseFloats(what, s string) ([]float64, error) {
+// ParseFloats reads a comma-separated list of numbers, optionally in
+// brackets ("0.485,0.456,0.406", "[0.5, 0.5]"); empty is nil. what names
+// the list in errors.
+func ParseFloats(what, s string) ([]float64, error) {
 	s = strings.Trim(strings.TrimSpace(s), "[]")
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
