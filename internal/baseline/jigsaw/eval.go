@@ -153,11 +153,9 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 				if buf, err = v.Cube(start+i, buf); err != nil {
 					return err
 				}
-				c, err := TestCube(buf, nc.Frames, nc.Size, layout)
-				if err != nil {
+				if err := TestCubeInto(in[i*per:(i+1)*per], buf, nc.Frames, nc.Size, layout); err != nil {
 					return err
 				}
-				copy(in[i*per:], c)
 			}
 			// The model's batch is fixed: the rest of the last one is zeros.
 			clear(in[n*per:])

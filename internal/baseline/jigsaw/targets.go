@@ -108,12 +108,26 @@ func NewSample(cube []float32, frames, size int, temporal bool, a Augment, rng *
 // place, so the border outside the grid is zero, and values clamped to
 // [0, 1]. No flip, no permutation.
 func TestCube(cube []float32, frames, size int, l Layout) ([]float32, error) {
-	if err := checkCube(cube, frames, size, l); err != nil {
+	out := make([]float32, len(cube))
+	if err := TestCubeInto(out, cube, frames, size, l); err != nil {
 		return nil, err
 	}
-	out := Tile(cube, frames, size, l, identityPerm(Tiles))
-	clamp01(out)
 	return out, nil
+}
+
+// TestCubeInto is TestCube writing into dst (len(dst) == len(cube)), for
+// evaluation loops that fill a batch in place.
+func TestCubeInto(dst, cube []float32, frames, size int, l Layout) error {
+	if err := checkCube(cube, frames, size, l); err != nil {
+		return err
+	}
+	if len(dst) != len(cube) {
+		return fmt.Errorf("jigsaw: test cube destination has %d values; want %d", len(dst), len(cube))
+	}
+	clear(dst) // the border outside the tiles is zero
+	tileInto(dst, cube, frames, size, l, identityPerm(Tiles))
+	clamp01(dst)
+	return nil
 }
 
 // SampleRNG is the random source of one sample: a function of the run's
@@ -204,6 +218,13 @@ func flipW(cube []float32, size int) []float32 {
 // only zeroes the pixels outside the grid.
 func Tile(cube []float32, frames, size int, l Layout, perm []int) []float32 {
 	out := make([]float32, len(cube))
+	tileInto(out, cube, frames, size, l, perm)
+	return out
+}
+
+// tileInto writes the tiles of cube into out at their permuted places,
+// leaving the rest of out as it is.
+func tileInto(out, cube []float32, frames, size int, l Layout, perm []int) {
 	plane := size * size
 	for j, p := range perm {
 		sy, sx := l.Border+l.Tile*(j/Grid), l.Border+l.Tile*(j%Grid)
@@ -217,7 +238,6 @@ func Tile(cube []float32, frames, size int, l Layout, perm []int) []float32 {
 			}
 		}
 	}
-	return out
 }
 
 // maxEndDiff is max |cube[:, T-1] - cube[:, 0]|.
