@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/ort"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // run executes fmam with args and returns its output and error.
@@ -27,7 +29,7 @@ func run(t *testing.T, args ...string) (string, error) {
 func needORT(t *testing.T) {
 	t.Helper()
 	if _, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB")); err != nil {
-		t.Skipf("ONNX Runtime not installed: %v", err)
+		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not installed: %v", err)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/ort"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // TestResizeMatricesMatchORT proves the interpolation matrices are ONNX
@@ -19,11 +21,11 @@ import (
 func TestResizeMatricesMatchORT(t *testing.T) {
 	lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
 	if err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
+		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not available: %v", err)
 	}
 	rt, err := ort.Open(lib)
 	if err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
+		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not available: %v", err)
 	}
 	defer rt.Close()
 

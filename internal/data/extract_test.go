@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // TestExtractFramesScript runs scripts/extract-frames.sh on tiny videos made
@@ -13,7 +15,7 @@ import (
 func TestExtractFramesScript(t *testing.T) {
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
-		t.Skip("ffmpeg not installed; skipping the frame extraction script test")
+		sharedtest.Missing(t, sharedtest.FFmpeg, "ffmpeg not installed; skipping the frame extraction script test")
 	}
 	dir, err := os.Getwd()
 	if err != nil {

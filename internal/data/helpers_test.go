@@ -18,7 +18,7 @@ func ped2Dir(t testing.TB) string {
 	t.Helper()
 	d := filepath.Join(sharedtest.Path(t), "data", "ped2")
 	if !isDir(d) {
-		t.Skipf("%s is absent", d)
+		sharedtest.Missing(t, sharedtest.Shared, "%s is absent", d)
 	}
 	return d
 }

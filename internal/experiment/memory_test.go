@@ -11,6 +11,7 @@ import (
 
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/score"
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // The video pipeline with MNAD's memory in teacher and student: the logs
@@ -90,7 +91,7 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 0}
 // onnxChecker runs the reference onnx.checker (Debian's python3-onnx) on
 // a model file, an independent check of what fmam writes (the memory adds
 // ops no other built-in model uses); it skips that part when the module is
-// not installed.
+// not installed, unless it is required (sharedtest.Required).
 func onnxChecker(t *testing.T, path string) {
 	t.Helper()
 	for _, py := range []string{"/usr/bin/python3", "python3"} {
@@ -102,6 +103,9 @@ func onnxChecker(t *testing.T, path string) {
 			t.Fatalf("onnx.checker rejects %s: %v\n%s", path, err, out)
 		}
 		return
+	}
+	if sharedtest.Required(sharedtest.PyONNX) {
+		t.Fatal("python3 onnx module not installed (apt-get install python3-onnx); onnx.checker is required here")
 	}
 	t.Log("python3 onnx module not installed; onnx.checker not run")
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/fmam/fmam/internal/autodiff"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/ort"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 var (
@@ -35,7 +37,7 @@ func Runtime(t testing.TB) *ort.Runtime {
 		rt, rtErr = ort.Open(lib)
 	})
 	if rtErr != nil {
-		t.Skipf("ONNX Runtime not available: %v", rtErr)
+		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not available: %v", rtErr)
 	}
 	return rt
 }

@@ -15,7 +15,7 @@ func openRuntime(t *testing.T) *ort.Runtime {
 	t.Helper()
 	lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
 	if err != nil {
-		t.Skipf("ONNX Runtime not installed: %v", err)
+		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not installed: %v", err)
 	}
 	rt, err := ort.Open(lib)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/ort"
+
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // openRuntime opens the cached library or skips when it is not installed.
@@ -19,7 +21,7 @@ func openRuntime(t *testing.T) *ort.Runtime {
 	t.Helper()
 	lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
 	if err != nil {
-		t.Skipf("ONNX Runtime not installed: %v", err)
+		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not installed: %v", err)
 	}
 	rt, err := ort.Open(lib)
 	if err != nil {
