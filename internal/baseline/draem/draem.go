@@ -57,7 +57,7 @@ const (
 )
 
 func (*Baseline) Arch() string        { return "draem" }
-func (*Baseline) Taps() []string      { return arch.DRAEMTaps }
+func (*Baseline) Taps() []string      { return Taps }
 func (*Baseline) Input() string       { return InImage }
 func (*Baseline) Outputs() []string   { return []string{"reconstruction", "mask_logits"} }
 func (*Baseline) Task() baseline.Task { return baseline.ImageTask() }
@@ -93,7 +93,7 @@ func imageShape(s method.Spec, c int) graph.Shape {
 func (*Baseline) InputShape(s method.Spec) graph.Shape { return imageShape(s, 3) }
 
 func (*Baseline) Build(b *nn.Builder, s method.Spec, input string, hook arch.Tap) method.Forward {
-	r, l := arch.DRAEM(b, input, arch.DRAEMConfig{Width: s.Width}, hook)
+	r, l := Build(b, input, Config{Width: s.Width}, hook)
 	return method.Forward{Outputs: []string{r, l}}
 }
 
