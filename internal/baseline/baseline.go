@@ -22,6 +22,7 @@ import (
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/train"
 )
 
@@ -46,7 +47,7 @@ type Baseline interface {
 	// and pictures.
 	Results(ctx context.Context, u *Unit, st Stage, r ResultsSpec) (*Eval, error)
 	// Sweep re-scores a stage's raw scores at each lambda.
-	Sweep(u *Unit, st Stage, lambdas []float64) ([]report.LambdaPoint, error)
+	Sweep(u *Unit, st Stage, lambdas []float64) ([]results.LambdaPoint, error)
 	// BenchShape is the frames and channels of `fmam bench`'s input.
 	BenchShape() (frames, channels int)
 }
@@ -88,9 +89,9 @@ type Eval struct {
 	// and Frames the number of frames scored; Images the rows of an image
 	// category (teacher, then student). Rows are in the results table's
 	// order.
-	Video  []report.VideoResult
+	Video  []results.VideoResult
 	Frames int
-	Images []report.ImageResult
+	Images []results.ImageResult
 	// Table is the path of the unit's results table (Markdown).
 	Table string
 	// Notes are sentences about the unit the run's summary repeats (for

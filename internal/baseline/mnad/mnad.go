@@ -19,7 +19,7 @@ import (
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
-	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/score"
 	"github.com/fmam/fmam/internal/train"
 )
@@ -350,7 +350,7 @@ func (b *Baseline) Results(_ context.Context, u *baseline.Unit, st baseline.Stag
 }
 
 // Sweep re-scores the raw frame scores at each lambda.
-func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
+func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
 	return scoring.Sweep(st, lambdas)
 }
 
