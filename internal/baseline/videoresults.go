@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -108,13 +109,16 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 }
 
 // Sweep re-scores raw frame scores at each lambda.
-func (f FrameScoring) Sweep(st Stage, lambdas []float64) ([]results.LambdaPoint, error) {
+func (f FrameScoring) Sweep(ctx context.Context, st Stage, lambdas []float64) ([]results.LambdaPoint, error) {
 	rows, err := score.ReadVideoCSV(st.Scores())
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w; run 'fmam eval' first", err)
 	}
 	var pts []results.LambdaPoint
 	for _, l := range lambdas {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		r, _, err := f.FrameAUC(rows, l)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %g: %w", l, err)

@@ -192,7 +192,7 @@ func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 	var all [][]results.LambdaPoint
 	for _, u := range units {
 		st := e.student(u, e.Cfg.Model.Taps)
-		pts, err := e.Baseline.Sweep(u, st, lams)
+		pts, err := e.Baseline.Sweep(ctx, u, st, lams)
 		if err != nil {
 			return nil, inUnit(u, err)
 		}

@@ -41,6 +41,9 @@ import (
 // Baseline is DRAEM. Its zero value is ready to use.
 type Baseline struct{}
 
+// Baseline is a baseline.Baseline.
+var _ baseline.Baseline = (*Baseline)(nil)
+
 // New returns the DRAEM baseline.
 func New() *Baseline { return &Baseline{} }
 
@@ -538,7 +541,7 @@ func saveMap(path string, m []float32, s int) error {
 
 // Sweep fuses min-max normalised image scores of the category for each
 // lambda and reports the image AUROC.
-func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
+func (*Baseline) Sweep(ctx context.Context, _ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
 	rows, err := score.ReadImageCSV(st.Scores())
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w; run 'fmam eval' first", err)
@@ -550,6 +553,9 @@ func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) (
 	f := baseline.ScoringOf(New())
 	var pts []results.LambdaPoint
 	for _, l := range lambdas {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		fused, err := f.FuseImages(rows, l)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %s: %w", strconv.FormatFloat(l, 'g', -1, 64), err)

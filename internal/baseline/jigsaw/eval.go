@@ -307,18 +307,21 @@ func (*Baseline) RawScoring() baseline.FrameScoring {
 
 // Sweep fuses the student's per-object S_o and S_fea at each lambda (see
 // fuse) and scores the frames with the official chain.
-func (*Baseline) Sweep(u *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
+func (*Baseline) Sweep(ctx context.Context, u *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
 	rows, err := readObjects(st.ObjectScores())
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w", err)
 	}
-	test, err := loadTest(context.Background(), u)
+	test, err := loadTest(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	p := protocolFor(u.Cfg.Data.Kind)
 	var pts []results.LambdaPoint
 	for _, l := range lambdas {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		_, auc, err := test.chain(rows, l, p)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %g: %w", l, err)

@@ -27,6 +27,9 @@ import (
 // Baseline is MNAD. Its zero value is ready to use.
 type Baseline struct{}
 
+// Baseline is a baseline.Baseline.
+var _ baseline.Baseline = (*Baseline)(nil)
+
 // New returns the MNAD baseline.
 func New() *Baseline { return &Baseline{} }
 
@@ -350,8 +353,8 @@ func (b *Baseline) Results(_ context.Context, u *baseline.Unit, st baseline.Stag
 }
 
 // Sweep re-scores the raw frame scores at each lambda.
-func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
-	return scoring.Sweep(st, lambdas)
+func (*Baseline) Sweep(ctx context.Context, _ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
+	return scoring.Sweep(ctx, st, lambdas)
 }
 
 // RawScoring says how MNAD's raw scores files are read: a low PSNR (or
