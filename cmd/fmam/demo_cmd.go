@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fmam/fmam/internal/experiment"
-	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 )
 
 // newRunCmd is the whole pipeline in one command: what 'make demo' runs.
@@ -51,7 +51,7 @@ func (a *app) newRunCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			for i, u := range ev.Units {
-				var pts []report.LambdaPoint
+				var pts []results.LambdaPoint
 				if i < len(sw.Points) {
 					pts = sw.Points[i]
 				}

@@ -9,101 +9,47 @@ import (
 	"github.com/fmam/fmam/internal/nn"
 )
 
-func params(g *graph.Graph, names []string) int64 {
-	n := int64(0)
-	for _, p := range names {
-		n += g.Shape(p).Size()
+// A 4-D feature is tapped as it is, a 5-D one with its frames folded into
+// the channels and the hook's result shaped back; either way the hook sees
+// the tensor named TapName(name).
+func TestTapAt(t *testing.T) {
+	cases := []struct {
+		name      string
+		in, atTap graph.Shape
+	}{
+		{"image", graph.Shape{2, 8, 4, 4}, graph.Shape{2, 8, 4, 4}},
+		{"video", graph.Shape{2, 8, 3, 4, 4}, graph.Shape{2, 24, 4, 4}},
 	}
-	return n
-}
-
-func TestMNADShapesAndTaps(t *testing.T) {
-	g := graph.New("mnad")
-	x := g.Input("frames", graph.Float, graph.Shape{2, 12, 64, 64})
-	b := nn.New(g, true, 1)
-	seen := map[string]graph.Shape{}
-	y := arch.MNAD(b, x, arch.MNADConfig{Width: 0.25, Frames: 4, Channels: 3}, func(name, f string) string {
-		seen[name] = g.Shape(f)
-		return f
-	})
-	if err := g.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if s := g.Shape(y); !slices.Equal(s, graph.Shape{2, 3, 64, 64}) {
-		t.Fatalf("prediction shape %v", s)
-	}
-	want := map[string]graph.Shape{"encoder": {2, 64, 16, 16}, "bottleneck": {2, 128, 8, 8}, "decoder": {2, 64, 16, 16}}
-	for k, v := range want {
-		if !slices.Equal(seen[k], v) {
-			t.Errorf("tap %s shape %v, want %v", k, seen[k], v)
-		}
-	}
-	// Same count as scripts/bench_torch.py's PyTorch build of this network.
-	t.Logf("MNAD width 0.25 params: %d", params(g, b.Registry().Trainable))
-}
-
-func TestDRAEMShapes(t *testing.T) {
-	g := graph.New("draem")
-	x := g.Input("image", graph.Float, graph.Shape{1, 3, 64, 64})
-	b := nn.New(g, false, 1)
-	seen := map[string]graph.Shape{}
-	rec, logits := arch.DRAEM(b, x, arch.DRAEMConfig{Width: 0.125}, func(name, f string) string {
-		seen[name] = g.Shape(f)
-		return f
-	})
-	if err := g.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(g.Shape(rec), graph.Shape{1, 3, 64, 64}) || !slices.Equal(g.Shape(logits), graph.Shape{1, 2, 64, 64}) {
-		t.Fatalf("shapes %v %v", g.Shape(rec), g.Shape(logits))
-	}
-	if !slices.Equal(seen["bottleneck"], graph.Shape{1, 128, 4, 4}) {
-		t.Errorf("bottleneck %v", seen["bottleneck"])
-	}
-	t.Logf("DRAEM width 0.125 params: %d", params(g, b.Registry().Trainable))
-}
-
-// With memory the bottleneck tap is still the encoder output, the decoder
-// reads query and item (twice the channels), and the items are the one
-// state besides the BatchNorm statistics.
-func TestMNADMemory(t *testing.T) {
-	for _, train := range []bool{true, false} {
-		g := graph.New("mnad")
-		x := g.Input("frames", graph.Float, graph.Shape{2, 4, 32, 32})
-		b := nn.New(g, train, 1)
-		var bott graph.Shape
-		out := arch.MNADNet(b, x, arch.MNADConfig{Width: 0.0625, Frames: 4, Channels: 1, MemoryItems: arch.MemoryItems}, func(name, f string) string {
-			if name == "bottleneck" {
-				bott = g.Shape(f)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := graph.New("tap")
+			x := g.Input("x", graph.Float, tc.in)
+			b := nn.New(g, false, 1)
+			var seen string
+			out := arch.TapAt(b, "enc", x, func(name, f string) string {
+				if name != "enc" {
+					t.Errorf("hook called for %q, want enc", name)
+				}
+				seen = f
+				return b.Relu(f)
+			})
+			if err := g.Err(); err != nil {
+				t.Fatal(err)
 			}
-			return f
+			if seen != arch.TapName("enc") {
+				t.Errorf("hook saw %q, want %q", seen, arch.TapName("enc"))
+			}
+			if s := g.Shape(seen); !slices.Equal(s, tc.atTap) {
+				t.Errorf("tapped feature %v, want %v", s, tc.atTap)
+			}
+			if s := g.Shape(out); !slices.Equal(s, tc.in) {
+				t.Errorf("continued with %v, want the input's %v", s, tc.in)
+			}
 		})
-		if err := g.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(bott, graph.Shape{2, 32, 4, 4}) {
-			t.Errorf("bottleneck tap %v, want [2 32 4 4]", bott)
-		}
-		if out.Memory == nil || out.Memory.Query != arch.MemoryQuery || out.Memory.Items != arch.MemoryTensor {
-			t.Fatalf("memory %+v, want query %s and items %s", out.Memory, arch.MemoryQuery, arch.MemoryTensor)
-		}
-		if s := g.Shape(arch.MemoryTensor); !slices.Equal(s, graph.Shape{arch.MemoryItems, 32}) {
-			t.Errorf("items %v, want [10 32]", s)
-		}
-		if s := g.Shape("dec1.c1.conv.w"); !slices.Equal(s, graph.Shape{32, 64, 3, 3}) {
-			t.Errorf("first decoder conv weight %v, want [32 64 3 3] (query and item)", s)
-		}
-		var mem int
-		for _, st := range b.Registry().States() {
-			if st.Name == arch.MemoryTensor {
-				mem++
-			}
-		}
-		if want := map[bool]int{true: 1, false: 0}[train]; mem != want || (train && out.Memory.Compactness == "") {
-			t.Errorf("train=%v: memory states %d, want %d; losses %q %q", train, mem, want, out.Memory.Compactness, out.Memory.Separateness)
-		}
-		if s := g.Shape(out.Prediction); !slices.Equal(s, graph.Shape{2, 1, 32, 32}) {
-			t.Errorf("prediction %v", s)
-		}
+	}
+	g := graph.New("tap")
+	x := g.Input("x", graph.Float, graph.Shape{1, 2, 3, 3})
+	if got := arch.TapAt(nn.New(g, false, 1), "enc", x, nil); got != arch.TapName("enc") {
+		t.Errorf("without a hook the network continues with %q, want %q", got, arch.TapName("enc"))
 	}
 }

@@ -1,15 +1,30 @@
-// Package baseline says what a baseline anomaly detector is to fmam: its
-// network (method.Net), the kind of task it solves (video data sets or image
-// categories), how training batches are made from the data, how the
-// evaluation model's outputs become raw scores, and how raw scores become
-// the paper's numbers. One package per baseline implements Baseline
-// (internal/baseline/mnad, internal/baseline/draem, ...); the experiment
-// runner holds the list of them and drives every command through this
-// interface.
+// Package baseline says what a baseline anomaly detector is to fmam and
+// holds what baselines share. One package per baseline implements Baseline
+// (internal/baseline/mnad, internal/baseline/draem, internal/baseline/jigsaw);
+// the experiment runner holds the list of them (experiment.Baselines) and
+// drives every command through this interface.
+//
+// Baseline is composed of small parts, each its own interface, so that a
+// caller can ask for just the part it uses:
+//
+//   - method.Net, the network graph, itself four parts: method.Network (the
+//     architecture's name, input, taps and builder), method.Objective (the
+//     targets, the baseline's own loss L_o and the per-sample score
+//     outputs), method.TeacherFormat (the metadata and checks of exported
+//     and imported teachers) and method.Bench (what `fmam bench` times).
+//     internal/method builds every graph from these.
+//   - Trainer: the unit's training batches (Source).
+//   - Evaluator: raw scores from an evaluation model (Score), the unit's
+//     results table and pictures from raw scores (Results), and raw scores
+//     re-scored at other fusion weights (Sweep).
+//   - Baseline's own three methods: the kind of data it works on (Task),
+//     its name in tables (Title) and the configurations it refuses
+//     (CheckConfig).
 //
 // The package also holds what baselines share: the unit a stage works on
-// (one video data set, or one image category) with its data sets, and the
-// run folder's layout.
+// (one video data set, or one image category) with its data sets, the run
+// folder's layout, and the scoring and results code of frame-level video
+// baselines (FrameScoring) and image baselines.
 package baseline
 
 import (
@@ -22,23 +37,36 @@ import (
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/train"
 )
 
-// Baseline is one anomaly detector fmam can boost.
+// Baseline is one anomaly detector fmam can boost: its network for the
+// method, its training batches and its evaluation, plus what it is.
 type Baseline interface {
 	method.Net
+	Trainer
+	Evaluator
 	// Task is the kind of data the baseline works on.
 	Task() Task
 	// Title names the baseline in tables ("MNAD", "DRAEM"), with the
 	// settings that change what it is ("MNAD with memory").
 	Title(cfg *config.Config) string
-	// Check refuses configurations the baseline cannot run, before
+	// CheckConfig refuses configurations the baseline cannot run, before
 	// anything trains.
 	CheckConfig(cfg *config.Config) error
+}
+
+// Trainer makes a unit's training batches.
+type Trainer interface {
 	// Source yields the unit's training batches, in the order of the
 	// inputs method declares: the data input, then Net.Targets.
 	Source(ctx context.Context, u *Unit, seed uint64) (train.Source, error)
+}
+
+// Evaluator turns evaluation models into raw scores, and raw scores into
+// the paper's numbers.
+type Evaluator interface {
 	// Score runs an evaluation model over the unit's test split and
 	// writes the raw scores into its stage folder.
 	Score(ctx context.Context, u *Unit, m EvalModel) error
@@ -46,9 +74,7 @@ type Baseline interface {
 	// and pictures.
 	Results(ctx context.Context, u *Unit, st Stage, r ResultsSpec) (*Eval, error)
 	// Sweep re-scores a stage's raw scores at each lambda.
-	Sweep(u *Unit, st Stage, lambdas []float64) ([]report.LambdaPoint, error)
-	// BenchShape is the frames and channels of `fmam bench`'s input.
-	BenchShape() (frames, channels int)
+	Sweep(ctx context.Context, u *Unit, st Stage, lambdas []float64) ([]results.LambdaPoint, error)
 }
 
 // EvalModel is an exported evaluation model and where its scores go.
@@ -88,9 +114,9 @@ type Eval struct {
 	// and Frames the number of frames scored; Images the rows of an image
 	// category (teacher, then student). Rows are in the results table's
 	// order.
-	Video  []report.VideoResult
+	Video  []results.VideoResult
 	Frames int
-	Images []report.ImageResult
+	Images []results.ImageResult
 	// Table is the path of the unit's results table (Markdown).
 	Table string
 	// Notes are sentences about the unit the run's summary repeats (for
@@ -121,7 +147,7 @@ func (u *Unit) ORT() ort.Options {
 
 // Spec turns the configuration into what the graph builders need, for a
 // tap set.
-func Spec(b Baseline, cfg *config.Config, taps []string) method.Spec {
+func Spec(b method.Net, cfg *config.Config, taps []string) method.Spec {
 	return method.Spec{
 		Net: b, Width: cfg.Model.Width, Init: nn.Init(cfg.Model.Init), Seed: cfg.Seed,
 		Batch: cfg.Train.Batch, Size: cfg.Data.Size, Frames: cfg.Data.Frames, Channels: cfg.Data.Channels,

@@ -9,6 +9,7 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/synth"
 )
 
@@ -66,7 +67,7 @@ func (imageTask) Narrow(cfg *config.Config, unit string) *config.Config {
 // Summary is the Table-4-shaped table over the categories' teacher and
 // student rows.
 func (imageTask) Summary(title string, evals []*Eval) (report.Table, bool, error) {
-	var rows []report.ImageResult
+	var rows []results.ImageResult
 	var notes []string
 	for _, e := range evals {
 		rows = append(rows, e.Images...)

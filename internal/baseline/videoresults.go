@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/score"
 )
 
@@ -55,7 +57,7 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	if err != nil {
 		return nil, fmt.Errorf("teacher scores: %w", err)
 	}
-	results := []report.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: teacher.Micro, MacroAUC: teacher.Macro}}
+	rows := []results.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: teacher.Micro, MacroAUC: teacher.Macro}}
 	curves := [][]metrics.VideoScores{tfused}
 	ev := &Eval{Unit: u.Name, Headline: teacher.Micro, Teacher: teacher.Micro, HeadlineName: "frame micro AUC", Table: st.Table("results"+r.Suffix) + ".md"}
 	frames := len(trows)
@@ -75,7 +77,7 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
-			results = append(results, report.VideoResult{Dataset: ds, Method: p.name, MicroAUC: res.Micro, MacroAUC: res.Macro})
+			rows = append(rows, results.VideoResult{Dataset: ds, Method: p.name, MicroAUC: res.Micro, MacroAUC: res.Macro})
 			curves = append(curves, vs)
 			ev.Headline, fused = res.Micro, vs
 		}
@@ -85,8 +87,8 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	if r.TeacherOnly {
 		what = "teacher alone"
 	}
-	ev.Video, ev.Frames = results, frames
-	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames", ds, what, frames), results)
+	ev.Video, ev.Frames = rows, frames
+	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames", ds, what, frames), rows)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +96,7 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 		return nil, err
 	}
 	var names []string
-	for _, res := range results {
+	for _, res := range rows {
 		names = append(names, res.Method)
 	}
 	if err := rocPicture(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves); err != nil {
@@ -107,18 +109,21 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 }
 
 // Sweep re-scores raw frame scores at each lambda.
-func (f FrameScoring) Sweep(st Stage, lambdas []float64) ([]report.LambdaPoint, error) {
+func (f FrameScoring) Sweep(ctx context.Context, st Stage, lambdas []float64) ([]results.LambdaPoint, error) {
 	rows, err := score.ReadVideoCSV(st.Scores())
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w; run 'fmam eval' first", err)
 	}
-	var pts []report.LambdaPoint
+	var pts []results.LambdaPoint
 	for _, l := range lambdas {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		r, _, err := f.FrameAUC(rows, l)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %g: %w", l, err)
 		}
-		pts = append(pts, report.LambdaPoint{Lambda: l, MicroAUC: r.Micro, MacroAUC: r.Macro})
+		pts = append(pts, results.LambdaPoint{Lambda: l, MicroAUC: r.Micro, MacroAUC: r.Macro})
 	}
 	return pts, nil
 }

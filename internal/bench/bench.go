@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/optim"
@@ -55,8 +54,9 @@ type Result struct {
 }
 
 // Run builds the network's train step (its bench loss, Adam) and its
-// inference graph, and returns median times.
-func Run(ctx context.Context, rt *ort.Runtime, b baseline.Baseline, o Options) (*Result, error) {
+// inference graph, and returns median times. Any baseline's network will
+// do: baseline.Baseline embeds method.Net.
+func Run(ctx context.Context, rt *ort.Runtime, b method.Net, o Options) (*Result, error) {
 	if o.Steps < 1 || o.Batch < 1 || o.Size < 16 || o.Width <= 0 {
 		return nil, fmt.Errorf("bench: steps, batch >= 1, size >= 16 and width > 0 are required")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/report"
 )
 
@@ -163,7 +164,7 @@ func noRepeats(taps []string) error {
 // DefaultTapSets are ablate-layer's tap sets when none are given: each of
 // the baseline's taps alone, each adjacent pair, then all of them; for
 // three taps (MNAD, DRAEM) these are the rows of the paper's Table 2.
-func DefaultTapSets(b baseline.Baseline) [][]string {
+func DefaultTapSets(b method.Network) [][]string {
 	taps := b.Taps()
 	var sets [][]string
 	for _, t := range taps {

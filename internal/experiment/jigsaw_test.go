@@ -14,7 +14,7 @@ import (
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/metrics"
-	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/synth"
 )
 
@@ -117,7 +117,7 @@ func TestJigsawPipeline(t *testing.T) {
 	for _, c := range []struct {
 		file  string
 		which baseline.Which
-		want  report.VideoResult
+		want  results.VideoResult
 	}{{"scores.csv", baseline.ScoreO, u.Video[1]}, {"scores.csv", baseline.ScoreFea, u.Video[2]}, {"teacher_scores.csv", baseline.ScoreO, u.Video[0]}} {
 		tab, opts, err := baseline.ScoringOf(e.Baseline).Rescore(filepath.Join(e.RunDir(), "student", c.file), c.which, 0.5)
 		if err != nil {

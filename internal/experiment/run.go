@@ -10,6 +10,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/score"
 )
 
@@ -162,7 +163,7 @@ func (e *Env) evaluateTaps(ctx context.Context, taps []string, lambda float64, s
 // points of each unit.
 type SweepResult struct {
 	Files  []string
-	Points [][]report.LambdaPoint
+	Points [][]results.LambdaPoint
 	// Units names the unit of each Points entry ("" for a video run).
 	Units []string
 }
@@ -188,10 +189,10 @@ func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 	}
 	m := e.lambdaMeasure()
 	var files, names []string
-	var all [][]report.LambdaPoint
+	var all [][]results.LambdaPoint
 	for _, u := range units {
 		st := e.student(u, e.Cfg.Model.Taps)
-		pts, err := e.Baseline.Sweep(u, st, lams)
+		pts, err := e.Baseline.Sweep(ctx, u, st, lams)
 		if err != nil {
 			return nil, inUnit(u, err)
 		}
@@ -219,7 +220,7 @@ func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 	return &SweepResult{Files: files, Points: all, Units: names}, nil
 }
 
-func writeSweep(st baseline.Stage, dataset string, m report.LambdaMeasure, pts []report.LambdaPoint) error {
+func writeSweep(st baseline.Stage, dataset string, m report.LambdaMeasure, pts []results.LambdaPoint) error {
 	t, err := report.LambdaTable(fmt.Sprintf("%s (%%) against lambda, %s", capitalize(m.What), dataset), m, pts)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/stats"
 )
 
@@ -231,7 +232,7 @@ func (e *Env) sweepSeeds(ctx context.Context, grid string) (*SweepResult, error)
 	var rows []*series
 	out := &SweepResult{}
 	for i, u := range units {
-		var mean []report.LambdaPoint
+		var mean []results.LambdaPoint
 		for j, p := range per[0].Points[i] {
 			r := &series{values: make([][]float64, 2)}
 			for _, sw := range per {
@@ -244,7 +245,7 @@ func (e *Env) sweepSeeds(ctx context.Context, grid string) (*SweepResult, error)
 				r.keys = append([]string{u}, r.keys...)
 			}
 			rows = append(rows, r)
-			mean = append(mean, report.LambdaPoint{Lambda: p.Lambda, MicroAUC: stats.Mean(r.values[0]), MacroAUC: stats.Mean(r.values[1])})
+			mean = append(mean, results.LambdaPoint{Lambda: p.Lambda, MicroAUC: stats.Mean(r.values[0]), MacroAUC: stats.Mean(r.values[1])})
 		}
 		out.Points = append(out.Points, mean)
 	}

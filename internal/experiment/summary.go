@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/fmam/fmam/internal/baseline"
-	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 )
 
 // Thresholds of the summary's wording, in AUC (fractions).
@@ -19,7 +19,7 @@ const (
 // Summary sums a run's evaluation up in a few sentences for the screen:
 // which score is best and why, from the numbers of the tables. ev is one
 // unit's evaluation; pts its lambda sweep (may be nil).
-func Summary(ev *baseline.Eval, pts []report.LambdaPoint) []string {
+func Summary(ev *baseline.Eval, pts []results.LambdaPoint) []string {
 	if len(ev.Video) == 4 {
 		return videoSummary(ev, pts)
 	}
@@ -33,8 +33,8 @@ func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 
 // bestLambda is the sweep point with the highest micro AUC (the smallest
 // lambda among ties).
-func bestLambda(pts []report.LambdaPoint) (report.LambdaPoint, bool) {
-	best := report.LambdaPoint{MicroAUC: math.Inf(-1)}
+func bestLambda(pts []results.LambdaPoint) (results.LambdaPoint, bool) {
+	best := results.LambdaPoint{MicroAUC: math.Inf(-1)}
 	for _, p := range pts {
 		if p.MicroAUC > best.MicroAUC || p.MicroAUC == best.MicroAUC && p.Lambda < best.Lambda {
 			best = p
@@ -43,9 +43,9 @@ func bestLambda(pts []report.LambdaPoint) (report.LambdaPoint, bool) {
 	return best, len(pts) > 0
 }
 
-func videoSummary(ev *baseline.Eval, pts []report.LambdaPoint) []string {
+func videoSummary(ev *baseline.Eval, pts []results.LambdaPoint) []string {
 	teacher, so, fea, fused := ev.Video[0], ev.Video[1], ev.Video[2], ev.Video[3]
-	rows := []report.VideoResult{teacher, so, fea, fused}
+	rows := []results.VideoResult{teacher, so, fea, fused}
 	best := rows[0]
 	for _, r := range rows[1:] {
 		if r.MicroAUC > best.MicroAUC {
@@ -93,7 +93,7 @@ func fusedName(method string) string {
 	return method
 }
 
-func imageSummary(ev *baseline.Eval, pts []report.LambdaPoint) []string {
+func imageSummary(ev *baseline.Eval, pts []results.LambdaPoint) []string {
 	t, s := ev.Images[0], ev.Images[1]
 	best := t
 	if s.ImageAUROC > t.ImageAUROC {

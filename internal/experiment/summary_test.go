@@ -10,11 +10,11 @@ import (
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/ort"
-	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 )
 
 func videoEval(teacher, so, fea, fused float64) *baseline.Eval {
-	return &baseline.Eval{Video: []report.VideoResult{
+	return &baseline.Eval{Video: []results.VideoResult{
 		{Method: "MNAD (teacher)", MicroAUC: teacher},
 		{Method: "MNAD+FM+SCA S_o (λ=0)", MicroAUC: so},
 		{Method: "MNAD+FM+SCA S_fea (λ=1)", MicroAUC: fea},
@@ -25,11 +25,11 @@ func videoEval(teacher, so, fea, fused float64) *baseline.Eval {
 // The summary's sentences follow the numbers: the best row, the reason
 // (weak S_fea, complementary scores, or S_o alone), and the sweep's best.
 func TestSummaryFollowsNumbers(t *testing.T) {
-	sweep := []report.LambdaPoint{{Lambda: 0, MicroAUC: 0.876}, {Lambda: 0.5, MicroAUC: 0.817}, {Lambda: 1, MicroAUC: 0.358}}
+	sweep := []results.LambdaPoint{{Lambda: 0, MicroAUC: 0.876}, {Lambda: 0.5, MicroAUC: 0.817}, {Lambda: 1, MicroAUC: 0.358}}
 	cases := []struct {
 		name string
 		ev   *baseline.Eval
-		pts  []report.LambdaPoint
+		pts  []results.LambdaPoint
 		want []string
 	}{
 		{"weak S_fea (the demo)", videoEval(0.919, 0.876, 0.358, 0.817), sweep, []string{
@@ -63,8 +63,8 @@ func TestSummaryFollowsNumbers(t *testing.T) {
 			t.Errorf("%s: summary mentions a sweep it was not given:\n%s", c.name, got)
 		}
 	}
-	img := &baseline.Eval{Unit: "bottle", Images: []report.ImageResult{{Method: "DRAEM (teacher)", ImageAUROC: 0.9}, {Method: "DRAEM+CA", ImageAUROC: 0.95}}}
-	got := strings.Join(Summary(img, []report.LambdaPoint{{Lambda: 0, MicroAUC: 0.95}, {Lambda: 0.5, MicroAUC: 0.97}}), "\n")
+	img := &baseline.Eval{Unit: "bottle", Images: []results.ImageResult{{Method: "DRAEM (teacher)", ImageAUROC: 0.9}, {Method: "DRAEM+CA", ImageAUROC: 0.95}}}
+	got := strings.Join(Summary(img, []results.LambdaPoint{{Lambda: 0, MicroAUC: 0.95}, {Lambda: 0.5, MicroAUC: 0.97}}), "\n")
 	for _, w := range []string{"Best image AUROC on bottle: DRAEM+CA, 95.0%", "λ=0.5 gives 97.0% (+2.0 points over S_o alone)"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("image summary lacks %q:\n%s", w, got)

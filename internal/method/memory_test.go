@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/baseline/draem"
 	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/gradcheck"
@@ -51,20 +50,20 @@ func TestMemoryTeacherAndStudent(t *testing.T) {
 	if want := []string{"l_o", "l_compact", "l_separate"}; !slices.Equal(b.Terms, want) {
 		t.Errorf("teacher terms %v, want %v", b.Terms, want)
 	}
-	if slices.Contains(b.Spec.Trainable, arch.MemoryTensor) {
+	if slices.Contains(b.Spec.Trainable, mnad.MemoryTensor) {
 		t.Error("memory items are trainable; MNAD updates them without gradient")
 	}
-	if !slices.ContainsFunc(b.Spec.States, func(p graph.State) bool { return p.Name == arch.MemoryTensor }) {
+	if !slices.ContainsFunc(b.Spec.States, func(p graph.State) bool { return p.Name == mnad.MemoryTensor }) {
 		t.Fatalf("memory items are not a state: %v", b.Spec.States)
 	}
-	initial := slices.Clone(initF32(b.Spec.Graph, arch.MemoryTensor))
+	initial := slices.Clone(initF32(b.Spec.Graph, mnad.MemoryTensor))
 	first, last, state, _ := trainFixed(t, b, 6, 3e-3)
 	t.Logf("teacher loss %v -> %v", first, last)
-	items := state[arch.MemoryTensor]
+	items := state[mnad.MemoryTensor]
 	if slices.Equal(items, initial) {
 		t.Error("training did not update the memory items")
 	}
-	c := len(items) / arch.MemoryItems
+	c := len(items) / mnad.MemoryItems
 	unitRowsOK(t, "trained items", items, c)
 
 	inf, err := method.TeacherInference(s, 1)
@@ -74,7 +73,7 @@ func TestMemoryTeacherAndStudent(t *testing.T) {
 	if _, err := train.ApplyState(inf, state); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(initF32(inf, arch.MemoryTensor), items) {
+	if !slices.Equal(initF32(inf, mnad.MemoryTensor), items) {
 		t.Fatal("exported teacher does not hold the trained items")
 	}
 	path := filepath.Join(t.TempDir(), "teacher.onnx")
@@ -97,15 +96,15 @@ func TestMemoryTeacherAndStudent(t *testing.T) {
 			t.Errorf("teacher tensor %s is a state of the student step", p.Name)
 		}
 	}
-	if !slices.ContainsFunc(sb.Spec.States, func(p graph.State) bool { return p.Name == arch.MemoryTensor }) {
+	if !slices.ContainsFunc(sb.Spec.States, func(p graph.State) bool { return p.Name == mnad.MemoryTensor }) {
 		t.Fatal("the student has no memory state")
 	}
-	if got, ok := sb.Spec.Graph.Const(method.TeacherPrefix + arch.MemoryTensor); !ok || !slices.Equal(got.F32, items) {
+	if got, ok := sb.Spec.Graph.Const(method.TeacherPrefix + mnad.MemoryTensor); !ok || !slices.Equal(got.F32, items) {
 		t.Error("the frozen teacher in the student graph lacks its trained items")
 	}
 	sf, sl, sstate, _ := trainFixed(t, sb, 4, 3e-3)
 	t.Logf("student loss %v -> %v", sf, sl)
-	unitRowsOK(t, "student items", sstate[arch.MemoryTensor], c)
+	unitRowsOK(t, "student items", sstate[mnad.MemoryTensor], c)
 }
 
 // A student that is the teacher (attention none, teacher weights and
@@ -118,8 +117,8 @@ func TestMemoryEvalOutputs(t *testing.T) {
 	s.Batch = 2
 	tch, g := teacherAsStudent(t, s)
 	// Expose the student's queries to recompute the distance in Go.
-	g.Output(arch.MemoryQuery)
-	outs := []string{mnad.OutTeacherErr, mnad.OutStudentErr, method.OutFea, mnad.OutTeacherMem, mnad.OutStudentMem, arch.MemoryQuery}
+	g.Output(mnad.MemoryQuery)
+	outs := []string{mnad.OutTeacherErr, mnad.OutStudentErr, method.OutFea, mnad.OutTeacherMem, mnad.OutStudentMem, mnad.MemoryQuery}
 	mb, err := g.Bytes()
 	if err != nil {
 		t.Fatal(err)
@@ -154,14 +153,14 @@ func TestMemoryEvalOutputs(t *testing.T) {
 		t.Fatalf("teacher and student differ: mem %v vs %v, err %v vs %v, S_fea %v", tm, sm, ots[0].GetData(), ots[1].GetData(), ots[2].GetData())
 	}
 	q := ots[5].GetData()
-	items := initF32(tch.Orig, arch.MemoryTensor)
-	c := len(items) / arch.MemoryItems
+	items := initF32(tch.Orig, mnad.MemoryTensor)
+	c := len(items) / mnad.MemoryItems
 	per := len(q) / 2
 	for n := 0; n < 2; n++ {
 		want := 0.0
 		for p := n * per; p < (n+1)*per; p += c {
 			best, bd := -math.MaxFloat64, 0.0
-			for k := 0; k < arch.MemoryItems; k++ {
+			for k := 0; k < mnad.MemoryItems; k++ {
 				dot, d := 0.0, 0.0
 				for j := 0; j < c; j++ {
 					dot += float64(q[p+j]) * float64(items[k*c+j])

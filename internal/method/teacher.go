@@ -2,7 +2,7 @@
 // teacher's training graph, the frozen teacher and its trainable student
 // side by side in one train-step graph (mimicking loss and attention at the
 // taps), and the evaluation graph that yields per-sample scores. Teachers
-// are either built-in baselines (internal/arch) or ONNX files users
+// are either built-in baselines (internal/baseline/...) or ONNX files users
 // exported from their own framework.
 package method
 

@@ -3,9 +3,9 @@
 // (ROC curves, per-video score curves, anomaly-map panels, AUC against the
 // fusion weight lambda).
 //
-// Table builders take plain result structs with metrics as fractions in
-// [0, 1] and print them as percentages with one decimal, the convention of
-// the anomaly-detection literature (0.9712 is shown as 97.1). NaN marks a
+// Table builders take the result structs of internal/results, with metrics
+// as fractions in [0, 1], and print them as percentages with one decimal,
+// the convention of the anomaly-detection literature (0.9712 is shown as 97.1). NaN marks a
 // value that is absent; it prints as "-" in Markdown, an empty field in CSV
 // and null in JSON. Averages are taken over the unrounded values, and an
 // average over a group with an absent member is itself absent, so a mean is

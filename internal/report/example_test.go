@@ -5,11 +5,12 @@ import (
 	"os"
 
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 )
 
 func ExampleImageTable() {
 	nan := math.NaN()
-	tab, err := report.ImageTable("MVTec AD", []report.ImageResult{
+	tab, err := report.ImageTable("MVTec AD", []results.ImageResult{
 		{Category: "carpet", Method: "DRAEM", PixelAUROC: 0.955, PixelAP: 0.535, ImageAUROC: 0.97, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},
 		{Category: "carpet", Method: "DRAEM+CA", PixelAUROC: 0.962, PixelAP: 0.601, ImageAUROC: 0.984, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},
 		{Category: "bottle", Method: "DRAEM", PixelAUROC: 0.991, PixelAP: 0.865, ImageAUROC: 0.992, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fmam/fmam/internal/results"
+
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -30,43 +32,20 @@ const (
 	GroupAll      = "all"
 )
 
-// ImageResult holds one method's metrics on one image category, as fractions
-// in [0, 1]. NaN marks a metric that was not computed; note that the zero
-// value 0 is a real (terrible) score, not an absent one, so set the σ=4
-// fields to NaN when they were not computed.
-type ImageResult struct {
-	Category string
-	Method   string // e.g. "DRAEM" for the teacher, "DRAEM+CA" for the student
-	// Group names the category's row group (the data set, for categories
-	// that are not MVTec AD's); empty puts MVTec AD categories under
-	// textures or objects and others under other.
-	Group string
-
-	PixelAUROC float64
-	PixelAP    float64
-	ImageAUROC float64
-	// Pixel metrics on anomaly maps smoothed with a Gaussian of sigma 4.
-	PixelAUROCSigma float64
-	PixelAPSigma    float64
-	// AUPRO is the normalised area under the per-region-overlap curve up
-	// to FPR 0.3 (MVTec AD's); NaN when not computed.
-	AUPRO float64
-}
-
 type imageMetric struct {
 	name     string
-	get      func(ImageResult) float64
+	get      func(results.ImageResult) float64
 	optional bool // shown only for methods that report it
 }
 
 func imageMetrics() []imageMetric {
 	return []imageMetric{
-		{"P-AUROC", func(r ImageResult) float64 { return r.PixelAUROC }, false},
-		{"P-AP", func(r ImageResult) float64 { return r.PixelAP }, false},
-		{"I-AUROC", func(r ImageResult) float64 { return r.ImageAUROC }, false},
-		{"AUPRO", func(r ImageResult) float64 { return r.AUPRO }, true},
-		{"P-AUROC σ=4", func(r ImageResult) float64 { return r.PixelAUROCSigma }, true},
-		{"P-AP σ=4", func(r ImageResult) float64 { return r.PixelAPSigma }, true},
+		{"P-AUROC", func(r results.ImageResult) float64 { return r.PixelAUROC }, false},
+		{"P-AP", func(r results.ImageResult) float64 { return r.PixelAP }, false},
+		{"I-AUROC", func(r results.ImageResult) float64 { return r.ImageAUROC }, false},
+		{"AUPRO", func(r results.ImageResult) float64 { return r.AUPRO }, true},
+		{"P-AUROC σ=4", func(r results.ImageResult) float64 { return r.PixelAUROCSigma }, true},
+		{"P-AP σ=4", func(r results.ImageResult) float64 { return r.PixelAPSigma }, true},
 	}
 }
 
@@ -93,15 +72,15 @@ func imageGroup(category, group string) string {
 // alphabetically. Footer rows hold the mean of each group (when there is
 // more than one) and the overall mean. Values are percentages with one
 // decimal.
-func ImageTable(title string, results []ImageResult) (Table, error) {
-	if len(results) == 0 {
+func ImageTable(title string, rs []results.ImageResult) (Table, error) {
+	if len(rs) == 0 {
 		return Table{}, fmt.Errorf("image table %q: no results", title)
 	}
 	type key struct{ cat, method string }
-	byKey := make(map[key]ImageResult, len(results))
+	byKey := make(map[key]results.ImageResult, len(rs))
 	var methods, cats []string
 	groupOf := map[string]string{}
-	for i, r := range results {
+	for i, r := range rs {
 		if r.Category == "" || r.Method == "" {
 			return Table{}, fmt.Errorf("image table %q: result %d has an empty category or method (category %q, method %q)", title, i, r.Category, r.Method)
 		}
@@ -131,14 +110,14 @@ func ImageTable(title string, results []ImageResult) (Table, error) {
 	// One getter per metric column, so that rows and means share the layout.
 	type column struct {
 		method string
-		get    func(ImageResult) float64
+		get    func(results.ImageResult) float64
 	}
 	cols := []string{"Group", "Category"}
 	var metricCols []column
 	hasSigma, hasPRO := false, false
 	for _, m := range methods {
 		for _, met := range imageMetrics() {
-			if met.optional && !methodReports(results, m, met.get) {
+			if met.optional && !methodReports(rs, m, met.get) {
 				continue
 			}
 			hasSigma = hasSigma || strings.HasSuffix(met.name, "σ=4")
@@ -228,8 +207,8 @@ func orderImageCategories(cats []string) []string {
 }
 
 // methodReports reports whether any result of method has a value for get.
-func methodReports(results []ImageResult, method string, get func(ImageResult) float64) bool {
-	for _, r := range results {
+func methodReports(rs []results.ImageResult, method string, get func(results.ImageResult) float64) bool {
+	for _, r := range rs {
 		if r.Method == method && !math.IsNaN(get(r)) {
 			return true
 		}

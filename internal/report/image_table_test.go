@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/results"
 )
 
 // nan is short for the absent metric.
@@ -24,7 +26,7 @@ func cellValue(t *testing.T, tab Table, row []Cell, col string) Cell {
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 func TestImageTable(t *testing.T) {
-	results := []ImageResult{
+	rs := []results.ImageResult{
 		// Student results first and categories shuffled: the table orders
 		// methods by first appearance and categories by the paper.
 		{Category: "synthetic_squares", Method: "DRAEM+CA", PixelAUROC: 0.70, PixelAP: 0.30, ImageAUROC: 0.60, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},
@@ -36,7 +38,7 @@ func TestImageTable(t *testing.T) {
 		{Category: "synthetic_squares", Method: "DRAEM", PixelAUROC: 0.80, PixelAP: 0.40, ImageAUROC: 0.50, PixelAUROCSigma: 0.81, PixelAPSigma: 0.41, AUPRO: 0.5},
 		// DRAEM+CA has no bottle result.
 	}
-	tab, err := ImageTable("MVTec AD", results)
+	tab, err := ImageTable("MVTec AD", rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +116,12 @@ func TestImageTable(t *testing.T) {
 func TestImageTableFullMVTecOrder(t *testing.T) {
 	cats := append(MVTecObjects(), MVTecTextures()...)
 	slices.Reverse(cats)
-	var results []ImageResult
+	var rs []results.ImageResult
 	for i, c := range cats {
 		v := float64(i+1) / 20
-		results = append(results, ImageResult{Category: c, Method: "DRAEM", PixelAUROC: v, PixelAP: v, ImageAUROC: v, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan})
+		rs = append(rs, results.ImageResult{Category: c, Method: "DRAEM", PixelAUROC: v, PixelAP: v, ImageAUROC: v, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan})
 	}
-	tab, err := ImageTable("", results)
+	tab, err := ImageTable("", rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +145,7 @@ func TestImageTableFullMVTecOrder(t *testing.T) {
 }
 
 func TestImageTableSingleGroupHasOnlyOverallMean(t *testing.T) {
-	tab, err := ImageTable("", []ImageResult{
+	tab, err := ImageTable("", []results.ImageResult{
 		{Category: "wood", Method: "m", PixelAUROC: 0.5, PixelAP: 0.5, ImageAUROC: 0.5, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan},
 	})
 	if err != nil {
@@ -155,7 +157,7 @@ func TestImageTableSingleGroupHasOnlyOverallMean(t *testing.T) {
 }
 
 func TestImageTableErrors(t *testing.T) {
-	ok := ImageResult{Category: "wood", Method: "m", PixelAUROC: 0.5, PixelAP: 0.5, ImageAUROC: 0.5, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan}
+	ok := results.ImageResult{Category: "wood", Method: "m", PixelAUROC: 0.5, PixelAP: 0.5, ImageAUROC: 0.5, PixelAUROCSigma: nan, PixelAPSigma: nan, AUPRO: nan}
 	pct := ok
 	pct.PixelAUROC = 97.1
 	inf := ok
@@ -164,14 +166,14 @@ func TestImageTableErrors(t *testing.T) {
 	noMethod.Method = ""
 	tests := []struct {
 		name    string
-		in      []ImageResult
+		in      []results.ImageResult
 		wantErr string
 	}{
 		{"empty", nil, "no results"},
-		{"percentage", []ImageResult{pct}, "not a fraction"},
-		{"infinite", []ImageResult{inf}, "not a fraction"},
-		{"no method", []ImageResult{noMethod}, "empty category or method"},
-		{"duplicate", []ImageResult{ok, ok}, "two results"},
+		{"percentage", []results.ImageResult{pct}, "not a fraction"},
+		{"infinite", []results.ImageResult{inf}, "not a fraction"},
+		{"no method", []results.ImageResult{noMethod}, "empty category or method"},
+		{"duplicate", []results.ImageResult{ok, ok}, "two results"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,10 +189,10 @@ func TestImageTableErrors(t *testing.T) {
 // one group, so the footer holds only the overall mean; a category put in
 // two groups is refused.
 func TestImageTableNamedGroup(t *testing.T) {
-	r := func(cat, method string, auc float64) ImageResult {
-		return ImageResult{Category: cat, Method: method, Group: "parts", PixelAUROC: nan, PixelAP: nan, ImageAUROC: auc, PixelAUROCSigma: nan, PixelAPSigma: nan}
+	r := func(cat, method string, auc float64) results.ImageResult {
+		return results.ImageResult{Category: cat, Method: method, Group: "parts", PixelAUROC: nan, PixelAP: nan, ImageAUROC: auc, PixelAUROCSigma: nan, PixelAPSigma: nan}
 	}
-	tab, err := ImageTable("parts", []ImageResult{r("screw_b", "DRAEM", 0.5), r("gear", "DRAEM", 0.75)})
+	tab, err := ImageTable("parts", []results.ImageResult{r("screw_b", "DRAEM", 0.5), r("gear", "DRAEM", 0.75)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +208,7 @@ func TestImageTableNamedGroup(t *testing.T) {
 	}
 	other := r("gear", "DRAEM+CA", 0.5)
 	other.Group = ""
-	if _, err := ImageTable("parts", []ImageResult{r("gear", "DRAEM", 0.5), other}); err == nil || !strings.Contains(err.Error(), `category "gear" is in groups "parts" and ""`) {
+	if _, err := ImageTable("parts", []results.ImageResult{r("gear", "DRAEM", 0.5), other}); err == nil || !strings.Contains(err.Error(), `category "gear" is in groups "parts" and ""`) {
 		t.Errorf("two groups for one category: %v", err)
 	}
 }

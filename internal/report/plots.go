@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/fmam/fmam/internal/atomicfile"
+	"github.com/fmam/fmam/internal/results"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -310,7 +311,7 @@ func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) 
 
 // WriteLambdaPlot draws the micro AUC (and the macro AUC where present)
 // against lambda and writes it to path as PNG (default 640 x 420 pixels).
-func WriteLambdaPlot(path string, m LambdaMeasure, points []LambdaPoint, opt PlotOptions) error {
+func WriteLambdaPlot(path string, m LambdaMeasure, points []results.LambdaPoint, opt PlotOptions) error {
 	p, opt, err := lambdaPlot(m, points, opt)
 	if err != nil {
 		return fmt.Errorf("lambda plot %s: %w", path, err)
@@ -318,7 +319,7 @@ func WriteLambdaPlot(path string, m LambdaMeasure, points []LambdaPoint, opt Plo
 	return savePlot(path, p, opt.Width, opt.Height)
 }
 
-func lambdaPlot(m LambdaMeasure, points []LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
+func lambdaPlot(m LambdaMeasure, points []results.LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
 	what := m.What
 	if what == "" {
 		what = "AUC"
@@ -331,10 +332,10 @@ func lambdaPlot(m LambdaMeasure, points []LambdaPoint, opt PlotOptions) (*plot.P
 	p := newPlot(opt.Title, "λ", what+" (%)")
 	series := []struct {
 		name string
-		get  func(LambdaPoint) float64
+		get  func(results.LambdaPoint) float64
 	}{
-		{m.Micro, func(q LambdaPoint) float64 { return q.MicroAUC }},
-		{m.Macro, func(q LambdaPoint) float64 { return q.MacroAUC }},
+		{m.Micro, func(q results.LambdaPoint) float64 { return q.MicroAUC }},
+		{m.Macro, func(q results.LambdaPoint) float64 { return q.MacroAUC }},
 	}
 	for i, s := range series {
 		var xys plotter.XYs

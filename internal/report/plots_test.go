@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/results"
+
 	"gonum.org/v1/plot/plotter"
 )
 
@@ -148,14 +150,14 @@ func TestScorePlotShadesAnomalousFrames(t *testing.T) {
 func TestWriteLambdaPlot(t *testing.T) {
 	dir := t.TempDir()
 	both := filepath.Join(dir, "both.png")
-	pts := []LambdaPoint{{0, 0.80, 0.70}, {0.5, 0.90, 0.85}, {1, 0.85, 0.80}}
+	pts := []results.LambdaPoint{{Lambda: 0, MicroAUC: 0.80, MacroAUC: 0.70}, {Lambda: 0.5, MicroAUC: 0.90, MacroAUC: 0.85}, {Lambda: 1, MicroAUC: 0.85, MacroAUC: 0.80}}
 	if err := WriteLambdaPlot(both, FrameMeasure(), pts, PlotOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkPicture(t, both, 640, 420, seriesColor(0), seriesColor(1))
 
 	micro := filepath.Join(dir, "micro.png")
-	pts = []LambdaPoint{{0, 0.80, nan}, {1, 0.85, nan}}
+	pts = []results.LambdaPoint{{Lambda: 0, MicroAUC: 0.80, MacroAUC: nan}, {Lambda: 1, MicroAUC: 0.85, MacroAUC: nan}}
 	if err := WriteLambdaPlot(micro, FrameMeasure(), pts, PlotOptions{Width: 400, Height: 300}); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +196,7 @@ func TestPlotErrors(t *testing.T) {
 			return WriteScorePlot(path, VideoScores{Video: "v", Series: []ScoreSeries{{"s", []float64{0, 1}}}, Anomalous: []FrameRange{{1, 1}}}, PlotOptions{})
 		}, "is empty"},
 		{"lambda duplicate", func() error {
-			return WriteLambdaPlot(path, FrameMeasure(), []LambdaPoint{{1, 0.5, nan}, {1, 0.6, nan}}, PlotOptions{})
+			return WriteLambdaPlot(path, FrameMeasure(), []results.LambdaPoint{{Lambda: 1, MicroAUC: 0.5, MacroAUC: nan}, {Lambda: 1, MicroAUC: 0.6, MacroAUC: nan}}, PlotOptions{})
 		}, "appears twice"},
 	}
 	for _, tc := range tests {

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/fmam/fmam/internal/results"
 )
 
 // AblationRow is one line of a layer ablation: the set of taps (feature
@@ -58,21 +60,13 @@ func LayerAblationTable(title string, taps []string, rows []AblationRow) (Table,
 	return t, nil
 }
 
-// LambdaPoint is the result of one fusion weight lambda in a sweep, AUCs as
-// fractions in [0, 1]; MacroAUC is NaN when not computed.
-type LambdaPoint struct {
-	Lambda   float64
-	MicroAUC float64
-	MacroAUC float64
-}
-
 // sortedLambdaPoints validates a sweep and returns it sorted by lambda.
-func sortedLambdaPoints(what string, points []LambdaPoint) ([]LambdaPoint, error) {
+func sortedLambdaPoints(what string, points []results.LambdaPoint) ([]results.LambdaPoint, error) {
 	if len(points) == 0 {
 		return nil, fmt.Errorf("%s: no points", what)
 	}
 	ps := slices.Clone(points)
-	slices.SortFunc(ps, func(a, b LambdaPoint) int { return cmp.Compare(a.Lambda, b.Lambda) })
+	slices.SortFunc(ps, func(a, b results.LambdaPoint) int { return cmp.Compare(a.Lambda, b.Lambda) })
 	for i, p := range ps {
 		if math.IsNaN(p.Lambda) || math.IsInf(p.Lambda, 0) {
 			return nil, fmt.Errorf("%s: lambda %v is not a finite number", what, p.Lambda)
@@ -93,12 +87,12 @@ func sortedLambdaPoints(what string, points []LambdaPoint) ([]LambdaPoint, error
 	return ps, nil
 }
 
-func anyMacro(ps []LambdaPoint) bool {
-	return slices.ContainsFunc(ps, func(p LambdaPoint) bool { return !math.IsNaN(p.MacroAUC) })
+func anyMacro(ps []results.LambdaPoint) bool {
+	return slices.ContainsFunc(ps, func(p results.LambdaPoint) bool { return !math.IsNaN(p.MacroAUC) })
 }
 
 // LambdaMeasure names what a lambda sweep measures: the column names of
-// LambdaPoint.MicroAUC and MacroAUC and the table's note.
+// results.LambdaPoint.MicroAUC and MacroAUC and the table's note.
 type LambdaMeasure struct {
 	Micro, Macro, Note string
 	// What names the measure in titles and axis labels.
@@ -120,7 +114,7 @@ func ImageMeasure() LambdaMeasure {
 // LambdaTable builds the table of a lambda sweep: columns "lambda" (shortest
 // exact form), m.Micro and, when any point has one, m.Macro (percent, one
 // decimal), rows sorted by lambda.
-func LambdaTable(title string, m LambdaMeasure, points []LambdaPoint) (Table, error) {
+func LambdaTable(title string, m LambdaMeasure, points []results.LambdaPoint) (Table, error) {
 	ps, err := sortedLambdaPoints(fmt.Sprintf("lambda table %q", title), points)
 	if err != nil {
 		return Table{}, err
@@ -144,17 +138,17 @@ func LambdaTable(title string, m LambdaMeasure, points []LambdaPoint) (Table, er
 // LambdaSummaryTable sums up one lambda sweep per unit (image category):
 // columns "lambda", one per unit with its m.Micro, and their mean, rows
 // sorted by lambda. Every sweep must cover the same lambdas.
-func LambdaSummaryTable(title string, m LambdaMeasure, units []string, sweeps [][]LambdaPoint) (Table, error) {
+func LambdaSummaryTable(title string, m LambdaMeasure, units []string, sweeps [][]results.LambdaPoint) (Table, error) {
 	if len(units) == 0 || len(units) != len(sweeps) {
 		return Table{}, fmt.Errorf("lambda summary %q: %d units for %d sweeps", title, len(units), len(sweeps))
 	}
-	sorted := make([][]LambdaPoint, len(sweeps))
+	sorted := make([][]results.LambdaPoint, len(sweeps))
 	for i, s := range sweeps {
 		ps, err := sortedLambdaPoints(fmt.Sprintf("lambda summary %q, %s", title, units[i]), s)
 		if err != nil {
 			return Table{}, err
 		}
-		if i > 0 && !slices.EqualFunc(ps, sorted[0], func(a, b LambdaPoint) bool { return a.Lambda == b.Lambda }) {
+		if i > 0 && !slices.EqualFunc(ps, sorted[0], func(a, b results.LambdaPoint) bool { return a.Lambda == b.Lambda }) {
 			return Table{}, fmt.Errorf("lambda summary %q: %s and %s were swept over different lambdas", title, units[0], units[i])
 		}
 		sorted[i] = ps

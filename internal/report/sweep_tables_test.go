@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/results"
 )
 
 func TestLayerAblationTable(t *testing.T) {
@@ -62,7 +64,7 @@ func TestLayerAblationTableErrors(t *testing.T) {
 }
 
 func TestLambdaTable(t *testing.T) {
-	pts := []LambdaPoint{
+	pts := []results.LambdaPoint{
 		{Lambda: 1, MicroAUC: 0.90, MacroAUC: 0.85},
 		{Lambda: 0, MicroAUC: 0.80, MacroAUC: nan},
 		{Lambda: 0.25, MicroAUC: 0.955, MacroAUC: 0.875},
@@ -86,7 +88,7 @@ func TestLambdaTable(t *testing.T) {
 		t.Error("LambdaTable reordered its input")
 	}
 
-	noMacro, err := LambdaTable("", FrameMeasure(), []LambdaPoint{{Lambda: 0.5, MicroAUC: 0.9, MacroAUC: nan}})
+	noMacro, err := LambdaTable("", FrameMeasure(), []results.LambdaPoint{{Lambda: 0.5, MicroAUC: 0.9, MacroAUC: nan}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +100,14 @@ func TestLambdaTable(t *testing.T) {
 func TestLambdaTableErrors(t *testing.T) {
 	tests := []struct {
 		name    string
-		pts     []LambdaPoint
+		pts     []results.LambdaPoint
 		wantErr string
 	}{
 		{"empty", nil, "no points"},
-		{"duplicate", []LambdaPoint{{0.5, 0.9, nan}, {0.5, 0.8, nan}}, "appears twice"},
-		{"nan lambda", []LambdaPoint{{nan, 0.9, nan}}, "not a finite number"},
-		{"no micro", []LambdaPoint{{0.5, nan, 0.9}}, "micro AUC at lambda 0.5 is absent"},
-		{"percentage", []LambdaPoint{{0.5, 0.9, 85}}, "not a fraction"},
+		{"duplicate", []results.LambdaPoint{{Lambda: 0.5, MicroAUC: 0.9, MacroAUC: nan}, {Lambda: 0.5, MicroAUC: 0.8, MacroAUC: nan}}, "appears twice"},
+		{"nan lambda", []results.LambdaPoint{{Lambda: nan, MicroAUC: 0.9, MacroAUC: nan}}, "not a finite number"},
+		{"no micro", []results.LambdaPoint{{Lambda: 0.5, MicroAUC: nan, MacroAUC: 0.9}}, "micro AUC at lambda 0.5 is absent"},
+		{"percentage", []results.LambdaPoint{{Lambda: 0.5, MicroAUC: 0.9, MacroAUC: 85}}, "not a fraction"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,9 +120,9 @@ func TestLambdaTableErrors(t *testing.T) {
 }
 
 func TestLambdaSummaryTable(t *testing.T) {
-	a := []LambdaPoint{{1, 0.9, math.NaN()}, {0, 0.5, math.NaN()}}
-	b := []LambdaPoint{{0, 0.7, math.NaN()}, {1, 0.8, math.NaN()}}
-	tab, err := LambdaSummaryTable("s", ImageMeasure(), []string{"a", "b"}, [][]LambdaPoint{a, b})
+	a := []results.LambdaPoint{{Lambda: 1, MicroAUC: 0.9, MacroAUC: math.NaN()}, {Lambda: 0, MicroAUC: 0.5, MacroAUC: math.NaN()}}
+	b := []results.LambdaPoint{{Lambda: 0, MicroAUC: 0.7, MacroAUC: math.NaN()}, {Lambda: 1, MicroAUC: 0.8, MacroAUC: math.NaN()}}
+	tab, err := LambdaSummaryTable("s", ImageMeasure(), []string{"a", "b"}, [][]results.LambdaPoint{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +135,7 @@ func TestLambdaSummaryTable(t *testing.T) {
 			}
 		}
 	}
-	if _, err := LambdaSummaryTable("s", ImageMeasure(), []string{"a", "b"}, [][]LambdaPoint{a, b[:1]}); err == nil {
+	if _, err := LambdaSummaryTable("s", ImageMeasure(), []string{"a", "b"}, [][]results.LambdaPoint{a, b[:1]}); err == nil {
 		t.Error("sweeps over different lambdas accepted")
 	}
 }

@@ -5,34 +5,18 @@ import (
 	"math"
 	"slices"
 
+	"github.com/fmam/fmam/internal/results"
+
 	"gonum.org/v1/gonum/stat"
 )
 
-// VideoAUC is the frame-level AUC of one test video, a fraction in [0, 1].
-type VideoAUC struct {
-	Video string
-	AUC   float64
-}
-
-// VideoResult holds one method's frame-level results on one video data set,
-// as fractions in [0, 1]. MicroAUC is over all frames of the test set pooled;
-// MacroAUC, the mean of per-video AUCs, is NaN when not computed. Videos is
-// optional.
-type VideoResult struct {
-	Dataset  string
-	Method   string
-	MicroAUC float64
-	MacroAUC float64
-	Videos   []VideoAUC
-}
-
-func validateVideoResults(title string, results []VideoResult) error {
-	if len(results) == 0 {
+func validateVideoResults(title string, rs []results.VideoResult) error {
+	if len(rs) == 0 {
 		return fmt.Errorf("video table %q: no results", title)
 	}
 	type key struct{ ds, method string }
 	seen := map[key]bool{}
-	for i, r := range results {
+	for i, r := range rs {
 		if r.Dataset == "" || r.Method == "" {
 			return fmt.Errorf("video table %q: result %d has an empty data set or method (data set %q, method %q)", title, i, r.Dataset, r.Method)
 		}
@@ -63,9 +47,9 @@ func validateVideoResults(title string, results []VideoResult) error {
 
 // firstAppearance returns the distinct values of f over results in order of
 // first appearance.
-func firstAppearance(results []VideoResult, f func(VideoResult) string) []string {
+func firstAppearance(rs []results.VideoResult, f func(results.VideoResult) string) []string {
 	var out []string
-	for _, r := range results {
+	for _, r := range rs {
 		if !slices.Contains(out, f(r)) {
 			out = append(out, f(r))
 		}
@@ -78,21 +62,21 @@ func firstAppearance(results []VideoResult, f func(VideoResult) string) []string
 // AUC" and, when that method reports it anywhere, "<method> macro AUC".
 // Values are percentages with one decimal. Per-video AUCs go in
 // VideoDetailTable.
-func VideoTable(title string, results []VideoResult) (Table, error) {
-	if err := validateVideoResults(title, results); err != nil {
+func VideoTable(title string, rs []results.VideoResult) (Table, error) {
+	if err := validateVideoResults(title, rs); err != nil {
 		return Table{}, err
 	}
-	datasets := firstAppearance(results, func(r VideoResult) string { return r.Dataset })
-	methods := firstAppearance(results, func(r VideoResult) string { return r.Method })
-	find := func(ds, m string) (VideoResult, bool) {
-		i := slices.IndexFunc(results, func(r VideoResult) bool { return r.Dataset == ds && r.Method == m })
+	datasets := firstAppearance(rs, func(r results.VideoResult) string { return r.Dataset })
+	methods := firstAppearance(rs, func(r results.VideoResult) string { return r.Method })
+	find := func(ds, m string) (results.VideoResult, bool) {
+		i := slices.IndexFunc(rs, func(r results.VideoResult) bool { return r.Dataset == ds && r.Method == m })
 		if i < 0 {
-			return VideoResult{}, false
+			return results.VideoResult{}, false
 		}
-		return results[i], true
+		return rs[i], true
 	}
 	hasMacro := func(m string) bool {
-		return slices.ContainsFunc(results, func(r VideoResult) bool { return r.Method == m && !math.IsNaN(r.MacroAUC) })
+		return slices.ContainsFunc(rs, func(r results.VideoResult) bool { return r.Method == m && !math.IsNaN(r.MacroAUC) })
 	}
 	t := Table{Title: title, Columns: []string{"Dataset"}}
 	for _, m := range methods {
@@ -106,7 +90,7 @@ func VideoTable(title string, results []VideoResult) (Table, error) {
 		for _, m := range methods {
 			r, ok := find(ds, m)
 			if !ok {
-				r = VideoResult{MicroAUC: math.NaN(), MacroAUC: math.NaN()}
+				r = results.VideoResult{MicroAUC: math.NaN(), MacroAUC: math.NaN()}
 			}
 			row = append(row, percent(r.MicroAUC))
 			if hasMacro(m) {
@@ -125,12 +109,12 @@ func VideoTable(title string, results []VideoResult) (Table, error) {
 // video (sorted by name), one "<method> AUC" column per method, and footer
 // rows with the macro AUC (mean of the rows, computed here from unrounded
 // values) and the micro AUC (as given in the results).
-func VideoDetailTable(title, dataset string, results []VideoResult) (Table, error) {
-	if err := validateVideoResults(title, results); err != nil {
+func VideoDetailTable(title, dataset string, all []results.VideoResult) (Table, error) {
+	if err := validateVideoResults(title, all); err != nil {
 		return Table{}, err
 	}
-	var rs []VideoResult
-	for _, r := range results {
+	var rs []results.VideoResult
+	for _, r := range all {
 		if r.Dataset == dataset {
 			rs = append(rs, r)
 		}
@@ -158,7 +142,7 @@ func VideoDetailTable(title, dataset string, results []VideoResult) (Table, erro
 		perVideo[i] = make([]float64, len(videos))
 		for j, name := range videos {
 			perVideo[i][j] = math.NaN()
-			if k := slices.IndexFunc(r.Videos, func(v VideoAUC) bool { return v.Video == name }); k >= 0 {
+			if k := slices.IndexFunc(r.Videos, func(v results.VideoAUC) bool { return v.Video == name }); k >= 0 {
 				perVideo[i][j] = r.Videos[k].AUC
 			}
 		}

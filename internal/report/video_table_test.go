@@ -5,12 +5,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/results"
 )
 
-func videoResults() []VideoResult {
-	return []VideoResult{
-		{Dataset: "ped2", Method: "MNAD", MicroAUC: 0.95, MacroAUC: 0.90, Videos: []VideoAUC{{"02", 0.80}, {"01", 0.90}, {"03", 1.0}}},
-		{Dataset: "ped2", Method: "MNAD+CA", MicroAUC: 0.96, MacroAUC: nan, Videos: []VideoAUC{{"01", 0.95}, {"02", 0.85}}},
+func videoResults() []results.VideoResult {
+	return []results.VideoResult{
+		{Dataset: "ped2", Method: "MNAD", MicroAUC: 0.95, MacroAUC: 0.90, Videos: []results.VideoAUC{{Video: "02", AUC: 0.80}, {Video: "01", AUC: 0.90}, {Video: "03", AUC: 1.0}}},
+		{Dataset: "ped2", Method: "MNAD+CA", MicroAUC: 0.96, MacroAUC: nan, Videos: []results.VideoAUC{{Video: "01", AUC: 0.95}, {Video: "02", AUC: 0.85}}},
 		{Dataset: "avenue", Method: "MNAD", MicroAUC: 0.82, MacroAUC: nan},
 	}
 }
@@ -77,9 +79,9 @@ func TestVideoDetailTable(t *testing.T) {
 }
 
 func TestVideoTableErrors(t *testing.T) {
-	dup := append(videoResults(), VideoResult{Dataset: "ped2", Method: "MNAD", MicroAUC: 0.5, MacroAUC: nan})
-	pct := []VideoResult{{Dataset: "ped2", Method: "m", MicroAUC: 95, MacroAUC: nan}}
-	badVideo := []VideoResult{{Dataset: "ped2", Method: "m", MicroAUC: 0.9, MacroAUC: nan, Videos: []VideoAUC{{"01", 0.5}, {"01", 0.6}}}}
+	dup := append(videoResults(), results.VideoResult{Dataset: "ped2", Method: "MNAD", MicroAUC: 0.5, MacroAUC: nan})
+	pct := []results.VideoResult{{Dataset: "ped2", Method: "m", MicroAUC: 95, MacroAUC: nan}}
+	badVideo := []results.VideoResult{{Dataset: "ped2", Method: "m", MicroAUC: 0.9, MacroAUC: nan, Videos: []results.VideoAUC{{Video: "01", AUC: 0.5}, {Video: "01", AUC: 0.6}}}}
 	tests := []struct {
 		name    string
 		build   func() error

@@ -32,6 +32,7 @@ import (
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/score"
 	"github.com/fmam/fmam/internal/synth"
 	"github.com/fmam/fmam/internal/train"
@@ -39,6 +40,9 @@ import (
 
 // Baseline is DRAEM. Its zero value is ready to use.
 type Baseline struct{}
+
+// Baseline is a baseline.Baseline.
+var _ baseline.Baseline = (*Baseline)(nil)
 
 // New returns the DRAEM baseline.
 func New() *Baseline { return &Baseline{} }
@@ -57,7 +61,7 @@ const (
 )
 
 func (*Baseline) Arch() string        { return "draem" }
-func (*Baseline) Taps() []string      { return arch.DRAEMTaps }
+func (*Baseline) Taps() []string      { return Taps }
 func (*Baseline) Input() string       { return InImage }
 func (*Baseline) Outputs() []string   { return []string{"reconstruction", "mask_logits"} }
 func (*Baseline) Task() baseline.Task { return baseline.ImageTask() }
@@ -93,7 +97,7 @@ func imageShape(s method.Spec, c int) graph.Shape {
 func (*Baseline) InputShape(s method.Spec) graph.Shape { return imageShape(s, 3) }
 
 func (*Baseline) Build(b *nn.Builder, s method.Spec, input string, hook arch.Tap) method.Forward {
-	r, l := arch.DRAEM(b, input, arch.DRAEMConfig{Width: s.Width}, hook)
+	r, l := Build(b, input, Config{Width: s.Width}, hook)
 	return method.Forward{Outputs: []string{r, l}}
 }
 
@@ -368,8 +372,8 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if !slices.Contains(data.MVTecCategories(), cat) {
 		group = u.DatasetName()
 	}
-	res := func(method, file, model string) (report.ImageResult, [][]float32, error) {
-		out := report.ImageResult{Category: cat, Method: method, Group: group, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN(), AUPRO: math.NaN()}
+	res := func(method, file, model string) (results.ImageResult, [][]float32, error) {
+		out := results.ImageResult{Category: cat, Method: method, Group: group, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN(), AUPRO: math.NaN()}
 		rows, err := score.ReadImageCSV(file)
 		if err != nil {
 			return out, nil, err
@@ -418,10 +422,10 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, err
 	}
-	ev := &baseline.Eval{Unit: cat, Headline: tr.ImageAUROC, Teacher: tr.ImageAUROC, HeadlineName: "image AUROC", Images: []report.ImageResult{tr}, Table: st.Table("results"+r.Suffix) + ".md"}
+	ev := &baseline.Eval{Unit: cat, Headline: tr.ImageAUROC, Teacher: tr.ImageAUROC, HeadlineName: "image AUROC", Images: []results.ImageResult{tr}, Table: st.Table("results"+r.Suffix) + ".md"}
 	var sMaps [][]float32
 	if !r.TeacherOnly {
-		var sr report.ImageResult
+		var sr results.ImageResult
 		if sr, sMaps, err = res(title+"+"+strings.ToUpper(string(u.Cfg.Model.Attention.Kind)), st.Scores(), "student"); err != nil {
 			return nil, err
 		}
@@ -537,7 +541,7 @@ func saveMap(path string, m []float32, s int) error {
 
 // Sweep fuses min-max normalised image scores of the category for each
 // lambda and reports the image AUROC.
-func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
+func (*Baseline) Sweep(ctx context.Context, _ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
 	rows, err := score.ReadImageCSV(st.Scores())
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w; run 'fmam eval' first", err)
@@ -547,8 +551,11 @@ func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) (
 		labels[i] = r.Label
 	}
 	f := baseline.ScoringOf(New())
-	var pts []report.LambdaPoint
+	var pts []results.LambdaPoint
 	for _, l := range lambdas {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		fused, err := f.FuseImages(rows, l)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %s: %w", strconv.FormatFloat(l, 'g', -1, 64), err)
@@ -557,7 +564,7 @@ func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) (
 		if err != nil {
 			return nil, fmt.Errorf("lambda %s: %w", strconv.FormatFloat(l, 'g', -1, 64), err)
 		}
-		pts = append(pts, report.LambdaPoint{Lambda: l, MicroAUC: auc, MacroAUC: math.NaN()})
+		pts = append(pts, results.LambdaPoint{Lambda: l, MicroAUC: auc, MacroAUC: math.NaN()})
 	}
 	return pts, nil
 }

@@ -22,6 +22,9 @@ import (
 // zero value is ready to use.
 type Baseline struct{}
 
+// Baseline is a baseline.Baseline.
+var _ baseline.Baseline = (*Baseline)(nil)
+
 // New returns the Jigsaw-VAD baseline.
 func New() *Baseline { return &Baseline{} }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/fmam/fmam/internal/objects"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/score"
 )
 
@@ -230,7 +231,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		return nil, fmt.Errorf("teacher scores: %w", err)
 	}
 	frames := test.ds.NumFrames()
-	results := []report.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: tauc.Micro, MacroAUC: tauc.Macro}}
+	res := []results.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: tauc.Micro, MacroAUC: tauc.Macro}}
 	curves := [][]metrics.VideoScores{test.curves(tfs)}
 	ev := &baseline.Eval{Unit: u.Name, Headline: tauc.Micro, Teacher: tauc.Micro, HeadlineName: "frame micro AUC", Frames: frames, Table: st.Table("results"+r.Suffix) + ".md"}
 	var student []metrics.VideoScores
@@ -255,7 +256,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", row.name, err)
 			}
-			results = append(results, report.VideoResult{Dataset: ds, Method: row.name, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
+			res = append(res, results.VideoResult{Dataset: ds, Method: row.name, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
 			curves = append(curves, test.curves(fs))
 			if i == 0 {
 				ev.Headline, student = auc.Micro, curves[len(curves)-1]
@@ -267,8 +268,8 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if r.TeacherOnly {
 		what = "teacher alone"
 	}
-	ev.Video = results
-	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames, %d objects", ds, what, frames, len(trows)), results)
+	ev.Video = res
+	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames, %d objects", ds, what, frames, len(trows)), res)
 	if err != nil {
 		return nil, err
 	}
@@ -278,8 +279,8 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		return nil, err
 	}
 	var names []string
-	for _, res := range results {
-		names = append(names, res.Method)
+	for _, vr := range res {
+		names = append(names, vr.Method)
 	}
 	if err := baseline.WriteROC(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves); err != nil {
 		return nil, err
@@ -306,23 +307,26 @@ func (*Baseline) RawScoring() baseline.FrameScoring {
 
 // Sweep fuses the student's per-object S_o and S_fea at each lambda (see
 // fuse) and scores the frames with the official chain.
-func (*Baseline) Sweep(u *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
+func (*Baseline) Sweep(ctx context.Context, u *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
 	rows, err := readObjects(st.ObjectScores())
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w", err)
 	}
-	test, err := loadTest(context.Background(), u)
+	test, err := loadTest(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	p := protocolFor(u.Cfg.Data.Kind)
-	var pts []report.LambdaPoint
+	var pts []results.LambdaPoint
 	for _, l := range lambdas {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		_, auc, err := test.chain(rows, l, p)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %g: %w", l, err)
 		}
-		pts = append(pts, report.LambdaPoint{Lambda: l, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
+		pts = append(pts, results.LambdaPoint{Lambda: l, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
 	}
 	return pts, nil
 }

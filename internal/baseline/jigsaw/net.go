@@ -102,29 +102,6 @@ const (
 	InDropoutMask = "dropout_mask"
 )
 
-// tapAt names a feature through an Identity (so exported models keep the
-// name arch.TapName(name)) and hands it to the hook. A 5-D feature [N, C,
-// T, H, W] is tapped as [N, C*T, H, W] and the hook's result reshaped
-// back.
-func tapAt(b *nn.Builder, name, x string, hook arch.Tap) string {
-	g := b.G
-	xs := g.Shape(x)
-	view := x
-	if len(xs) == 5 {
-		view = g.Op("Reshape", []string{x, g.Const1D(0, xs[1]*xs[2], xs[3], xs[4])}, nil)
-	}
-	named := b.Name(arch.TapName(name))
-	g.AddNode(&graph.Node{Op: "Identity", Name: named, Inputs: []string{view}, Outputs: []string{named}})
-	out := named
-	if hook != nil {
-		out = hook(name, named)
-	}
-	if len(xs) == 5 {
-		out = g.Op("Reshape", []string{out, g.Const1D(0, xs[1], xs[2], xs[3], xs[4])}, nil)
-	}
-	return out
-}
-
 // Build appends the network to b's graph: cubes [N, 3, T, S, S] in [0, 1]
 // (no mean or std normalisation, as the official code feeds ToTensor's
 // values) to temporal logits [N, T*T] and spatial logits [N, 81]. Row i of
@@ -166,19 +143,19 @@ func Build(b *nn.Builder, cubes string, cfg Config, hook arch.Tap) (temporalLogi
 		return x
 	}
 	x := stage(cubes, "stage1", ch(32))
-	x = tapAt(b, "stage1", b.MaxPool3D(x, [3]int{1, 2, 2}, [3]int{1, 2, 2}), hook)
+	x = arch.TapAt(b, "stage1", b.MaxPool3D(x, [3]int{1, 2, 2}, [3]int{1, 2, 2}), hook)
 	x = stage(x, "stage2", ch(64))
-	x = tapAt(b, "stage2", b.MaxPool3D(x, [3]int{1, 2, 2}, [3]int{1, 2, 2}), hook)
+	x = arch.TapAt(b, "stage2", b.MaxPool3D(x, [3]int{1, 2, 2}, [3]int{1, 2, 2}), hook)
 	x = stage(x, "stage3", cfg.Channels())
 	x = b.MaxPool3D(x, [3]int{cfg.Frames, 2, 2}, [3]int{1, 2, 2})
 	x = g.Op("Squeeze", []string{x, g.Const1D(2)}, nil)
-	x = tapAt(b, "bottleneck", x, hook)
+	x = arch.TapAt(b, "bottleneck", x, hook)
 
 	s := b.Scope("conv2d")
 	x = s.Conv2D(x, "conv", cfg.Channels(), nn.ConvOpts{Kernel: 3, Stride: 1, Pad: 1, Bias: true})
 	x = s.Relu(s.InstanceNorm(x, "in", false))
 	x = b.Dropout2d(x, InDropoutMask)
-	x = tapAt(b, "feature", b.MaxPool2(x), hook)
+	x = arch.TapAt(b, "feature", b.MaxPool2(x), hook)
 	x = g.Op("Flatten", []string{x}, graph.Attrs{"axis": int64(1)})
 
 	head := func(name string, out int) string {

@@ -19,13 +19,16 @@ import (
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/ort"
-	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/score"
 	"github.com/fmam/fmam/internal/train"
 )
 
 // Baseline is MNAD. Its zero value is ready to use.
 type Baseline struct{}
+
+// Baseline is a baseline.Baseline.
+var _ baseline.Baseline = (*Baseline)(nil)
 
 // New returns the MNAD baseline.
 func New() *Baseline { return &Baseline{} }
@@ -52,7 +55,7 @@ const metaMemory = "fmam.memory"
 var scoring = baseline.FrameScoring{SO: score.LowerIsAnomalous, SFea: score.HigherIsAnomalous} // read only
 
 func (*Baseline) Arch() string      { return "mnad" }
-func (*Baseline) Taps() []string    { return arch.MNADTaps }
+func (*Baseline) Taps() []string    { return Taps }
 func (*Baseline) Input() string     { return InFrames }
 func (*Baseline) Outputs() []string { return []string{"prediction"} }
 func (*Baseline) Task() baseline.Task {
@@ -91,9 +94,9 @@ func frameShape(s method.Spec) graph.Shape {
 func (*Baseline) Build(b *nn.Builder, s method.Spec, input string, hook arch.Tap) method.Forward {
 	items := 0
 	if s.Memory {
-		items = arch.MemoryItems
+		items = MemoryItems
 	}
-	o := arch.MNADNet(b, input, arch.MNADConfig{Width: s.Width, Frames: s.Frames, Channels: s.Channels, MemoryItems: items}, hook)
+	o := Build(b, input, Config{Width: s.Width, Frames: s.Frames, Channels: s.Channels, MemoryItems: items}, hook)
 	f := method.Forward{Outputs: []string{o.Prediction}}
 	if o.Memory != nil {
 		f.Extra = o.Memory
@@ -133,9 +136,9 @@ func (*Baseline) Scores(g *graph.Graph, s method.Spec, teacher, student *method.
 		outs = append(outs, method.Rename(g, method.PerSampleMSE(g, student.Outputs[0], target), OutStudentErr))
 	}
 	if s.Memory {
-		tq, ti := method.TeacherPrefix+arch.MemoryQuery, method.TeacherPrefix+arch.MemoryTensor
+		tq, ti := method.TeacherPrefix+MemoryQuery, method.TeacherPrefix+MemoryTensor
 		if !g.Has(tq) || !g.Has(ti) {
-			return nil, nil, fmt.Errorf("model.memory is set but the teacher has no memory tensors %s, %s", arch.MemoryQuery, arch.MemoryTensor)
+			return nil, nil, fmt.Errorf("model.memory is set but the teacher has no memory tensors %s, %s", MemoryQuery, MemoryTensor)
 		}
 		outs = append(outs, method.Rename(g, nn.MemoryDistance(g, tq, ti), OutTeacherMem))
 		if student != nil {
@@ -159,7 +162,7 @@ func (*Baseline) MimicImage(g *graph.Graph, s method.Spec, input string) string 
 
 func (*Baseline) TeacherMeta(s method.Spec) map[string]string {
 	if s.Memory {
-		return map[string]string{metaMemory: strconv.Itoa(arch.MemoryItems)}
+		return map[string]string{metaMemory: strconv.Itoa(MemoryItems)}
 	}
 	return nil
 }
@@ -178,7 +181,7 @@ func (*Baseline) CheckTeacher(t *method.Teacher, s method.Spec) error {
 		return fmt.Errorf("the teacher has a memory module but model.memory is false; set model.memory: true")
 	}
 	if has {
-		for _, n := range []string{arch.MemoryQuery, arch.MemoryTensor} {
+		for _, n := range []string{MemoryQuery, MemoryTensor} {
 			if !t.Orig.Has(n) {
 				return fmt.Errorf("the teacher says it has a memory but has no tensor %s; export it again", n)
 			}
@@ -350,8 +353,8 @@ func (b *Baseline) Results(_ context.Context, u *baseline.Unit, st baseline.Stag
 }
 
 // Sweep re-scores the raw frame scores at each lambda.
-func (*Baseline) Sweep(_ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]report.LambdaPoint, error) {
-	return scoring.Sweep(st, lambdas)
+func (*Baseline) Sweep(ctx context.Context, _ *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
+	return scoring.Sweep(ctx, st, lambdas)
 }
 
 // RawScoring says how MNAD's raw scores files are read: a low PSNR (or
