@@ -59,19 +59,39 @@ type CubeEntry struct {
 	Offset int64   `json:"offset"` // bytes into the .cubes file
 }
 
-// VideoIndex is the JSON index of one cached video.
-type VideoIndex struct {
+// cubeKind is what the cache needs of a kind of cube: its settings are
+// comparable (a cached video is reused only for equal settings) and say
+// how to cut the cubes of one video. CubeConfig (Jigsaw-VAD's cubes) and
+// STCConfig (VEC/HF2VAD/PKG-Net's spatio-temporal cubes) are the kinds.
+type cubeKind interface {
+	comparable
+	Validate() error
+	Len() int     // float32 values of one cube
+	Shape() []int // of one cube
+	// cacheFormat names the cache layout of this kind (the index's format).
+	cacheFormat() string
+	// extract cuts the cubes of boxes (all of video v, in frame order) and
+	// passes each to emit, in the order of boxes.
+	extract(ctx context.Context, v data.Video, boxes []Box, emit func(i int, cube []float32) error) error
+}
+
+// cubeIndex is the JSON index of one cached video for cubes of kind C.
+type cubeIndex[C cubeKind] struct {
 	Format string      `json:"format"`
 	Video  string      `json:"video"`
 	DType  DType       `json:"dtype"`
-	Shape  []int       `json:"shape"` // of one cube: [3, T, Size, Size]
-	Config CubeConfig  `json:"config"`
+	Shape  []int       `json:"shape"` // of one cube
+	Config C           `json:"config"`
 	Bytes  int64       `json:"bytes"` // size of the .cubes file
 	Cubes  []CubeEntry `json:"cubes"`
 }
 
+// VideoIndex is the JSON index of one video of a Jigsaw-VAD cube cache;
+// its cubes have Shape [3, T, Size, Size].
+type VideoIndex = cubeIndex[CubeConfig]
+
 // Box returns the box of cube i.
-func (x *VideoIndex) Box(i int) Box {
+func (x *cubeIndex[C]) Box(i int) Box {
 	e := x.Cubes[i]
 	return Box{Video: x.Video, Frame: e.Frame, X1: e.X1, Y1: e.Y1, X2: e.X2, Y2: e.Y2, Score: e.Score, Class: e.Class}
 }
@@ -96,6 +116,12 @@ type CacheSummary struct {
 // validate the boxes first), skipping videos already finished with the
 // same settings and boxes. A box video that ds lacks is an error.
 func WriteCache(ctx context.Context, dir string, ds *data.VideoDataset, boxes *Set, cfg CubeConfig, opt CacheOptions) (CacheSummary, error) {
+	return writeCache(ctx, dir, ds, boxes, cfg, func(v data.Video) []Box { return cfg.Select(boxes, v.Name, len(v.Frames)) }, opt)
+}
+
+// writeCache is WriteCache for any kind of cube; sel gives the boxes of a
+// video that get cubes, in frame order.
+func writeCache[C cubeKind](ctx context.Context, dir string, ds *data.VideoDataset, boxes *Set, cfg C, sel func(data.Video) []Box, opt CacheOptions) (CacheSummary, error) {
 	var sum CacheSummary
 	if err := cfg.Validate(); err != nil {
 		return sum, fmt.Errorf("cube cache %s: %w", dir, err)
@@ -123,7 +149,7 @@ func WriteCache(ctx context.Context, dir string, ds *data.VideoDataset, boxes *S
 		return sum, fmt.Errorf("cube cache %s: %w", dir, err)
 	}
 	for vi, v := range ds.Videos {
-		sel := cfg.Select(boxes, v.Name, len(v.Frames))
+		sel := sel(v)
 		want := newIndex(v.Name, cfg, opt.DType, sel)
 		sum.Videos++
 		sum.Cubes += len(sel)
@@ -149,9 +175,9 @@ func WriteCache(ctx context.Context, dir string, ds *data.VideoDataset, boxes *S
 	return sum, nil
 }
 
-func newIndex(video string, cfg CubeConfig, dt DType, boxes []Box) *VideoIndex {
+func newIndex[C cubeKind](video string, cfg C, dt DType, boxes []Box) *cubeIndex[C] {
 	cb := int64(cfg.Len() * dt.size())
-	x := &VideoIndex{Format: CacheFormat, Video: video, DType: dt, Shape: cfg.Shape(), Config: cfg, Bytes: cb * int64(len(boxes))}
+	x := &cubeIndex[C]{Format: cfg.cacheFormat(), Video: video, DType: dt, Shape: cfg.Shape(), Config: cfg, Bytes: cb * int64(len(boxes))}
 	x.Cubes = make([]CubeEntry, len(boxes))
 	for i, b := range boxes {
 		x.Cubes[i] = CubeEntry{Frame: b.Frame, X1: b.X1, Y1: b.Y1, X2: b.X2, Y2: b.Y2, Score: b.Score, Class: b.Class, Offset: cb * int64(i)}
@@ -164,8 +190,8 @@ func indexPath(dir, video string) string { return filepath.Join(dir, video+".jso
 
 // finished reports whether the cached video matches want; when it does not
 // but something was there, why says what differs.
-func finished(dir string, want *VideoIndex) (bool, string) {
-	have, err := readIndex(indexPath(dir, want.Video))
+func finished[C cubeKind](dir string, want *cubeIndex[C]) (bool, string) {
+	have, err := readIndex[C](indexPath(dir, want.Video))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return false, ""
@@ -185,31 +211,32 @@ func finished(dir string, want *VideoIndex) (bool, string) {
 	return true, ""
 }
 
-func readIndex(path string) (*VideoIndex, error) {
+func readIndex[C cubeKind](path string) (*cubeIndex[C], error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var x VideoIndex
+	var x cubeIndex[C]
 	if err := json.Unmarshal(b, &x); err != nil {
 		return nil, fmt.Errorf("cube index %s: %w", path, err)
 	}
-	if x.Format != CacheFormat {
-		return nil, fmt.Errorf("cube index %s: format %q, want %q", path, x.Format, CacheFormat)
+	var kind C
+	if want := kind.cacheFormat(); x.Format != want {
+		return nil, fmt.Errorf("cube index %s: format %q, want %q", path, x.Format, want)
 	}
 	return &x, nil
 }
 
 // writeVideo extracts one video's cubes into its data file, then writes
 // the index that marks it finished.
-func writeVideo(ctx context.Context, dir string, v data.Video, boxes []Box, x *VideoIndex, progress func(done int)) error {
+func writeVideo[C cubeKind](ctx context.Context, dir string, v data.Video, boxes []Box, x *cubeIndex[C], progress func(done int)) error {
 	// A stale index must not vouch for the data file being rewritten.
 	if err := os.Remove(indexPath(dir, v.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	err := atomicfile.WriteFunc(dataPath(dir, v.Name), func(w io.Writer) error {
 		buf := make([]byte, x.Config.Len()*x.DType.size())
-		return ExtractVideo(ctx, v, boxes, x.Config, func(i int, cube []float32) error {
+		return x.Config.extract(ctx, v, boxes, func(i int, cube []float32) error {
 			encodeCube(buf, cube, x.DType)
 			if _, err := w.Write(buf); err != nil {
 				return err
@@ -240,17 +267,26 @@ func encodeCube(dst []byte, cube []float32, dt DType) {
 	}
 }
 
-// VideoCubes reads the cubes of one cached video. It is not safe for
-// concurrent use (reads share a buffer); open one per goroutine.
-type VideoCubes struct {
-	Index *VideoIndex
+// cubeReader reads the cubes of one cached video of kind C. It is not
+// safe for concurrent use (reads share a buffer); open one per goroutine.
+type cubeReader[C cubeKind] struct {
+	Index *cubeIndex[C]
 	f     *os.File
 	buf   []byte
 }
 
+// VideoCubes reads the cubes of one video of a Jigsaw-VAD cube cache. It
+// is not safe for concurrent use (reads share a buffer); open one per
+// goroutine.
+type VideoCubes = cubeReader[CubeConfig]
+
 // OpenVideoCubes opens a finished video of a cache folder.
 func OpenVideoCubes(dir, video string) (*VideoCubes, error) {
-	x, err := readIndex(indexPath(dir, video))
+	return openCubes[CubeConfig](dir, video)
+}
+
+func openCubes[C cubeKind](dir, video string) (*cubeReader[C], error) {
+	x, err := readIndex[C](indexPath(dir, video))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("cube cache %s: video %s is not cached (no %s); run the extraction first", dir, video, filepath.Base(indexPath(dir, video)))
@@ -266,7 +302,7 @@ func OpenVideoCubes(dir, video string) (*VideoCubes, error) {
 		f.Close()
 		return nil, fmt.Errorf("cube cache %s: %s does not have the %d bytes its index says; extract the video again", dir, dataPath(dir, video), x.Bytes)
 	}
-	return &VideoCubes{Index: x, f: f, buf: make([]byte, x.Config.Len()*x.DType.size())}, nil
+	return &cubeReader[C]{Index: x, f: f, buf: make([]byte, x.Config.Len()*x.DType.size())}, nil
 }
 
 // CachedVideos lists the videos with an index in a cache folder.
@@ -286,11 +322,11 @@ func CachedVideos(dir string) ([]string, error) {
 }
 
 // Len is the number of cubes.
-func (c *VideoCubes) Len() int { return len(c.Index.Cubes) }
+func (c *cubeReader[C]) Len() int { return len(c.Index.Cubes) }
 
-// Cube reads cube i into dst (length CubeConfig.Len(), allocated when nil)
+// Cube reads cube i into dst (length Config.Len() of the index, allocated when nil)
 // as float32 and returns it.
-func (c *VideoCubes) Cube(i int, dst []float32) ([]float32, error) {
+func (c *cubeReader[C]) Cube(i int, dst []float32) ([]float32, error) {
 	if i < 0 || i >= c.Len() {
 		return nil, fmt.Errorf("cube %d of video %s: it has %d", i, c.Index.Video, c.Len())
 	}
@@ -317,4 +353,4 @@ func (c *VideoCubes) Cube(i int, dst []float32) ([]float32, error) {
 }
 
 // Close closes the data file.
-func (c *VideoCubes) Close() error { return c.f.Close() }
+func (c *cubeReader[C]) Close() error { return c.f.Close() }

@@ -188,3 +188,9 @@ func extractVideo(ctx context.Context, v data.Video, boxes []Box, cfg CubeConfig
 	}
 	return w.decodes, nil
 }
+
+func (CubeConfig) cacheFormat() string { return CacheFormat }
+
+func (c CubeConfig) extract(ctx context.Context, v data.Video, boxes []Box, emit func(i int, cube []float32) error) error {
+	return ExtractVideo(ctx, v, boxes, c, emit)
+}
