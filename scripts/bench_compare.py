@@ -14,6 +14,9 @@ and looking at the fastest step as well, is what keeps the comparison honest.
 
   /usr/bin/python3 scripts/bench_compare.py --fmam ./bin/fmam --model draem \\
       --width 0.125 --rounds 5
+
+PKG-Net: --model pkgnet --k 1 (or 2) --size 32; fmam bench must then take
+--k as well.
 """
 
 import argparse
@@ -32,16 +35,19 @@ def run_json(cmd):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fmam", default="./bin/fmam", help="fmam binary")
-    ap.add_argument("--model", choices=("mnad", "draem", "jigsaw"), required=True)
+    ap.add_argument("--model", choices=("mnad", "draem", "jigsaw", "pkgnet"), required=True)
     ap.add_argument("--width", type=float, default=0.25)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--k", type=int, choices=(1, 2), default=1, help="pkgnet: variant, passed to both programs")
     args = ap.parse_args(argv)
     common = ["--model", args.model, "--width", str(args.width), "--size", str(args.size),
               "--batch", str(args.batch), "--threads", str(args.threads), "--steps", str(args.steps)]
+    if args.model == "pkgnet":
+        common += ["--k", str(args.k)]
     here = os.path.dirname(os.path.abspath(__file__))
     progs = {
         "fmam": [args.fmam, "bench", "--json"] + common,
@@ -61,6 +67,8 @@ def main(argv):
                   f"(fastest {res['infer_batch_min_ms']:.1f})", file=sys.stderr)
     summary = {"model": args.model, "width": args.width, "size": args.size, "batch": args.batch,
                "threads": args.threads, "steps": args.steps, "rounds": args.rounds}
+    if args.model == "pkgnet":
+        summary["k"] = args.k
     for name, rs in runs.items():
         summary[name] = {
             "train_step_ms_median": round(statistics.median(r["train_step_ms"] for r in rs), 2),

@@ -34,6 +34,18 @@ DRAEM -- are never scaled):
          cross-entropy per branch as the official main.py. --size 64 is the
          paper's (the heads read 64 x (size/16)^2 features).
 
+  pkgnet PKG-Net's student U-Net (Deng et al., MMAsia 2023; official
+         networks.py) on --size x --size patches (32 is the paper's): input 4
+         frames x 3 channels, output the target patch (1x1 conv, no
+         activation). --k 1: strided-conv encoder to size/8, concatenated
+         skips at every decoder stage; --k 2: max-pool encoder, first decoder
+         stage without skip. Loss as the official train.py with fmam's
+         internal/baseline/pkgnet: 0.8 MSE + 0.1 gradient loss (alpha 3) +
+         0.2 (1 - cosine) against fixed random teacher features of the
+         distilled shapes (the frozen backbone is not part of the timing).
+         Trained, as officially, with BatchNorm in eval mode (--pkgnet-bn
+         train times batch statistics instead).
+
 Module names follow /work/shared/teachers/*.onnx: an eval-mode export of these
 modules at opset 13 reproduces those graphs node for node (names, ops,
 concatenation order, initializer shapes).
@@ -223,7 +235,56 @@ class Jigsaw(nn.Module):
         return self.classifier_1(out), self.classifier_2(out)
 
 
-def build(model, width, size, batch, gen, frames=7):
+class PKGNet(nn.Module):
+    """PKG-Net's student (Student_1 for k=1, Student_2 for k=2) at a width multiplier."""
+
+    def __init__(self, width, k, in_ch=12, out_ch=3):
+        super().__init__()
+        self.k = k
+        c64, c128, c256, c512 = (scaled(c, width) for c in (64, 128, 256, 512))
+
+        def down(i, o):
+            if k == 1:
+                return nn.Sequential(nn.Conv2d(i, o, kernel_size=3, stride=2, padding=1), double_conv(o, o))
+            return nn.Sequential(nn.MaxPool2d(2), double_conv(i, o))
+
+        def up(i, o, skip):
+            deconv = nn.ConvTranspose2d(i, o, kernel_size=3, stride=2, padding=1, output_padding=1)
+            return nn.ModuleDict({"deconv": deconv, "conv": double_conv(i if skip else o, o)})
+
+        self.inc = double_conv(in_ch, c64)
+        self.down1, self.down2, self.down3 = down(c64, c128), down(c128, c256), down(c256, c512)
+        self.up1 = up(c512, c256, k == 1)
+        self.up2, self.up3 = up(c256, c128, True), up(c128, c64, True)
+        self.out = nn.Conv2d(c64, out_ch, kernel_size=1)
+
+    @staticmethod
+    def _up(block, x, skip=None):
+        x = block["deconv"](x)
+        if skip is not None:
+            x = torch.cat((skip, x), dim=1)
+        return block["conv"](x)
+
+    def forward(self, x):
+        f32 = self.inc(x)
+        f16 = self.down1(f32)
+        f8 = self.down2(f16)
+        f4 = self.down3(f8)
+        d8 = self._up(self.up1, f4, f8 if self.k == 1 else None)
+        d = self._up(self.up3, self._up(self.up2, d8, f16), f32)
+        out = self.out(d)
+        return (out, f4) if self.k == 1 else (out, f4, d8)
+
+
+def pkgnet_gradient_loss(a, b, alpha=3):
+    """Channel-summed left/upper differences (zero outside), |.|^alpha, mean over N*H*W."""
+    d = (a - b).sum(dim=1, keepdim=True)
+    dx = d - nn.functional.pad(d, (1, 0, 0, 0))[..., :, :-1]
+    dy = d - nn.functional.pad(d, (0, 0, 1, 0))[..., :-1, :]
+    return torch.mean(dx.abs() ** alpha + dy.abs() ** alpha)
+
+
+def build(model, width, size, batch, gen, frames=7, k=1):
     """Return (net, inputs, loss_fn) for one benchmark configuration."""
     if model == "mnad":
         net = MNADPred(width)
@@ -257,7 +318,23 @@ def build(model, width, size, batch, gen, frames=7):
                     + nn.functional.cross_entropy(sl[~temporal].view(-1, 9), slabels))
 
         return net, cubes, loss_fn
-    raise ValueError(f"unknown model {model!r}: want mnad, draem or jigsaw")
+    if model == "pkgnet":
+        net = PKGNet(width, k)
+        clip = torch.rand(batch, 15, size, size, generator=gen)
+        inputs, target = clip[:, :12].contiguous(), clip[:, 12:].contiguous()
+        c256, c512 = scaled(256, width), scaled(512, width)
+        teacher = [torch.rand(batch, c512, size // 8, size // 8, generator=gen)]
+        if k == 2:
+            teacher.append(torch.rand(batch, c256, size // 4, size // 4, generator=gen))
+
+        def loss_fn(out):
+            pred, feats = out[0], out[1:]
+            fea = sum(torch.mean(1 - nn.functional.cosine_similarity(f, t)) for f, t in zip(feats, teacher)) / len(feats)
+            return (0.8 * nn.functional.mse_loss(pred, target) + 0.1 * pkgnet_gradient_loss(pred, target)
+                    + 0.2 * fea)
+
+        return net, inputs, loss_fn
+    raise ValueError(f"unknown model {model!r}: want mnad, draem, jigsaw or pkgnet")
 
 
 def median_ms(fn, steps, warmup):
@@ -274,7 +351,7 @@ def median_ms(fn, steps, warmup):
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=("mnad", "draem", "jigsaw"), required=True)
+    ap.add_argument("--model", choices=("mnad", "draem", "jigsaw", "pkgnet"), required=True)
     ap.add_argument("--width", type=float, default=0.25)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=4)
@@ -283,19 +360,22 @@ def main(argv):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--frames", type=int, default=7, help="jigsaw: frames per cube")
+    ap.add_argument("--k", type=int, choices=(1, 2), default=1, help="pkgnet: variant (1 or 2)")
+    ap.add_argument("--pkgnet-bn", choices=("eval", "train"), default="eval",
+                    help="pkgnet: BatchNorm mode while training (eval, as the official train.py)")
     args = ap.parse_args(argv)
     if args.width <= 0 or args.size <= 0 or args.batch <= 0 or args.steps <= 0 or args.threads <= 0:
         ap.error("--width, --size, --batch, --steps and --threads must be positive")
-    # MNAD pools 3 times, DRAEM's discriminator 5 times, Jigsaw 4 times; other sizes would
+    # MNAD and PKG-Net halve 3 times, DRAEM's discriminator 5 times, Jigsaw 4 times; other sizes would
     # break the skip concatenations.
-    div = {"mnad": 8, "draem": 32, "jigsaw": 16}[args.model]
+    div = {"mnad": 8, "draem": 32, "jigsaw": 16, "pkgnet": 8}[args.model]
     if args.size % div:
         ap.error(f"--size {args.size}: {args.model} needs a multiple of {div}")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
-    net, inputs, loss_fn = build(args.model, args.width, args.size, args.batch, gen, args.frames)
+    net, inputs, loss_fn = build(args.model, args.width, args.size, args.batch, gen, args.frames, args.k)
     params = sum(p.numel() for p in net.parameters() if p.requires_grad)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
 
@@ -306,6 +386,8 @@ def main(argv):
         opt.step()
 
     net.train()
+    if args.model == "pkgnet" and args.pkgnet_bn == "eval":
+        net.eval()  # the official train.py trains its student in eval mode
     train_ms, train_min = median_ms(train_step, args.steps, args.warmup)
 
     def infer():
@@ -315,7 +397,7 @@ def main(argv):
     net.eval()
     infer_ms, infer_min = median_ms(infer, args.steps, args.warmup)
 
-    print(json.dumps({
+    result = {
         "model": args.model,
         "width": args.width,
         "size": args.size,
@@ -326,7 +408,10 @@ def main(argv):
         "train_step_min_ms": round(train_min, 3),
         "infer_batch_min_ms": round(infer_min, 3),
         "params": params,
-    }))
+    }
+    if args.model == "pkgnet":
+        result["k"] = args.k
+    print(json.dumps(result))
     return 0
 
 

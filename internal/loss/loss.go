@@ -23,6 +23,10 @@
 //   - SSIM is DRAEM's pytorch-ssim: an 11x11 Gaussian window (sigma 1.5),
 //     zero padding of window/2, C1 = (0.01 L)^2, C2 = (0.03 L)^2, and the
 //     mean of the SSIM map; SSIMLoss is 1 - SSIM.
+//   - Gradient is the image gradient loss of PKG-Net's and HF2VAD's
+//     Gradient_Loss (loss.py); see Gradient for the exact form.
+//   - CosineDistance is the mean of 1 - F.cosine_similarity over channels
+//     (PyTorch's eps 1e-8 on each norm), PKG-Net's Feature_Loss.
 package loss
 
 import (
@@ -357,4 +361,80 @@ func gaussianBlur(g *graph.Graph, xs []string, ch int64, win []float64, pad int6
 		sizes[i] = ch
 	}
 	return g.Split(x, 1, sizes...)
+}
+
+// Gradient is the image gradient loss of PKG-Net (and HF2VAD, whose
+// Gradient_Loss PKG-Net copies) for images a, b [N, C, H, W]:
+//
+//	dx_a[n, i, j] = sum_c (a[n, c, i, j] - a[n, c, i, j-1])
+//	dy_a[n, i, j] = sum_c (a[n, c, i, j] - a[n, c, i-1, j])
+//	loss = mean over n, i, j of |dx_a - dx_b|^alpha + |dy_a - dy_b|^alpha
+//
+// with a[.., -1] = 0: the reference convolves with a [-1, 1] filter that
+// spans all C channels (one output channel, so the channels are summed
+// before the absolute value) after zero-padding one column on the left
+// (one row on the top), so the first column's "difference" is the pixel
+// itself. The mean runs over N*H*W, not N*C*H*W. PKG-Net trains with
+// alpha 3 (Gradient_Loss(3, 3, device)). The loss is symmetric in a and b.
+func Gradient(g *graph.Graph, a, b string, alpha float64) string {
+	if !sameShape(g, "Gradient", a, b) {
+		return ""
+	}
+	s := g.Shape(a)
+	if len(s) != 4 {
+		g.Fail(fmt.Errorf("Gradient: %q has shape %v; want [N, C, H, W]", a, s))
+		return ""
+	}
+	if alpha <= 0 {
+		g.Fail(fmt.Errorf("Gradient: alpha %g must be positive (PKG-Net: 3)", alpha))
+		return ""
+	}
+	// The differences are linear, so dx_a - dx_b is dx of a - b.
+	d := g.ReduceSum(g.Sub(a, b), []int64{1}, true)
+	diff := func(axis int64) string {
+		n := s[axis]
+		first := g.Slice(d, []int64{0}, []int64{1}, []int64{axis}, nil)
+		if n == 1 {
+			return first
+		}
+		rest := g.Sub(g.Slice(d, []int64{1}, []int64{n}, []int64{axis}, nil), g.Slice(d, []int64{0}, []int64{n - 1}, []int64{axis}, nil))
+		return g.Concat(axis, first, rest)
+	}
+	dx, dy := diff(3), diff(2)
+	return Mean(g, g.Add(power(g, g.Abs(dx), alpha), power(g, g.Abs(dy), alpha)))
+}
+
+// CosineEps is PyTorch's default eps of F.cosine_similarity.
+const CosineEps = 1e-8
+
+// CosineDistanceMap is 1 - cos(a, b) over the channel axis for features
+// a, b [N, C, ...]: shape [N, 1, ...]. As F.cosine_similarity in PyTorch
+// 1.13 (measured there), each norm is clamped at CosineEps on its own:
+// cos = a.b / (max(|a|, eps) max(|b|, eps)). The clamp is taken on the
+// squared norm (sqrt(max(|a|^2, eps^2)), the same value), so that an
+// all-zero position, which ReLU features can have, gets a finite gradient.
+func CosineDistanceMap(g *graph.Graph, a, b string) string {
+	if !sameShape(g, "CosineDistance", a, b) {
+		return ""
+	}
+	if s := g.Shape(a); len(s) < 2 {
+		g.Fail(fmt.Errorf("CosineDistance: %q has shape %v; want [N, C, ...]", a, s))
+		return ""
+	}
+	axis := []int64{1}
+	eps2 := g.Scalar(float32(CosineEps * CosineEps))
+	norm := func(x string) string { return g.Sqrt(g.Max(g.ReduceSumSquare(x, axis, true), eps2)) }
+	dot := g.ReduceSum(g.Mul(a, b), axis, true)
+	return g.Sub(g.Scalar(1), g.Div(dot, g.Mul(norm(a), norm(b))))
+}
+
+// CosineDistance is the mean over N and positions of 1 - cos(a, b) over
+// channels: PKG-Net's Feature_Loss for one block, torch.mean(1 -
+// F.cosine_similarity(a, b)).
+func CosineDistance(g *graph.Graph, a, b string) string {
+	m := CosineDistanceMap(g, a, b)
+	if m == "" {
+		return ""
+	}
+	return Mean(g, m)
 }

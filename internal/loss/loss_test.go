@@ -420,6 +420,13 @@ func TestBadInputs(t *testing.T) {
 		{"SSIMValidTooSmall", graph.Shape{1, 1, 8, 12}, graph.Shape{1, 1, 8, 12}, func(g *graph.Graph, a, b string) string {
 			return loss.SSIM(g, a, b, loss.SSIMConfig{Window: 11, Sigma: 1.5, Range: 1, Valid: true})
 		}, "smaller than the 11x11 window"},
+		{"GradientRank", graph.Shape{2, 8, 8}, graph.Shape{2, 8, 8}, func(g *graph.Graph, a, b string) string {
+			return loss.Gradient(g, a, b, 3)
+		}, "[N, C, H, W]"},
+		{"GradientAlpha", graph.Shape{1, 1, 2, 2}, graph.Shape{1, 1, 2, 2}, func(g *graph.Graph, a, b string) string {
+			return loss.Gradient(g, a, b, 0)
+		}, "alpha 0 must be positive"},
+		{"CosineShapes", graph.Shape{2, 4}, graph.Shape{2, 5}, loss.CosineDistance, "must be equal"},
 		{"SSIMZeroConfig", graph.Shape{1, 1, 8, 8}, graph.Shape{1, 1, 8, 8}, func(g *graph.Graph, a, b string) string {
 			return loss.SSIMLoss(g, a, b, loss.SSIMConfig{})
 		}, "must be positive"},
@@ -437,4 +444,127 @@ func TestBadInputs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gradientRef is PKG-Net's Gradient_Loss written out: per image the
+// channel sums of the left and upper differences (zero outside the image),
+// |dx_a - dx_b|^alpha + |dy_a - dy_b|^alpha averaged over N*H*W.
+func gradientRef(a, b []float32, n, c, h, w int, alpha float64) float64 {
+	sum := func(x []float32, img, i, j int) float64 {
+		if i < 0 || j < 0 {
+			return 0
+		}
+		s := 0.0
+		for k := range c {
+			s += float64(x[((img*c+k)*h+i)*w+j])
+		}
+		return s
+	}
+	total := 0.0
+	for img := range n {
+		for i := range h {
+			for j := range w {
+				dxa, dxb := sum(a, img, i, j)-sum(a, img, i, j-1), sum(b, img, i, j)-sum(b, img, i, j-1)
+				dya, dyb := sum(a, img, i, j)-sum(a, img, i-1, j), sum(b, img, i, j)-sum(b, img, i-1, j)
+				total += math.Pow(math.Abs(dxa-dxb), alpha) + math.Pow(math.Abs(dya-dyb), alpha)
+			}
+		}
+	}
+	return total / float64(n*h*w)
+}
+
+func TestGradientValues(t *testing.T) {
+	// By hand: a has channels [[1 2] [3 4]] and [[0 1] [1 0]], b = 0. The
+	// channel sum is [[1 3] [4 4]]; dx = [[1 2] [4 0]] (the first column
+	// keeps the pixel), dy = [[1 3] [3 1]]. alpha 1: (7 + 8)/4; alpha 2:
+	// (21 + 20)/4; alpha 3: (73 + 56)/4.
+	a := []float32{1, 2, 3, 4, 0, 1, 1, 0}
+	zero := make([]float32, 8)
+	s := graph.Shape{1, 2, 2, 2}
+	for _, tc := range []struct{ alpha, want float64 }{{1, 3.75}, {2, 10.25}, {3, 32.25}} {
+		got := evalLoss(t, []graph.Shape{s, s}, [][]float32{a, zero}, func(g *graph.Graph, in []string) string {
+			return loss.Gradient(g, in[0], in[1], tc.alpha)
+		})
+		assertClose(t, "Gradient by hand", got, tc.want, 1e-6)
+		swapped := evalLoss(t, []graph.Shape{s, s}, [][]float32{zero, a}, func(g *graph.Graph, in []string) string {
+			return loss.Gradient(g, in[0], in[1], tc.alpha)
+		})
+		assertClose(t, "Gradient swapped", swapped, tc.want, 1e-6)
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, sh := range [][4]int{{2, 3, 5, 4}, {1, 1, 1, 6}, {3, 3, 4, 1}} {
+		n, c, h, w := sh[0], sh[1], sh[2], sh[3]
+		s := graph.Shape{int64(n), int64(c), int64(h), int64(w)}
+		x, y := uniform(rng, n*c*h*w, 0, 1), uniform(rng, n*c*h*w, 0, 1)
+		got := evalLoss(t, []graph.Shape{s, s}, [][]float32{x, y}, func(g *graph.Graph, in []string) string {
+			return loss.Gradient(g, in[0], in[1], 3)
+		})
+		assertClose(t, "Gradient random", got, gradientRef(x, y, n, c, h, w, 3), 1e-5)
+	}
+}
+
+func TestCosineDistanceValues(t *testing.T) {
+	build := func(g *graph.Graph, in []string) string { return loss.CosineDistance(g, in[0], in[1]) }
+	// By hand, features [1, 3, 1, 2]: at position 0 a = (1, 2, 2) and b =
+	// (2, 0, 1), cos = 4 / (3 sqrt 5); at position 1 a = (1, 0, 0) and b =
+	// (-1, 0, 0), cos = -1.
+	a := []float32{1, 1, 2, 0, 2, 0}
+	b := []float32{2, -1, 0, 0, 1, 0}
+	s := graph.Shape{1, 3, 1, 2}
+	want := ((1 - 4/(3*math.Sqrt(5))) + 2) / 2
+	assertClose(t, "CosineDistance by hand", evalLoss(t, []graph.Shape{s, s}, [][]float32{a, b}, build), want, 1e-6)
+	// Each norm is clamped at 1e-8 on its own, as F.cosine_similarity in
+	// PyTorch 1.13: cos((1e-9, 0), (1, 0)) = 0.1 there, and 0 for a zero
+	// vector.
+	s2 := graph.Shape{2, 2}
+	tiny := evalLoss(t, []graph.Shape{s2, s2}, [][]float32{{1e-9, 0, 0, 0}, {1, 0, 1, 0}}, build)
+	assertClose(t, "CosineDistance at the clamp", tiny, ((1-0.1)+1)/2, 1e-6)
+
+	// Random [N, C, H, W] against the formula.
+	rng := rand.New(rand.NewPCG(15, 16))
+	n, c, h, w := 2, 5, 3, 2
+	x, y := uniform(rng, n*c*h*w, -1, 1), uniform(rng, n*c*h*w, -1, 1)
+	ref := 0.0
+	for i := range n {
+		for p := range h * w {
+			var dot, nx, ny float64
+			for k := range c {
+				u, v := float64(x[(i*c+k)*h*w+p]), float64(y[(i*c+k)*h*w+p])
+				dot, nx, ny = dot+u*v, nx+u*u, ny+v*v
+			}
+			ref += 1 - dot/(math.Sqrt(nx)*math.Sqrt(ny))
+		}
+	}
+	s4 := graph.Shape{int64(n), int64(c), int64(h), int64(w)}
+	assertClose(t, "CosineDistance random", evalLoss(t, []graph.Shape{s4, s4}, [][]float32{x, y}, build), ref/float64(n*h*w), 1e-5)
+}
+
+func TestPKGNetLossGradients(t *testing.T) {
+	img := graph.Shape{2, 3, 5, 4}
+	feat := graph.Shape{2, 6, 2, 3}
+	cases := []gradcheck.GradCase{
+		{Name: "Gradient3", Inputs: []gradcheck.In{{Name: "a", Shape: img, Lo: 0, Hi: 1}, {Name: "b", Shape: img, Lo: 0, Hi: 1}},
+			Build: func(g *graph.Graph, in []string) string { return loss.Gradient(g, in[0], in[1], 3) }},
+		{Name: "Gradient2", Inputs: []gradcheck.In{{Name: "a", Shape: img, Lo: 0, Hi: 1}, {Name: "b", Shape: img, Lo: 0, Hi: 1, NoGrad: true}},
+			Build: func(g *graph.Graph, in []string) string { return loss.Gradient(g, in[0], in[1], 2) }},
+		{Name: "CosineDistance", Inputs: []gradcheck.In{{Name: "a", Shape: feat}, {Name: "b", Shape: feat}},
+			Build: func(g *graph.Graph, in []string) string { return loss.CosineDistance(g, in[0], in[1]) }},
+		{Name: "CosineDistanceMap", Inputs: []gradcheck.In{{Name: "a", Shape: feat, Lo: 0, Hi: 1}, {Name: "b", Shape: feat, Lo: 0, Hi: 1, NoGrad: true}},
+			Build: func(g *graph.Graph, in []string) string { return loss.CosineDistanceMap(g, in[0], in[1]) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
+	}
+}
+
+// An all-zero feature (a dead ReLU position) has cosine 0 and a finite
+// gradient.
+func TestCosineDistanceZeroFeature(t *testing.T) {
+	gradcheck.Check(t, gradcheck.GradCase{Name: "CosineZero",
+		Inputs: []gradcheck.In{{Name: "a", Shape: graph.Shape{1, 3}, Data: []float32{0, 0, 0}, NoGrad: true}, {Name: "b", Shape: graph.Shape{1, 3}}},
+		Build:  func(g *graph.Graph, in []string) string { return loss.CosineDistance(g, in[0], in[1]) }})
+	got := evalLoss(t, []graph.Shape{{1, 3}, {1, 3}}, [][]float32{{0, 0, 0}, {1, 2, 3}}, func(g *graph.Graph, in []string) string {
+		return loss.CosineDistance(g, in[0], in[1])
+	})
+	assertClose(t, "CosineDistance of a zero feature", got, 1, 1e-6)
 }
