@@ -49,10 +49,10 @@ func inspectModel(path string, all bool) (*modelInfo, error) {
 		info.Outputs = append(info.Outputs, tensor(o, ""))
 	}
 	for _, n := range g.Nodes {
-		info.Ops[n.Op]++
+		info.Ops[string(n.Op)]++
 	}
 	for op := range info.Ops {
-		if !autodiff.HasRule(op) {
+		if !autodiff.HasRule(graph.OpType(op)) {
 			info.NoGradient = append(info.NoGradient, op)
 		}
 	}
@@ -65,7 +65,7 @@ func inspectModel(path string, all bool) (*modelInfo, error) {
 		if len(g.Shape(o)) != 4 || (!all && n.Op != "Conv" && n.Op != "ConvTranspose" && o != info.Bottleneck) {
 			continue
 		}
-		info.FeatureMaps = append(info.FeatureMaps, tensor(o, n.Op))
+		info.FeatureMaps = append(info.FeatureMaps, tensor(o, string(n.Op)))
 	}
 	info.Expects = expects(g)
 	return info, nil
@@ -118,7 +118,7 @@ data.mean, data.std, data.filter), from the model's metadata.`,
 			fmt.Fprintf(out, "ops    ")
 			for _, op := range ops {
 				mark := ""
-				if !autodiff.HasRule(op) {
+				if !autodiff.HasRule(graph.OpType(op)) {
 					mark = "(no gradient rule)"
 				}
 				fmt.Fprintf(out, " %s:%d%s", op, info.Ops[op], mark)

@@ -18,8 +18,8 @@ package autodiff
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 
 	"github.com/fmam/fmam/internal/graph"
 )
@@ -49,23 +49,18 @@ type Ctx struct {
 func (c *Ctx) Needs(name string) bool { return name != "" && c.need[name] }
 
 // Supported lists the op types with gradient rules.
-func Supported() []string {
-	out := make([]string, 0, len(rules))
-	for k := range rules {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+func Supported() []graph.OpType {
+	return slices.Sorted(maps.Keys(rules))
 }
 
 // HasRule reports whether an op type can be differentiated.
-func HasRule(op string) bool { _, ok := rules[op]; return ok }
+func HasRule(op graph.OpType) bool { _, ok := rules[op]; return ok }
 
 // rules maps op types to gradient rules. It is filled once by the rule
 // files' init functions and only read afterwards.
-var rules = map[string]Rule{}
+var rules = map[graph.OpType]Rule{}
 
-func register(r Rule, ops ...string) {
+func register(r Rule, ops ...graph.OpType) {
 	for _, op := range ops {
 		rules[op] = r
 	}

@@ -32,11 +32,11 @@ func BenchmarkConvGrad(b *testing.B) {
 				x := g.Input("x", graph.Float, xs)
 				w := g.Input("w", graph.Float, ws)
 				r := g.Input("r", graph.Float, xs)
-				y := g.Op("Conv", []string{x, w}, graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}})
+				y := g.Op(graph.OpConv, []string{x, w}, graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}})
 				outs := []string{y}
 				if grad {
 					// A random linear functional, so dY is a dense tensor.
-					loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{g.Op("Mul", []string{y, r}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+					loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{g.Op(graph.OpMul, []string{y, r}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 					grads, err := autodiff.Backward(g, loss, []string{x, w})
 					if err != nil {
 						b.Fatal(err)
@@ -90,8 +90,8 @@ func BenchmarkMaxPoolGrad(b *testing.B) {
 	g := graph.New("pool")
 	x := g.Input("x", graph.Float, xs)
 	r := g.Input("r", graph.Float, graph.Shape{4, 16, 32, 32})
-	y := g.Op("MaxPool", []string{x}, graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}})
-	loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{g.Op("Mul", []string{y, r}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+	y := g.Op(graph.OpMaxPool, []string{x}, graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}})
+	loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{g.Op(graph.OpMul, []string{y, r}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 	grads, err := autodiff.Backward(g, loss, []string{x})
 	if err != nil {
 		b.Fatal(err)

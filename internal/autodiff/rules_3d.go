@@ -42,7 +42,7 @@ func (c *Ctx) weightGradRows3D(x, d string, geo graph.ConvGeom, ws graph.Shape) 
 		taps[i*kt*kh+i] = 1
 	}
 	xr := c.Reshape(x, graph.Shape{N * Ci, 1, xs[2], xs[3], xs[4]})
-	rows := g.Op("Conv", []string{xr, g.Init("onehot", graph.Floats(graph.Shape{kt * kh, 1, kt, kh, 1}, taps))}, graph.Attrs{
+	rows := g.Op(graph.OpConv, []string{xr, g.Init("onehot", graph.Floats(graph.Shape{kt * kh, 1, kt, kh, 1}, taps))}, graph.Attrs{
 		"kernel_shape": []int64{kt, kh, 1}, "dilations": []int64{dt, dh, 1}, "pads": slices.Clone(p)})
 	// Output channel c picks kernel column kw-1-c of dY padded by
 	// (kw-1)*dw on the left: dY shifted right by c*dw. The right pad
@@ -52,12 +52,12 @@ func (c *Ctx) weightGradRows3D(x, d string, geo graph.ConvGeom, ws graph.Shape) 
 		cols[i*kw+kw-1-i] = 1
 	}
 	dr := c.Reshape(d, graph.Shape{N * Co, 1, To, Ho, Wo})
-	shifted := g.Op("Conv", []string{dr, g.Init("onehot", graph.Floats(graph.Shape{kw, 1, 1, 1, kw}, cols))}, graph.Attrs{
+	shifted := g.Op(graph.OpConv, []string{dr, g.Init("onehot", graph.Floats(graph.Shape{kw, 1, 1, 1, kw}, cols))}, graph.Attrs{
 		"kernel_shape": []int64{1, 1, kw}, "dilations": []int64{1, 1, dw},
 		"pads": []int64{0, 0, (kw - 1) * dw, 0, 0, Wp - Wo}})
-	S := c.Reshape(rows, graph.Shape{N, G, Ci / G * kt * kh, L})         // (ci, a, b)
-	T := c.Reshape(shifted, graph.Shape{N, G, Co / G * kw, L})           // (co, c)
-	prod := g.Op("MatMul", []string{T, c.Transpose(S, 0, 1, 3, 2)}, nil) // [N, G, co*kw, ci*kt*kh]
+	S := c.Reshape(rows, graph.Shape{N, G, Ci / G * kt * kh, L})               // (ci, a, b)
+	T := c.Reshape(shifted, graph.Shape{N, G, Co / G * kw, L})                 // (co, c)
+	prod := g.Op(graph.OpMatMul, []string{T, c.Transpose(S, 0, 1, 3, 2)}, nil) // [N, G, co*kw, ci*kt*kh]
 	sum := c.ReduceSum(prod, []int64{0}, false)
 	sum = c.Reshape(sum, graph.Shape{G, Co / G, kw, Ci / G, kt, kh})
 	return c.Reshape(c.Transpose(sum, 0, 1, 3, 4, 5, 2), ws)

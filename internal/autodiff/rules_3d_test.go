@@ -15,7 +15,7 @@ func TestVideoCubeGradients(t *testing.T) {
 		return gradcheck.GradCase{
 			Name:   "MaxPool3D" + name,
 			Inputs: []gradcheck.In{{Name: "x", Shape: x, Data: spaced(x, uint64(len(name)))}},
-			Build:  op("MaxPool", graph.Attrs{"kernel_shape": k, "strides": s}),
+			Build:  op(graph.OpMaxPool, graph.Attrs{"kernel_shape": k, "strides": s}),
 		}
 	}
 	cases := []gradcheck.GradCase{
@@ -26,18 +26,18 @@ func TestVideoCubeGradients(t *testing.T) {
 		pool("DepthStride1", graph.Shape{2, 2, 3, 4, 4}, []int64{3, 2, 2}, []int64{1, 2, 2}),
 		pool("DepthTile", graph.Shape{2, 2, 3, 4, 4}, []int64{3, 2, 2}, []int64{3, 2, 2}),
 		{Name: "Conv3DNoBiasPad1", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 3, 6, 6}}, {Name: "w", Shape: graph.Shape{4, 3, 3, 3, 3}}},
-			Build: op("Conv", graph.Attrs{"kernel_shape": []int64{3, 3, 3}, "pads": []int64{1, 1, 1, 1, 1, 1}, "strides": []int64{1, 1, 1}})},
+			Build: op(graph.OpConv, graph.Attrs{"kernel_shape": []int64{3, 3, 3}, "pads": []int64{1, 1, 1, 1, 1, 1}, "strides": []int64{1, 1, 1}})},
 		{Name: "InstanceNorm3DFixedAffine", Inputs: []gradcheck.In{
 			{Name: "x", Shape: graph.Shape{2, 3, 3, 4, 4}, Lo: -2, Hi: 2},
 			{Name: "scale", Shape: graph.Shape{3}, Data: []float32{1, 1, 1}, NoGrad: true},
 			{Name: "b", Shape: graph.Shape{3}, Data: []float32{0, 0, 0}, NoGrad: true},
-		}, Build: op("InstanceNormalization", graph.Attrs{"epsilon": float32(1e-5)})},
+		}, Build: op(graph.OpInstanceNormalization, graph.Attrs{"epsilon": float32(1e-5)})},
 		// PyTorch's Linear: W stored [out, in], bias [out].
 		{Name: "LinearTransB", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{3, 8}}, {Name: "w", Shape: graph.Shape{5, 8}}, {Name: "b", Shape: graph.Shape{5}}},
-			Build: op("Gemm", graph.Attrs{"transB": int64(1)})},
+			Build: op(graph.OpGemm, graph.Attrs{"transB": int64(1)})},
 		// Dropout2d's fixed channel mask.
 		{Name: "ChannelMask", Inputs: []gradcheck.In{{Name: "x", Shape: graph.Shape{2, 3, 4, 4}}, {Name: "m", Shape: graph.Shape{2, 3, 1, 1}, Data: []float32{0, 2, 2, 2, 0, 2}, NoGrad: true}},
-			Build: op("Mul", nil)},
+			Build: op(graph.OpMul, nil)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
@@ -52,7 +52,7 @@ func TestConv3DRowsGradients(t *testing.T) {
 		if bias {
 			ins = append(ins, gradcheck.In{Name: "b", Shape: graph.Shape{w[0]}})
 		}
-		return gradcheck.GradCase{Name: "Conv3DRows" + name, Inputs: ins, Build: op("Conv", attrs)}
+		return gradcheck.GradCase{Name: "Conv3DRows" + name, Inputs: ins, Build: op(graph.OpConv, attrs)}
 	}
 	cases := []gradcheck.GradCase{
 		conv("Pad1", graph.Shape{2, 3, 4, 16, 16}, graph.Shape{4, 3, 3, 3, 3}, graph.Attrs{"pads": []int64{1, 1, 1, 1, 1, 1}}, false),

@@ -9,8 +9,8 @@ import (
 )
 
 func init() {
-	register(gradConv, "Conv")
-	register(gradConvTranspose, "ConvTranspose")
+	register(gradConv, graph.OpConv)
+	register(gradConvTranspose, graph.OpConvTranspose)
 }
 
 // im2col gathers the kernel windows of x into [N, C, K, L] (K = kernel
@@ -33,7 +33,7 @@ func (c *Ctx) im2col(x string, geo graph.ConvGeom, outSpatial graph.Shape) strin
 	wshape := append(graph.Shape{kernelSize, 1}, geo.Kernel...)
 	w := g.Init("unfold_eye", graph.Floats(wshape, eye))
 	flat := c.Reshape(x, append(graph.Shape{n * ch, 1}, xs[2:]...))
-	cols := g.Op("Conv", []string{flat, w}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": geo.Pads, "strides": geo.Strides, "dilations": geo.Dilations})
+	cols := g.Op(graph.OpConv, []string{flat, w}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": geo.Pads, "strides": geo.Strides, "dilations": geo.Dilations})
 	if got := g.Shape(cols)[2:]; !slices.Equal(got, outSpatial) {
 		// A transposed conv's output_padding can leave extra rows: keep
 		// the positions the forward pass used.
@@ -156,10 +156,10 @@ func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs, 
 		plain = plain && geo.Strides[i] == 1 && op[i] == 0 && pads[i] >= 0 && pads[i+k] >= 0
 	}
 	if plain && graph.Shape(g.Shape(d)[2:]).Size() > smallMap {
-		return g.Op("Conv", []string{d, c.flipKernel(w, geo.Group)}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": pads, "dilations": geo.Dilations, "group": geo.Group})
+		return g.Op(graph.OpConv, []string{d, c.flipKernel(w, geo.Group)}, graph.Attrs{"kernel_shape": geo.Kernel, "pads": pads, "dilations": geo.Dilations, "group": geo.Group})
 	}
 	if !slices.ContainsFunc(op, func(v int64) bool { return v != 0 }) {
-		return g.Op("ConvTranspose", []string{d, w}, attrs)
+		return g.Op(graph.OpConvTranspose, []string{d, w}, attrs)
 	}
 	// output_padding is the remainder of the forward division by the
 	// stride, so it is always below the stride as ONNX Runtime requires.
@@ -167,7 +167,7 @@ func (c *Ctx) convInputGrad(d, w string, geo graph.ConvGeom, attrs graph.Attrs, 
 	for key, v := range attrs {
 		a[key] = v
 	}
-	return g.Op("ConvTranspose", []string{d, w}, a)
+	return g.Op(graph.OpConvTranspose, []string{d, w}, a)
 }
 
 // weightGrad computes the kernel gradient of Conv (transposed=false:
@@ -229,7 +229,7 @@ func gradConvTranspose(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		// The adjoint of a transposed conv is the conv with the same
 		// weights; output_padding only added rows that no input reached.
 		attrs := graph.Attrs{"strides": geo.Strides, "pads": geo.Pads, "dilations": geo.Dilations, "group": geo.Group, "kernel_shape": geo.Kernel}
-		r := g.Op("Conv", []string{d, w}, attrs)
+		r := g.Op(graph.OpConv, []string{d, w}, attrs)
 		if !slices.Equal(g.Shape(r), xs) {
 			return nil, fmt.Errorf("input gradient has shape %v, want %v", g.Shape(r), xs)
 		}
@@ -286,14 +286,14 @@ func (c *Ctx) weightGradRows(x, d string, geo graph.ConvGeom, ws graph.Shape) st
 	}
 	// Output channel a of the row conv picks kernel row a: rows a*dh on.
 	xr := c.Reshape(x, graph.Shape{N * Ci, 1, xs[2], xs[3]})
-	rows := g.Op("Conv", []string{xr, onehot(kh, false, graph.Shape{kh, 1, kh, 1})}, graph.Attrs{
+	rows := g.Op(graph.OpConv, []string{xr, onehot(kh, false, graph.Shape{kh, 1, kh, 1})}, graph.Attrs{
 		"kernel_shape": []int64{kh, 1}, "dilations": []int64{dh, 1},
 		"pads": []int64{geo.Pads[0], geo.Pads[1], geo.Pads[2] + extra, geo.Pads[3]}})
 	// Output channel b picks kernel column kw-1-b of dY padded by
 	// (kw-1)*dw on the left: dY shifted right by b*dw. The right pad
 	// widens rows from Wo to Wp.
 	dr := c.Reshape(d, graph.Shape{N * Co, 1, Ho, Wo})
-	cols := g.Op("Conv", []string{dr, onehot(kw, true, graph.Shape{kw, 1, 1, kw})}, graph.Attrs{
+	cols := g.Op(graph.OpConv, []string{dr, onehot(kw, true, graph.Shape{kw, 1, 1, kw})}, graph.Attrs{
 		"kernel_shape": []int64{1, kw}, "dilations": []int64{1, dw},
 		"pads": []int64{0, (kw - 1) * dw, extra, Wp - Wo}})
 	S := c.Reshape(rows, graph.Shape{N, G, Ci / G * kh, L}) // (ci, a)

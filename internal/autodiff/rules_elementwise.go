@@ -7,17 +7,17 @@ import (
 )
 
 func init() {
-	register(gradAddSub, "Add", "Sub")
-	register(gradMul, "Mul")
-	register(gradDiv, "Div")
-	register(gradPow, "Pow")
-	register(gradSum, "Sum")
-	register(gradMaxMin, "Max", "Min")
-	register(gradWhere, "Where")
-	register(gradUnary, "Neg", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Log",
-		"Sqrt", "Abs", "Clip", "Identity", "Reciprocal", "Softplus", "Elu")
-	register(gradPassThrough, "Dropout")
-	register(gradCast, "Cast")
+	register(gradAddSub, graph.OpAdd, graph.OpSub)
+	register(gradMul, graph.OpMul)
+	register(gradDiv, graph.OpDiv)
+	register(gradPow, graph.OpPow)
+	register(gradSum, graph.OpSum)
+	register(gradMaxMin, graph.OpMax, graph.OpMin)
+	register(gradWhere, graph.OpWhere)
+	register(gradUnary, graph.OpNeg, graph.OpRelu, graph.OpLeakyRelu, graph.OpSigmoid, graph.OpTanh, graph.OpExp, graph.OpLog,
+		graph.OpSqrt, graph.OpAbs, graph.OpClip, graph.OpIdentity, graph.OpReciprocal, graph.OpSoftplus, graph.OpElu)
+	register(gradPassThrough, graph.OpDropout)
+	register(gradCast, graph.OpCast)
 }
 
 func gradAddSub(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
@@ -28,7 +28,7 @@ func gradAddSub(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	}
 	if c.Needs(n.Inputs[1]) {
 		d := dy[0]
-		if n.Op == "Sub" {
+		if n.Op == graph.OpSub {
 			d = c.Neg(d)
 		}
 		out[1] = c.Unbroadcast(d, g.Shape(n.Inputs[1]))
@@ -136,47 +136,47 @@ func gradUnary(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	g := c.Graph
 	var dx string
 	switch n.Op {
-	case "Identity":
+	case graph.OpIdentity:
 		dx = d
-	case "Neg":
+	case graph.OpNeg:
 		dx = c.Neg(d)
-	case "Relu":
+	case graph.OpRelu:
 		dx = c.Keep(g.Greater(x, c.Scalar(0)), d)
-	case "LeakyRelu":
+	case graph.OpLeakyRelu:
 		alpha := n.Float("alpha", 0.01)
 		dx = c.Where(g.Greater(x, c.Scalar(0)), d, c.Mul(d, c.Scalar(alpha)))
-	case "Elu":
+	case graph.OpElu:
 		alpha := n.Float("alpha", 1)
 		// For x <= 0, y = alpha(e^x - 1), so dy/dx = y + alpha.
 		dx = c.Where(g.Greater(x, c.Scalar(0)), d, c.Mul(d, c.Add(y, c.Scalar(alpha))))
-	case "Sigmoid":
+	case graph.OpSigmoid:
 		dx = c.Mul(d, c.Mul(y, c.Sub(c.Scalar(1), y)))
-	case "Tanh":
+	case graph.OpTanh:
 		dx = c.Mul(d, c.Sub(c.Scalar(1), c.Mul(y, y)))
-	case "Exp":
+	case graph.OpExp:
 		dx = c.Mul(d, y)
-	case "Log":
+	case graph.OpLog:
 		dx = c.Div(d, x)
-	case "Sqrt":
+	case graph.OpSqrt:
 		dx = c.Div(c.Mul(d, c.Scalar(0.5)), y)
-	case "Reciprocal":
+	case graph.OpReciprocal:
 		dx = c.Neg(c.Mul(d, c.Mul(y, y)))
-	case "Softplus":
+	case graph.OpSoftplus:
 		dx = c.Mul(d, g.Sigmoid(x))
-	case "Abs":
+	case graph.OpAbs:
 		dx = c.Mul(d, g.Sign(x))
-	case "Clip":
+	case graph.OpClip:
 		// Gradient passes where the input was inside [min, max].
 		inside := ""
 		if lo := n.In(1); lo != "" {
-			inside = g.Op("GreaterOrEqual", []string{x, lo}, nil)
+			inside = g.Op(graph.OpGreaterOrEqual, []string{x, lo}, nil)
 		}
 		if hi := n.In(2); hi != "" {
-			le := g.Op("LessOrEqual", []string{x, hi}, nil)
+			le := g.Op(graph.OpLessOrEqual, []string{x, hi}, nil)
 			if inside == "" {
 				inside = le
 			} else {
-				inside = g.Op("And", []string{inside, le}, nil)
+				inside = g.Op(graph.OpAnd, []string{inside, le}, nil)
 			}
 		}
 		if inside == "" {

@@ -8,8 +8,8 @@ import (
 )
 
 func init() {
-	register(gradMatMul, "MatMul")
-	register(gradGemm, "Gemm")
+	register(gradMatMul, graph.OpMatMul)
+	register(gradGemm, graph.OpGemm)
 }
 
 // swapLast transposes the last two axes of x.
@@ -105,7 +105,7 @@ func gradGemm(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		if alpha != 1 {
 			attrs["alpha"] = alpha
 		}
-		return g.Op("Gemm", []string{x, y}, attrs)
+		return g.Op(graph.OpGemm, []string{x, y}, attrs)
 	}
 	out := make([]string, len(n.Inputs))
 	if c.Needs(a) {

@@ -31,7 +31,7 @@ func TestMatMulGradients(t *testing.T) {
 		{Name: "OnlyA", Inputs: []gradcheck.In{in("a", 3, 4), {Name: "b", Shape: graph.Shape{2, 4, 5}, NoGrad: true}}},
 	}
 	for _, tc := range cases {
-		tc.Build = op("MatMul", nil)
+		tc.Build = op(graph.OpMatMul, nil)
 		t.Run(tc.Name, func(t *testing.T) { gradcheck.Check(t, tc) })
 	}
 }
@@ -53,7 +53,7 @@ func TestGemmGradients(t *testing.T) {
 		{"FixedC", []gradcheck.In{in("a", 3, 4), in("b", 4, 5), {Name: "c", Shape: graph.Shape{5}, NoGrad: true}}, graph.Attrs{"beta": float32(2)}},
 	}
 	for _, tc := range cases {
-		gc := gradcheck.GradCase{Name: "Gemm" + tc.name, Inputs: tc.inputs, Build: op("Gemm", tc.attrs)}
+		gc := gradcheck.GradCase{Name: "Gemm" + tc.name, Inputs: tc.inputs, Build: op(graph.OpGemm, tc.attrs)}
 		t.Run(tc.name, func(t *testing.T) { gradcheck.Check(t, gc) })
 	}
 }
@@ -71,7 +71,7 @@ func BenchmarkMatMul(b *testing.B) {
 	}
 	for _, tc := range cases {
 		shapes := []graph.Shape{tc.a, tc.w}
-		b.Run(tc.name+"/Forward", func(b *testing.B) { benchStep(b, shapes, op("MatMul", nil), false) })
-		b.Run(tc.name+"/ForwardBackward", func(b *testing.B) { benchStep(b, shapes, op("MatMul", nil), true) })
+		b.Run(tc.name+"/Forward", func(b *testing.B) { benchStep(b, shapes, op(graph.OpMatMul, nil), false) })
+		b.Run(tc.name+"/ForwardBackward", func(b *testing.B) { benchStep(b, shapes, op(graph.OpMatMul, nil), true) })
 	}
 }

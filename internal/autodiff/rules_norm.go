@@ -8,8 +8,8 @@ import (
 )
 
 func init() {
-	register(gradBatchNorm, "BatchNormalization")
-	register(gradInstanceNorm, "InstanceNormalization")
+	register(gradBatchNorm, graph.OpBatchNormalization)
+	register(gradInstanceNorm, graph.OpInstanceNormalization)
 }
 
 // channelShape is the shape a per-channel [C] vector takes to broadcast

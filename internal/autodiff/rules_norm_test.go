@@ -12,7 +12,7 @@ import (
 func TestBatchNormGradients(t *testing.T) {
 	bn := func(attrs graph.Attrs) func(g *graph.Graph, in []string) string {
 		return func(g *graph.Graph, in []string) string {
-			return g.Op("BatchNormalization", in, attrs)
+			return g.Op(graph.OpBatchNormalization, in, attrs)
 		}
 	}
 	params := func(ch int64, gradScale, gradBias bool) []gradcheck.In {
@@ -70,7 +70,7 @@ func TestInstanceNormGradients(t *testing.T) {
 				{Name: "scale", Shape: s, Lo: 0.5, Hi: 2},
 				{Name: "b", Shape: s},
 			},
-			Build: op("InstanceNormalization", tc.attrs),
+			Build: op(graph.OpInstanceNormalization, tc.attrs),
 		}
 		t.Run(tc.name, func(t *testing.T) { gradcheck.Check(t, gc) })
 	}
@@ -82,7 +82,7 @@ func TestInstanceNormGradients(t *testing.T) {
 			{Name: "scale", Shape: graph.Shape{3}, Lo: -2, Hi: 2, NoGrad: true},
 			{Name: "b", Shape: graph.Shape{3}, NoGrad: true},
 		},
-		Build: op("InstanceNormalization", nil),
+		Build: op(graph.OpInstanceNormalization, nil),
 	})
 }
 
@@ -105,8 +105,8 @@ func TestBatchNormRejects(t *testing.T) {
 			for _, p := range []string{"scale", "b", "mean", "var"} {
 				in = append(in, g.Input(p, graph.Float, s))
 			}
-			y := g.Op("BatchNormalization", in, tc.attrs)
-			loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{y}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+			y := g.Op(graph.OpBatchNormalization, in, tc.attrs)
+			loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{y}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 			_, err := autodiff.Backward(g, loss, tc.wrt)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want an error containing %q, got %v", tc.want, err)

@@ -8,9 +8,9 @@ import (
 )
 
 func init() {
-	register(gradMaxPool, "MaxPool")
-	register(gradAveragePool, "AveragePool")
-	register(gradGlobalPool, "GlobalAveragePool", "GlobalMaxPool")
+	register(gradMaxPool, graph.OpMaxPool)
+	register(gradAveragePool, graph.OpAveragePool)
+	register(gradGlobalPool, graph.OpGlobalAveragePool, graph.OpGlobalMaxPool)
 }
 
 // poolGeom resolves a pool node's geometry and checks the input rank.
@@ -55,7 +55,7 @@ func gradMaxPool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	}
 	total := xs.Size()
 	flat := graph.Shape{ys.Size()}
-	scat := c.Op("ScatterElements", []string{
+	scat := c.Op(graph.OpScatterElements, []string{
 		c.Fill(graph.Shape{total}, 0),
 		c.Reshape(idx, flat),
 		c.Reshape(dy[0], flat),
@@ -190,7 +190,7 @@ func (c *Ctx) spread(d, w string, geo graph.ConvGeom, spatial graph.Shape) (stri
 	if slices.ContainsFunc(opad, func(v int64) bool { return v != 0 }) {
 		attrs["output_padding"] = opad
 	}
-	dx := g.Op("ConvTranspose", []string{d, w}, attrs)
+	dx := g.Op(graph.OpConvTranspose, []string{d, w}, attrs)
 	if got := g.Shape(dx)[2:]; !slices.Equal(got, spatial) {
 		return "", fmt.Errorf("spread gradient has spatial shape %v, want %v", got, spatial)
 	}
@@ -209,9 +209,9 @@ func gradGlobalPool(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	}
 	count := graph.Shape(xs[2:]).Size()
 	switch n.Op {
-	case "GlobalAveragePool":
+	case graph.OpGlobalAveragePool:
 		return []string{c.ExpandTo(c.Mul(dy[0], c.Scalar(1/float32(count))), xs)}, nil
-	case "GlobalMaxPool":
+	case graph.OpGlobalMaxPool:
 		var axes []int64
 		for i := 2; i < len(xs); i++ {
 			axes = append(axes, int64(i))
@@ -280,7 +280,7 @@ func (c *Ctx) maxPoolTileGrad(x, y, d string, geo graph.ConvGeom) (string, bool)
 	p := g.Init("maxpool_priority", graph.Floats(spatial, pri))
 	attrs := graph.Attrs{"kernel_shape": geo.Kernel, "strides": geo.Strides}
 	marked := c.Keep(g.Equal(xc, c.upsample(y, covered)), p)
-	best := g.Op("MaxPool", []string{marked}, attrs)
+	best := g.Op(graph.OpMaxPool, []string{marked}, attrs)
 	dx := c.Keep(g.Equal(marked, c.upsample(best, covered)), c.upsample(d, covered))
 	return c.padTo(dx, xs), true
 }
@@ -298,7 +298,7 @@ func (c *Ctx) squareTileGrad(x, y, d string, b int64) string {
 	xs, ys := g.Shape(x), g.Shape(y)
 	nc, K := xs[0]*xs[1], b*b
 	one := graph.Shape{nc, 1, ys[2], ys[3]}
-	taps := g.Op("SpaceToDepth", []string{c.Reshape(x, graph.Shape{nc, 1, xs[2], xs[3]})}, graph.Attrs{"blocksize": b}) // [NC, K, h, w]
+	taps := g.Op(graph.OpSpaceToDepth, []string{c.Reshape(x, graph.Shape{nc, 1, xs[2], xs[3]})}, graph.Attrs{"blocksize": b}) // [NC, K, h, w]
 	pri := make([]float32, K)
 	hot := make([]float32, K*K)
 	for t := range K {
@@ -310,7 +310,7 @@ func (c *Ctx) squareTileGrad(x, y, d string, b int64) string {
 	best := g.ReduceMax(marked, []int64{1}, true)
 	sel := c.Keep(g.Equal(marked, best), c.Reshape(d, one))
 	w := g.Init("maxpool_scatter", graph.Floats(graph.Shape{K, 1, b, b}, hot))
-	dx := g.Op("ConvTranspose", []string{sel, w}, graph.Attrs{"kernel_shape": []int64{b, b}, "strides": []int64{b, b}})
+	dx := g.Op(graph.OpConvTranspose, []string{sel, w}, graph.Attrs{"kernel_shape": []int64{b, b}, "strides": []int64{b, b}})
 	return c.Reshape(dx, xs)
 }
 
@@ -323,7 +323,7 @@ func (c *Ctx) upsample(x string, shape graph.Shape) string {
 	// With half_pixel, output o = m*k + r maps to m + (r+0.5)/k - 0.5, at
 	// least 0.5/k away from a rounding boundary, so float error in the
 	// coordinate cannot pick a neighbouring element.
-	return c.Op("Resize", []string{x, "", "", c.Const1D(shape...)}, graph.Attrs{
+	return c.Op(graph.OpResize, []string{x, "", "", c.Const1D(shape...)}, graph.Attrs{
 		"mode": "nearest", "coordinate_transformation_mode": "half_pixel", "nearest_mode": "round_prefer_floor",
 	})
 }
@@ -338,7 +338,7 @@ func (c *Ctx) padTo(x string, shape graph.Shape) string {
 	for i := range xs {
 		pads[len(xs)+i] = shape[i] - xs[i]
 	}
-	return c.Op("Pad", []string{x, c.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
+	return c.Op(graph.OpPad, []string{x, c.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
 }
 
 // slicePrefix keeps the leading part of x of the given shape.

@@ -42,7 +42,7 @@ func TestMaxPoolGradients(t *testing.T) {
 		gc := gradcheck.GradCase{
 			Name:   "MaxPool" + tc.name,
 			Inputs: []gradcheck.In{{Name: "x", Shape: tc.x, Data: spaced(tc.x, uint64(len(tc.name)))}},
-			Build:  op("MaxPool", tc.attrs),
+			Build:  op(graph.OpMaxPool, tc.attrs),
 		}
 		t.Run(tc.name, func(t *testing.T) { gradcheck.Check(t, gc) })
 	}
@@ -52,10 +52,10 @@ func TestMaxPoolGradients(t *testing.T) {
 		Name:   "MaxPoolExistingIndices",
 		Inputs: []gradcheck.In{{Name: "x", Shape: x, Data: spaced(x, 3)}},
 		Build: func(g *graph.Graph, in []string) string {
-			outs := g.OpN("MaxPool", in, 2, graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}, "strides": []int64{2, 2}})
+			outs := g.OpN(graph.OpMaxPool, in, 2, graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}, "strides": []int64{2, 2}})
 			// Use the indices (as floats) so they are a live output.
-			fi := g.Op("Cast", []string{outs[1]}, graph.Attrs{"to": int64(graph.Float)})
-			return g.Op("Add", []string{outs[0], g.Op("Mul", []string{fi, g.Scalar(0)}, nil)}, nil)
+			fi := g.Op(graph.OpCast, []string{outs[1]}, graph.Attrs{"to": int64(graph.Float)})
+			return g.Op(graph.OpAdd, []string{outs[0], g.Op(graph.OpMul, []string{fi, g.Scalar(0)}, nil)}, nil)
 		},
 	})
 }
@@ -115,13 +115,13 @@ func TestMaxPoolTiesGoToFirst(t *testing.T) {
 			g := graph.New("ties")
 			in := g.Input("x", graph.Float, xs)
 			k, s, p := int64(K), int64(S), int64(P)
-			y := g.Op("MaxPool", []string{in}, graph.Attrs{"kernel_shape": []int64{k, k}, "strides": []int64{s, s}, "pads": []int64{p, p, p, p}})
+			y := g.Op(graph.OpMaxPool, []string{in}, graph.Attrs{"kernel_shape": []int64{k, k}, "strides": []int64{s, s}, "pads": []int64{p, p, p, p}})
 			ys := g.Shape(y)
 			if ys.Size() != int64(len(rw)) {
 				t.Fatalf("pool output %v, brute force has %d values", ys, len(rw))
 			}
-			prod := g.Op("Mul", []string{y, g.Init("r", graph.Floats(ys, rw))}, nil)
-			loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{prod}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+			prod := g.Op(graph.OpMul, []string{y, g.Init("r", graph.Floats(ys, rw))}, nil)
+			loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{prod}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 			grads, err := autodiff.Backward(g, loss, []string{in})
 			if err != nil {
 				t.Fatal(err)
@@ -139,7 +139,7 @@ func TestMaxPoolTiesGoToFirst(t *testing.T) {
 // runPoolGraph runs g on the given inputs and returns one output.
 func runPoolGraph(t *testing.T, r *ort.Runtime, g *graph.Graph, feeds map[string][]float32, out string) []float32 {
 	t.Helper()
-	out = g.Op("Identity", []string{out}, nil)
+	out = g.Op(graph.OpIdentity, []string{out}, nil)
 	g.Output(out)
 	b, err := g.Bytes()
 	if err != nil {
@@ -198,7 +198,7 @@ func TestAveragePoolGradients(t *testing.T) {
 		gc := gradcheck.GradCase{
 			Name:   "AveragePool" + tc.name,
 			Inputs: []gradcheck.In{{Name: "x", Shape: tc.x}},
-			Build:  op("AveragePool", tc.attrs),
+			Build:  op(graph.OpAveragePool, tc.attrs),
 		}
 		t.Run(tc.name, func(t *testing.T) { gradcheck.Check(t, gc) })
 	}
@@ -206,17 +206,17 @@ func TestAveragePoolGradients(t *testing.T) {
 
 func TestGlobalPoolGradients(t *testing.T) {
 	cases := []struct {
-		op string
+		op graph.OpType
 		x  graph.Shape
 	}{
-		{"GlobalAveragePool", graph.Shape{2, 3, 4, 5}},
-		{"GlobalAveragePool", graph.Shape{2, 3, 7}},
-		{"GlobalMaxPool", graph.Shape{2, 3, 4, 5}},
-		{"GlobalMaxPool", graph.Shape{1, 2, 3, 2, 4}},
+		{graph.OpGlobalAveragePool, graph.Shape{2, 3, 4, 5}},
+		{graph.OpGlobalAveragePool, graph.Shape{2, 3, 7}},
+		{graph.OpGlobalMaxPool, graph.Shape{2, 3, 4, 5}},
+		{graph.OpGlobalMaxPool, graph.Shape{1, 2, 3, 2, 4}},
 	}
 	for _, tc := range cases {
 		gc := gradcheck.GradCase{
-			Name:   tc.op + tc.x.String(),
+			Name:   string(tc.op) + tc.x.String(),
 			Inputs: []gradcheck.In{{Name: "x", Shape: tc.x, Data: spaced(tc.x, uint64(len(tc.x)))}},
 			Build:  op(tc.op, nil),
 		}
@@ -231,10 +231,10 @@ func TestPoolRejects(t *testing.T) {
 		want  string
 	}{
 		{"AveragePoolDilations", func(g *graph.Graph, x string) string {
-			return g.Op("AveragePool", []string{x}, graph.Attrs{"kernel_shape": []int64{2, 2}, "dilations": []int64{2, 2}})
+			return g.Op(graph.OpAveragePool, []string{x}, graph.Attrs{"kernel_shape": []int64{2, 2}, "dilations": []int64{2, 2}})
 		}, "dilations"},
 		{"MaxPoolColumnMajorIndices", func(g *graph.Graph, x string) string {
-			outs := g.OpN("MaxPool", []string{x}, 2, graph.Attrs{"kernel_shape": []int64{2, 2}, "storage_order": int64(1)})
+			outs := g.OpN(graph.OpMaxPool, []string{x}, 2, graph.Attrs{"kernel_shape": []int64{2, 2}, "storage_order": int64(1)})
 			return outs[0]
 		}, "storage_order=1"},
 	}
@@ -243,7 +243,7 @@ func TestPoolRejects(t *testing.T) {
 			g := graph.New("t")
 			x := g.Input("x", graph.Float, graph.Shape{1, 2, 6, 6})
 			y := tc.build(g, x)
-			loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{y}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+			loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{y}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 			_, err := autodiff.Backward(g, loss, []string{x})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want an error containing %q, got %v", tc.want, err)
@@ -274,14 +274,14 @@ func benchStep(b *testing.B, shapes []graph.Shape, build func(g *graph.Graph, in
 	y := build(g, names)
 	outs := []string{y}
 	if withGrad {
-		loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{g.Op("Mul", []string{y, y}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+		loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{g.Op(graph.OpMul, []string{y, y}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 		grads, err := autodiff.Backward(g, loss, names)
 		if err != nil {
 			b.Fatal(err)
 		}
 		outs = []string{loss}
 		for _, n := range names {
-			outs = append(outs, g.Op("Identity", []string{grads[n]}, nil))
+			outs = append(outs, g.Op(graph.OpIdentity, []string{grads[n]}, nil))
 		}
 	}
 	g.Output(outs...)
@@ -320,16 +320,16 @@ func benchStep(b *testing.B, shapes []graph.Shape, build func(g *graph.Graph, in
 func BenchmarkPool(b *testing.B) {
 	cases := []struct {
 		name  string
-		op    string
+		op    graph.OpType
 		attrs graph.Attrs
 	}{
-		{"MaxPool3x3s2", "MaxPool", graph.Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}, "pads": []int64{1, 1, 1, 1}}},
-		{"MaxPool2x2s2", "MaxPool", graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}}},
-		{"AvgPool3x3s2", "AveragePool", graph.Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}, "pads": []int64{1, 1, 1, 1}}},
-		{"AvgPool3x3s1", "AveragePool", graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}, "count_include_pad": int64(1)}},
-		{"AvgPool2x2s2", "AveragePool", graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}}},
+		{"MaxPool3x3s2", graph.OpMaxPool, graph.Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}, "pads": []int64{1, 1, 1, 1}}},
+		{"MaxPool2x2s2", graph.OpMaxPool, graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}}},
+		{"AvgPool3x3s2", graph.OpAveragePool, graph.Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}, "pads": []int64{1, 1, 1, 1}}},
+		{"AvgPool3x3s1", graph.OpAveragePool, graph.Attrs{"kernel_shape": []int64{3, 3}, "pads": []int64{1, 1, 1, 1}, "count_include_pad": int64(1)}},
+		{"AvgPool2x2s2", graph.OpAveragePool, graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}}},
 		// The cost of the loss and of writing the input gradient alone.
-		{"ReluBaseline", "Relu", nil},
+		{"ReluBaseline", graph.OpRelu, nil},
 	}
 	for _, tc := range cases {
 		for _, xs := range []graph.Shape{{4, 16, 64, 64}, {8, 64, 56, 56}} {

@@ -7,8 +7,8 @@ import (
 )
 
 func init() {
-	register(gradReshape, "Reshape", "Flatten", "Squeeze", "Unsqueeze")
-	register(gradReduce, "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceSumSquare")
+	register(gradReshape, graph.OpReshape, graph.OpFlatten, graph.OpSqueeze, graph.OpUnsqueeze)
+	register(gradReduce, graph.OpReduceSum, graph.OpReduceMean, graph.OpReduceMax, graph.OpReduceMin, graph.OpReduceSumSquare)
 }
 
 // gradReshape undoes any pure re-shaping op: the data order is unchanged.
@@ -36,13 +36,13 @@ func gradReduce(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	d := c.Reshape(dy[0], kept)
 	var dx string
 	switch n.Op {
-	case "ReduceSum":
+	case graph.OpReduceSum:
 		dx = c.ExpandTo(d, xs)
-	case "ReduceMean":
+	case graph.OpReduceMean:
 		dx = c.ExpandTo(c.Mul(d, c.Scalar(1/float32(count))), xs)
-	case "ReduceSumSquare":
+	case graph.OpReduceSumSquare:
 		dx = c.Mul(c.ExpandTo(d, xs), c.Mul(x, c.Scalar(2)))
-	case "ReduceMax", "ReduceMin":
+	case graph.OpReduceMax, graph.OpReduceMin:
 		// Ties share the gradient equally, so it stays a true subgradient.
 		y := c.Reshape(n.Outputs[0], kept)
 		mask := c.Cast(g.Equal(x, y), graph.Float)

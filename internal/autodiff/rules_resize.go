@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	register(gradResize, "Resize")
+	register(gradResize, graph.OpResize)
 }
 
 // gradResize differentiates Resize in nearest or linear mode over the last

@@ -74,7 +74,7 @@ func TestResizeMatricesMatchORT(t *testing.T) {
 					if m.nearest != "" {
 						attrs["nearest_mode"] = m.nearest
 					}
-					y := g.Op("Resize", ins, attrs)
+					y := g.Op(graph.OpResize, ins, attrs)
 					g.Output(y)
 					if err := g.Err(); err != nil {
 						t.Fatal(err)

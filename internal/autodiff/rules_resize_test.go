@@ -14,10 +14,10 @@ import (
 func resizeBuild(attrs graph.Attrs, scales []float32, sizes []int64) func(g *graph.Graph, in []string) string {
 	return func(g *graph.Graph, in []string) string {
 		if sizes != nil {
-			return g.Op("Resize", []string{in[0], "", "", g.Const1D(sizes...)}, attrs)
+			return g.Op(graph.OpResize, []string{in[0], "", "", g.Const1D(sizes...)}, attrs)
 		}
 		s := g.Init("scales", graph.Floats(graph.Shape{int64(len(scales))}, scales))
-		return g.Op("Resize", []string{in[0], "", s}, attrs)
+		return g.Op(graph.OpResize, []string{in[0], "", s}, attrs)
 	}
 }
 
@@ -80,7 +80,7 @@ func TestResizeRejects(t *testing.T) {
 			g := graph.New("t")
 			x := g.Input("x", graph.Float, graph.Shape{2, 3, 4, 4})
 			y := resizeBuild(tc.attrs, tc.scales, tc.sizes)(g, []string{x})
-			loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{y}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+			loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{y}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 			_, err := autodiff.Backward(g, loss, []string{x})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want an error containing %q, got %v", tc.want, err)

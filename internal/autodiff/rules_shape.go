@@ -8,14 +8,14 @@ import (
 )
 
 func init() {
-	register(gradConcat, "Concat")
-	register(gradSplit, "Split")
-	register(gradSlice, "Slice")
-	register(gradGather, "Gather")
-	register(gradTranspose, "Transpose")
-	register(gradPad, "Pad")
-	register(gradExpand, "Expand")
-	register(gradTile, "Tile")
+	register(gradConcat, graph.OpConcat)
+	register(gradSplit, graph.OpSplit)
+	register(gradSlice, graph.OpSlice)
+	register(gradGather, graph.OpGather)
+	register(gradTranspose, graph.OpTranspose)
+	register(gradPad, graph.OpPad)
+	register(gradExpand, graph.OpExpand)
+	register(gradTile, graph.OpTile)
 }
 
 // Every rule here is a data movement whose adjoint is another data
@@ -74,7 +74,7 @@ func (c *Ctx) padAlong(x string, begin, end []int64) string {
 		need = need || pads[i] != 0 || pads[r+i] != 0
 	}
 	if need {
-		x = g.Op("Pad", []string{x, g.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
+		x = g.Op(graph.OpPad, []string{x, g.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
 	}
 	return x
 }
@@ -111,7 +111,7 @@ func gradConcat(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 		} else {
 			ins = append(ins, g.Const1D(sizes...))
 		}
-		parts := g.OpN("Split", ins, len(sizes), attrs)
+		parts := g.OpN(graph.OpSplit, ins, len(sizes), attrs)
 		for i, in := range n.Inputs {
 			if c.Needs(in) {
 				out[i] = parts[i]
@@ -217,7 +217,7 @@ func gradSlice(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 			}
 		}
 		d = c.Reshape(d, split)
-		d = g.Op("Pad", []string{d, g.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
+		d = g.Op(graph.OpPad, []string{d, g.Const1D(pads...)}, graph.Attrs{"mode": "constant"})
 		d = c.Reshape(d, spread)
 	}
 	ds := g.Shape(d)
@@ -264,13 +264,13 @@ func gradGather(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 			ind = c.Cast(ind, graph.Int64)
 		}
 		zero, size := g.Init("ci", graph.Ints(0)), g.Init("ci", graph.Ints(dim))
-		neg := g.Op("Less", []string{ind, zero}, nil)
+		neg := g.Op(graph.OpLess, []string{ind, zero}, nil)
 		ind = c.Where(neg, g.Add(ind, size), ind)
 	}
 	upd := graph.Shape{pre, k, post}
-	ind = g.Op("Expand", []string{ind, g.Const1D(upd...)}, nil)
+	ind = g.Op(graph.OpExpand, []string{ind, g.Const1D(upd...)}, nil)
 	into := graph.Shape{pre, dim, post}
-	scat := g.Op("ScatterElements", []string{c.Zeros(into), ind, c.Reshape(dy[0], upd)},
+	scat := g.Op(graph.OpScatterElements, []string{c.Zeros(into), ind, c.Reshape(dy[0], upd)},
 		graph.Attrs{"axis": int64(1), "reduction": "add"})
 	out := make([]string, len(n.Inputs))
 	out[0] = c.Reshape(scat, xs)

@@ -34,7 +34,7 @@ func i64s(v ...int64) *graph.Value { return graph.Ints(v...) }
 
 // opWith builds op(inputs..., consts...) with the int64 constants
 // appended as inputs ("" where v is nil, for omitted optional inputs).
-func opWith(opName string, attrs graph.Attrs, consts ...*graph.Value) func(g *graph.Graph, in []string) string {
+func opWith(opName graph.OpType, attrs graph.Attrs, consts ...*graph.Value) func(g *graph.Graph, in []string) string {
 	return func(g *graph.Graph, in []string) string {
 		ins := append([]string(nil), in...)
 		for _, v := range consts {
@@ -57,30 +57,30 @@ func checkAll(t *testing.T, cases []gradcheck.GradCase) {
 
 func TestConcatSplitGradients(t *testing.T) {
 	checkAll(t, []gradcheck.GradCase{
-		{Name: "ConcatAxis1", Inputs: []gradcheck.In{input("a", 2, 1, 3), input("b", 2, 4, 3), input("c", 2, 2, 3)}, Build: op("Concat", graph.Attrs{"axis": int64(1)})},
-		{Name: "ConcatNegAxis", Inputs: []gradcheck.In{input("a", 2, 3), input("b", 2, 2)}, Build: op("Concat", graph.Attrs{"axis": int64(-1)})},
-		{Name: "ConcatOneTrainable", Inputs: []gradcheck.In{input("a", 2, 3), {Name: "b", Shape: graph.Shape{4, 3}, NoGrad: true}}, Build: op("Concat", graph.Attrs{"axis": int64(0)})},
+		{Name: "ConcatAxis1", Inputs: []gradcheck.In{input("a", 2, 1, 3), input("b", 2, 4, 3), input("c", 2, 2, 3)}, Build: op(graph.OpConcat, graph.Attrs{"axis": int64(1)})},
+		{Name: "ConcatNegAxis", Inputs: []gradcheck.In{input("a", 2, 3), input("b", 2, 2)}, Build: op(graph.OpConcat, graph.Attrs{"axis": int64(-1)})},
+		{Name: "ConcatOneTrainable", Inputs: []gradcheck.In{input("a", 2, 3), {Name: "b", Shape: graph.Shape{4, 3}, NoGrad: true}}, Build: op(graph.OpConcat, graph.Attrs{"axis": int64(0)})},
 		{Name: "ConcatSameTensorTwice", Inputs: []gradcheck.In{input("a", 2, 3)}, Build: func(g *graph.Graph, in []string) string {
-			return g.Op("Concat", []string{in[0], g.Op("Mul", []string{in[0], in[0]}, nil), in[0]}, graph.Attrs{"axis": int64(1)})
+			return g.Op(graph.OpConcat, []string{in[0], g.Op(graph.OpMul, []string{in[0], in[0]}, nil), in[0]}, graph.Attrs{"axis": int64(1)})
 		}},
 		{Name: "SplitEven", Inputs: []gradcheck.In{input("x", 2, 6)}, Build: func(g *graph.Graph, in []string) string {
-			p := g.OpN("Split", in, 3, graph.Attrs{"axis": int64(1)})
+			p := g.OpN(graph.OpSplit, in, 3, graph.Attrs{"axis": int64(1)})
 			// The middle part is unused: its gradient must be zeros.
-			return g.Op("Concat", []string{g.Op("Mul", []string{p[2], p[0]}, nil), p[0]}, graph.Attrs{"axis": int64(0)})
+			return g.Op(graph.OpConcat, []string{g.Op(graph.OpMul, []string{p[2], p[0]}, nil), p[0]}, graph.Attrs{"axis": int64(0)})
 		}},
 		{Name: "SplitInput", Inputs: []gradcheck.In{input("x", 6, 2, 3)}, Build: func(g *graph.Graph, in []string) string {
-			p := g.OpN("Split", []string{in[0], g.Const1D(1, 3, 2)}, 3, graph.Attrs{"axis": int64(-3)})
-			return g.Op("Concat", []string{p[1], g.Op("Exp", []string{p[2]}, nil)}, graph.Attrs{"axis": int64(0)})
+			p := g.OpN(graph.OpSplit, []string{in[0], g.Const1D(1, 3, 2)}, 3, graph.Attrs{"axis": int64(-3)})
+			return g.Op(graph.OpConcat, []string{p[1], g.Op(graph.OpExp, []string{p[2]}, nil)}, graph.Attrs{"axis": int64(0)})
 		}},
 		{Name: "SplitLastOnly", Inputs: []gradcheck.In{input("x", 2, 5)}, Build: func(g *graph.Graph, in []string) string {
-			p := g.OpN("Split", []string{in[0], g.Const1D(4, 1)}, 2, graph.Attrs{"axis": int64(1)})
+			p := g.OpN(graph.OpSplit, []string{in[0], g.Const1D(4, 1)}, 2, graph.Attrs{"axis": int64(1)})
 			return p[1]
 		}},
 		{Name: "SplitAttributeOpset11", Inputs: []gradcheck.In{input("x", 5, 2)}, Build: func(g *graph.Graph, in []string) string {
 			// Before opset 13 the sizes were an attribute.
 			g.Opset = 11
-			p := g.OpN("Split", in, 2, graph.Attrs{"axis": int64(0), "split": []int64{2, 3}})
-			return g.Op("Concat", []string{p[1], p[0]}, graph.Attrs{"axis": int64(0)})
+			p := g.OpN(graph.OpSplit, in, 2, graph.Attrs{"axis": int64(0), "split": []int64{2, 3}})
+			return g.Op(graph.OpConcat, []string{p[1], p[0]}, graph.Attrs{"axis": int64(0)})
 		}},
 	})
 }
@@ -105,7 +105,7 @@ func TestSliceGradients(t *testing.T) {
 	}
 	var gcs []gradcheck.GradCase
 	for _, tc := range cases {
-		gcs = append(gcs, gradcheck.GradCase{Name: "Slice" + tc.name, Inputs: x, Build: opWith("Slice", nil, tc.starts, tc.ends, tc.axes, tc.steps)})
+		gcs = append(gcs, gradcheck.GradCase{Name: "Slice" + tc.name, Inputs: x, Build: opWith(graph.OpSlice, nil, tc.starts, tc.ends, tc.axes, tc.steps)})
 	}
 	checkAll(t, gcs)
 }
@@ -115,25 +115,25 @@ func TestGatherGradients(t *testing.T) {
 	idx2D := &graph.Value{DType: graph.Int64, Shape: graph.Shape{2, 3}, I64: []int64{0, 4, -1, 2, 0, 0}}
 	idx32 := &graph.Value{DType: graph.Int32, Shape: graph.Shape{3}, I64: []int64{2, -3, 2}}
 	checkAll(t, []gradcheck.GradCase{
-		{Name: "GatherConst1DAxis0", Inputs: []gradcheck.In{input("x", 5, 3)}, Build: opWith("Gather", nil, i64s(4, 0, 2))},
-		{Name: "GatherConst2DAxis1Repeats", Inputs: []gradcheck.In{input("x", 2, 5, 3)}, Build: opWith("Gather", graph.Attrs{"axis": int64(1)}, idx2D)},
-		{Name: "GatherScalarNegAxis", Inputs: []gradcheck.In{input("x", 2, 3, 4)}, Build: opWith("Gather", graph.Attrs{"axis": int64(-1)}, scalar)},
-		{Name: "GatherInt32", Inputs: []gradcheck.In{input("x", 3, 2)}, Build: opWith("Gather", nil, idx32)},
+		{Name: "GatherConst1DAxis0", Inputs: []gradcheck.In{input("x", 5, 3)}, Build: opWith(graph.OpGather, nil, i64s(4, 0, 2))},
+		{Name: "GatherConst2DAxis1Repeats", Inputs: []gradcheck.In{input("x", 2, 5, 3)}, Build: opWith(graph.OpGather, graph.Attrs{"axis": int64(1)}, idx2D)},
+		{Name: "GatherScalarNegAxis", Inputs: []gradcheck.In{input("x", 2, 3, 4)}, Build: opWith(graph.OpGather, graph.Attrs{"axis": int64(-1)}, scalar)},
+		{Name: "GatherInt32", Inputs: []gradcheck.In{input("x", 3, 2)}, Build: opWith(graph.OpGather, nil, idx32)},
 		{Name: "GatherComputedIndices", Inputs: []gradcheck.In{
 			input("x", 3, 4, 2),
 			// Indices computed in the graph, with repeats and negatives.
 			{Name: "i", Shape: graph.Shape{2, 3}, Data: []float32{3, -1, 0, 1, 3, 3}, NoGrad: true},
 		}, Build: func(g *graph.Graph, in []string) string {
-			idx := g.Op("Cast", []string{in[1]}, graph.Attrs{"to": int64(graph.Int64)})
-			return g.Op("Gather", []string{in[0], idx}, graph.Attrs{"axis": int64(1)})
+			idx := g.Op(graph.OpCast, []string{in[1]}, graph.Attrs{"to": int64(graph.Int64)})
+			return g.Op(graph.OpGather, []string{in[0], idx}, graph.Attrs{"axis": int64(1)})
 		}},
 		{Name: "GatherComputedScalarAxis2", Inputs: []gradcheck.In{
 			input("x", 2, 3, 4),
 			{Name: "i", Shape: graph.Shape{1}, Data: []float32{-3}, NoGrad: true},
 		}, Build: func(g *graph.Graph, in []string) string {
-			idx := g.Op("Cast", []string{in[1]}, graph.Attrs{"to": int64(graph.Int64)})
-			idx = g.Op("Squeeze", []string{idx, g.Const1D(0)}, nil)
-			return g.Op("Gather", []string{in[0], idx}, graph.Attrs{"axis": int64(2)})
+			idx := g.Op(graph.OpCast, []string{in[1]}, graph.Attrs{"to": int64(graph.Int64)})
+			idx = g.Op(graph.OpSqueeze, []string{idx, g.Const1D(0)}, nil)
+			return g.Op(graph.OpGather, []string{in[0], idx}, graph.Attrs{"axis": int64(2)})
 		}},
 	})
 }
@@ -141,62 +141,62 @@ func TestGatherGradients(t *testing.T) {
 func TestMovementGradients(t *testing.T) {
 	pads := func(mode string, p ...int64) func(g *graph.Graph, in []string) string {
 		return func(g *graph.Graph, in []string) string {
-			return g.Op("Pad", []string{in[0], g.Const1D(p...)}, graph.Attrs{"mode": mode})
+			return g.Op(graph.OpPad, []string{in[0], g.Const1D(p...)}, graph.Attrs{"mode": mode})
 		}
 	}
 	checkAll(t, []gradcheck.GradCase{
-		{Name: "Transpose", Inputs: []gradcheck.In{input("x", 2, 3, 4)}, Build: op("Transpose", graph.Attrs{"perm": []int64{1, 2, 0}})},
-		{Name: "TransposeDefault", Inputs: []gradcheck.In{input("x", 2, 3, 4)}, Build: op("Transpose", nil)},
+		{Name: "Transpose", Inputs: []gradcheck.In{input("x", 2, 3, 4)}, Build: op(graph.OpTranspose, graph.Attrs{"perm": []int64{1, 2, 0}})},
+		{Name: "TransposeDefault", Inputs: []gradcheck.In{input("x", 2, 3, 4)}, Build: op(graph.OpTranspose, nil)},
 		{Name: "PadConstant", Inputs: []gradcheck.In{input("x", 2, 3, 4)}, Build: pads("constant", 0, 1, 2, 0, 2, 1)},
 		{Name: "PadNegative", Inputs: []gradcheck.In{input("x", 2, 5, 6)}, Build: pads("constant", 0, -1, 2, 1, -2, -3)},
 		{Name: "PadValueTrained", Inputs: []gradcheck.In{input("x", 2, 4), input("v", 1)}, Build: func(g *graph.Graph, in []string) string {
-			return g.Op("Pad", []string{in[0], g.Const1D(1, -1, 0, 2), in[1]}, graph.Attrs{"mode": "constant"})
+			return g.Op(graph.OpPad, []string{in[0], g.Const1D(1, -1, 0, 2), in[1]}, graph.Attrs{"mode": "constant"})
 		}},
 		{Name: "PadReflect", Inputs: []gradcheck.In{input("x", 1, 2, 4, 5)}, Build: pads("reflect", 0, 0, 3, 1, 0, 0, 2, 4)},
 		{Name: "PadReflect1D", Inputs: []gradcheck.In{input("x", 3)}, Build: pads("reflect", 2, 1)},
 		{Name: "PadEdge", Inputs: []gradcheck.In{input("x", 1, 2, 3, 4)}, Build: pads("edge", 0, 1, 2, 0, 0, 0, 1, 3)},
 		{Name: "PadEdgeSingleton", Inputs: []gradcheck.In{input("x", 2, 1)}, Build: pads("edge", 0, 2, 0, 1)},
-		{Name: "ExpandRank", Inputs: []gradcheck.In{input("x", 3, 1)}, Build: opWith("Expand", nil, i64s(2, 3, 4))},
-		{Name: "ExpandSameRank", Inputs: []gradcheck.In{input("x", 1, 4)}, Build: opWith("Expand", nil, i64s(3, 1))},
-		{Name: "Tile", Inputs: []gradcheck.In{input("x", 2, 3)}, Build: opWith("Tile", nil, i64s(2, 3))},
-		{Name: "TileSomeAxes", Inputs: []gradcheck.In{input("x", 2, 1, 3)}, Build: opWith("Tile", nil, i64s(1, 4, 2))},
+		{Name: "ExpandRank", Inputs: []gradcheck.In{input("x", 3, 1)}, Build: opWith(graph.OpExpand, nil, i64s(2, 3, 4))},
+		{Name: "ExpandSameRank", Inputs: []gradcheck.In{input("x", 1, 4)}, Build: opWith(graph.OpExpand, nil, i64s(3, 1))},
+		{Name: "Tile", Inputs: []gradcheck.In{input("x", 2, 3)}, Build: opWith(graph.OpTile, nil, i64s(2, 3))},
+		{Name: "TileSomeAxes", Inputs: []gradcheck.In{input("x", 2, 1, 3)}, Build: opWith(graph.OpTile, nil, i64s(1, 4, 2))},
 	})
 }
 
 func TestReshapeGradients(t *testing.T) {
 	x := []gradcheck.In{input("x", 2, 3, 4)}
 	checkAll(t, []gradcheck.GradCase{
-		{Name: "Reshape", Inputs: x, Build: opWith("Reshape", nil, i64s(4, -1))},
-		{Name: "ReshapeCopyDim", Inputs: x, Build: opWith("Reshape", nil, i64s(0, 12))},
-		{Name: "Flatten", Inputs: x, Build: op("Flatten", graph.Attrs{"axis": int64(2)})},
-		{Name: "FlattenDefault", Inputs: x, Build: op("Flatten", nil)},
-		{Name: "Squeeze", Inputs: []gradcheck.In{input("x", 2, 1, 3, 1)}, Build: opWith("Squeeze", nil, i64s(-1))},
-		{Name: "SqueezeAll", Inputs: []gradcheck.In{input("x", 2, 1, 3, 1)}, Build: op("Squeeze", nil)},
-		{Name: "Unsqueeze", Inputs: x, Build: opWith("Unsqueeze", nil, i64s(0, -1))},
+		{Name: "Reshape", Inputs: x, Build: opWith(graph.OpReshape, nil, i64s(4, -1))},
+		{Name: "ReshapeCopyDim", Inputs: x, Build: opWith(graph.OpReshape, nil, i64s(0, 12))},
+		{Name: "Flatten", Inputs: x, Build: op(graph.OpFlatten, graph.Attrs{"axis": int64(2)})},
+		{Name: "FlattenDefault", Inputs: x, Build: op(graph.OpFlatten, nil)},
+		{Name: "Squeeze", Inputs: []gradcheck.In{input("x", 2, 1, 3, 1)}, Build: opWith(graph.OpSqueeze, nil, i64s(-1))},
+		{Name: "SqueezeAll", Inputs: []gradcheck.In{input("x", 2, 1, 3, 1)}, Build: op(graph.OpSqueeze, nil)},
+		{Name: "Unsqueeze", Inputs: x, Build: opWith(graph.OpUnsqueeze, nil, i64s(0, -1))},
 	})
 }
 
 func TestReduceGradients(t *testing.T) {
 	s := graph.Shape{2, 3, 4}
 	x := []gradcheck.In{{Name: "x", Shape: s, Data: spaced(s, 5)}}
-	axesIn := func(opName string, attrs graph.Attrs, axes ...int64) func(g *graph.Graph, in []string) string {
+	axesIn := func(opName graph.OpType, attrs graph.Attrs, axes ...int64) func(g *graph.Graph, in []string) string {
 		return func(g *graph.Graph, in []string) string {
 			return g.Op(opName, []string{in[0], g.Const1D(axes...)}, attrs)
 		}
 	}
 	keep0 := graph.Attrs{"keepdims": int64(0)}
 	checkAll(t, []gradcheck.GradCase{
-		{Name: "ReduceSumAxis1", Inputs: x, Build: axesIn("ReduceSum", nil, 1)},
-		{Name: "ReduceSumNegAxesDrop", Inputs: x, Build: axesIn("ReduceSum", keep0, -1, 0)},
-		{Name: "ReduceSumAll", Inputs: x, Build: op("ReduceSum", keep0)},
-		{Name: "ReduceSumNoopEmptyAxes", Inputs: x, Build: op("ReduceSum", graph.Attrs{"noop_with_empty_axes": int64(1)})},
-		{Name: "ReduceMeanAxes", Inputs: x, Build: op("ReduceMean", graph.Attrs{"axes": []int64{0, 2}, "keepdims": int64(0)})},
-		{Name: "ReduceMeanAll", Inputs: x, Build: op("ReduceMean", nil)},
-		{Name: "ReduceMaxAxis1", Inputs: x, Build: op("ReduceMax", graph.Attrs{"axes": []int64{1}})},
-		{Name: "ReduceMaxAllDrop", Inputs: x, Build: op("ReduceMax", keep0)},
-		{Name: "ReduceMinNegAxis", Inputs: x, Build: op("ReduceMin", graph.Attrs{"axes": []int64{-1}, "keepdims": int64(0)})},
-		{Name: "ReduceSumSquare", Inputs: x, Build: op("ReduceSumSquare", graph.Attrs{"axes": []int64{-2}})},
-		{Name: "ReduceSumSquareAll", Inputs: x, Build: op("ReduceSumSquare", keep0)},
+		{Name: "ReduceSumAxis1", Inputs: x, Build: axesIn(graph.OpReduceSum, nil, 1)},
+		{Name: "ReduceSumNegAxesDrop", Inputs: x, Build: axesIn(graph.OpReduceSum, keep0, -1, 0)},
+		{Name: "ReduceSumAll", Inputs: x, Build: op(graph.OpReduceSum, keep0)},
+		{Name: "ReduceSumNoopEmptyAxes", Inputs: x, Build: op(graph.OpReduceSum, graph.Attrs{"noop_with_empty_axes": int64(1)})},
+		{Name: "ReduceMeanAxes", Inputs: x, Build: op(graph.OpReduceMean, graph.Attrs{"axes": []int64{0, 2}, "keepdims": int64(0)})},
+		{Name: "ReduceMeanAll", Inputs: x, Build: op(graph.OpReduceMean, nil)},
+		{Name: "ReduceMaxAxis1", Inputs: x, Build: op(graph.OpReduceMax, graph.Attrs{"axes": []int64{1}})},
+		{Name: "ReduceMaxAllDrop", Inputs: x, Build: op(graph.OpReduceMax, keep0)},
+		{Name: "ReduceMinNegAxis", Inputs: x, Build: op(graph.OpReduceMin, graph.Attrs{"axes": []int64{-1}, "keepdims": int64(0)})},
+		{Name: "ReduceSumSquare", Inputs: x, Build: op(graph.OpReduceSumSquare, graph.Attrs{"axes": []int64{-2}})},
+		{Name: "ReduceSumSquareAll", Inputs: x, Build: op(graph.OpReduceSumSquare, keep0)},
 	})
 }
 
@@ -204,7 +204,7 @@ func TestReduceGradients(t *testing.T) {
 func fetch(t *testing.T, g *graph.Graph, feeds map[string][]float32, out string) []float32 {
 	t.Helper()
 	r := gradcheck.Runtime(t)
-	out = g.Op("Identity", []string{out}, nil)
+	out = g.Op(graph.OpIdentity, []string{out}, nil)
 	g.Output(out)
 	b, err := g.Bytes()
 	if err != nil {
@@ -240,8 +240,8 @@ func gradOf(t *testing.T, xs graph.Shape, x, w []float32, build func(g *graph.Gr
 	g := graph.New("grad")
 	xi := g.Input("x", graph.Float, xs)
 	y := build(g, xi)
-	prod := g.Op("Mul", []string{y, g.Init("w", graph.Floats(g.Shape(y), w))}, nil)
-	loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{prod}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+	prod := g.Op(graph.OpMul, []string{y, g.Init("w", graph.Floats(g.Shape(y), w))}, nil)
+	loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{prod}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 	grads, err := autodiff.Backward(g, loss, []string{xi})
 	if err != nil {
 		t.Fatal(err)
@@ -266,33 +266,33 @@ func assertNear(t *testing.T, what string, got, want []float32) {
 func TestShapeGradientValues(t *testing.T) {
 	t.Run("GatherRepeats", func(t *testing.T) {
 		got := gradOf(t, graph.Shape{4}, []float32{0, 0, 0, 0}, []float32{1, 2, 4, 8, 16}, func(g *graph.Graph, x string) string {
-			return g.Op("Gather", []string{x, g.Init("i", i64s(1, -1, 1, 0, 1))}, nil)
+			return g.Op(graph.OpGather, []string{x, g.Init("i", i64s(1, -1, 1, 0, 1))}, nil)
 		})
 		assertNear(t, "dx", got, []float32{8, 1 + 4 + 16, 0, 2})
 	})
 	t.Run("PadReflect", func(t *testing.T) {
 		// y = [x2 x1 x0 x1 x2 x3 x2]: pads (2, 1).
 		got := gradOf(t, graph.Shape{4}, make([]float32, 4), []float32{1, 2, 4, 8, 16, 32, 64}, func(g *graph.Graph, x string) string {
-			return g.Op("Pad", []string{x, g.Const1D(2, 1)}, graph.Attrs{"mode": "reflect"})
+			return g.Op(graph.OpPad, []string{x, g.Const1D(2, 1)}, graph.Attrs{"mode": "reflect"})
 		})
 		assertNear(t, "dx", got, []float32{4, 2 + 8, 1 + 16 + 64, 32})
 	})
 	t.Run("PadEdge", func(t *testing.T) {
 		got := gradOf(t, graph.Shape{3}, make([]float32, 3), []float32{1, 2, 4, 8, 16, 32}, func(g *graph.Graph, x string) string {
-			return g.Op("Pad", []string{x, g.Const1D(2, 1)}, graph.Attrs{"mode": "edge"})
+			return g.Op(graph.OpPad, []string{x, g.Const1D(2, 1)}, graph.Attrs{"mode": "edge"})
 		})
 		assertNear(t, "dx", got, []float32{1 + 2 + 4, 8, 16 + 32})
 	})
 	t.Run("SliceNegativeStep", func(t *testing.T) {
 		// x[5:0:-2] reads x5, x3, x1.
 		got := gradOf(t, graph.Shape{7}, make([]float32, 7), []float32{1, 2, 4}, func(g *graph.Graph, x string) string {
-			return g.Op("Slice", []string{x, g.Const1D(5), g.Const1D(0), g.Const1D(0), g.Const1D(-2)}, nil)
+			return g.Op(graph.OpSlice, []string{x, g.Const1D(5), g.Const1D(0), g.Const1D(0), g.Const1D(-2)}, nil)
 		})
 		assertNear(t, "dx", got, []float32{0, 4, 0, 2, 0, 1, 0})
 	})
 	t.Run("ReduceMaxTies", func(t *testing.T) {
 		got := gradOf(t, graph.Shape{2, 3}, []float32{1, 3, 3, 5, 2, 5}, []float32{6, 10}, func(g *graph.Graph, x string) string {
-			return g.Op("ReduceMax", []string{x}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(0)})
+			return g.Op(graph.OpReduceMax, []string{x}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(0)})
 		})
 		assertNear(t, "dx", got, []float32{0, 3, 3, 5, 0, 5})
 	})
@@ -312,8 +312,8 @@ func TestPadUnsupportedModes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := graph.New("t")
 			x := g.Input("x", graph.Float, graph.Shape{3})
-			y := g.Op("Pad", []string{x, g.Const1D(tc.pads...)}, graph.Attrs{"mode": tc.mode})
-			loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{y}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+			y := g.Op(graph.OpPad, []string{x, g.Const1D(tc.pads...)}, graph.Attrs{"mode": tc.mode})
+			loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{y}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 			_, err := autodiff.Backward(g, loss, []string{x})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want an error containing %s, got %v", tc.want, err)

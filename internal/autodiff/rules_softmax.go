@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	register(gradSoftmax, "Softmax", "LogSoftmax")
+	register(gradSoftmax, graph.OpSoftmax, graph.OpLogSoftmax)
 }
 
 // gradSoftmax differentiates Softmax and LogSoftmax over one axis (the
@@ -34,10 +34,10 @@ func gradSoftmax(c *Ctx, n *graph.Node, dy []string) ([]string, error) {
 	axes := []int64{ax}
 	var dx string
 	switch n.Op {
-	case "Softmax":
+	case graph.OpSoftmax:
 		s := c.ReduceSum(c.Mul(d, y), axes, true)
 		dx = c.Mul(y, c.Sub(d, s))
-	case "LogSoftmax":
+	case graph.OpLogSoftmax:
 		s := c.ReduceSum(d, axes, true)
 		dx = c.Sub(d, c.Mul(g.Exp(y), s))
 	default:

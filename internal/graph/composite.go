@@ -16,7 +16,7 @@ const Domain = "fmam"
 // and invstd shaped [1, C, 1, ...] (the batch statistics, for the running
 // averages and for the gradient) and xc = x - mean, which the gradient
 // reuses instead of recomputing. Attribute: epsilon.
-const BatchNormTrain = "BatchNormTrain"
+const BatchNormTrain OpType = "BatchNormTrain"
 
 func inferComposite(g *Graph, n *Node) ([]Info, error) {
 	switch n.Op {
@@ -107,34 +107,34 @@ func lowerBatchNormTrain(g *Graph, n *Node) {
 	ch := Shape{xs[1]}
 	cnt := xs.Size() / xs[1]
 	eps := n.Float("epsilon", 1e-5)
-	add := func(op string, ins []string, attrs Attrs, out string) {
+	add := func(op OpType, ins []string, attrs Attrs, out string) {
 		g.AddNode(&Node{Op: op, Name: out, Inputs: ins, Outputs: []string{out}, Attrs: attrs})
 	}
 	tmp := func(base string) string { return g.Fresh(y + "." + base) }
-	add("ReduceMean", []string{x}, Attrs{"axes": axes, "keepdims": int64(1)}, mean)
-	add("Sub", []string{x, mean}, nil, xc)
+	add(OpReduceMean, []string{x}, Attrs{"axes": axes, "keepdims": int64(1)}, mean)
+	add(OpSub, []string{x, mean}, nil, xc)
 	sq := tmp("sq")
-	add("Mul", []string{xc, xc}, nil, sq)
+	add(OpMul, []string{xc, xc}, nil, sq)
 	ss := tmp("sumsq")
-	add("ReduceSum", []string{sq, g.Const1D(axes...)}, Attrs{"keepdims": int64(1)}, ss)
+	add(OpReduceSum, []string{sq, g.Const1D(axes...)}, Attrs{"keepdims": int64(1)}, ss)
 	v := tmp("var")
-	add("Mul", []string{ss, g.Scalar(1 / float32(cnt))}, nil, v)
+	add(OpMul, []string{ss, g.Scalar(1 / float32(cnt))}, nil, v)
 	ve := tmp("vareps")
-	add("Add", []string{v, g.Scalar(eps)}, nil, ve)
+	add(OpAdd, []string{v, g.Scalar(eps)}, nil, ve)
 	sd := tmp("std")
-	add("Sqrt", []string{ve}, nil, sd)
-	add("Reciprocal", []string{sd}, nil, invstd)
+	add(OpSqrt, []string{ve}, nil, sd)
+	add(OpReciprocal, []string{sd}, nil, invstd)
 	// y = xc / sqrt(var + eps) * scale + bias: inference BatchNorm of xc
 	// with mean 0 and the batch variance.
 	vc := tmp("varc")
-	add("Reshape", []string{v, g.Const1D(ch...)}, nil, vc)
+	add(OpReshape, []string{v, g.Const1D(ch...)}, nil, vc)
 	zero := tmp("zero")
-	add("Expand", []string{g.Scalar(0), g.Const1D(ch...)}, nil, zero)
-	g.AddNode(&Node{Op: "BatchNormalization", Name: y, Inputs: []string{xc, scale, bias, zero, vc}, Outputs: []string{y}, Attrs: Attrs{"epsilon": eps}})
+	add(OpExpand, []string{g.Scalar(0), g.Const1D(ch...)}, nil, zero)
+	g.AddNode(&Node{Op: OpBatchNormalization, Name: y, Inputs: []string{xc, scale, bias, zero, vc}, Outputs: []string{y}, Attrs: Attrs{"epsilon": eps}})
 }
 
 // Composite appends a node of fmam's own domain and returns its outputs.
-func (g *Graph) Composite(op string, inputs []string, n int, attrs Attrs) []string {
+func (g *Graph) Composite(op OpType, inputs []string, n int, attrs Attrs) []string {
 	outs := make([]string, n)
 	for i := range outs {
 		outs[i] = g.Fresh(lowerOp(op))

@@ -49,10 +49,10 @@ func TestEdits(t *testing.T) {
 		}, `"x" is not an initializer`, nil},
 		{"compute an input", func(g *graph.Graph, x, w, y string) error {
 			flat := g.Input("flat", graph.Float, graph.Shape{6})
-			g.ComputeInput(&graph.Node{Op: "Reshape", Name: x, Inputs: []string{flat, g.Const1D(2, 3)}, Outputs: []string{x}})
+			g.ComputeInput(&graph.Node{Op: graph.OpReshape, Name: x, Inputs: []string{flat, g.Const1D(2, 3)}, Outputs: []string{x}})
 			return g.Err()
 		}, "", func(t *testing.T, g *graph.Graph, x, w, y string) {
-			if !slices.Equal(g.Inputs, []string{"flat"}) || g.Producer(x) == nil || g.Producer(x).Op != "Reshape" {
+			if !slices.Equal(g.Inputs, []string{"flat"}) || g.Producer(x) == nil || g.Producer(x).Op != graph.OpReshape {
 				t.Errorf("inputs %v, producer of x %v", g.Inputs, g.Producer(x))
 			}
 			if err := g.SortNodes(); err != nil {
@@ -64,11 +64,11 @@ func TestEdits(t *testing.T) {
 		}},
 		{"compute an input of another shape", func(g *graph.Graph, x, w, y string) error {
 			flat := g.Input("flat", graph.Float, graph.Shape{6})
-			g.ComputeInput(&graph.Node{Op: "Reshape", Name: x, Inputs: []string{flat, g.Const1D(3, 2)}, Outputs: []string{x}})
+			g.ComputeInput(&graph.Node{Op: graph.OpReshape, Name: x, Inputs: []string{flat, g.Const1D(3, 2)}, Outputs: []string{x}})
 			return g.Err()
 		}, `computes input "x" as float32 [3 2]; it was float32 [2 3]`, nil},
 		{"compute a non-input", func(g *graph.Graph, x, w, y string) error {
-			g.ComputeInput(&graph.Node{Op: "Identity", Name: "z", Inputs: []string{x}, Outputs: []string{"z"}})
+			g.ComputeInput(&graph.Node{Op: graph.OpIdentity, Name: "z", Inputs: []string{x}, Outputs: []string{"z"}})
 			return g.Err()
 		}, `"z" is not an input to compute`, nil},
 		{"remove a read input", func(g *graph.Graph, x, w, y string) error { return g.RemoveInput(x) }, `still reads it`, nil},
@@ -164,7 +164,7 @@ func TestNameLists(t *testing.T) {
 	if got := g.TensorNames(); !slices.Equal(got, []string{"a", "add", "b", "mul", "x"}) || y != "add" {
 		t.Errorf("tensor names %v (y = %q)", got, y)
 	}
-	if g.Producer(x) != nil || g.Producer(a) != nil || g.Producer(y).Op != "Add" {
+	if g.Producer(x) != nil || g.Producer(a) != nil || g.Producer(y).Op != graph.OpAdd {
 		t.Error("producers of input, initializer and node output wrong")
 	}
 }

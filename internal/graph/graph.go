@@ -130,7 +130,7 @@ type Attrs map[string]any
 
 // Node is one ONNX op application.
 type Node struct {
-	Op      string
+	Op      OpType
 	Domain  string
 	Name    string
 	Inputs  []string // "" marks an omitted optional input
@@ -199,7 +199,7 @@ func (n *Node) Describe() string {
 	if len(n.Outputs) > 0 {
 		return fmt.Sprintf("%s node producing %q", n.Op, n.Outputs[0])
 	}
-	return n.Op + " node"
+	return string(n.Op) + " node"
 }
 
 // Graph is an ONNX graph under construction.
@@ -378,7 +378,7 @@ func (g *Graph) SetMeta(key, value string) { g.meta[key] = value }
 func (g *Graph) DeleteMeta(key string) { delete(g.meta, key) }
 
 // Op appends a single-output node and returns its output name.
-func (g *Graph) Op(op string, inputs []string, attrs Attrs) string {
+func (g *Graph) Op(op OpType, inputs []string, attrs Attrs) string {
 	outs := g.OpN(op, inputs, 1, attrs)
 	if len(outs) == 0 {
 		return ""
@@ -387,7 +387,7 @@ func (g *Graph) Op(op string, inputs []string, attrs Attrs) string {
 }
 
 // OpN appends a node with n outputs, infers their types and returns them.
-func (g *Graph) OpN(op string, inputs []string, n int, attrs Attrs) []string {
+func (g *Graph) OpN(op OpType, inputs []string, n int, attrs Attrs) []string {
 	outs := make([]string, n)
 	for i := range outs {
 		outs[i] = g.Fresh(lowerOp(op))
@@ -438,7 +438,7 @@ func (g *Graph) AddNode(n *Node) {
 	}
 }
 
-func lowerOp(op string) string {
+func lowerOp(op OpType) string {
 	b := []byte(op)
 	if len(b) > 0 && b[0] >= 'A' && b[0] <= 'Z' {
 		b[0] += 'a' - 'A'

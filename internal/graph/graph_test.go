@@ -17,8 +17,8 @@ import (
 	"github.com/fmam/fmam/internal/sharedtest"
 )
 
-func opCounts(g *graph.Graph) map[string]int {
-	m := map[string]int{}
+func opCounts(g *graph.Graph) map[graph.OpType]int {
+	m := map[graph.OpType]int{}
 	for _, n := range g.Nodes {
 		m[n.Op]++
 	}
@@ -33,14 +33,14 @@ func TestImportSharedTeachers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := opCounts(g)
-	want := map[string]int{"Conv": 17, "Relu": 18, "ConvTranspose": 3, "BatchNormalization": 3, "MaxPool": 3, "Concat": 3, "Tanh": 1}
+	want := map[graph.OpType]int{graph.OpConv: 17, graph.OpRelu: 18, graph.OpConvTranspose: 3, graph.OpBatchNormalization: 3, graph.OpMaxPool: 3, graph.OpConcat: 3, graph.OpTanh: 1}
 	for op, n := range want {
 		if c[op] != n {
 			t.Errorf("mnad_pred: %d %s nodes, want %d", c[op], op, n)
 		}
 	}
-	if c["Identity"] != 0 {
-		t.Errorf("mnad_pred: %d Identity nodes left after folding", c["Identity"])
+	if c[graph.OpIdentity] != 0 {
+		t.Errorf("mnad_pred: %d Identity nodes left after folding", c[graph.OpIdentity])
 	}
 	if s := g.Shape("prediction"); !slices.Equal(s, graph.Shape{3, 3, 64, 64}) {
 		t.Errorf("prediction shape %v", s)
@@ -53,7 +53,7 @@ func TestImportSharedTeachers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = opCounts(d)
-	for op, n := range map[string]int{"Conv": 51, "Relu": 49, "Resize": 9, "MaxPool": 9, "Concat": 6} {
+	for op, n := range map[graph.OpType]int{graph.OpConv: 51, graph.OpRelu: 49, graph.OpResize: 9, graph.OpMaxPool: 9, graph.OpConcat: 6} {
 		if c[op] != n {
 			t.Errorf("draem: %d %s nodes, want %d", c[op], op, n)
 		}
@@ -72,7 +72,7 @@ func TestCutRenameRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := opCounts(cut); c["ConvTranspose"] != 0 || c["Conv"] != 8 {
+	if c := opCounts(cut); c[graph.OpConvTranspose] != 0 || c[graph.OpConv] != 8 {
 		t.Errorf("cut at the bottleneck keeps %v; want the 8 encoder convs only", c)
 	}
 	if _, err := g.Cut("/no/such"); err == nil {
@@ -133,7 +133,7 @@ func TestMobileNetClassifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := opCounts(g); c["Conv"] != 53 || c["Clip"] != 35 {
+	if c := opCounts(g); c[graph.OpConv] != 53 || c[graph.OpClip] != 35 {
 		t.Errorf("mobilenet ops %v; README says Conv 53, Clip 35", c)
 	}
 	img, err := data.DecodeImage(sharedtest.Path(t, "models", "grace_hopper.png"), data.DecodeOptions{C: 3, H: 224, W: 224, Range: data.RangeUnit})
@@ -191,7 +191,7 @@ func TestMobileNetSliceGradients(t *testing.T) {
 	}
 	var dw *graph.Node
 	for _, n := range g.Nodes {
-		if n.Op == "Conv" && n.Int("group", 1) > 1 {
+		if n.Op == graph.OpConv && n.Int("group", 1) > 1 {
 			dw = n
 			break
 		}
@@ -203,9 +203,9 @@ func TestMobileNetSliceGradients(t *testing.T) {
 	var end string
 	cons := g.Consumers()
 	for _, c := range cons[dw.Outputs[0]] {
-		if c.Op == "Clip" {
+		if c.Op == graph.OpClip {
 			for _, c2 := range cons[c.Outputs[0]] {
-				if c2.Op == "Conv" {
+				if c2.Op == graph.OpConv {
 					end = c2.Outputs[0]
 				}
 			}
@@ -240,12 +240,12 @@ func TestMobileNetSliceGradients(t *testing.T) {
 			// becomes Identity so the check isolates the conv rules on
 			// the real weights, groups and asymmetric pads.
 			for _, n := range m.Nodes {
-				if n.Op == "Clip" {
-					n.Op, n.Inputs = "Identity", n.Inputs[:1]
+				if n.Op == graph.OpClip {
+					n.Op, n.Inputs = graph.OpIdentity, n.Inputs[:1]
 				}
 			}
 			b.Merge(m)
-			scaled := b.Op("Mul", []string{"m/" + wname, ins[1]}, nil)
+			scaled := b.Op(graph.OpMul, []string{"m/" + wname, ins[1]}, nil)
 			b.ReplaceUses("m/"+wname, scaled, map[*graph.Node]bool{b.Producer(scaled): true})
 			if err := b.SortNodes(); err != nil {
 				b.Fail(err)

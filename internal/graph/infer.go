@@ -9,19 +9,19 @@ import (
 // inferFunc computes the output types of a node from its input types.
 type inferFunc func(g *Graph, n *Node) ([]Info, error)
 
-var unaryOps = []string{
-	"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Abs", "Neg",
-	"Clip", "Identity", "Softmax", "LogSoftmax", "Erf", "Reciprocal", "Floor",
-	"Ceil", "Round", "Sign", "Elu", "HardSigmoid", "Softplus", "Not", "IsNaN",
-	"IsInf", "InstanceNormalization", "LayerNormalization", "Dropout",
+var unaryOps = []OpType{
+	OpRelu, OpLeakyRelu, OpSigmoid, OpTanh, OpExp, OpLog, OpSqrt, OpAbs, OpNeg,
+	OpClip, OpIdentity, OpSoftmax, OpLogSoftmax, OpErf, OpReciprocal, OpFloor,
+	OpCeil, OpRound, OpSign, OpElu, OpHardSigmoid, OpSoftplus, OpNot, OpIsNaN,
+	OpIsInf, OpInstanceNormalization, OpLayerNormalization, OpDropout,
 }
 
-var broadcastOps = []string{
-	"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where",
-	"Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Mod",
+var broadcastOps = []OpType{
+	OpAdd, OpSub, OpMul, OpDiv, OpPow, OpMax, OpMin, OpSum, OpMean, OpWhere,
+	OpEqual, OpGreater, OpLess, OpGreaterOrEqual, OpLessOrEqual, OpAnd, OpOr, OpMod,
 }
 
-var boolOut = []string{"Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not", "IsNaN", "IsInf"}
+var boolOut = []OpType{OpEqual, OpGreater, OpLess, OpGreaterOrEqual, OpLessOrEqual, OpAnd, OpOr, OpNot, OpIsNaN, OpIsInf}
 
 func (g *Graph) infer(n *Node) error {
 	var f inferFunc
@@ -60,52 +60,52 @@ func (g *Graph) infer(n *Node) error {
 	return nil
 }
 
-var inferTable map[string]inferFunc
+var inferTable map[OpType]inferFunc
 
 func init() {
-	inferTable = map[string]inferFunc{
-		"Cast":               inferCast,
-		"Conv":               inferConv,
-		"ConvTranspose":      inferConvTranspose,
-		"MaxPool":            inferPool,
-		"AveragePool":        inferPool,
-		"GlobalAveragePool":  inferGlobalPool,
-		"GlobalMaxPool":      inferGlobalPool,
-		"MatMul":             inferMatMul,
-		"Gemm":               inferGemm,
-		"ReduceMean":         inferReduce,
-		"ReduceSum":          inferReduce,
-		"ReduceMax":          inferReduce,
-		"ReduceMin":          inferReduce,
-		"ReduceProd":         inferReduce,
-		"ReduceSumSquare":    inferReduce,
-		"ReduceL2":           inferReduce,
-		"ArgMax":             inferArg,
-		"ArgMin":             inferArg,
-		"Concat":             inferConcat,
-		"Split":              inferSplit,
-		"Slice":              inferSlice,
-		"Gather":             inferGather,
-		"Reshape":            inferReshape,
-		"Flatten":            inferFlatten,
-		"Transpose":          inferTranspose,
-		"Squeeze":            inferSqueeze,
-		"Unsqueeze":          inferUnsqueeze,
-		"Pad":                inferPad,
-		"Resize":             inferResize,
-		"Expand":             inferExpand,
-		"Tile":               inferTile,
-		"BatchNormalization": inferBatchNorm,
-		"Shape":              inferShapeOp,
-		"Constant":           inferConstant,
-		"ConstantOfShape":    inferConstantOfShape,
-		"Range":              inferRange,
-		"DepthToSpace":       inferDepthToSpace,
-		"SpaceToDepth":       inferSpaceToDepth,
-		"ReduceLogSumExp":    inferReduce,
-		"GatherElements":     inferGatherElements,
-		"ScatterElements":    inferFirstInput,
-		"ScatterND":          inferFirstInput,
+	inferTable = map[OpType]inferFunc{
+		OpCast:               inferCast,
+		OpConv:               inferConv,
+		OpConvTranspose:      inferConvTranspose,
+		OpMaxPool:            inferPool,
+		OpAveragePool:        inferPool,
+		OpGlobalAveragePool:  inferGlobalPool,
+		OpGlobalMaxPool:      inferGlobalPool,
+		OpMatMul:             inferMatMul,
+		OpGemm:               inferGemm,
+		OpReduceMean:         inferReduce,
+		OpReduceSum:          inferReduce,
+		OpReduceMax:          inferReduce,
+		OpReduceMin:          inferReduce,
+		OpReduceProd:         inferReduce,
+		OpReduceSumSquare:    inferReduce,
+		OpReduceL2:           inferReduce,
+		OpArgMax:             inferArg,
+		OpArgMin:             inferArg,
+		OpConcat:             inferConcat,
+		OpSplit:              inferSplit,
+		OpSlice:              inferSlice,
+		OpGather:             inferGather,
+		OpReshape:            inferReshape,
+		OpFlatten:            inferFlatten,
+		OpTranspose:          inferTranspose,
+		OpSqueeze:            inferSqueeze,
+		OpUnsqueeze:          inferUnsqueeze,
+		OpPad:                inferPad,
+		OpResize:             inferResize,
+		OpExpand:             inferExpand,
+		OpTile:               inferTile,
+		OpBatchNormalization: inferBatchNorm,
+		OpShape:              inferShapeOp,
+		OpConstant:           inferConstant,
+		OpConstantOfShape:    inferConstantOfShape,
+		OpRange:              inferRange,
+		OpDepthToSpace:       inferDepthToSpace,
+		OpSpaceToDepth:       inferSpaceToDepth,
+		OpReduceLogSumExp:    inferReduce,
+		OpGatherElements:     inferGatherElements,
+		OpScatterElements:    inferFirstInput,
+		OpScatterND:          inferFirstInput,
 	}
 }
 
@@ -130,7 +130,7 @@ func inferUnary(g *Graph, n *Node) ([]Info, error) {
 	if slices.Contains(boolOut, n.Op) {
 		out.DType = Bool
 	}
-	if n.Op == "Dropout" {
+	if n.Op == OpDropout {
 		return []Info{out, {Bool, slices.Clone(x.Shape)}}, nil
 	}
 	return []Info{out}, nil
@@ -170,7 +170,7 @@ func inferBroadcast(g *Graph, n *Node) ([]Info, error) {
 			return nil, err
 		}
 		shapes = append(shapes, x.Shape)
-		if n.Op == "Where" && i == 0 {
+		if n.Op == OpWhere && i == 0 {
 			continue
 		}
 		if dt == 0 {
@@ -230,7 +230,7 @@ func Geom(n *Node, spatial Shape, kernel []int64) (ConvGeom, error) {
 			c.Pads = make([]int64, 2*k)
 		}
 	case "SAME_UPPER", "SAME_LOWER":
-		if n.Op == "ConvTranspose" {
+		if n.Op == OpConvTranspose {
 			return c, fmt.Errorf("auto_pad %s on ConvTranspose is not supported; export with explicit pads", ap)
 		}
 		c.Pads = make([]int64, 2*k)
@@ -354,7 +354,7 @@ func inferPool(g *Graph, n *Node) ([]Info, error) {
 		out = append(out, geo.ConvOut(i, d, ceil))
 	}
 	infos := []Info{{x.DType, out}}
-	if n.Op == "MaxPool" && len(n.Outputs) > 1 {
+	if n.Op == OpMaxPool && len(n.Outputs) > 1 {
 		infos = append(infos, Info{Int64, slices.Clone(out)})
 	}
 	return infos, nil

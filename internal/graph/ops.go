@@ -9,43 +9,43 @@ import "slices"
 // shape a tensor already has, Concat or Split of one part) are resolved
 // here, at build time, and append nothing.
 
-func (g *Graph) unary(op, x string) string     { return g.Op(op, []string{x}, nil) }
-func (g *Graph) binary(op, a, b string) string { return g.Op(op, []string{a, b}, nil) }
+func (g *Graph) unary(op OpType, x string) string     { return g.Op(op, []string{x}, nil) }
+func (g *Graph) binary(op OpType, a, b string) string { return g.Op(op, []string{a, b}, nil) }
 
 // Add, Sub, Mul, Div, Pow, Max and Min are the broadcasting binary ops.
-func (g *Graph) Add(a, b string) string { return g.binary("Add", a, b) }
-func (g *Graph) Sub(a, b string) string { return g.binary("Sub", a, b) }
-func (g *Graph) Mul(a, b string) string { return g.binary("Mul", a, b) }
-func (g *Graph) Div(a, b string) string { return g.binary("Div", a, b) }
-func (g *Graph) Pow(a, b string) string { return g.binary("Pow", a, b) }
-func (g *Graph) Max(a, b string) string { return g.binary("Max", a, b) }
-func (g *Graph) Min(a, b string) string { return g.binary("Min", a, b) }
+func (g *Graph) Add(a, b string) string { return g.binary(OpAdd, a, b) }
+func (g *Graph) Sub(a, b string) string { return g.binary(OpSub, a, b) }
+func (g *Graph) Mul(a, b string) string { return g.binary(OpMul, a, b) }
+func (g *Graph) Div(a, b string) string { return g.binary(OpDiv, a, b) }
+func (g *Graph) Pow(a, b string) string { return g.binary(OpPow, a, b) }
+func (g *Graph) Max(a, b string) string { return g.binary(OpMax, a, b) }
+func (g *Graph) Min(a, b string) string { return g.binary(OpMin, a, b) }
 
 // Equal and Greater compare with broadcasting; the result is boolean.
-func (g *Graph) Equal(a, b string) string   { return g.binary("Equal", a, b) }
-func (g *Graph) Greater(a, b string) string { return g.binary("Greater", a, b) }
+func (g *Graph) Equal(a, b string) string   { return g.binary(OpEqual, a, b) }
+func (g *Graph) Greater(a, b string) string { return g.binary(OpGreater, a, b) }
 
 // MatMul is numpy-style matrix multiplication.
-func (g *Graph) MatMul(a, b string) string { return g.binary("MatMul", a, b) }
+func (g *Graph) MatMul(a, b string) string { return g.binary(OpMatMul, a, b) }
 
 // Neg, Abs, Sign, Sqrt, Exp, Log, Reciprocal, Relu, Sigmoid, Tanh,
 // Softplus and Identity are the elementwise unary ops.
-func (g *Graph) Neg(x string) string        { return g.unary("Neg", x) }
-func (g *Graph) Abs(x string) string        { return g.unary("Abs", x) }
-func (g *Graph) Sign(x string) string       { return g.unary("Sign", x) }
-func (g *Graph) Sqrt(x string) string       { return g.unary("Sqrt", x) }
-func (g *Graph) Exp(x string) string        { return g.unary("Exp", x) }
-func (g *Graph) Log(x string) string        { return g.unary("Log", x) }
-func (g *Graph) Reciprocal(x string) string { return g.unary("Reciprocal", x) }
-func (g *Graph) Relu(x string) string       { return g.unary("Relu", x) }
-func (g *Graph) Sigmoid(x string) string    { return g.unary("Sigmoid", x) }
-func (g *Graph) Tanh(x string) string       { return g.unary("Tanh", x) }
-func (g *Graph) Softplus(x string) string   { return g.unary("Softplus", x) }
-func (g *Graph) Identity(x string) string   { return g.unary("Identity", x) }
+func (g *Graph) Neg(x string) string        { return g.unary(OpNeg, x) }
+func (g *Graph) Abs(x string) string        { return g.unary(OpAbs, x) }
+func (g *Graph) Sign(x string) string       { return g.unary(OpSign, x) }
+func (g *Graph) Sqrt(x string) string       { return g.unary(OpSqrt, x) }
+func (g *Graph) Exp(x string) string        { return g.unary(OpExp, x) }
+func (g *Graph) Log(x string) string        { return g.unary(OpLog, x) }
+func (g *Graph) Reciprocal(x string) string { return g.unary(OpReciprocal, x) }
+func (g *Graph) Relu(x string) string       { return g.unary(OpRelu, x) }
+func (g *Graph) Sigmoid(x string) string    { return g.unary(OpSigmoid, x) }
+func (g *Graph) Tanh(x string) string       { return g.unary(OpTanh, x) }
+func (g *Graph) Softplus(x string) string   { return g.unary(OpSoftplus, x) }
+func (g *Graph) Identity(x string) string   { return g.unary(OpIdentity, x) }
 
 // Softmax is the softmax over one axis.
 func (g *Graph) Softmax(x string, axis int64) string {
-	return g.Op("Softmax", []string{x}, Attrs{"axis": axis})
+	return g.Op(OpSoftmax, []string{x}, Attrs{"axis": axis})
 }
 
 // Sum adds tensors with broadcasting; one tensor is returned as it is.
@@ -53,17 +53,17 @@ func (g *Graph) Sum(xs ...string) string {
 	if len(xs) == 1 {
 		return xs[0]
 	}
-	return g.Op("Sum", xs, nil)
+	return g.Op(OpSum, xs, nil)
 }
 
 // Cast converts to a data type.
 func (g *Graph) Cast(x string, to DType) string {
-	return g.Op("Cast", []string{x}, Attrs{"to": int64(to)})
+	return g.Op(OpCast, []string{x}, Attrs{"to": int64(to)})
 }
 
 // Where selects a where cond holds, else b.
 func (g *Graph) Where(cond, a, b string) string {
-	return g.Op("Where", []string{cond, a, b}, nil)
+	return g.Op(OpWhere, []string{cond, a, b}, nil)
 }
 
 // Keep is a where cond holds, else zero: Where(cond, a, 0) as a product
@@ -77,7 +77,7 @@ func (g *Graph) Keep(cond, a string) string {
 // Fill is a float constant of one value, stored as a broadcast of [1] so
 // big constant tensors do not bloat the model file.
 func (g *Graph) Fill(shape Shape, v float32) string {
-	return g.Op("Expand", []string{g.Scalar(v), g.Const1D(shape...)}, nil)
+	return g.Op(OpExpand, []string{g.Scalar(v), g.Const1D(shape...)}, nil)
 }
 
 // Zeros is Fill with 0.
@@ -89,7 +89,7 @@ func (g *Graph) Reshape(x string, shape Shape) string {
 	if slices.Equal(g.Shape(x), shape) {
 		return x
 	}
-	return g.Op("Reshape", []string{x, g.Const1D(shape...)}, nil)
+	return g.Op(OpReshape, []string{x, g.Const1D(shape...)}, nil)
 }
 
 // ExpandTo broadcasts x to shape (a no-op when x already has it).
@@ -97,12 +97,12 @@ func (g *Graph) ExpandTo(x string, shape Shape) string {
 	if slices.Equal(g.Shape(x), shape) {
 		return x
 	}
-	return g.Op("Expand", []string{x, g.Const1D(shape...)}, nil)
+	return g.Op(OpExpand, []string{x, g.Const1D(shape...)}, nil)
 }
 
 // Transpose permutes axes.
 func (g *Graph) Transpose(x string, perm ...int64) string {
-	return g.Op("Transpose", []string{x}, Attrs{"perm": perm})
+	return g.Op(OpTranspose, []string{x}, Attrs{"perm": perm})
 }
 
 // Concat joins tensors along axis; one tensor is returned as it is.
@@ -110,7 +110,7 @@ func (g *Graph) Concat(axis int64, xs ...string) string {
 	if len(xs) == 1 {
 		return xs[0]
 	}
-	return g.Op("Concat", xs, Attrs{"axis": axis})
+	return g.Op(OpConcat, xs, Attrs{"axis": axis})
 }
 
 // Split cuts x along axis into parts of the given sizes; one part is x
@@ -119,7 +119,7 @@ func (g *Graph) Split(x string, axis int64, sizes ...int64) []string {
 	if len(sizes) == 1 {
 		return []string{x}
 	}
-	return g.OpN("Split", []string{x, g.Const1D(sizes...)}, len(sizes), Attrs{"axis": axis})
+	return g.OpN(OpSplit, []string{x, g.Const1D(sizes...)}, len(sizes), Attrs{"axis": axis})
 }
 
 // Slice takes [starts, ends) along axes with steps (nil steps: 1, and no
@@ -129,7 +129,7 @@ func (g *Graph) Slice(x string, starts, ends, axes, steps []int64) string {
 	if steps != nil {
 		ins = append(ins, g.Const1D(steps...))
 	}
-	return g.Op("Slice", ins, nil)
+	return g.Op(OpSlice, ins, nil)
 }
 
 // ReduceSum sums over axes, keeping them as size 1 when keep is set. Nil
@@ -140,23 +140,23 @@ func (g *Graph) ReduceSum(x string, axes []int64, keep bool) string {
 	if axes != nil {
 		ins = append(ins, g.Const1D(axes...))
 	}
-	return g.Op("ReduceSum", ins, Attrs{"keepdims": keepDims(keep)})
+	return g.Op(OpReduceSum, ins, Attrs{"keepdims": keepDims(keep)})
 }
 
 // ReduceMean, ReduceMax and ReduceSumSquare reduce over axes (an
 // attribute at opset 17; nil axes: all of them), keeping them as size 1
 // when keep is set.
 func (g *Graph) ReduceMean(x string, axes []int64, keep bool) string {
-	return g.reduceAttr("ReduceMean", x, axes, keep)
+	return g.reduceAttr(OpReduceMean, x, axes, keep)
 }
 func (g *Graph) ReduceMax(x string, axes []int64, keep bool) string {
-	return g.reduceAttr("ReduceMax", x, axes, keep)
+	return g.reduceAttr(OpReduceMax, x, axes, keep)
 }
 func (g *Graph) ReduceSumSquare(x string, axes []int64, keep bool) string {
-	return g.reduceAttr("ReduceSumSquare", x, axes, keep)
+	return g.reduceAttr(OpReduceSumSquare, x, axes, keep)
 }
 
-func (g *Graph) reduceAttr(op, x string, axes []int64, keep bool) string {
+func (g *Graph) reduceAttr(op OpType, x string, axes []int64, keep bool) string {
 	attrs := Attrs{"keepdims": keepDims(keep)}
 	if axes != nil {
 		attrs["axes"] = axes

@@ -178,22 +178,22 @@ func TestOpsNodes(t *testing.T) {
 	cases := []struct {
 		name   string
 		build  func(g *graph.Graph, x string) []string
-		ops    []string // ops of the nodes appended, in order
-		inputs []int    // their input counts
-		same   bool     // the result is x itself
+		ops    []graph.OpType // ops of the nodes appended, in order
+		inputs []int          // their input counts
+		same   bool           // the result is x itself
 	}{
 		{"reshape to own shape", func(g *graph.Graph, x string) []string { return []string{g.Reshape(x, graph.Shape{2, 3})} }, nil, nil, true},
-		{"reshape with -1", func(g *graph.Graph, x string) []string { return []string{g.Reshape(x, graph.Shape{-1, 3})} }, []string{"Reshape"}, []int{2}, false},
+		{"reshape with -1", func(g *graph.Graph, x string) []string { return []string{g.Reshape(x, graph.Shape{-1, 3})} }, []graph.OpType{graph.OpReshape}, []int{2}, false},
 		{"expand to own shape", func(g *graph.Graph, x string) []string { return []string{g.ExpandTo(x, graph.Shape{2, 3})} }, nil, nil, true},
 		{"concat of one", func(g *graph.Graph, x string) []string { return []string{g.Concat(0, x)} }, nil, nil, true},
 		{"sum of one", func(g *graph.Graph, x string) []string { return []string{g.Sum(x)} }, nil, nil, true},
 		{"split in one", func(g *graph.Graph, x string) []string { return g.Split(x, 1, 3) }, nil, nil, true},
-		{"sum of three", func(g *graph.Graph, x string) []string { return []string{g.Sum(x, x, x)} }, []string{"Sum"}, []int{3}, false},
-		{"reduce sum, nil axes", func(g *graph.Graph, x string) []string { return []string{g.ReduceSum(x, nil, false)} }, []string{"ReduceSum"}, []int{1}, false},
-		{"reduce sum, empty axes", func(g *graph.Graph, x string) []string { return []string{g.ReduceSum(x, []int64{}, false)} }, []string{"ReduceSum"}, []int{2}, false},
-		{"fill", func(g *graph.Graph, x string) []string { return []string{g.Fill(graph.Shape{5}, 2)} }, []string{"Expand"}, []int{2}, false},
-		{"keep", func(g *graph.Graph, x string) []string { return []string{g.Keep(g.Greater(x, g.Scalar(0)), x)} }, []string{"Greater", "Cast", "Mul"}, []int{2, 1, 2}, false},
-		{"unbroadcast", func(g *graph.Graph, x string) []string { return []string{g.Unbroadcast(x, graph.Shape{3})} }, []string{"ReduceSum", "Reshape"}, []int{2, 2}, false},
+		{"sum of three", func(g *graph.Graph, x string) []string { return []string{g.Sum(x, x, x)} }, []graph.OpType{graph.OpSum}, []int{3}, false},
+		{"reduce sum, nil axes", func(g *graph.Graph, x string) []string { return []string{g.ReduceSum(x, nil, false)} }, []graph.OpType{graph.OpReduceSum}, []int{1}, false},
+		{"reduce sum, empty axes", func(g *graph.Graph, x string) []string { return []string{g.ReduceSum(x, []int64{}, false)} }, []graph.OpType{graph.OpReduceSum}, []int{2}, false},
+		{"fill", func(g *graph.Graph, x string) []string { return []string{g.Fill(graph.Shape{5}, 2)} }, []graph.OpType{graph.OpExpand}, []int{2}, false},
+		{"keep", func(g *graph.Graph, x string) []string { return []string{g.Keep(g.Greater(x, g.Scalar(0)), x)} }, []graph.OpType{graph.OpGreater, graph.OpCast, graph.OpMul}, []int{2, 1, 2}, false},
+		{"unbroadcast", func(g *graph.Graph, x string) []string { return []string{g.Unbroadcast(x, graph.Shape{3})} }, []graph.OpType{graph.OpReduceSum, graph.OpReshape}, []int{2, 2}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,7 +206,7 @@ func TestOpsNodes(t *testing.T) {
 			if tc.same != (len(outs) == 1 && outs[0] == x) {
 				t.Errorf("result %v, x itself: %v", outs, tc.same)
 			}
-			var ops []string
+			var ops []graph.OpType
 			var ins []int
 			for _, n := range g.Nodes {
 				ops, ins = append(ops, n.Op), append(ins, len(n.Inputs))

@@ -167,13 +167,13 @@ func (g *Graph) fold(n *Node) bool {
 	}
 	var v *Value
 	switch n.Op {
-	case "Constant":
+	case OpConstant:
 		c, err := ConstantValue(n)
 		if err != nil {
 			return false
 		}
 		v = c
-	case "Shape":
+	case OpShape:
 		if s, ok := g.info[n.In(0)]; ok && s.Shape != nil && n.Attrs["start"] == nil && n.Attrs["end"] == nil {
 			v = Ints(s.Shape...)
 		}
@@ -186,7 +186,7 @@ func (g *Graph) fold(n *Node) bool {
 				return false
 			}
 		}
-		if n.Op == "Identity" {
+		if n.Op == OpIdentity {
 			v = g.inits[n.Inputs[0]]
 			// A copy, not an alias: the student may train the source
 			// while the alias (a running variance, say) stays put.
@@ -209,18 +209,18 @@ func (g *Graph) fold(n *Node) bool {
 func foldInts(g *Graph, n *Node) *Value {
 	in := func(i int) *Value { return g.inits[n.In(i)] }
 	x := in(0)
-	if x == nil || x.DType == Float && n.Op != "Cast" {
+	if x == nil || x.DType == Float && n.Op != OpCast {
 		return nil
 	}
 	switch n.Op {
-	case "Unsqueeze", "Squeeze", "Reshape", "Flatten":
+	case OpUnsqueeze, OpSqueeze, OpReshape, OpFlatten:
 		if err := g.infer(n); err != nil {
 			return nil
 		}
 		s := g.info[n.Outputs[0]].Shape
 		delete(g.info, n.Outputs[0])
 		return &Value{DType: x.DType, Shape: s, I64: slices.Clone(x.I64)}
-	case "Concat":
+	case OpConcat:
 		out := &Value{DType: x.DType}
 		for i := range n.Inputs {
 			if len(in(i).Shape) != 1 {
@@ -230,7 +230,7 @@ func foldInts(g *Graph, n *Node) *Value {
 		}
 		out.Shape = Shape{int64(len(out.I64))}
 		return out
-	case "Gather":
+	case OpGather:
 		idx := in(1)
 		if len(x.Shape) != 1 || n.Int("axis", 0) != 0 {
 			return nil
@@ -246,7 +246,7 @@ func foldInts(g *Graph, n *Node) *Value {
 			out.I64 = append(out.I64, x.I64[i])
 		}
 		return out
-	case "Cast":
+	case OpCast:
 		to := DType(n.Int("to", 0))
 		switch {
 		case to == Float:
@@ -258,7 +258,7 @@ func foldInts(g *Graph, n *Node) *Value {
 		case x.DType != Float && to != Bool:
 			return &Value{DType: to, Shape: slices.Clone(x.Shape), I64: slices.Clone(x.I64)}
 		}
-	case "Add", "Sub", "Mul", "Div":
+	case OpAdd, OpSub, OpMul, OpDiv:
 		y := in(1)
 		if y == nil || y.DType == Float || (len(y.I64) != len(x.I64) && len(y.I64) != 1) {
 			return nil
@@ -267,13 +267,13 @@ func foldInts(g *Graph, n *Node) *Value {
 		for i, a := range x.I64 {
 			b := y.I64[min(i, len(y.I64)-1)]
 			switch n.Op {
-			case "Add":
+			case OpAdd:
 				out.I64[i] = a + b
-			case "Sub":
+			case OpSub:
 				out.I64[i] = a - b
-			case "Mul":
+			case OpMul:
 				out.I64[i] = a * b
-			case "Div":
+			case OpDiv:
 				if b == 0 {
 					return nil
 				}
@@ -286,7 +286,7 @@ func foldInts(g *Graph, n *Node) *Value {
 }
 
 func nodeFromProto(np *onnxpb.NodeProto) (*Node, error) {
-	n := &Node{Op: np.GetOpType(), Domain: np.GetDomain(), Name: np.GetName(), Inputs: slices.Clone(np.GetInput()), Outputs: slices.Clone(np.GetOutput()), Attrs: Attrs{}}
+	n := &Node{Op: OpType(np.GetOpType()), Domain: np.GetDomain(), Name: np.GetName(), Inputs: slices.Clone(np.GetInput()), Outputs: slices.Clone(np.GetOutput()), Attrs: Attrs{}}
 	for _, a := range np.GetAttribute() {
 		switch a.GetType() {
 		case onnxpb.AttributeProto_FLOAT:
@@ -501,7 +501,7 @@ func (g *Graph) Model() (*onnxpb.ModelProto, error) {
 		gp.Initializer = append(gp.Initializer, g.inits[k].TensorProto(k))
 	}
 	for _, n := range g.Nodes {
-		np := &onnxpb.NodeProto{OpType: proto.String(n.Op), Name: proto.String(n.Name), Input: n.Inputs, Output: n.Outputs}
+		np := &onnxpb.NodeProto{OpType: proto.String(string(n.Op)), Name: proto.String(n.Name), Input: n.Inputs, Output: n.Outputs}
 		if n.Domain != "" {
 			np.Domain = proto.String(n.Domain)
 		}

@@ -24,7 +24,7 @@ func benchLoss(b *testing.B, s graph.Shape, build func(g *graph.Graph, x, y stri
 	if err != nil {
 		b.Fatal(err)
 	}
-	dx := g.Op("Identity", []string{grads[x]}, nil)
+	dx := g.Op(graph.OpIdentity, []string{grads[x]}, nil)
 	g.Output(l, dx)
 	bs, err := g.Bytes()
 	if err != nil {

@@ -76,12 +76,12 @@ func classShape(g *graph.Graph, what, logits, target string, minC int64) bool {
 
 // Mean returns the mean of all elements of x as a [1] tensor.
 func Mean(g *graph.Graph, x string) string {
-	return g.Op("Reshape", []string{g.ReduceMean(x, nil, true), g.Const1D(1)}, nil)
+	return g.Op(graph.OpReshape, []string{g.ReduceMean(x, nil, true), g.Const1D(1)}, nil)
 }
 
 // Sum returns the sum of all elements of x as a [1] tensor.
 func Sum(g *graph.Graph, x string) string {
-	return g.Op("Reshape", []string{g.ReduceSum(x, nil, true), g.Const1D(1)}, nil)
+	return g.Op(graph.OpReshape, []string{g.ReduceSum(x, nil, true), g.Const1D(1)}, nil)
 }
 
 // MSE is the mean squared difference of a and b.
@@ -189,11 +189,11 @@ func Focal(g *graph.Graph, logits, target string, cfg FocalConfig) string {
 	_, e, sum := classExp(g, logits)
 	t := target
 	if cfg.Smooth > 0 {
-		t = g.Op("Clip", []string{target, g.Scalar(float32(cfg.Smooth / float64(c-1))), g.Scalar(float32(1 - cfg.Smooth))}, nil)
+		t = g.Op(graph.OpClip, []string{target, g.Scalar(float32(cfg.Smooth / float64(c-1))), g.Scalar(float32(1 - cfg.Smooth))}, nil)
 	}
 	axis1 := g.Const1D(1)
 	// sum_c t_c softmax_c = sum_c t_c e_c / sum_c e_c.
-	pt := g.Div(g.Op("ReduceSum", []string{g.Mul(t, e), axis1}, graph.Attrs{"keepdims": int64(1)}), sum)
+	pt := g.Div(g.Op(graph.OpReduceSum, []string{g.Mul(t, e), axis1}, graph.Attrs{"keepdims": int64(1)}), sum)
 	if cfg.Smooth > 0 {
 		pt = g.Add(pt, g.Scalar(float32(cfg.Smooth)))
 	}
@@ -210,7 +210,7 @@ func Focal(g *graph.Graph, logits, target string, cfg FocalConfig) string {
 		}
 		wshape[1] = c
 		w := g.Init("focal_alpha", graph.Floats(wshape, ws))
-		aw := g.Op("ReduceSum", []string{g.Mul(target, w), axis1}, graph.Attrs{"keepdims": int64(1)})
+		aw := g.Op(graph.OpReduceSum, []string{g.Mul(target, w), axis1}, graph.Attrs{"keepdims": int64(1)})
 		fl = g.Mul(fl, aw)
 	}
 	return g.Neg(Mean(g, fl))
@@ -354,8 +354,8 @@ func gaussianBlur(g *graph.Graph, xs []string, ch int64, win []float64, pad int6
 	row := g.Init("ssim_window_row", graph.Floats(graph.Shape{m, 1, 1, k}, taps))
 	col := g.Init("ssim_window_col", graph.Floats(graph.Shape{m, 1, k, 1}, taps))
 	x := g.Concat(1, xs...)
-	x = g.Op("Conv", []string{x, row}, graph.Attrs{"pads": []int64{0, pad, 0, pad}, "group": m})
-	x = g.Op("Conv", []string{x, col}, graph.Attrs{"pads": []int64{pad, 0, pad, 0}, "group": m})
+	x = g.Op(graph.OpConv, []string{x, row}, graph.Attrs{"pads": []int64{0, pad, 0, pad}, "group": m})
+	x = g.Op(graph.OpConv, []string{x, col}, graph.Attrs{"pads": []int64{pad, 0, pad, 0}, "group": m})
 	sizes := make([]int64, len(xs))
 	for i := range sizes {
 		sizes[i] = ch

@@ -16,6 +16,8 @@ func TestGaussianSmooth1DScipyValues(t *testing.T) {
 	}{
 		{1, []float64{1.42704095, 2.06782203, 3, 3.93217797, 4.57295905}},
 		{4, []float64{2.91948343, 2.95023502, 3, 3.04976498, 3.08051657}},
+		// sigma 0 is fmam's "no smoothing": the input unchanged (scipy would
+		// divide by zero).
 		{0, []float64{1, 2, 3, 4, 5}},
 	}
 	for _, tt := range tests {
@@ -128,6 +130,8 @@ func TestGaussianBlurAgainstBruteForce(t *testing.T) {
 	}
 }
 
+// No numbers but the sigma-0 copy: invalid sizes and sigmas must be refused
+// (GaussianBlur's and GaussianSmooth1D's documented contract).
 func TestGaussianErrors(t *testing.T) {
 	if _, err := GaussianBlur(make([]float32, 5), 2, 2, 1); err == nil {
 		t.Error("GaussianBlur accepted 5 values for 2x2")

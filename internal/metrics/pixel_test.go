@@ -13,6 +13,8 @@ import (
 
 func bools(xs ...int) []bool { return labelsOf(xs...) }
 
+// Region sizes by hand; scipy.ndimage.label(mask, structure=np.ones((3, 3)))
+// gives the same regions and sizes for every case (scipy 1.10.1).
 func TestLabelerRegions(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -52,6 +54,7 @@ func TestPixelMetricsHandComputed(t *testing.T) {
 	// anomalous scores {.9, .3}, normal scores {.8, .1}.
 	// AUROC: .9 beats both normals, .3 beats .1 only: 3/4.
 	// AP: thresholds .9 (R=1/2, P=1) and .3 (R=1, P=2/3): 1/2 + 1/3.
+	// (roc_auc_score and average_precision_score on the four pixels agree.)
 	// PRO curve (FPR, PRO) from the top: (0,0) start, .9 -> (0, 1/2),
 	// .8 -> (1/2, 1/2), .3 -> (1/2, 1), .1 -> (1, 1).
 	//   maxFPR .3: the (0,1/2)-(1/2,1/2) segment interpolates to 1/2 at .3:
@@ -81,7 +84,8 @@ func TestPixelMetricsHandComputed(t *testing.T) {
 	// A found in full -> PRO 1/2, point (.2, .5); .5: B found -> (.2, 1);
 	// .2: (.6, 1); .1: (.8, 1); 0: (1, 1).
 	// maxFPR .3: area of (0,0)-(.2,.5) = .05, then (.2,1)-(.3,1) = .1: .15/.3 = .5.
-	// maxFPR 1: .05 + .8 = .85.
+	// maxFPR 1: .05 + .8 = .85. (The 8 pixels and both regions are counted
+	// off the mask.)
 	maps = [][]float32{{0.9, 0.9, 0.1, 0.5, 0.9, 0.2, 0.2, 0}}
 	masks = [][]bool{bools(1, 1, 0, 1, 0, 0, 0, 0)}
 	for _, tt := range []struct{ maxFPR, want float64 }{{0.3, 0.5}, {1, 0.85}} {
@@ -92,6 +96,8 @@ func TestPixelMetricsHandComputed(t *testing.T) {
 	}
 }
 
+// The wanted strings are fmam's own error messages; one class only follows
+// roc_auc_score, which refuses it too.
 func TestPixelMetricsErrors(t *testing.T) {
 	ctx := context.Background()
 	ok := [][]float32{{1, 0}}
@@ -340,6 +346,8 @@ func TestPixelMetricsManyThresholds(t *testing.T) {
 	}
 }
 
+// The values are in increasing float order (IEEE 754), so their keys must be
+// too; -0 and +0 compare equal, so they are one key.
 func TestPixelKeyOrder(t *testing.T) {
 	values := []float32{float32(math.Inf(-1)), -3, -1e-40, 0, 1e-45, 1e-40, 1, 1.0000001, float32(math.MaxFloat32), float32(math.Inf(1))}
 	for i := 1; i < len(values); i++ {

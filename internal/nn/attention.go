@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/fmam/fmam/internal/graph"
+)
 
 // AttentionKind names the inconsistency-guided attention modules.
 type AttentionKind string
@@ -80,7 +84,7 @@ func (b *Builder) Attention(feaT, feaS, name string, c AttentionConfig) (refined
 	switch c.Kind {
 	case AttnCA:
 		// SE block: squeeze by global average, excite with two FCs (1x1 convs).
-		p := g.Op("GlobalAveragePool", []string{x}, nil)
+		p := g.Op(graph.OpGlobalAveragePool, []string{x}, nil)
 		h := s.Relu(s.Conv2D(p, "fc1", hidden, ConvOpts{Kernel: 1, Bias: true}))
 		mask = g.Sigmoid(s.Conv2D(h, "fc2", ch, ConvOpts{Kernel: 1, Bias: true}))
 	case AttnSA:

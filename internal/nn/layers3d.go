@@ -31,7 +31,7 @@ func (b *Builder) Conv3D(x, name string, cout, k, stride, pad int, bias bool) st
 		ins = append(ins, s.Param("b", b.bias(int64(cout), fan)))
 	}
 	p, st := int64(pad), int64(stride)
-	return b.G.Op("Conv", ins, graph.Attrs{"kernel_shape": []int64{kk, kk, kk}, "pads": []int64{p, p, p, p, p, p}, "strides": []int64{st, st, st}})
+	return b.G.Op(graph.OpConv, ins, graph.Attrs{"kernel_shape": []int64{kk, kk, kk}, "pads": []int64{p, p, p, p, p, p}, "strides": []int64{st, st, st}})
 }
 
 // bias is a conv or linear bias: PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
@@ -63,7 +63,7 @@ func (b *Builder) InstanceNorm(x, name string, affine bool) string {
 	} else {
 		scale, bias = s.constant("scale", fill(graph.Shape{c}, 1)), s.constant("bias", fill(graph.Shape{c}, 0))
 	}
-	return b.G.Op("InstanceNormalization", []string{x, scale, bias}, graph.Attrs{"epsilon": float32(1e-5)})
+	return b.G.Op(graph.OpInstanceNormalization, []string{x, scale, bias}, graph.Attrs{"epsilon": float32(1e-5)})
 }
 
 // MaxPool3D is PyTorch's MaxPool3d(kernel, stride) without padding on
@@ -89,7 +89,7 @@ func (b *Builder) MaxPool3D(x string, kernel, stride [3]int) string {
 		// Reshape's 0 copies the batch size, so a graph exported with a
 		// dynamic batch axis still runs at any batch.
 		flat := g.Reshape(x, graph.Shape{0, xs[1] * xs[2], xs[3], xs[4]})
-		y := g.Op("MaxPool", []string{flat}, graph.Attrs{"kernel_shape": k[1:], "strides": st[1:]})
+		y := g.Op(graph.OpMaxPool, []string{flat}, graph.Attrs{"kernel_shape": k[1:], "strides": st[1:]})
 		ys := g.Shape(y)
 		return g.Reshape(y, graph.Shape{0, xs[1], xs[2], ys[2], ys[3]})
 	}
@@ -97,12 +97,12 @@ func (b *Builder) MaxPool3D(x string, kernel, stride [3]int) string {
 		// One output frame of tiles: every frame's tiles pooled in 2-D,
 		// then the maximum over frames (the same maximum).
 		y := b.MaxPool3D(x, [3]int{1, kernel[1], kernel[2]}, [3]int{1, stride[1], stride[2]})
-		return g.Op("ReduceMax", []string{y}, graph.Attrs{"axes": []int64{2}, "keepdims": int64(1)})
+		return g.Op(graph.OpReduceMax, []string{y}, graph.Attrs{"axes": []int64{2}, "keepdims": int64(1)})
 	}
 	if k[0] == xs[2] {
 		st[0] = k[0]
 	}
-	return g.Op("MaxPool", []string{x}, graph.Attrs{"kernel_shape": k, "strides": st})
+	return g.Op(graph.OpMaxPool, []string{x}, graph.Attrs{"kernel_shape": k, "strides": st})
 }
 
 // Linear is PyTorch's Linear on [N, in]: y = x W^T + b with W [out, in]
@@ -119,7 +119,7 @@ func (b *Builder) Linear(x, name string, out int, bias bool) string {
 	if bias {
 		ins = append(ins, s.Param("b", b.bias(int64(out), in)))
 	}
-	return b.G.Op("Gemm", ins, graph.Attrs{"transB": int64(1)})
+	return b.G.Op(graph.OpGemm, ins, graph.Attrs{"transB": int64(1)})
 }
 
 // Dropout2d is PyTorch's Dropout2d on [N, C, H, W]: in training whole
@@ -142,7 +142,7 @@ func (b *Builder) Dropout2d(x, mask string) string {
 		ms = append(ms, 1)
 	}
 	m := b.G.Input(mask, graph.Float, ms)
-	return b.G.Op("Mul", []string{x, m}, nil)
+	return b.G.Op(graph.OpMul, []string{x, m}, nil)
 }
 
 // Dropout2dMask draws the keep-mask Dropout2d reads in training: n*c

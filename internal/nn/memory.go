@@ -113,7 +113,7 @@ func StopGradient(g *graph.Graph, x string) string {
 // item scores q·Mᵀ [N, H, W, M].
 func memoryRead(g *graph.Graph, x, items, queryName string, detach bool) (out, query, score string) {
 	q := g.Transpose(l2Normalize(g, x, 1), 0, 2, 3, 1)
-	g.AddNode(&graph.Node{Op: "Identity", Name: queryName, Inputs: []string{q}, Outputs: []string{queryName}})
+	g.AddNode(&graph.Node{Op: graph.OpIdentity, Name: queryName, Inputs: []string{q}, Outputs: []string{queryName}})
 	score = memoryScore(g, queryName, items)
 	w := g.Softmax(score, -1)
 	if detach {
@@ -135,7 +135,7 @@ func memoryScore(g *graph.Graph, query, items string) string {
 func oneHotNearest(g *graph.Graph, score string) string {
 	ss := g.Shape(score)
 	m := ss[len(ss)-1]
-	idx := g.Op("ArgMax", []string{score}, graph.Attrs{"axis": int64(len(ss) - 1), "keepdims": int64(1)})
+	idx := g.Op(graph.OpArgMax, []string{score}, graph.Attrs{"axis": int64(len(ss) - 1), "keepdims": int64(1)})
 	ids := make([]int64, m)
 	for i := range ids {
 		ids[i] = int64(i)

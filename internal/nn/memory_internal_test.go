@@ -53,13 +53,13 @@ func TestMemoryReadDetached(t *testing.T) {
 	x := g.Input("x", graph.Float, graph.Shape{1, c, 2, 2})
 	b := New(g, false, 5)
 	mem := b.Memory(x, "memory", m)
-	read := g.Op("Slice", []string{mem.Out, g.Const1D(c), g.Const1D(2 * c), g.Const1D(1)}, nil)
-	l := g.Op("Reshape", []string{g.Op("ReduceSum", []string{read}, graph.Attrs{"keepdims": int64(1)}), g.Const1D(1)}, nil)
+	read := g.Op(graph.OpSlice, []string{mem.Out, g.Const1D(c), g.Const1D(2 * c), g.Const1D(1)}, nil)
+	l := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{read}, graph.Attrs{"keepdims": int64(1)}), g.Const1D(1)}, nil)
 	grads, err := autodiff.Backward(g, l, []string{x})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dx := g.Op("Identity", []string{grads[x]}, nil)
+	dx := g.Op(graph.OpIdentity, []string{grads[x]}, nil)
 	g.Output(l, dx)
 	mb, err := g.Bytes()
 	if err != nil {

@@ -236,7 +236,7 @@ func (b *Builder) Conv2D(x, name string, cout int, o ConvOpts) string {
 		ins = append(ins, s.Param("b", bv))
 	}
 	p := int64(o.Pad)
-	return b.G.Op("Conv", ins, graph.Attrs{"kernel_shape": []int64{k, k}, "pads": []int64{p, p, p, p}, "strides": []int64{stride, stride}})
+	return b.G.Op(graph.OpConv, ins, graph.Attrs{"kernel_shape": []int64{k, k}, "pads": []int64{p, p, p, p}, "strides": []int64{stride, stride}})
 }
 
 // ConvTranspose2D is PyTorch's ConvTranspose2d(cin, cout, o.Kernel,
@@ -261,7 +261,7 @@ func (b *Builder) ConvTranspose2D(x, name string, cout int, o ConvOpts) string {
 		ins = append(ins, bias)
 	}
 	p, op := int64(o.Pad), int64(o.OutPad)
-	return b.G.Op("ConvTranspose", ins, graph.Attrs{"kernel_shape": []int64{k, k}, "pads": []int64{p, p, p, p},
+	return b.G.Op(graph.OpConvTranspose, ins, graph.Attrs{"kernel_shape": []int64{k, k}, "pads": []int64{p, p, p, p},
 		"strides": []int64{stride, stride}, "output_padding": []int64{op, op}})
 }
 
@@ -285,7 +285,7 @@ func (b *Builder) BatchNorm(x, name string) string {
 	variance := s.constant("running_var", fill(graph.Shape{c}, 1))
 	const eps = 1e-5
 	if !b.Train {
-		return g.Op("BatchNormalization", []string{x, gamma, beta, mean, variance}, graph.Attrs{"epsilon": float32(eps)})
+		return g.Op(graph.OpBatchNormalization, []string{x, gamma, beta, mean, variance}, graph.Attrs{"epsilon": float32(eps)})
 	}
 	// A composite op: its closed-form gradient is far smaller than that of
 	// its expansion, which graph lowering writes when the model is saved.
@@ -302,7 +302,7 @@ func (b *Builder) Relu(x string) string { return b.G.Relu(x) }
 
 // MaxPool2 halves the spatial size with a 2x2 max pool.
 func (b *Builder) MaxPool2(x string) string {
-	return b.G.Op("MaxPool", []string{x}, graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}})
+	return b.G.Op(graph.OpMaxPool, []string{x}, graph.Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}})
 }
 
 // Upsample2 doubles the spatial size by bilinear interpolation with
@@ -311,7 +311,7 @@ func (b *Builder) MaxPool2(x string) string {
 func (b *Builder) Upsample2(x string) string {
 	g := b.G
 	scales := g.Init("scales", graph.Floats(graph.Shape{4}, []float32{1, 1, 2, 2}))
-	return g.Op("Resize", []string{x, "", scales}, graph.Attrs{"mode": "linear", "coordinate_transformation_mode": "align_corners"})
+	return g.Op(graph.OpResize, []string{x, "", scales}, graph.Attrs{"mode": "linear", "coordinate_transformation_mode": "align_corners"})
 }
 
 // ConvBNRelu is conv3x3-BN-ReLU.

@@ -31,8 +31,8 @@ func tinyDetector(t *testing.T, inH, inW int64, shape graph.Shape, base, mask []
 	t.Helper()
 	g := graph.New("tiny_detector")
 	x := g.Input("images", graph.Float, graph.Shape{1, 3, inH, inW})
-	m := g.Op("ReduceMean", []string{x}, graph.Attrs{"axes": []int64{1, 2, 3}, "keepdims": int64(0)})
-	y := g.Op("Add", []string{g.Init("base", graph.Floats(shape, base)), g.Op("Mul", []string{g.Init("mask", graph.Floats(shape, mask)), m}, nil)}, nil)
+	m := g.Op(graph.OpReduceMean, []string{x}, graph.Attrs{"axes": []int64{1, 2, 3}, "keepdims": int64(0)})
+	y := g.Op(graph.OpAdd, []string{g.Init("base", graph.Floats(shape, base)), g.Op(graph.OpMul, []string{g.Init("mask", graph.Floats(shape, mask)), m}, nil)}, nil)
 	g.Output(y)
 	p := filepath.Join(t.TempDir(), "det.onnx")
 	if err := g.Save(p); err != nil {

@@ -30,7 +30,7 @@ func TestResizeMatchesORT(t *testing.T) {
 				}
 				g := graph.New("resize")
 				x := g.Input("x", graph.Float, graph.Shape{1, 3, int64(sz.h), int64(sz.w)})
-				y := g.Op("Resize", []string{x, "", "", g.Const1D(1, 3, int64(sz.oh), int64(sz.ow))}, graph.Attrs{"mode": "linear", "coordinate_transformation_mode": onnxMode})
+				y := g.Op(graph.OpResize, []string{x, "", "", g.Const1D(1, 3, int64(sz.oh), int64(sz.ow))}, graph.Attrs{"mode": "linear", "coordinate_transformation_mode": onnxMode})
 				g.Output(y)
 				b, err := g.Bytes()
 				if err != nil {

@@ -35,7 +35,7 @@ func TestRunAddMul(t *testing.T) {
 	rt := openRuntime(t)
 	g := graph.New("t")
 	x := g.Input("x", graph.Float, graph.Shape{2, 3})
-	y := g.Op("Mul", []string{g.Op("Add", []string{x, g.Scalar(1)}, nil), g.Scalar(2)}, nil)
+	y := g.Op(graph.OpMul, []string{g.Op(graph.OpAdd, []string{x, g.Scalar(1)}, nil), g.Scalar(2)}, nil)
 	g.Output(y)
 	b, err := g.Bytes()
 	if err != nil {
@@ -83,7 +83,7 @@ func slowModel(t *testing.T, n int64, depth int) ([]byte, string) {
 	x := g.Input("x", graph.Float, graph.Shape{n, n})
 	y := x
 	for range depth {
-		y = g.Op("MatMul", []string{y, x}, nil)
+		y = g.Op(graph.OpMatMul, []string{y, x}, nil)
 	}
 	g.Output(y)
 	b, err := g.Bytes()
@@ -148,7 +148,7 @@ func TestCUDAFallbackWarnsOnce(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	g := graph.New("t")
 	x := g.Input("x", graph.Float, graph.Shape{1})
-	g.Output(g.Op("Neg", []string{x}, nil))
+	g.Output(g.Op(graph.OpNeg, []string{x}, nil))
 	b, err := g.Bytes()
 	if err != nil {
 		t.Fatal(err)

@@ -58,8 +58,8 @@ func BenchmarkConvStack(b *testing.B) {
 	// Train step.
 	tgr, bb, tx, ty := convStack()
 	target := tgr.Input("target", graph.Float, graph.Shape{8, 32, 64, 64})
-	d := tgr.Op("Sub", []string{ty, target}, nil)
-	loss := tgr.Op("Reshape", []string{tgr.Op("ReduceMean", []string{tgr.Op("Mul", []string{d, d}, nil)}, graph.Attrs{"keepdims": int64(0)}), tgr.Const1D(1)}, nil)
+	d := tgr.Op(graph.OpSub, []string{ty, target}, nil)
+	loss := tgr.Op(graph.OpReshape, []string{tgr.Op(graph.OpReduceMean, []string{tgr.Op(graph.OpMul, []string{d, d}, nil)}, graph.Attrs{"keepdims": int64(0)}), tgr.Const1D(1)}, nil)
 	st, err := train.Compile(train.Spec{Graph: tgr, Batch: []string{tx, target}, Loss: loss, Trainable: bb.Registry().Trainable, Optim: optim.Config{Kind: "adam"}})
 	if err != nil {
 		b.Fatal(err)

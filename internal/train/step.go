@@ -202,7 +202,7 @@ func (st *Step) packParams(g *graph.Graph, params []string) (string, error) {
 	st.Init[flat] = graph.Floats(graph.Shape{off}, init)
 	parts := g.Split(flat, 0, sizes...)
 	for i, p := range params {
-		g.ComputeInput(&graph.Node{Op: "Reshape", Name: p, Inputs: []string{parts[i], g.Const1D(g.Shape(p)...)}, Outputs: []string{p}})
+		g.ComputeInput(&graph.Node{Op: graph.OpReshape, Name: p, Inputs: []string{parts[i], g.Const1D(g.Shape(p)...)}, Outputs: []string{p}})
 	}
 	return flat, g.Err()
 }

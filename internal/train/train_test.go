@@ -40,8 +40,8 @@ func buildNet(train bool) (*graph.Graph, *nn.Builder, string, string, string) {
 func buildTrain(t *testing.T) *train.Step {
 	g, b, x, y, _ := buildNet(true)
 	target := g.Input("target", graph.Float, graph.Shape{batch, 3, size, size})
-	d := g.Op("Sub", []string{y, target}, nil)
-	loss := g.Op("Reshape", []string{g.Op("ReduceMean", []string{g.Op("Mul", []string{d, d}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+	d := g.Op(graph.OpSub, []string{y, target}, nil)
+	loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceMean, []string{g.Op(graph.OpMul, []string{d, d}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 	st, err := train.Compile(train.Spec{Graph: g, Batch: []string{x, target}, Loss: loss, Trainable: b.Registry().Trainable, States: b.Registry().States(), Optim: optim.Config{Kind: "adam"}})
 	if err != nil {
 		t.Fatal(err)

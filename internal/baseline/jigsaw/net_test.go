@@ -173,7 +173,7 @@ func TestNetworkGradients(t *testing.T) {
 			default:
 				continue
 			}
-			swapped[n.Op]++
+			swapped[string(n.Op)]++
 		}
 		// 6 ReLUs in the 3-D stages, 1 after the 2-D conv, 1 per head; 3
 		// pools in the 3-D stages (the last one per frame, then a
