@@ -226,7 +226,7 @@ cpu). Progress goes to stderr.`,
 				if cfg.Device, cfg.Threads, err = rootDevice(cmd); err != nil {
 					return err
 				}
-				lib, err := ort.FindLibrary(cmd.Flag("ort-lib").Value.String(), os.Getenv("FMAM_ORT_LIB"))
+				lib, err := ort.FindLibrary(cmd.Flag("ort-lib").Value.String(), "")
 				if err != nil {
 					return err
 				}

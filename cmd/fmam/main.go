@@ -168,14 +168,9 @@ func commandLogger(cmd *cobra.Command) *slog.Logger {
 	return (&app{}).setLogger(cmd, level)
 }
 
-// ortLibCandidates is the library search order: flag, environment, config.
-func (a *app) ortLibCandidates(cfgLib string) []string {
-	return []string{a.ortLib, os.Getenv("FMAM_ORT_LIB"), cfgLib}
-}
-
 // openRuntime loads ONNX Runtime for commands that take no config.
 func (a *app) openRuntime() (*ort.Runtime, error) {
-	lib, err := ort.FindLibrary(a.ortLibCandidates("")...)
+	lib, err := ort.FindLibrary(a.ortLib, "")
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/fmam/fmam/internal/experiment"
+	"github.com/fmam/fmam/internal/ort"
 )
 
 // openRun loads the configuration (from --config, or the run folder's
@@ -50,7 +51,11 @@ func (a *app) openRun(cmd *cobra.Command, runDir string, mustExist bool, extra m
 	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		progress = f
 	}
-	return experiment.Open(cfg, runDir, log, progress)
+	lib, err := ort.FindLibrary(a.ortLib, cfg.OrtLib)
+	if err != nil {
+		return nil, err
+	}
+	return experiment.Open(cfg, runDir, lib, log, progress)
 }
 
 // addNewVersion adds --new-version to a command that starts runs.

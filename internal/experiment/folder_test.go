@@ -158,7 +158,7 @@ eval: {batch: 8, pictures: 2}
 	// Without data.categories every folder with train/ is a category.
 	cfg := *e.Cfg
 	cfg.Data.Categories = nil
-	noCats, err := experiment.Open(&cfg, t.TempDir(), quiet(), nil)
+	noCats, err := experiment.Open(&cfg, t.TempDir(), e.RT.LibPath, quiet(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 func openRuntime(t *testing.T) *ort.Runtime {
 	t.Helper()
-	lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
+	lib, err := ort.FindLibrary("", "")
 	if err != nil {
 		t.Skipf("ONNX Runtime not installed: %v", err)
 	}
