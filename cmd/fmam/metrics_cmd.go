@@ -108,7 +108,7 @@ A malformed row or an unpaired file is an error naming the file and line.`,
 				skipUnmasked = true
 				fallthrough
 			case maps != "" && masks != "":
-				res, err := metrics.EvaluateMapsDir(cmd.Context(), maps, masks, metrics.PixelOptions{Sigma: sigma, MaxFPR: maxFPR, SkipUnmasked: skipUnmasked})
+				res, err := metrics.EvaluateMapsDir(cmd.Context(), maps, masks, metrics.PixelOptions{Sigma: sigma, MaxFPR: maxFPR, SkipUnmasked: skipUnmasked}, commandLogger(cmd))
 				if err != nil {
 					return err
 				}
