@@ -14,8 +14,7 @@ import (
 // run executes fmam with args and returns its output and error.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	a := &app{}
-	root := a.newRoot()
+	root := newRoot()
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)

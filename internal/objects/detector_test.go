@@ -1,7 +1,6 @@
 package objects
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
