@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,9 +13,60 @@ import (
 	"github.com/fmam/fmam/internal/experiment"
 )
 
-func (a *app) newBenchCmd() *cobra.Command {
-	o := bench.Options{}
-	var asJSON bool
+// benchOptions are the options of 'fmam bench'.
+type benchOptions struct {
+	f      *factory
+	o      bench.Options
+	asJSON bool
+}
+
+func (o *benchOptions) complete(cmd *cobra.Command, _ []string) error {
+	if cmd.Flags().Changed("threads") {
+		o.o.Threads = o.f.threads
+	}
+	if cmd.Flags().Changed("device") {
+		o.o.Device = o.f.device
+	}
+	return nil
+}
+
+func (o *benchOptions) validate() error {
+	_, err := experiment.LookupArch(o.o.Model)
+	return err
+}
+
+func (o *benchOptions) run(ctx context.Context, s streams, _ *slog.Logger) error {
+	b, err := experiment.LookupArch(o.o.Model)
+	if err != nil {
+		return err
+	}
+	rt, err := o.f.runtime()
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	res, err := bench.Run(ctx, rt, b, o.o)
+	if err != nil {
+		return err
+	}
+	out := s.Out
+	if o.asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(out, string(b))
+		return nil
+	}
+	fmt.Fprintf(out, "%s width %g, %dx%d, batch %d, %d threads, %s\n", res.Model, res.Width, res.Size, res.Size, res.Batch, res.Threads, res.DeviceUsed)
+	fmt.Fprintf(out, "params         %d\ntrain step     %.1f ms (fastest %.1f)\ninference      %.1f ms / batch (fastest %.1f)\ntrain/infer    %.2f\npeak RSS       %.0f MB\ncompile        %.0f ms\n",
+		res.Params, res.TrainStepMS, res.TrainStepMinMS, res.InferBatchMS, res.InferBatchMinMS, res.Ratio, res.PeakRSSMB, res.CompileMS)
+	if cf := res.ConvFloor; cf != nil {
+		fmt.Fprintf(out, "convs alone    %.1f ms forward, %.1f ms with gradients (%d convs, %.0f%% of the step)\n",
+			cf.ForwardMS, cf.StepMS, cf.Convs, 100*cf.StepMS/res.TrainStepMS)
+	}
+	return nil
+}
+
+func newBenchCmd(f *factory) *cobra.Command {
+	o := &benchOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time training steps and inference batches of a built-in network on random data",
@@ -35,53 +88,19 @@ step that only faster conv kernels could shrink.`,
   fmam bench --model jigsaw --width 1 --size 64 --batch 32 --threads 2
   /usr/bin/python3 scripts/bench_compare.py --fmam bin/fmam --model draem --width 0.125 --rounds 5`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("threads") {
-				o.Threads = a.threads
-			}
-			if cmd.Flags().Changed("device") {
-				o.Device = a.device
-			}
-			b, err := experiment.LookupArch(o.Model)
-			if err != nil {
-				return err
-			}
-			rt, err := a.openRuntime()
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
-			res, err := bench.Run(cmd.Context(), rt, b, o)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				b, _ := json.Marshal(res)
-				fmt.Fprintln(out, string(b))
-				return nil
-			}
-			fmt.Fprintf(out, "%s width %g, %dx%d, batch %d, %d threads, %s\n", res.Model, res.Width, res.Size, res.Size, res.Batch, res.Threads, res.DeviceUsed)
-			fmt.Fprintf(out, "params         %d\ntrain step     %.1f ms (fastest %.1f)\ninference      %.1f ms / batch (fastest %.1f)\ntrain/infer    %.2f\npeak RSS       %.0f MB\ncompile        %.0f ms\n",
-				res.Params, res.TrainStepMS, res.TrainStepMinMS, res.InferBatchMS, res.InferBatchMinMS, res.Ratio, res.PeakRSSMB, res.CompileMS)
-			if cf := res.ConvFloor; cf != nil {
-				fmt.Fprintf(out, "convs alone    %.1f ms forward, %.1f ms with gradients (%d convs, %.0f%% of the step)\n",
-					cf.ForwardMS, cf.StepMS, cf.Convs, 100*cf.StepMS/res.TrainStepMS)
-			}
-			return nil
-		},
+		RunE: f.runE(o),
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "mnad", "the baseline network: "+strings.Join(archNames(), ", "))
-	f.Float64Var(&o.Width, "width", 0.25, "channel width multiplier")
-	f.IntVar(&o.Size, "size", 64, "input height and width")
-	f.IntVar(&o.Batch, "batch", 4, "batch size")
-	f.IntVar(&o.Steps, "steps", 20, "timed steps")
-	f.IntVar(&o.Warmup, "warmup", 3, "untimed steps first")
-	f.BoolVar(&asJSON, "json", false, "print one JSON object")
-	f.BoolVar(&o.ConvFloor, "conv-floor", false, "also time each convolution alone, forward and with gradients")
-	f.StringVar(&o.Profile, "profile", "", "write ONNX Runtime per-node profiles (Chrome trace JSON) with this file prefix")
-	o.Device = "cpu"
+	fl := cmd.Flags()
+	fl.StringVar(&o.o.Model, "model", "mnad", "the baseline network: "+strings.Join(archNames(), ", "))
+	fl.Float64Var(&o.o.Width, "width", 0.25, "channel width multiplier")
+	fl.IntVar(&o.o.Size, "size", 64, "input height and width")
+	fl.IntVar(&o.o.Batch, "batch", 4, "batch size")
+	fl.IntVar(&o.o.Steps, "steps", 20, "timed steps")
+	fl.IntVar(&o.o.Warmup, "warmup", 3, "untimed steps first")
+	fl.BoolVar(&o.asJSON, "json", false, "print one JSON object")
+	fl.BoolVar(&o.o.ConvFloor, "conv-floor", false, "also time each convolution alone, forward and with gradients")
+	fl.StringVar(&o.o.Profile, "profile", "", "write ONNX Runtime per-node profiles (Chrome trace JSON) with this file prefix")
+	o.o.Device = "cpu"
 	return cmd
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -9,11 +11,55 @@ import (
 	"github.com/fmam/fmam/internal/experiment"
 )
 
+// compareOptions are the options of 'fmam compare'.
+type compareOptions struct {
+	out, name string
+	asJSON    bool
+	runs      []string
+}
+
+func (o *compareOptions) complete(_ *cobra.Command, args []string) error {
+	o.runs = args
+	return nil
+}
+
+func (o *compareOptions) validate() error { return nil }
+
+func (o *compareOptions) run(ctx context.Context, s streams, _ *slog.Logger) error {
+	c, err := experiment.Compare(ctx, o.runs)
+	if err != nil {
+		return err
+	}
+	if o.out != "" {
+		if err := c.Write(o.out, o.name); err != nil {
+			return err
+		}
+	}
+	w := s.Out
+	if o.asJSON {
+		t, err := c.Machine()
+		if err != nil {
+			return err
+		}
+		return t.WriteJSON(w)
+	}
+	t, err := c.Markdown()
+	if err != nil {
+		return err
+	}
+	if err := t.WriteMarkdown(w); err != nil {
+		return err
+	}
+	if o.out != "" {
+		fmt.Fprintf(w, "(%s.{md,csv,json,html})\n", filepath.Join(o.out, o.name))
+	}
+	return nil
+}
+
 // newCompareCmd returns the "compare" command: one table over several
 // evaluated run folders.
-func newCompareCmd() *cobra.Command {
-	var out, name string
-	var asJSON bool
+func newCompareCmd(f *factory) *cobra.Command {
+	o := &compareOptions{}
 	cmd := &cobra.Command{
 		Use:   "compare RUN...",
 		Short: "One table over several evaluated run folders, with the config keys that differ",
@@ -32,39 +78,10 @@ the table and the runs' pictures (ROC curves, map panels, loss curves).`,
   fmam compare runs/a runs/b --out results/a-vs-b
   fmam compare runs/a runs/b --json`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, runs []string) error {
-			c, err := experiment.Compare(cmd.Context(), runs)
-			if err != nil {
-				return err
-			}
-			if out != "" {
-				if err := c.Write(out, name); err != nil {
-					return err
-				}
-			}
-			w := cmd.OutOrStdout()
-			if asJSON {
-				t, err := c.Machine()
-				if err != nil {
-					return err
-				}
-				return t.WriteJSON(w)
-			}
-			t, err := c.Markdown()
-			if err != nil {
-				return err
-			}
-			if err := t.WriteMarkdown(w); err != nil {
-				return err
-			}
-			if out != "" {
-				fmt.Fprintf(w, "(%s.{md,csv,json,html})\n", filepath.Join(out, name))
-			}
-			return nil
-		},
+		RunE: f.runE(o),
 	}
-	cmd.Flags().StringVar(&out, "out", "", "also write the table and an HTML page into this folder")
-	cmd.Flags().StringVar(&name, "name", "compare", "base name of the files --out writes")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the table as JSON (every number its own field) instead of Markdown")
+	cmd.Flags().StringVar(&o.out, "out", "", "also write the table and an HTML page into this folder")
+	cmd.Flags().StringVar(&o.name, "name", "compare", "base name of the files --out writes")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the table as JSON (every number its own field) instead of Markdown")
 	return cmd
 }

@@ -13,7 +13,7 @@ import (
 // registerCompletions makes the shell complete --preset with the presets
 // of the config named by --config (or the embedded one), and --config with
 // YAML files. cobra's own 'completion' command writes the scripts.
-func (a *app) registerCompletions(root *cobra.Command) {
+func registerCompletions(root *cobra.Command) {
 	_ = root.RegisterFlagCompletionFunc("config", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
 	})

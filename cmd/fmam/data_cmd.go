@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -15,27 +17,83 @@ import (
 )
 
 // newDataCmd returns the "data" command group: dataset utilities.
-func newDataCmd() *cobra.Command {
+func newDataCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data",
 		Short: "Dataset utilities",
 		Long:  "Dataset utilities: make small synthetic datasets in the layouts of the real benchmarks, detect object boxes in video frames.",
 	}
-	cmd.AddCommand(newDataSynthCmd(), newDataBoxesCmd())
+	cmd.AddCommand(newDataSynthCmd(f), newDataBoxesCmd(f))
 	return cmd
 }
 
-func newDataSynthCmd() *cobra.Command {
-	var (
-		kind, out, name      string
-		size, frames         int
-		videosTrain, videosT int
-		train, testGood      int
-		testDefect           int
-		categories           []string
-		seed                 uint64
-		force                bool
-	)
+// synthOptions are the options of 'fmam data synth'.
+type synthOptions struct {
+	kind, out, name      string
+	size, frames         int
+	videosTrain, videosT int
+	train, testGood      int
+	testDefect           int
+	categories           []string
+	seed                 uint64
+	force                bool
+}
+
+func (o *synthOptions) complete(*cobra.Command, []string) error { return nil }
+
+func (o *synthOptions) validate() error {
+	if o.out == "" {
+		return fmt.Errorf("--out is required: the folder to write the dataset into")
+	}
+	// The library reads 0 as "default"; on the command line 0 would
+	// silently become the default, so refuse it.
+	for _, c := range []struct {
+		flag string
+		v    int
+	}{{"size", o.size}, {"videos-train", o.videosTrain}, {"videos-test", o.videosT}, {"frames", o.frames},
+		{"train", o.train}, {"test-good", o.testGood}, {"test-defect", o.testDefect}} {
+		if c.v < 1 {
+			return fmt.Errorf("--%s is %d, must be at least 1", c.flag, c.v)
+		}
+	}
+	if o.kind != "video" && o.kind != "mvtec" {
+		return fmt.Errorf("--kind %q: want video or mvtec", o.kind)
+	}
+	return nil
+}
+
+func (o *synthOptions) run(ctx context.Context, s streams, log *slog.Logger) error {
+	w := s.Out
+	if o.kind == "video" {
+		sum, err := synth.GenerateVideo(ctx, synth.VideoOptions{
+			Log: log, Out: o.out, Name: o.name, Width: o.size, Height: o.size,
+			TrainVideos: o.videosTrain, TestVideos: o.videosT, Frames: o.frames,
+			Seed: o.seed, Force: o.force,
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "wrote %s: %d training videos (%d frames), %d test videos (%d frames, %d anomalous), %dx%d\nframe labels: %s\n",
+			sum.Root, sum.TrainVideos, sum.TrainFrames, sum.TestVideos, sum.TestFrames, sum.AnomalousFrames,
+			sum.Width, sum.Height, sum.LabelsPath)
+		return nil
+	}
+	sum, err := synth.GenerateMVTec(ctx, synth.MVTecOptions{
+		Log: log, Out: o.out, Categories: o.categories, Size: o.size,
+		Train: o.train, TestGood: o.testGood, TestDefect: o.testDefect,
+		Seed: o.seed, Force: o.force,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s: categories %s, %d train, %d test good, %d test defective images (%s), %dx%d\n",
+		sum.Root, strings.Join(sum.Categories, ", "), sum.TrainImages, sum.TestGoodImages, sum.TestDefectImages,
+		strings.Join(sum.Defects, ", "), sum.Size, sum.Size)
+	return nil
+}
+
+func newDataSynthCmd(f *factory) *cobra.Command {
+	o := &synthOptions{}
 	cmd := &cobra.Command{
 		Use:   "synth --kind video|mvtec --out DIR",
 		Short: "Write a small deterministic synthetic dataset",
@@ -64,86 +122,120 @@ when complete; a non-empty --out is only replaced with --force.
 		Args: cobra.NoArgs,
 		// Errors here name the file or flag at fault; the usage text would bury them.
 		SilenceUsage: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return fmt.Errorf("--out is required: the folder to write the dataset into")
-			}
-			// The library reads 0 as "default"; on the command line 0 would
-			// silently become the default, so refuse it.
-			for _, c := range []struct {
-				flag string
-				v    int
-			}{{"size", size}, {"videos-train", videosTrain}, {"videos-test", videosT}, {"frames", frames},
-				{"train", train}, {"test-good", testGood}, {"test-defect", testDefect}} {
-				if c.v < 1 {
-					return fmt.Errorf("--%s is %d, must be at least 1", c.flag, c.v)
-				}
-			}
-			w := cmd.OutOrStdout()
-			switch kind {
-			case "video":
-				sum, err := synth.GenerateVideo(cmd.Context(), synth.VideoOptions{
-					Out: out, Name: name, Width: size, Height: size,
-					TrainVideos: videosTrain, TestVideos: videosT, Frames: frames,
-					Seed: seed, Force: force,
-				})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "wrote %s: %d training videos (%d frames), %d test videos (%d frames, %d anomalous), %dx%d\nframe labels: %s\n",
-					sum.Root, sum.TrainVideos, sum.TrainFrames, sum.TestVideos, sum.TestFrames, sum.AnomalousFrames,
-					sum.Width, sum.Height, sum.LabelsPath)
-			case "mvtec":
-				sum, err := synth.GenerateMVTec(cmd.Context(), synth.MVTecOptions{
-					Out: out, Categories: categories, Size: size,
-					Train: train, TestGood: testGood, TestDefect: testDefect,
-					Seed: seed, Force: force,
-				})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "wrote %s: categories %s, %d train, %d test good, %d test defective images (%s), %dx%d\n",
-					sum.Root, strings.Join(sum.Categories, ", "), sum.TrainImages, sum.TestGoodImages, sum.TestDefectImages,
-					strings.Join(sum.Defects, ", "), sum.Size, sum.Size)
-			default:
-				return fmt.Errorf("--kind %q: want video or mvtec", kind)
-			}
-			return nil
-		},
+		RunE:         f.runE(o),
 	}
-	f := cmd.Flags()
-	f.StringVar(&kind, "kind", "", "dataset kind: video or mvtec (required)")
-	f.StringVar(&out, "out", "", "output folder (required)")
-	f.IntVar(&size, "size", 64, "image width and height in pixels")
-	f.Uint64Var(&seed, "seed", 1, "random seed; the same seed gives the same files")
-	f.BoolVar(&force, "force", false, "replace --out if it is not empty")
-	f.IntVar(&videosTrain, "videos-train", 4, "video: number of training videos (1-99)")
-	f.IntVar(&videosT, "videos-test", 4, "video: number of test videos (1-99)")
-	f.IntVar(&frames, "frames", 60, "video: frames per video (8-999)")
-	f.StringVar(&name, "name", "synth", "video: dataset name, used in frame_labels_<name>.npy")
-	f.StringSliceVar(&categories, "categories", synth.MVTecCategories(), "mvtec: categories to write")
-	f.IntVar(&train, "train", 40, "mvtec: train/good images per category")
-	f.IntVar(&testGood, "test-good", 10, "mvtec: test/good images per category")
-	f.IntVar(&testDefect, "test-defect", 6, "mvtec: test images per defect type and category")
+	fl := cmd.Flags()
+	fl.StringVar(&o.kind, "kind", "", "dataset kind: video or mvtec (required)")
+	fl.StringVar(&o.out, "out", "", "output folder (required)")
+	fl.IntVar(&o.size, "size", 64, "image width and height in pixels")
+	fl.Uint64Var(&o.seed, "seed", 1, "random seed; the same seed gives the same files")
+	fl.BoolVar(&o.force, "force", false, "replace --out if it is not empty")
+	fl.IntVar(&o.videosTrain, "videos-train", 4, "video: number of training videos (1-99)")
+	fl.IntVar(&o.videosT, "videos-test", 4, "video: number of test videos (1-99)")
+	fl.IntVar(&o.frames, "frames", 60, "video: frames per video (8-999)")
+	fl.StringVar(&o.name, "name", "synth", "video: dataset name, used in frame_labels_<name>.npy")
+	fl.StringSliceVar(&o.categories, "categories", synth.MVTecCategories(), "mvtec: categories to write")
+	fl.IntVar(&o.train, "train", 40, "mvtec: train/good images per category")
+	fl.IntVar(&o.testGood, "test-good", 10, "mvtec: test/good images per category")
+	fl.IntVar(&o.testDefect, "test-defect", 6, "mvtec: test images per defect type and category")
 	_ = cmd.MarkFlagRequired("kind")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 
-func newDataBoxesCmd() *cobra.Command {
-	var (
-		kind, root, split, labels, out string
-		detector, layout, output       string
-		interp, inputSize, classes     string
-		score, iou, inputRange         float64
-		letterbox, agnostic            bool
-		maxDet                         int
-		foreground, fgUnion            bool
-		fgThreshold                    float64
-		fgClose, fgDilate, fgMinArea   int
-	)
-	dc := objects.DefaultDetectorConfig("")
-	fc := objects.DefaultForegroundConfig()
+// boxesOptions are the options of 'fmam data boxes'; the work is
+// objects.DetectBoxes.
+type boxesOptions struct {
+	f                              *factory
+	kind, root, split, labels, out string
+	detector, layout, output       string
+	interp, inputSize, classes     string
+	score, iou, inputRange         float64
+	letterbox, agnostic            bool
+	maxDet                         int
+	foreground, fgUnion            bool
+	fgThreshold                    float64
+	fgClose, fgDilate, fgMinArea   int
+
+	sp data.Split
+	dc objects.DetectorConfig
+	fc objects.ForegroundConfig
+}
+
+func (o *boxesOptions) complete(*cobra.Command, []string) error { return nil }
+
+// validate checks the flags and builds the detector's configuration.
+func (o *boxesOptions) validate() error {
+	if o.root == "" || o.out == "" {
+		return fmt.Errorf("--root (the dataset folder) and --out (the CSV to write) are required")
+	}
+	if (o.detector == "") == !o.foreground {
+		return fmt.Errorf("give exactly one of --detector MODEL.onnx and --foreground")
+	}
+	switch o.split {
+	case "train":
+		o.sp = data.Train
+	case "test":
+		o.sp = data.Test
+	default:
+		return fmt.Errorf("--split %q: want train or test", o.split)
+	}
+	if o.foreground {
+		o.fc.Threshold, o.fc.Close, o.fc.Dilate, o.fc.MinArea, o.fc.Union = o.fgThreshold, o.fgClose, o.fgDilate, o.fgMinArea, o.fgUnion
+		if _, err := objects.NewForeground(o.fc); err != nil {
+			return fmt.Errorf("--fg-*: %w", err)
+		}
+		return nil
+	}
+	var err error
+	cfg := &o.dc
+	cfg.Model, cfg.Output = o.detector, o.output
+	if cfg.Classes, err = parseClasses(o.classes); err != nil {
+		return err
+	}
+	cfg.Score, cfg.IoU, cfg.Letterbox, cfg.ClassAgnostic, cfg.MaxDet, cfg.InputRange = o.score, o.iou, o.letterbox, o.agnostic, o.maxDet, o.inputRange
+	if cfg.Layout, err = objects.ParseLayout(o.layout); err != nil {
+		return fmt.Errorf("--layout: %w", err)
+	}
+	if cfg.Interp, err = objects.ParseInterp(o.interp); err != nil {
+		return fmt.Errorf("--interp: %w", err)
+	}
+	if cfg.InputW, cfg.InputH, err = parseInputSize(o.inputSize); err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.detector); err != nil {
+		return fmt.Errorf("--detector: %w", err)
+	}
+	// The detector defaults to the CPU.
+	cfg.Device, cfg.Threads, err = o.f.deviceOr(ort.CPU)
+	return err
+}
+
+func (o *boxesOptions) run(ctx context.Context, s streams, log *slog.Logger) error {
+	ds, err := loadBoxesDataset(o.kind, o.root, o.sp, o.labels, log)
+	if err != nil {
+		return err
+	}
+	bo := objects.BoxesOptions{Dataset: ds, Detector: o.dc, Out: o.out}
+	if o.foreground {
+		bo.Foreground = &o.fc
+	} else if bo.Library, err = o.f.library(""); err != nil {
+		return err
+	}
+	res, err := objects.DetectBoxes(ctx, bo, log)
+	if err != nil {
+		return err
+	}
+	if len(res.Empty) > 0 {
+		log.Warn("no boxes in some videos; lower --score / --fg-threshold, or try --foreground", "videos", strings.Join(res.Empty, ", "))
+	}
+	fmt.Fprintf(s.Out, "wrote %s: %d boxes in %d videos (%d frames)\n", o.out, res.Set.Len(), len(ds.Videos), ds.NumFrames())
+	return nil
+}
+
+func newDataBoxesCmd(f *factory) *cobra.Command {
+	o := &boxesOptions{f: f, dc: objects.DefaultDetectorConfig(""), fc: objects.DefaultForegroundConfig()}
+	dc, fc := o.dc, o.fc
 	cmd := &cobra.Command{
 		Use:   "boxes --data-kind KIND --root DIR --split train|test (--detector MODEL.onnx | --foreground) --out BOXES.csv",
 		Short: "Detect object boxes in every frame of a video dataset",
@@ -176,124 +268,32 @@ cpu). Progress goes to stderr.`,
       --foreground --out synth_boxes.csv`,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if root == "" || out == "" {
-				return fmt.Errorf("--root (the dataset folder) and --out (the CSV to write) are required")
-			}
-			if (detector == "") == !foreground {
-				return fmt.Errorf("give exactly one of --detector MODEL.onnx and --foreground")
-			}
-			var sp data.Split
-			switch split {
-			case "train":
-				sp = data.Train
-			case "test":
-				sp = data.Test
-			default:
-				return fmt.Errorf("--split %q: want train or test", split)
-			}
-			ds, err := loadBoxesDataset(kind, root, sp, labels)
-			if err != nil {
-				return err
-			}
-			var det objects.VideoDetector
-			if foreground {
-				fc.Threshold, fc.Close, fc.Dilate, fc.MinArea, fc.Union = fgThreshold, fgClose, fgDilate, fgMinArea, fgUnion
-				f, err := objects.NewForeground(fc)
-				if err != nil {
-					return fmt.Errorf("--fg-*: %w", err)
-				}
-				det = f
-			} else {
-				cfg := dc
-				cfg.Model, cfg.Output = detector, output
-				if cfg.Classes, err = parseClasses(classes); err != nil {
-					return err
-				}
-				cfg.Score, cfg.IoU, cfg.Letterbox, cfg.ClassAgnostic, cfg.MaxDet, cfg.InputRange = score, iou, letterbox, agnostic, maxDet, inputRange
-				if cfg.Layout, err = objects.ParseLayout(layout); err != nil {
-					return fmt.Errorf("--layout: %w", err)
-				}
-				if cfg.Interp, err = objects.ParseInterp(interp); err != nil {
-					return fmt.Errorf("--interp: %w", err)
-				}
-				if cfg.InputW, cfg.InputH, err = parseInputSize(inputSize); err != nil {
-					return err
-				}
-				if _, err := os.Stat(detector); err != nil {
-					return fmt.Errorf("--detector: %w", err)
-				}
-				if cfg.Device, cfg.Threads, err = rootDevice(cmd); err != nil {
-					return err
-				}
-				lib, err := ort.FindLibrary(cmd.Flag("ort-lib").Value.String(), os.Getenv("FMAM_ORT_LIB"))
-				if err != nil {
-					return err
-				}
-				rt, err := ort.Open(lib)
-				if err != nil {
-					return err
-				}
-				defer rt.Close()
-				d, err := objects.NewDetector(rt, cfg)
-				if err != nil {
-					return err
-				}
-				defer d.Close()
-				det = d
-			}
-			log := commandLogger(cmd)
-			log.Info("detecting boxes", "videos", len(ds.Videos), "frames", ds.NumFrames(), "root", root)
-			set, err := objects.DetectDataset(cmd.Context(), det, ds, func(p objects.Progress) {
-				// A line per video, and every 10% of a long one.
-				step := max(p.Total/10, 50)
-				if p.Done == p.Total || p.Done%step == 0 {
-					log.Info("detecting boxes", "video", p.Video, "index", fmt.Sprintf("%d/%d", p.VideoIndex+1, p.Videos), "frame", fmt.Sprintf("%d/%d", p.Done, p.Total))
-				}
-			})
-			if err != nil {
-				return err
-			}
-			var empty []string
-			for _, v := range ds.Videos {
-				if set.VideoLen(v.Name) == 0 {
-					empty = append(empty, v.Name)
-				}
-			}
-			if len(empty) > 0 {
-				log.Warn("no boxes in some videos; lower --score / --fg-threshold, or try --foreground", "videos", strings.Join(empty, ", "))
-			}
-			if err := objects.WriteCSV(out, set); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d boxes in %d videos (%d frames)\n", out, set.Len(), len(ds.Videos), ds.NumFrames())
-			return nil
-		},
+		RunE:         f.runE(o),
 	}
-	f := cmd.Flags()
-	f.StringVar(&kind, "data-kind", "frames", "dataset kind: ped2, ped1, avenue, shanghaitech, or frames (any <root>/{training,testing}/frames/<video>/)")
-	f.StringVar(&root, "root", "", "dataset folder (required)")
-	f.StringVar(&split, "split", "test", "split: train or test")
-	f.StringVar(&labels, "labels", "", "test split: frame labels (.npy, .mat, .m or a folder), when the loader does not find them itself")
-	f.StringVar(&out, "out", "", "CSV file to write (required)")
-	f.StringVar(&detector, "detector", "", "ONNX detector model")
-	f.StringVar(&layout, "layout", "auto", "detector output layout: auto, yolov8, yolov5 or decoded")
-	f.StringVar(&output, "output", "", "detector output to decode (default: the only rank-3 output)")
-	f.StringVar(&classes, "classes", "0,1", "class indices to keep, comma-separated (COCO: 0 person, 1 bicycle), or all")
-	f.Float64Var(&score, "score", dc.Score, "keep boxes with score > this")
-	f.Float64Var(&iou, "iou", dc.IoU, "NMS IoU threshold (1: no NMS)")
-	f.BoolVar(&agnostic, "class-agnostic", false, "NMS across classes (default: per class)")
-	f.IntVar(&maxDet, "max-det", dc.MaxDet, "at most this many boxes per frame (0: no cap)")
-	f.StringVar(&inputSize, "input-size", "", "detector input size, N or WxH (default: the model's fixed size)")
-	f.BoolVar(&letterbox, "letterbox", dc.Letterbox, "letterbox frames (aspect kept, pad 114/255); --letterbox=false stretches")
-	f.Float64Var(&inputRange, "input-range", dc.InputRange, "value of a white pixel in the detector input: 1 or 255")
-	f.StringVar(&interp, "interp", string(dc.Interp), "resize rule: half-pixel (OpenCV, PyTorch) or asymmetric (TF1)")
-	f.BoolVar(&foreground, "foreground", false, "use the temporal-gradient foreground detector instead of a model")
-	f.Float64Var(&fgThreshold, "fg-threshold", fc.Threshold, "foreground: gray difference threshold, 0..1")
-	f.IntVar(&fgClose, "fg-close", fc.Close, "foreground: closing radius in pixels")
-	f.IntVar(&fgDilate, "fg-dilate", fc.Dilate, "foreground: extra dilation radius in pixels")
-	f.IntVar(&fgMinArea, "fg-min-area", fc.MinArea, "foreground: smallest region in pixels")
-	f.BoolVar(&fgUnion, "fg-union", false, "foreground: a pixel moves if either frame difference is large (default: both)")
+	fl := cmd.Flags()
+	fl.StringVar(&o.kind, "data-kind", "frames", "dataset kind: ped2, ped1, avenue, shanghaitech, or frames (any <root>/{training,testing}/frames/<video>/)")
+	fl.StringVar(&o.root, "root", "", "dataset folder (required)")
+	fl.StringVar(&o.split, "split", "test", "split: train or test")
+	fl.StringVar(&o.labels, "labels", "", "test split: frame labels (.npy, .mat, .m or a folder), when the loader does not find them itself")
+	fl.StringVar(&o.out, "out", "", "CSV file to write (required)")
+	fl.StringVar(&o.detector, "detector", "", "ONNX detector model")
+	fl.StringVar(&o.layout, "layout", "auto", "detector output layout: auto, yolov8, yolov5 or decoded")
+	fl.StringVar(&o.output, "output", "", "detector output to decode (default: the only rank-3 output)")
+	fl.StringVar(&o.classes, "classes", "0,1", "class indices to keep, comma-separated (COCO: 0 person, 1 bicycle), or all")
+	fl.Float64Var(&o.score, "score", dc.Score, "keep boxes with score > this")
+	fl.Float64Var(&o.iou, "iou", dc.IoU, "NMS IoU threshold (1: no NMS)")
+	fl.BoolVar(&o.agnostic, "class-agnostic", false, "NMS across classes (default: per class)")
+	fl.IntVar(&o.maxDet, "max-det", dc.MaxDet, "at most this many boxes per frame (0: no cap)")
+	fl.StringVar(&o.inputSize, "input-size", "", "detector input size, N or WxH (default: the model's fixed size)")
+	fl.BoolVar(&o.letterbox, "letterbox", dc.Letterbox, "letterbox frames (aspect kept, pad 114/255); --letterbox=false stretches")
+	fl.Float64Var(&o.inputRange, "input-range", dc.InputRange, "value of a white pixel in the detector input: 1 or 255")
+	fl.StringVar(&o.interp, "interp", string(dc.Interp), "resize rule: half-pixel (OpenCV, PyTorch) or asymmetric (TF1)")
+	fl.BoolVar(&o.foreground, "foreground", false, "use the temporal-gradient foreground detector instead of a model")
+	fl.Float64Var(&o.fgThreshold, "fg-threshold", fc.Threshold, "foreground: gray difference threshold, 0..1")
+	fl.IntVar(&o.fgClose, "fg-close", fc.Close, "foreground: closing radius in pixels")
+	fl.IntVar(&o.fgDilate, "fg-dilate", fc.Dilate, "foreground: extra dilation radius in pixels")
+	fl.IntVar(&o.fgMinArea, "fg-min-area", fc.MinArea, "foreground: smallest region in pixels")
+	fl.BoolVar(&o.fgUnion, "fg-union", false, "foreground: a pixel moves if either frame difference is large (default: both)")
 	_ = cmd.MarkFlagRequired("root")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -301,7 +301,7 @@ cpu). Progress goes to stderr.`,
 
 // loadBoxesDataset loads one split the way the experiment config names
 // datasets: the benchmarks by name, anything else as a frames folder.
-func loadBoxesDataset(kind, root string, split data.Split, labels string) (*data.VideoDataset, error) {
+func loadBoxesDataset(kind, root string, split data.Split, labels string, log *slog.Logger) (*data.VideoDataset, error) {
 	var l data.FrameLabels
 	if labels != "" {
 		st, err := os.Stat(labels)
@@ -324,9 +324,9 @@ func loadBoxesDataset(kind, root string, split data.Split, labels string) (*data
 	}
 	switch kind {
 	case "ped1", "ped2", "avenue", "shanghaitech":
-		return data.LoadVideo(kind, root, split, data.FramesOptions{Labels: l})
+		return data.LoadVideo(kind, root, split, data.FramesOptions{Labels: l, Log: log})
 	case "frames":
-		return data.LoadFrames(root, split, data.FramesOptions{Labels: l})
+		return data.LoadFrames(root, split, data.FramesOptions{Labels: l, Log: log})
 	}
 	return nil, fmt.Errorf("--data-kind %q: want ped2, ped1, avenue, shanghaitech or frames", kind)
 }
@@ -362,22 +362,4 @@ func parseClasses(s string) ([]int, error) {
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-// rootDevice reads fmam's --device and --threads; the detector defaults to
-// the CPU.
-func rootDevice(cmd *cobra.Command) (ort.Device, int, error) {
-	dev := ort.CPU
-	if f := cmd.Flag("device"); f != nil && f.Value.String() != "" {
-		d, err := ort.ParseDevice(f.Value.String())
-		if err != nil {
-			return "", 0, fmt.Errorf("--device: %w", err)
-		}
-		dev = d
-	}
-	threads := 0
-	if f := cmd.Flag("threads"); f != nil {
-		threads, _ = strconv.Atoi(f.Value.String())
-	}
-	return dev, threads, nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 
@@ -71,8 +73,64 @@ func inspectModel(path string, all bool) (*modelInfo, error) {
 	return info, nil
 }
 
-func (a *app) newInspectCmd() *cobra.Command {
-	var all, asJSON bool
+// inspectOptions are the options of 'fmam inspect'.
+type inspectOptions struct {
+	all, asJSON bool
+	model       string
+}
+
+func (o *inspectOptions) complete(_ *cobra.Command, args []string) error {
+	o.model = args[0]
+	return nil
+}
+
+func (o *inspectOptions) validate() error { return nil }
+
+func (o *inspectOptions) run(_ context.Context, s streams, _ *slog.Logger) error {
+	info, err := inspectModel(o.model, o.all)
+	if err != nil {
+		return err
+	}
+	out := s.Out
+	if o.asJSON {
+		return writeJSON(out, info)
+	}
+	for _, in := range info.Inputs {
+		fmt.Fprintf(out, "input   %s %s %v\n", in.Name, in.DType, in.Shape)
+	}
+	for _, o := range info.Outputs {
+		fmt.Fprintf(out, "output  %s %s %v\n", o.Name, o.DType, o.Shape)
+	}
+	for _, l := range info.Expects {
+		fmt.Fprintln(out, l)
+	}
+	ops := make([]string, 0, len(info.Ops))
+	for op := range info.Ops {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	fmt.Fprintf(out, "ops    ")
+	for _, op := range ops {
+		mark := ""
+		if !autodiff.HasRule(graph.OpType(op)) {
+			mark = "(no gradient rule)"
+		}
+		fmt.Fprintf(out, " %s:%d%s", op, info.Ops[op], mark)
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "feature maps (tap candidates):")
+	for _, f := range info.FeatureMaps {
+		mark := ""
+		if f.Name == info.Bottleneck {
+			mark = "   <- bottleneck"
+		}
+		fmt.Fprintf(out, "  %-50s %-14s %v%s\n", f.Name, f.Op, f.Shape, mark)
+	}
+	return nil
+}
+
+func newInspectCmd(f *factory) *cobra.Command {
+	o := &inspectOptions{}
 	cmd := &cobra.Command{
 		Use:   "inspect MODEL.onnx",
 		Short: "List a model's inputs, outputs, ops and feature maps (to choose a tap)",
@@ -92,51 +150,10 @@ data.mean, data.std, data.filter), from the model's metadata.`,
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return []string{"onnx"}, cobra.ShellCompDirectiveFilterFileExt
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			info, err := inspectModel(args[0], all)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				return writeJSON(out, info)
-			}
-			for _, in := range info.Inputs {
-				fmt.Fprintf(out, "input   %s %s %v\n", in.Name, in.DType, in.Shape)
-			}
-			for _, o := range info.Outputs {
-				fmt.Fprintf(out, "output  %s %s %v\n", o.Name, o.DType, o.Shape)
-			}
-			for _, l := range info.Expects {
-				fmt.Fprintln(out, l)
-			}
-			ops := make([]string, 0, len(info.Ops))
-			for op := range info.Ops {
-				ops = append(ops, op)
-			}
-			sort.Strings(ops)
-			fmt.Fprintf(out, "ops    ")
-			for _, op := range ops {
-				mark := ""
-				if !autodiff.HasRule(graph.OpType(op)) {
-					mark = "(no gradient rule)"
-				}
-				fmt.Fprintf(out, " %s:%d%s", op, info.Ops[op], mark)
-			}
-			fmt.Fprintln(out)
-			fmt.Fprintln(out, "feature maps (tap candidates):")
-			for _, f := range info.FeatureMaps {
-				mark := ""
-				if f.Name == info.Bottleneck {
-					mark = "   <- bottleneck"
-				}
-				fmt.Fprintf(out, "  %-50s %-14s %v%s\n", f.Name, f.Op, f.Shape, mark)
-			}
-			return nil
-		},
+		RunE: f.runE(o),
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "list every 4-D tensor, not only conv outputs")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of the listing")
+	cmd.Flags().BoolVar(&o.all, "all", false, "list every 4-D tensor, not only conv outputs")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print one JSON object instead of the listing")
 	return cmd
 }
 

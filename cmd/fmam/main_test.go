@@ -16,8 +16,7 @@ import (
 // run executes fmam with args and returns its output and error.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	a := &app{}
-	root := a.newRoot()
+	root := newRoot()
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
@@ -28,7 +27,7 @@ func run(t *testing.T, args ...string) (string, error) {
 
 func needORT(t *testing.T) {
 	t.Helper()
-	if _, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB")); err != nil {
+	if _, err := ort.FindLibrary("", ""); err != nil {
 		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not installed: %v", err)
 	}
 }

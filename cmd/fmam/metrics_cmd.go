@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -18,17 +20,89 @@ import (
 	"github.com/fmam/fmam/internal/score"
 )
 
+// metricsOptions are the options of 'fmam metrics'.
+type metricsOptions struct {
+	scores, maps, masks  string
+	column, runDir       string
+	sigma, maxFPR        float64
+	temporalSigma        float64
+	lambda               float64
+	lambdaGiven          bool
+	asJSON, skipUnmasked bool
+}
+
+func (o *metricsOptions) complete(cmd *cobra.Command, _ []string) error {
+	o.lambdaGiven = cmd.Flags().Changed("lambda")
+	return nil
+}
+
+func (o *metricsOptions) validate() error {
+	if !(o.maxFPR > 0 && o.maxFPR <= 1) {
+		return fmt.Errorf("--max-fpr %v must be in (0, 1]; MVTec AD uses %v", o.maxFPR, metrics.DefaultMaxFPR)
+	}
+	switch {
+	case o.scores != "" && (o.maps != "" || o.masks != ""):
+		return errors.New("give either --scores or --maps with --masks, not both")
+	case o.scores == "" && o.maps == "" && o.masks != "":
+		return errors.New("--masks goes with --maps: the anomaly-map folder")
+	case o.scores == "" && o.maps == "":
+		return errors.New("nothing to evaluate: give --scores FILE.csv, or --maps DIR with --masks DIR")
+	}
+	return nil
+}
+
+func (o *metricsOptions) run(ctx context.Context, s streams, log *slog.Logger) error {
+	out := s.Out
+	if o.scores != "" {
+		kind, err := score.FileKindOf(o.scores)
+		if err != nil {
+			return err
+		}
+		if kind == score.OtherFile {
+			if o.lambdaGiven || o.runDir != "" {
+				return fmt.Errorf("--lambda and --run apply to raw scores files of fmam (columns s_o, s_fea); %s is not one", o.scores)
+			}
+			return scoresFile(out, o.scores, o.column, o.temporalSigma, o.asJSON)
+		}
+		if o.temporalSigma > 0 {
+			return errors.New("--temporal-sigma: a raw scores file of fmam is scored as its run's evaluation scores it, which does not smooth")
+		}
+		var lam *float64
+		if o.lambdaGiven {
+			lam = &o.lambda
+		}
+		return rawScoresFile(out, o.scores, o.column, o.runDir, lam, o.asJSON)
+	}
+	masks, skipUnmasked := o.masks, o.skipUnmasked
+	if masks == "" {
+		truth := filepath.Join(filepath.Dir(filepath.Clean(o.maps)), "truth")
+		if st, err := os.Stat(truth); err != nil || !st.IsDir() {
+			return fmt.Errorf("--maps %s without --masks: no folder %s (fmam eval writes one beside a run's maps); give --masks DIR", o.maps, truth)
+		}
+		masks = truth
+		// fmam writes no truth for a defect image without a mask, and its
+		// tables leave such images out too.
+		skipUnmasked = true
+	}
+	res, err := metrics.EvaluateMapsDir(ctx, o.maps, masks, metrics.PixelOptions{Sigma: o.sigma, MaxFPR: o.maxFPR, SkipUnmasked: skipUnmasked}, log)
+	if err != nil {
+		return err
+	}
+	if o.asJSON {
+		return writeJSON(out, struct {
+			Maps  string  `json:"maps"`
+			Masks string  `json:"masks"`
+			Sigma float64 `json:"sigma"`
+			metrics.PixelResult
+		}{o.maps, masks, o.sigma, res})
+	}
+	return writePixelTable(out, o.maps, o.sigma, res)
+}
+
 // newMetricsCmd returns the "metrics" command: metrics of a scores file or
 // of anomaly-map and mask folders.
-func newMetricsCmd() *cobra.Command {
-	var (
-		scores, maps, masks  string
-		column, runDir       string
-		sigma, maxFPR        float64
-		temporalSigma        float64
-		lambda               float64
-		asJSON, skipUnmasked bool
-	)
+func newMetricsCmd(f *factory) *cobra.Command {
+	o := &metricsOptions{}
 	cmd := &cobra.Command{
 		Use:   "metrics (--scores FILE.csv | --maps DIR [--masks DIR])",
 		Short: "Compute AUROC, AP, F1-max, frame AUC or pixel AUROC/AP/AUPRO from files",
@@ -70,76 +144,20 @@ A malformed row or an unpaired file is an error naming the file and line.`,
   fmam metrics --maps my_maps --masks data/mvtec/bottle/ground_truth --sigma 4`,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := cmd.OutOrStdout()
-			if !(maxFPR > 0 && maxFPR <= 1) {
-				return fmt.Errorf("--max-fpr %v must be in (0, 1]; MVTec AD uses %v", maxFPR, metrics.DefaultMaxFPR)
-			}
-			switch {
-			case scores != "" && (maps != "" || masks != ""):
-				return errors.New("give either --scores or --maps with --masks, not both")
-			case scores != "":
-				kind, err := score.FileKindOf(scores)
-				if err != nil {
-					return err
-				}
-				if kind == score.OtherFile {
-					if cmd.Flags().Changed("lambda") || runDir != "" {
-						return fmt.Errorf("--lambda and --run apply to raw scores files of fmam (columns s_o, s_fea); %s is not one", scores)
-					}
-					return scoresFile(out, scores, column, temporalSigma, asJSON)
-				}
-				if temporalSigma > 0 {
-					return errors.New("--temporal-sigma: a raw scores file of fmam is scored as its run's evaluation scores it, which does not smooth")
-				}
-				var lam *float64
-				if cmd.Flags().Changed("lambda") {
-					lam = &lambda
-				}
-				return rawScoresFile(out, scores, column, runDir, lam, asJSON)
-			case maps != "" && masks == "":
-				truth := filepath.Join(filepath.Dir(filepath.Clean(maps)), "truth")
-				if st, err := os.Stat(truth); err != nil || !st.IsDir() {
-					return fmt.Errorf("--maps %s without --masks: no folder %s (fmam eval writes one beside a run's maps); give --masks DIR", maps, truth)
-				}
-				masks = truth
-				// fmam writes no truth for a defect image without a mask,
-				// and its tables leave such images out too.
-				skipUnmasked = true
-				fallthrough
-			case maps != "" && masks != "":
-				res, err := metrics.EvaluateMapsDir(cmd.Context(), maps, masks, metrics.PixelOptions{Sigma: sigma, MaxFPR: maxFPR, SkipUnmasked: skipUnmasked})
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return writeJSON(out, struct {
-						Maps  string  `json:"maps"`
-						Masks string  `json:"masks"`
-						Sigma float64 `json:"sigma"`
-						metrics.PixelResult
-					}{maps, masks, sigma, res})
-				}
-				return writePixelTable(out, maps, sigma, res)
-			case masks != "":
-				return errors.New("--masks goes with --maps: the anomaly-map folder")
-			default:
-				return errors.New("nothing to evaluate: give --scores FILE.csv, or --maps DIR with --masks DIR")
-			}
-		},
+		RunE:         f.runE(o),
 	}
-	f := cmd.Flags()
-	f.StringVar(&scores, "scores", "", "scores CSV with columns id,score,label[,video], or a raw scores file of fmam")
-	f.StringVar(&column, "score", "", "the score to evaluate: a column name (default score), or s_o, s_fea or total (default) for fmam's raw scores")
-	f.Float64Var(&lambda, "lambda", 0.5, "fusion weight of S_fea for --score total (default: the run's eval.lambda)")
-	f.StringVar(&runDir, "run", "", "run folder of a raw scores file (default: found above the file)")
-	f.StringVar(&maps, "maps", "", "folder of float32 .npy anomaly maps")
-	f.StringVar(&masks, "masks", "", "folder of PNG ground-truth masks (0/255); default with --maps: the run's maps/truth")
-	f.BoolVar(&skipUnmasked, "skip-unmasked", false, "leave out maps without a mask instead of failing (on by default for fmam's maps/truth, where it means: no mask given)")
-	f.Float64Var(&sigma, "sigma", 0, "Gaussian smoothing of the anomaly maps in pixels (0: none; 4 is common)")
-	f.Float64Var(&maxFPR, "max-fpr", metrics.DefaultMaxFPR, "FPR limit of AUPRO, in (0, 1]")
-	f.Float64Var(&temporalSigma, "temporal-sigma", 0, "Gaussian smoothing of each video's frame scores in frames (0: none)")
-	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
+	fl := cmd.Flags()
+	fl.StringVar(&o.scores, "scores", "", "scores CSV with columns id,score,label[,video], or a raw scores file of fmam")
+	fl.StringVar(&o.column, "score", "", "the score to evaluate: a column name (default score), or s_o, s_fea or total (default) for fmam's raw scores")
+	fl.Float64Var(&o.lambda, "lambda", 0.5, "fusion weight of S_fea for --score total (default: the run's eval.lambda)")
+	fl.StringVar(&o.runDir, "run", "", "run folder of a raw scores file (default: found above the file)")
+	fl.StringVar(&o.maps, "maps", "", "folder of float32 .npy anomaly maps")
+	fl.StringVar(&o.masks, "masks", "", "folder of PNG ground-truth masks (0/255); default with --maps: the run's maps/truth")
+	fl.BoolVar(&o.skipUnmasked, "skip-unmasked", false, "leave out maps without a mask instead of failing (on by default for fmam's maps/truth, where it means: no mask given)")
+	fl.Float64Var(&o.sigma, "sigma", 0, "Gaussian smoothing of the anomaly maps in pixels (0: none; 4 is common)")
+	fl.Float64Var(&o.maxFPR, "max-fpr", metrics.DefaultMaxFPR, "FPR limit of AUPRO, in (0, 1]")
+	fl.Float64Var(&o.temporalSigma, "temporal-sigma", 0, "Gaussian smoothing of each video's frame scores in frames (0: none)")
+	fl.BoolVar(&o.asJSON, "json", false, "print one JSON object instead of a table")
 	return cmd
 }
 

@@ -1,66 +1,68 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/fmam/fmam/internal/experiment"
 )
 
-// openRun loads the configuration (from --config, or the run folder's
-// config.yaml when --run is given) and opens the run environment.
-func (a *app) openRun(cmd *cobra.Command, runDir string, mustExist bool, extra map[string]any) (*experiment.Env, error) {
-	if runDir != "" && a.configFile == "" {
-		p := filepath.Join(runDir, "config.yaml")
-		_, err := os.Stat(p)
-		switch {
-		case err == nil:
-			a.configFile = p
-		case mustExist:
-			return nil, fmt.Errorf("--run %s: %w; is it a run folder written by 'fmam train'?", runDir, err)
-		}
-	}
-	cfg, err := a.loadConfig(cmd, extra)
-	if err != nil {
-		return nil, err
-	}
-	log := a.setLogger(cmd, cfg.LogLevel)
-	for _, w := range cfg.Warnings() {
-		log.Warn(w)
-	}
-	if a.newVersion {
-		base := runDir
-		if base == "" {
-			base = experiment.DefaultRunDir(cfg)
-		}
-		if runDir, err = experiment.NextVersion(base); err != nil {
-			return nil, err
-		}
-		log.Info("new version of the run", "dir", runDir)
-	}
-	// Progress bars only on a terminal (they go to stderr); otherwise the
-	// training loop logs a line every train.DefaultLogEvery.
-	var progress io.Writer
-	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		progress = f
-	}
-	return experiment.Open(cfg, runDir, log, progress)
-}
-
 // addNewVersion adds --new-version to a command that starts runs.
-func (a *app) addNewVersion(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&a.newVersion, "new-version", false, "start the next version of the run folder (<run>/v2, v3, ...) instead of resuming it")
+func addNewVersion(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "new-version", false, "start the next version of the run folder (<run>/v2, v3, ...) instead of resuming it")
 }
 
-func (a *app) newTrainCmd() *cobra.Command {
-	var stage, runDir, teacherRun string
-	var teacherSteps, studentSteps int
+// trainOptions are the options of 'fmam train'.
+type trainOptions struct {
+	f                          *factory
+	stage, runDir, teacherRun  string
+	teacherSteps, studentSteps int
+	newVersion                 bool
+
+	st    experiment.Stage
+	extra map[string]any
+}
+
+func (o *trainOptions) complete(cmd *cobra.Command, _ []string) error {
+	o.extra = map[string]any{}
+	if cmd.Flags().Changed("teacher-steps") {
+		o.extra["train.teacher_steps"] = o.teacherSteps
+	}
+	if cmd.Flags().Changed("student-steps") {
+		o.extra["train.student_steps"] = o.studentSteps
+	}
+	if o.teacherRun != "" {
+		o.extra["model.teacher_run"] = o.teacherRun
+	}
+	return nil
+}
+
+func (o *trainOptions) validate() (err error) {
+	o.st, err = experiment.ParseStage(o.stage)
+	return err
+}
+
+func (o *trainOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err error) {
+	e, err := o.f.openRun(ctx, s.ErrOut, runRequest{dir: o.runDir, newVersion: o.newVersion, extra: o.extra})
+	if err != nil {
+		return err
+	}
+	defer e.Finish(&err)
+	if err := e.Train(ctx, o.st); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "trained: %s\nnext: fmam eval --run %s\n", e.RunDir(), e.RunDir())
+	return nil
+}
+
+func newTrainCmd(f *factory) *cobra.Command {
+	o := &trainOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train the teacher and/or the student with feature mimicking and attention",
@@ -78,47 +80,72 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
   fmam train --config configs/ped2-imported.yaml    # teacher from an ONNX file
   fmam train --config configs/ped2.yaml --run runs/ped2-ca --teacher-run runs/ped2`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			st, err := experiment.ParseStage(stage)
-			if err != nil {
-				return err
-			}
-			extra := map[string]any{}
-			if cmd.Flags().Changed("teacher-steps") {
-				extra["train.teacher_steps"] = teacherSteps
-			}
-			if cmd.Flags().Changed("student-steps") {
-				extra["train.student_steps"] = studentSteps
-			}
-			if teacherRun != "" {
-				extra["model.teacher_run"] = teacherRun
-			}
-			e, err := a.openRun(cmd, runDir, false, extra)
-			if err != nil {
-				return err
-			}
-			defer e.Finish(&err)
-			if err := e.Train(cmd.Context(), st); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "trained: %s\nnext: fmam eval --run %s\n", e.RunDir(), e.RunDir())
-			return nil
-		},
+		RunE: f.runE(o),
 	}
-	cmd.Flags().StringVar(&stage, "stage", "all", "teacher, student or all")
-	cmd.Flags().StringVar(&runDir, "run", "", "run folder (default runs/<config name>)")
-	cmd.Flags().IntVar(&teacherSteps, "teacher-steps", 0, "override train.teacher_steps")
-	cmd.Flags().IntVar(&studentSteps, "student-steps", 0, "override train.student_steps")
-	a.addNewVersion(cmd)
-	cmd.Flags().StringVar(&teacherRun, "teacher-run", "", "use the trained teacher of this run folder, in place (sets model.teacher_run)")
+	cmd.Flags().StringVar(&o.stage, "stage", "all", "teacher, student or all")
+	cmd.Flags().StringVar(&o.runDir, "run", "", "run folder (default runs/<config name>)")
+	cmd.Flags().IntVar(&o.teacherSteps, "teacher-steps", 0, "override train.teacher_steps")
+	cmd.Flags().IntVar(&o.studentSteps, "student-steps", 0, "override train.student_steps")
+	addNewVersion(cmd, &o.newVersion)
+	cmd.Flags().StringVar(&o.teacherRun, "teacher-run", "", "use the trained teacher of this run folder, in place (sets model.teacher_run)")
 	return cmd
 }
 
-func (a *app) newEvalCmd() *cobra.Command {
-	var runDir string
-	var lambda float64
-	var asJSON bool
-	var teacherOnly bool
+// evalOptions are the options of 'fmam eval'.
+type evalOptions struct {
+	f                   *factory
+	runDir              string
+	lambda              float64
+	asJSON, teacherOnly bool
+	at                  bool // --lambda given
+}
+
+func (o *evalOptions) complete(cmd *cobra.Command, _ []string) error {
+	o.at = cmd.Flags().Changed("lambda")
+	return nil
+}
+
+func (o *evalOptions) validate() error {
+	if o.at && (o.lambda < 0 || o.lambda > 1) {
+		return fmt.Errorf("--lambda %v must be in [0, 1]", o.lambda)
+	}
+	if o.at && o.teacherOnly {
+		return fmt.Errorf("--lambda and --teacher-only: the teacher alone has no S_fea to fuse; drop one")
+	}
+	return nil
+}
+
+func (o *evalOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err error) {
+	e, err := o.f.openRun(ctx, s.ErrOut, runRequest{dir: o.runDir, mustExist: true})
+	if err != nil {
+		return err
+	}
+	defer e.Finish(&err)
+	var ev *experiment.Evaluation
+	switch {
+	case o.teacherOnly:
+		ev, err = e.EvaluateTeacher(ctx)
+	case o.at:
+		ev, err = e.EvaluateAt(ctx, o.lambda)
+	default:
+		ev, err = e.Evaluate(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if o.asJSON {
+		return writeJSON(s.Out, evalJSON(e, ev))
+	}
+	for _, t := range ev.Tables() {
+		if err := printFile(s.Out, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newEvalCmd(f *factory) *cobra.Command {
+	o := &evalOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Score the test set with teacher and student and write the results table",
@@ -140,61 +167,67 @@ student and is always evaluated so.`,
   fmam eval --run runs/ped2-mnad-sca-cpu-small --lambda 0.3
   fmam eval --config configs/ped2-imported.yaml --teacher-only`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			at := cmd.Flags().Changed("lambda")
-			if at && (lambda < 0 || lambda > 1) {
-				return fmt.Errorf("--lambda %v must be in [0, 1]", lambda)
-			}
-			if at && teacherOnly {
-				return fmt.Errorf("--lambda and --teacher-only: the teacher alone has no S_fea to fuse; drop one")
-			}
-			e, err := a.openRun(cmd, runDir, true, nil)
-			if err != nil {
-				return err
-			}
-			defer e.Finish(&err)
-			var ev *experiment.Evaluation
-			switch {
-			case teacherOnly:
-				ev, err = e.EvaluateTeacher(cmd.Context())
-			case at:
-				ev, err = e.EvaluateAt(cmd.Context(), lambda)
-			default:
-				ev, err = e.Evaluate(cmd.Context())
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), evalJSON(e, ev))
-			}
-			for _, t := range ev.Tables() {
-				if err := printFile(cmd, t); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		RunE: f.runE(o),
 	}
-	cmd.Flags().StringVar(&runDir, "run", "", "run folder written by 'fmam train' (default runs/<config name>)")
-	cmd.Flags().Float64Var(&lambda, "lambda", 0, "fusion weight of S_fea in [0,1]: writes results-lambda-L.* (default: eval.lambda, results.*)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as one JSON object instead of the Markdown table")
-	cmd.Flags().BoolVar(&teacherOnly, "teacher-only", false, "score the teacher alone (no student needed)")
+	cmd.Flags().StringVar(&o.runDir, "run", "", "run folder written by 'fmam train' (default runs/<config name>)")
+	cmd.Flags().Float64Var(&o.lambda, "lambda", 0, "fusion weight of S_fea in [0,1]: writes results-lambda-L.* (default: eval.lambda, results.*)")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the results as one JSON object instead of the Markdown table")
+	cmd.Flags().BoolVar(&o.teacherOnly, "teacher-only", false, "score the teacher alone (no student needed)")
 	return cmd
 }
 
-func printFile(cmd *cobra.Command, path string) error {
+// printFile prints a table file the command wrote, and its path.
+func printFile(out io.Writer, path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s\n(%s)\n", strings.TrimSpace(string(b)), path)
+	fmt.Fprintf(out, "%s\n(%s)\n", strings.TrimSpace(string(b)), path)
 	return nil
 }
 
-func (a *app) newSweepCmd() *cobra.Command {
-	var runDir, grid string
-	var asJSON bool
+// sweepOptions are the options of 'fmam sweep-lambda'.
+type sweepOptions struct {
+	f            *factory
+	runDir, grid string
+	gridGiven    bool
+	asJSON       bool
+}
+
+func (o *sweepOptions) complete(cmd *cobra.Command, _ []string) error {
+	o.gridGiven = cmd.Flags().Changed("grid")
+	return nil
+}
+
+func (o *sweepOptions) validate() error { return nil }
+
+func (o *sweepOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err error) {
+	e, err := o.f.openRun(ctx, s.ErrOut, runRequest{dir: o.runDir, mustExist: true})
+	if err != nil {
+		return err
+	}
+	defer e.Finish(&err)
+	g := o.grid
+	if !o.gridGiven {
+		g = e.Cfg.Eval.Grid
+	}
+	sw, err := e.Sweep(ctx, g)
+	if err != nil {
+		return err
+	}
+	if o.asJSON {
+		return writeJSON(s.Out, sweepJSON(e, sw))
+	}
+	for _, f := range sw.Files {
+		if err := printFile(s.Out, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newSweepCmd(f *factory) *cobra.Command {
+	o := &sweepOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "sweep-lambda",
 		Short: "Re-score saved raw scores for a grid of lambda values (no network runs)",
@@ -202,39 +235,49 @@ func (a *app) newSweepCmd() *cobra.Command {
   fmam sweep-lambda --run runs/demo --grid 0:1:0.05
   fmam sweep-lambda --run runs/demo --grid 0,0.25,0.5,0.75,1`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			e, err := a.openRun(cmd, runDir, true, nil)
-			if err != nil {
-				return err
-			}
-			defer e.Finish(&err)
-			g := grid
-			if !cmd.Flags().Changed("grid") {
-				g = e.Cfg.Eval.Grid
-			}
-			sw, err := e.Sweep(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), sweepJSON(e, sw))
-			}
-			for _, f := range sw.Files {
-				if err := printFile(cmd, f); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		RunE: f.runE(o),
 	}
-	cmd.Flags().StringVar(&runDir, "run", "", "run folder (default runs/<config name>)")
-	cmd.Flags().StringVar(&grid, "grid", "0:1:0.05", "start:stop:step, a comma list, or one value")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the sweep as one JSON object instead of the Markdown tables")
+	cmd.Flags().StringVar(&o.runDir, "run", "", "run folder (default runs/<config name>)")
+	cmd.Flags().StringVar(&o.grid, "grid", "0:1:0.05", "start:stop:step, a comma list, or one value")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the sweep as one JSON object instead of the Markdown tables")
 	return cmd
 }
 
-func (a *app) newAblateCmd() *cobra.Command {
-	var runDir, taps string
+// ablateOptions are the options of 'fmam ablate-layer'.
+type ablateOptions struct {
+	f            *factory
+	runDir, taps string
+	newVersion   bool
+	sets         [][]string
+}
+
+func (o *ablateOptions) complete(*cobra.Command, []string) error { return nil }
+
+func (o *ablateOptions) validate() (err error) {
+	if o.taps != "" {
+		o.sets, err = experiment.ParseTapSets(o.taps)
+	}
+	return err
+}
+
+func (o *ablateOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err error) {
+	e, err := o.f.openRun(ctx, s.ErrOut, runRequest{dir: o.runDir, newVersion: o.newVersion})
+	if err != nil {
+		return err
+	}
+	defer e.Finish(&err)
+	sets := o.sets
+	if sets == nil {
+		sets = experiment.DefaultTapSets(e.Baseline)
+	}
+	if _, err := e.Ablate(ctx, sets); err != nil {
+		return err
+	}
+	return printFile(s.Out, e.Layout.Table("", "ablation")+".md")
+}
+
+func newAblateCmd(f *factory) *cobra.Command {
+	o := &ablateOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "ablate-layer",
 		Short: "Train and evaluate one student per set of tap layers (the paper's Table 2)",
@@ -247,29 +290,10 @@ pair, then all of them (for MNAD and DRAEM: the paper's Table 2 rows).`,
 		Example: `  fmam ablate-layer --config configs/ped2.yaml --preset cpu-small
   fmam ablate-layer --taps encoder,bottleneck,decoder,encoder+bottleneck,bottleneck+decoder,encoder+bottleneck+decoder`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			var sets [][]string
-			if taps != "" {
-				if sets, err = experiment.ParseTapSets(taps); err != nil {
-					return err
-				}
-			}
-			e, err := a.openRun(cmd, runDir, false, nil)
-			if err != nil {
-				return err
-			}
-			defer e.Finish(&err)
-			if sets == nil {
-				sets = experiment.DefaultTapSets(e.Baseline)
-			}
-			if _, err := e.Ablate(cmd.Context(), sets); err != nil {
-				return err
-			}
-			return printFile(cmd, e.Layout.Table("", "ablation")+".md")
-		},
+		RunE: f.runE(o),
 	}
-	cmd.Flags().StringVar(&runDir, "run", "", "run folder (default runs/<config name>)")
-	cmd.Flags().StringVar(&taps, "taps", "", "comma-separated tap sets, taps joined by + (default: each tap, adjacent pairs, all)")
-	a.addNewVersion(cmd)
+	cmd.Flags().StringVar(&o.runDir, "run", "", "run folder (default runs/<config name>)")
+	cmd.Flags().StringVar(&o.taps, "taps", "", "comma-separated tap sets, taps joined by + (default: each tap, adjacent pairs, all)")
+	addNewVersion(cmd, &o.newVersion)
 	return cmd
 }

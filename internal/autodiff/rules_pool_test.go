@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
@@ -257,7 +256,7 @@ func TestPoolRejects(t *testing.T) {
 // cost one op adds to a training step. One ORT thread, so figures compare
 // across machines with different core counts.
 func benchStep(b *testing.B, shapes []graph.Shape, build func(g *graph.Graph, in []string) string, withGrad bool) {
-	lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
+	lib, err := ort.FindLibrary("", "")
 	if err != nil {
 		b.Skip(err)
 	}

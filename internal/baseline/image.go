@@ -93,7 +93,7 @@ func (u *Unit) ImageRoot(ctx context.Context) (string, error) {
 	}
 	if _, err := os.Stat(root); err != nil {
 		u.Log.Info("generating the synthetic MVTec-layout set", "dir", root)
-		if _, err := synth.GenerateMVTec(ctx, synth.MVTecOptions{Out: root, Size: d.Size, Seed: u.Cfg.DataSeed(), Force: true}); err != nil {
+		if _, err := synth.GenerateMVTec(ctx, synth.MVTecOptions{Log: u.Log, Out: root, Size: d.Size, Seed: u.Cfg.DataSeed(), Force: true}); err != nil {
 			return "", err
 		}
 	}

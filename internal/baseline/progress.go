@@ -2,34 +2,15 @@ package baseline
 
 import (
 	"io"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
+	"github.com/fmam/fmam/internal/progress"
 )
 
-// Bar is a progress bar that is a no-op without a writer.
-type Bar struct{ b *progressbar.ProgressBar }
+// Bar is the progress bar of an evaluation pass.
+type Bar = progress.Bar
 
-// NewBar starts a bar of total steps on w (nil: none).
+// NewBar starts a bar of total batches on w (nil: none), in the style of
+// every long phase (progress.NewBar).
 func NewBar(w io.Writer, total int, label string) *Bar {
-	if w == nil {
-		return &Bar{}
-	}
-	return &Bar{progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(label),
-		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionClearOnFinish())}
-}
-
-// Add advances the bar by one.
-func (b *Bar) Add() {
-	if b.b != nil {
-		_ = b.b.Add(1)
-	}
-}
-
-// Finish completes the bar.
-func (b *Bar) Finish() {
-	if b.b != nil {
-		_ = b.b.Finish()
-	}
+	return progress.NewBar(w, total, label, "")
 }

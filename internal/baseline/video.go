@@ -60,7 +60,7 @@ func (u *Unit) VideoSets(ctx context.Context) (train, test *data.VideoDataset, e
 		}
 		if _, err := os.Stat(filepath.Join(root, "labels.json")); err != nil {
 			u.Log.Info("generating the synthetic video set", "dir", root)
-			if _, err := synth.GenerateVideo(ctx, synth.VideoOptions{Out: root, Width: d.Size, Height: d.Size, Seed: u.Cfg.DataSeed(), Force: true}); err != nil {
+			if _, err := synth.GenerateVideo(ctx, synth.VideoOptions{Log: u.Log, Out: root, Width: d.Size, Height: d.Size, Seed: u.Cfg.DataSeed(), Force: true}); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -70,7 +70,7 @@ func (u *Unit) VideoSets(ctx context.Context) (train, test *data.VideoDataset, e
 	if err != nil {
 		return nil, nil, err
 	}
-	opt := data.FramesOptions{Labels: labels}
+	opt := data.FramesOptions{Labels: labels, Log: u.Log}
 	load := func(split data.Split) (*data.VideoDataset, error) {
 		switch name {
 		case "ped1", "ped2", "avenue", "shanghaitech":

@@ -164,6 +164,8 @@ type FramesOptions struct {
 	// MaskVolumeDir holds per-video <video>.npy (N, H, W) pixel masks;
 	// default <root>/testing/test_pixel_mask when present (ShanghaiTech).
 	MaskVolumeDir string
+	// Log hears where labels were found; nil: nowhere.
+	Log *slog.Logger
 }
 
 // LoadFrames loads a split stored in the frames layout used by MNAD and most
@@ -197,7 +199,9 @@ func LoadFrames(root string, split Split, opt FramesOptions) (*VideoDataset, err
 			if len(labels.sources()) == 0 {
 				errs = append(errs, fmt.Errorf("no frame labels found for %s; looked for %s; pass a label source explicitly", dir, strings.Join(tried, ", ")))
 			} else {
-				slog.Debug("found frame labels", "dataset", nameOr(name), "source", labels.String())
+				if opt.Log != nil {
+					opt.Log.Debug("found frame labels", "dataset", nameOr(name), "source", labels.String())
+				}
 			}
 		}
 		// A concatenated file is split by the frame counts of all videos,

@@ -45,8 +45,8 @@ type Env struct {
 // resolved config into the folder. A run folder that holds a different
 // configuration is refused with every setting that differs, so a resumed
 // run cannot silently mix settings; nothing is created before every check
-// has passed.
-func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Writer) (*Env, error) {
+// has passed. lib is the ONNX Runtime library to load (ort.FindLibrary).
+func Open(cfg *config.Config, runDir, lib string, log *slog.Logger, progress io.Writer) (*Env, error) {
 	b, err := Lookup(cfg)
 	if err != nil {
 		return nil, err
@@ -70,10 +70,6 @@ func Open(cfg *config.Config, runDir string, log *slog.Logger, progress io.Write
 		if err := checkSameRun(cfgPath, cfg); err != nil {
 			return nil, err
 		}
-	}
-	lib, err := ort.FindLibrary(cfg.OrtLib)
-	if err != nil {
-		return nil, err
 	}
 	rt, err := ort.Open(lib)
 	if err != nil {
@@ -243,9 +239,8 @@ func (e *Env) runTraining(ctx context.Context, u *baseline.Unit, st baseline.Sta
 	sum, err := train.Loop(ctx, r, src, train.LoopConfig{
 		Steps: steps, LR: c.LR, Schedule: c.Schedule,
 		CheckpointPath: st.Checkpoint(), CheckpointEvery: c.CheckpointEvery,
-		LogPath: st.Log(), ReportNames: built.Terms,
-		Fingerprint: fingerprint(step), Progress: e.Progress, Logger: e.Log, Label: label,
-		LongHint: longHint(e.Cfg, r.Device()),
+		Fingerprint: fingerprint(step), Logger: e.Log,
+		Observers: e.trainObservers(st, label, built.Terms, longHint(e.Cfg, r.Device())),
 	})
 	if err != nil {
 		return sum, nil, err
@@ -264,6 +259,20 @@ func (e *Env) runTraining(ctx context.Context, u *baseline.Unit, st baseline.Sta
 	ss := &StageSummary{Stage: label, Steps: steps, FirstLoss: first, LastLoss: last, StepMS: sum.StepMS,
 		CompileMS: float64(compile.Microseconds()) / 1000, Device: string(r.Device()), Params: params, Finished: time.Now().UTC(), TrainedSteps: sum.Steps}
 	return sum, ss, nil
+}
+
+// trainObservers watch a stage's training loop: log.csv, and progress as a
+// bar on a terminal (e.Progress) or else as a log line every
+// train.DefaultLogEvery; the estimate of the stage's duration is logged
+// either way.
+func (e *Env) trainObservers(st baseline.Stage, label string, terms []string, hint string) []train.Observer {
+	obs := []train.Observer{train.NewCSVLog(st.Log(), terms)}
+	plog := &train.ProgressLog{Log: e.Log, Label: label, LongHint: hint}
+	if e.Progress != nil {
+		obs = append(obs, train.NewProgressBar(e.Progress, label))
+		plog.Every = -1
+	}
+	return append(obs, plog)
 }
 
 // cpuPreset is the preset name the shipped configs give their CPU-sized

@@ -26,7 +26,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 func open(t *testing.T, yaml string, over map[string]any) *experiment.Env {
 	t.Helper()
 	gradcheck.Runtime(t) // skips without ONNX Runtime
-	lib, _ := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
+	lib, _ := ort.FindLibrary("", "")
 	if over == nil {
 		over = map[string]any{}
 	}
@@ -37,7 +37,7 @@ func open(t *testing.T, yaml string, over map[string]any) *experiment.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := experiment.Open(cfg, t.TempDir(), quiet(), nil)
+	e, err := experiment.Open(cfg, t.TempDir(), lib, quiet(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ eval: {batch: 8, pictures: 2}
 	if _, err := os.Stat(filepath.Join(st, "maps", "truth", first.Defect, strings.TrimSuffix(filepath.Base(first.Path), filepath.Ext(first.Path))+".png")); err == nil {
 		t.Error("a truth mask was written for the image without a mask")
 	}
-	pr, err := metrics.EvaluateMapsDir(context.Background(), filepath.Join(st, "maps", "student"), filepath.Join(st, "maps", "truth"), metrics.PixelOptions{SkipUnmasked: true})
+	pr, err := metrics.EvaluateMapsDir(context.Background(), filepath.Join(st, "maps", "student"), filepath.Join(st, "maps", "truth"), metrics.PixelOptions{SkipUnmasked: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ eval: {batch: 8, pictures: 2}
 	// Without data.categories every folder with train/ is a category.
 	cfg := *e.Cfg
 	cfg.Data.Categories = nil
-	noCats, err := experiment.Open(&cfg, t.TempDir(), quiet(), nil)
+	noCats, err := experiment.Open(&cfg, t.TempDir(), e.RT.LibPath, quiet(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -248,7 +248,7 @@ func TestJigsawBadInput(t *testing.T) {
 				return
 			}
 			if strings.Contains(c.name, "missing") { // checked when the run opens
-				_, err := experiment.Open(mustLoad(t, y), t.TempDir(), quiet(), nil)
+				_, err := experiment.Open(mustLoad(t, y), t.TempDir(), "", quiet(), nil)
 				checkErr(t, err, c.want)
 				return
 			}

@@ -24,13 +24,13 @@ import (
 func openLogged(t *testing.T, yaml, dir string) (*experiment.Env, *bytes.Buffer) {
 	t.Helper()
 	gradcheck.Runtime(t)
-	lib, _ := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
+	lib, _ := ort.FindLibrary("", "")
 	cfg, err := config.Load("", []byte(yaml), "", map[string]any{"ort_lib": lib, "device": "cpu", "threads": 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	e, err := experiment.Open(cfg, dir, slog.New(slog.NewTextHandler(&buf, nil)), nil)
+	e, err := experiment.Open(cfg, dir, lib, slog.New(slog.NewTextHandler(&buf, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

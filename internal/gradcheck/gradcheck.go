@@ -7,7 +7,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"testing"
 
@@ -29,7 +28,7 @@ var (
 func Runtime(t testing.TB) *ort.Runtime {
 	t.Helper()
 	rtOnce.Do(func() {
-		lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
+		lib, err := ort.FindLibrary("", "")
 		if err != nil {
 			rtErr = err
 			return

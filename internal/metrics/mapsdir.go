@@ -220,8 +220,12 @@ func listFiles(dir, ext string) ([]string, error) {
 
 // EvaluateMapsDir loads the anomaly maps and masks matched by MatchMapsMasks,
 // optionally smooths the maps, and computes pixel AUROC, AP and AUPRO. All
-// maps must share one size, and each mask must have its map's size.
-func EvaluateMapsDir(ctx context.Context, mapsDir, masksDir string, opts PixelOptions) (PixelResult, error) {
+// maps must share one size, and each mask must have its map's size. log
+// (nil: none) hears which maps were left out.
+func EvaluateMapsDir(ctx context.Context, mapsDir, masksDir string, opts PixelOptions, log *slog.Logger) (PixelResult, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	maxFPR := opts.MaxFPR
 	if maxFPR == 0 {
 		maxFPR = DefaultMaxFPR
@@ -237,13 +241,13 @@ func EvaluateMapsDir(ctx context.Context, mapsDir, masksDir string, opts PixelOp
 		return PixelResult{}, err
 	}
 	if skipped > 0 {
-		slog.Info("maps without a mask left out", "maps", mapsDir, "left_out", skipped, "kept", len(pairs))
+		log.Info("maps without a mask left out", "maps", mapsDir, "left_out", skipped, "kept", len(pairs))
 	}
 	maps, masks, w, h, err := loadPairs(ctx, pairs, opts.Sigma)
 	if err != nil {
 		return PixelResult{}, err
 	}
-	slog.Debug("pixel metrics", "maps", len(maps), "width", w, "height", h, "sigma", opts.Sigma)
+	log.Debug("pixel metrics", "maps", len(maps), "width", w, "height", h, "sigma", opts.Sigma)
 	res, err := EvaluatePixels(ctx, maps, masks, w, h, maxFPR)
 	if err != nil {
 		return res, fmt.Errorf("maps %s, masks %s: %w", mapsDir, masksDir, err)

@@ -198,7 +198,7 @@ func TestEvaluateMapsDir(t *testing.T) {
 	mapsDir, masksDir, maps, masks := testMapsDir(t, n, w, h)
 	ctx := context.Background()
 	for _, sigma := range []float64{0, 1.5} {
-		got, err := EvaluateMapsDir(ctx, mapsDir, masksDir, PixelOptions{Sigma: sigma})
+		got, err := EvaluateMapsDir(ctx, mapsDir, masksDir, PixelOptions{Sigma: sigma}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +279,7 @@ func TestEvaluateMapsDirErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mapsDir, masksDir, _, _ := testMapsDir(t, 4, w, h)
 			path := tt.breakIt(t, mapsDir, masksDir)
-			_, err := EvaluateMapsDir(context.Background(), mapsDir, masksDir, PixelOptions{})
+			_, err := EvaluateMapsDir(context.Background(), mapsDir, masksDir, PixelOptions{}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
 				t.Errorf("error %v; want one naming %s and containing %q", err, path, tt.wantErr)
 			}
@@ -287,7 +287,7 @@ func TestEvaluateMapsDirErrors(t *testing.T) {
 	}
 	mapsDir, masksDir, _, _ := testMapsDir(t, 2, w, h)
 	for _, opts := range []PixelOptions{{Sigma: -1}, {MaxFPR: 2}} {
-		if _, err := EvaluateMapsDir(context.Background(), mapsDir, masksDir, opts); err == nil {
+		if _, err := EvaluateMapsDir(context.Background(), mapsDir, masksDir, opts, nil); err == nil {
 			t.Errorf("options %+v accepted", opts)
 		}
 	}

@@ -1,7 +1,6 @@
 package objects
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,7 +12,7 @@ import (
 
 func openRuntime(t *testing.T) *ort.Runtime {
 	t.Helper()
-	lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
+	lib, err := ort.FindLibrary("", "")
 	if err != nil {
 		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not installed: %v", err)
 	}

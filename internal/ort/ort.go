@@ -46,10 +46,21 @@ func DefaultLibPath() string {
 	return filepath.Join(CacheDir(), "ort", PinnedVersion, "libonnxruntime.so.1")
 }
 
-// FindLibrary returns the first library path given (flag, environment,
-// config, in that order), or the cached one; the file must exist.
-func FindLibrary(candidates ...string) (string, error) {
-	for _, c := range candidates {
+// LibraryEnv is the environment variable that names the library.
+const LibraryEnv = "FMAM_ORT_LIB"
+
+// FindLibrary returns the ONNX Runtime shared library to load, the first
+// of, in this order:
+//
+//  1. flag, the --ort-lib flag;
+//  2. the FMAM_ORT_LIB environment variable (LibraryEnv);
+//  3. config, the configuration's ort_lib;
+//  4. DefaultLibPath, the cache 'make setup' fills.
+//
+// Empty values are skipped. A library named by 1-3 must exist: a typo is
+// an error, not a silent fall-back to the cache.
+func FindLibrary(flag, config string) (string, error) {
+	for _, c := range []string{flag, os.Getenv(LibraryEnv), config} {
 		if c == "" {
 			continue
 		}

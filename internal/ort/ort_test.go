@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 // openRuntime opens the cached library or skips when it is not installed.
 func openRuntime(t *testing.T) *ort.Runtime {
 	t.Helper()
-	lib, err := ort.FindLibrary(os.Getenv("FMAM_ORT_LIB"))
+	lib, err := ort.FindLibrary("", "")
 	if err != nil {
 		sharedtest.Missing(t, sharedtest.ORT, "ONNX Runtime not installed: %v", err)
 	}
@@ -69,9 +70,38 @@ func TestRunAddMul(t *testing.T) {
 }
 
 func TestMissingLibrary(t *testing.T) {
-	_, err := ort.FindLibrary("/nonexistent/libonnxruntime.so")
+	_, err := ort.FindLibrary("/nonexistent/libonnxruntime.so", "")
 	if err == nil {
 		t.Fatal("missing library accepted")
+	}
+}
+
+// FindLibrary's order: --ort-lib, FMAM_ORT_LIB, the config's ort_lib, the
+// cache; an empty value is skipped, a named missing file is an error.
+func TestFindLibraryOrder(t *testing.T) {
+	dir := t.TempDir()
+	flag, env, cfg := filepath.Join(dir, "flag.so"), filepath.Join(dir, "env.so"), filepath.Join(dir, "cfg.so")
+	for _, p := range []string{flag, env, cfg} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv(ort.LibraryEnv, env)
+	for _, c := range []struct{ flag, config, want string }{
+		{flag, cfg, flag},
+		{"", cfg, env},
+	} {
+		if got, err := ort.FindLibrary(c.flag, c.config); err != nil || got != c.want {
+			t.Errorf("FindLibrary(%q, %q) = %q, %v; want %q", c.flag, c.config, got, err, c.want)
+		}
+	}
+	t.Setenv(ort.LibraryEnv, "")
+	if got, err := ort.FindLibrary("", cfg); err != nil || got != cfg {
+		t.Errorf("config only: %q, %v; want %q", got, err, cfg)
+	}
+	t.Setenv("FMAM_CACHE", dir)
+	if _, err := ort.FindLibrary("", ""); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("nothing named and no cache: %v, want an error naming %s", err, dir)
 	}
 }
 

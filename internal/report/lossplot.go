@@ -1,18 +1,16 @@
 package report
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 
 	"github.com/fmam/fmam/internal/atomicfile"
+	"github.com/fmam/fmam/internal/trainlog"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -20,124 +18,13 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// TrainLog is a training log as internal/train writes it (log.csv): a header
-// "step,lr,loss,<terms...>,grad_norm", then one row per step.
-type TrainLog struct {
-	Steps []float64
-	LR    []float64
-	// Terms names the loss columns in file order, the total "loss" among
-	// them; Values[i] holds column Terms[i], one value per step.
-	Terms    []string
-	Values   [][]float64
-	GradNorm []float64 // nil when the log has no grad_norm column
-}
-
-// ReadTrainLog reads a training log. It requires the columns step, lr and
-// loss, one finite number per field and strictly increasing steps; every
-// column other than step, lr and grad_norm is a loss term.
-func ReadTrainLog(path string) (*TrainLog, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read training log %s: %w", path, err)
-	}
-	defer f.Close()
-	tl, err := parseTrainLog(f)
-	if err != nil {
-		return nil, fmt.Errorf("read training log %s: %w", path, err)
-	}
-	return tl, nil
-}
-
-func parseTrainLog(r io.Reader) (*TrainLog, error) {
-	cr := csv.NewReader(r)
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, errors.New("the file is empty; it gets a header when training starts")
-	}
-	if err != nil {
-		return nil, err
-	}
-	col := map[string]int{}
-	for j, name := range header {
-		if _, dup := col[name]; dup {
-			return nil, fmt.Errorf("column %q appears twice in the header", name)
-		}
-		col[name] = j
-	}
-	for _, need := range []string{"step", "lr", "loss"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("header %q lacks the column %q; is this a log.csv of fmam train?", header, need)
-		}
-	}
-	tl := &TrainLog{}
-	var termCols []int
-	for j, name := range header {
-		switch name {
-		case "step", "lr", "grad_norm":
-		default:
-			tl.Terms = append(tl.Terms, name)
-			termCols = append(termCols, j)
-		}
-	}
-	tl.Values = make([][]float64, len(tl.Terms))
-	gradCol, hasGrad := col["grad_norm"]
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		line, _ := cr.FieldPos(0)
-		num := func(j int) (float64, error) {
-			v, err := strconv.ParseFloat(rec[j], 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-				return 0, fmt.Errorf("line %d, column %q: %q is not a finite number", line, header[j], rec[j])
-			}
-			return v, nil
-		}
-		step, err := num(col["step"])
-		if err != nil {
-			return nil, err
-		}
-		if n := len(tl.Steps); n > 0 && step <= tl.Steps[n-1] {
-			return nil, fmt.Errorf("line %d: step %v does not follow step %v; steps must increase", line, step, tl.Steps[n-1])
-		}
-		lr, err := num(col["lr"])
-		if err != nil {
-			return nil, err
-		}
-		tl.Steps = append(tl.Steps, step)
-		tl.LR = append(tl.LR, lr)
-		for i, j := range termCols {
-			v, err := num(j)
-			if err != nil {
-				return nil, err
-			}
-			tl.Values[i] = append(tl.Values[i], v)
-		}
-		if hasGrad {
-			g, err := num(gradCol)
-			if err != nil {
-				return nil, err
-			}
-			tl.GradNorm = append(tl.GradNorm, g)
-		}
-	}
-	if len(tl.Steps) == 0 {
-		return nil, errors.New("no steps after the header; train at least one step first")
-	}
-	return tl, nil
-}
-
 // WriteLossPlot reads the training log at logPath and writes pngPath: every
 // loss term against the step, on a log scale when all its values are
 // positive (terms that reach zero or below get a linear panel of their
 // own), and the learning rate below. Panels are 800 x 300 pixels by
 // default; PlotOptions.Height is the height of the whole picture.
 func WriteLossPlot(logPath, pngPath string, opt PlotOptions) error {
-	tl, err := ReadTrainLog(logPath)
+	tl, err := trainlog.Read(logPath)
 	if err != nil {
 		return fmt.Errorf("loss plot %s: %w", pngPath, err)
 	}
@@ -150,7 +37,7 @@ func WriteLossPlot(logPath, pngPath string, opt PlotOptions) error {
 }
 
 // lossPlots builds the panels of a loss plot, top to bottom.
-func lossPlots(tl *TrainLog, opt PlotOptions) ([]*plot.Plot, PlotOptions, error) {
+func lossPlots(tl *trainlog.Log, opt PlotOptions) ([]*plot.Plot, PlotOptions, error) {
 	var pos, other []int
 	for i, v := range tl.Values {
 		if slices.Min(v) > 0 {
@@ -200,7 +87,7 @@ func lossPlots(tl *TrainLog, opt PlotOptions) ([]*plot.Plot, PlotOptions, error)
 
 // termPlot draws the loss terms listed in which; a term keeps the colour of
 // its column index in every panel.
-func termPlot(tl *TrainLog, which []int, yLabel string, logY bool, width int) (*plot.Plot, error) {
+func termPlot(tl *trainlog.Log, which []int, yLabel string, logY bool, width int) (*plot.Plot, error) {
 	p := newPlot("", "", yLabel)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, i := range which {

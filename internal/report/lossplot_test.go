@@ -1,10 +1,8 @@
 package report
 
 import (
-	"errors"
 	"fmt"
 	"image/color"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/trainlog"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 )
@@ -36,25 +35,6 @@ func writeTrainLog(t *testing.T, steps int) string {
 	return path
 }
 
-func TestReadTrainLog(t *testing.T) {
-	tl, err := ReadTrainLog(writeTrainLog(t, 200))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"loss", "l_o", "l_separate"}; !slices.Equal(tl.Terms, want) {
-		t.Errorf("terms %q, want %q", tl.Terms, want)
-	}
-	if len(tl.Steps) != 200 || tl.Steps[0] != 1 || tl.Steps[199] != 200 || len(tl.GradNorm) != 200 || len(tl.Values[1]) != 200 {
-		t.Fatalf("steps %d (%v..%v), grad norms %d", len(tl.Steps), tl.Steps[0], tl.Steps[len(tl.Steps)-1], len(tl.GradNorm))
-	}
-	if got, want := tl.Values[1][99], 1000*math.Exp(-100.0/30); math.Abs(got-want) > 1e-4*want {
-		t.Errorf("l_o at step 100 = %v, want %v", got, want)
-	}
-	if tl.LR[0] != 0.01 || tl.GradNorm[3] != 0.25 {
-		t.Errorf("lr[0] %v grad_norm[3] %v", tl.LR[0], tl.GradNorm[3])
-	}
-}
-
 func TestWriteLossPlot(t *testing.T) {
 	logPath := writeTrainLog(t, 200)
 	png := filepath.Join(t.TempDir(), "loss.png")
@@ -65,7 +45,7 @@ func TestWriteLossPlot(t *testing.T) {
 	// reaches 0) on a linear one, the learning rate.
 	img := checkPicture(t, png, 800, 900, seriesColor(0), seriesColor(1), seriesColor(2))
 
-	tl, _ := ReadTrainLog(logPath)
+	tl, _ := trainlog.Read(logPath)
 	ps, opt, err := lossPlots(tl, PlotOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -170,10 +150,6 @@ func TestTrainLogErrors(t *testing.T) {
 				t.Errorf("a failed plot left %s behind", png)
 			}
 		})
-	}
-	missing := filepath.Join(dir, "nope", "log.csv")
-	if _, err := ReadTrainLog(missing); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing log: %v", err)
 	}
 }
 

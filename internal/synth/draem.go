@@ -32,6 +32,9 @@ const DefaultMaxCachedTextures = 64
 // Options tunes a Synthesizer. The zero value is the DRAEM recipe without
 // input rotation.
 type Options struct {
+	// Log receives the textures found and the samples that fall back to
+	// normal because a texture became unreadable; nil discards them.
+	Log *slog.Logger
 	// RotateInput enables DRAEM's rotation of the input image before
 	// synthesis: with probability 0.3, by an angle uniform in [-90, 90]
 	// degrees, black outside (the reference's iaa.Affine(rotate=(-90, 90)),
@@ -102,7 +105,7 @@ func NewSynthesizer(textureDir string, h, w int, opts Options) (*Synthesizer, er
 			}
 		}
 	}
-	slog.Debug("anomaly textures ready", "dir", textureDir, "count", len(paths), "cached", s.textures != nil)
+	logOrDiscard(opts.Log).Debug("anomaly textures ready", "dir", textureDir, "count", len(paths), "cached", s.textures != nil)
 	return s, nil
 }
 
@@ -120,7 +123,7 @@ func (s *Synthesizer) Apply(img Image, rng *rand.Rand) (aug Image, mask []float3
 	var texErr *textureError
 	switch {
 	case errors.As(err, &texErr):
-		slog.Warn("anomaly synthesis failed; using the sample as normal", "err", err)
+		logOrDiscard(s.opts.Log).Warn("anomaly synthesis failed; using the sample as normal", "err", err)
 		return img.Clone(), make([]float32, img.H*img.W), 0
 	case err != nil:
 		panic(err)
@@ -223,4 +226,12 @@ func (s *Synthesizer) source(rng *rand.Rand) (Image, error) {
 		return Image{}, &textureError{fmt.Errorf("synthesize: %w", err)}
 	}
 	return m, nil
+}
+
+// logOrDiscard is log, or a logger that drops everything for nil.
+func logOrDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
 }

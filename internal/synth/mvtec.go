@@ -31,12 +31,13 @@ func MVTecDefects() []string { return []string{"scratch", "hole", "stain"} }
 // MVTecOptions sizes a synthetic MVTec-layout dataset. Zero values take the
 // defaults noted on each field.
 type MVTecOptions struct {
-	Out        string   // output root (required)
-	Categories []string // default MVTecCategories()
-	Size       int      // image width and height, default 64, at least 16
-	Train      int      // train/good images per category, default 40
-	TestGood   int      // test/good images per category, default 10
-	TestDefect int      // test images per defect type and category, default 6
+	Log        *slog.Logger // where the summary line goes; nil: nowhere
+	Out        string       // output root (required)
+	Categories []string     // default MVTecCategories()
+	Size       int          // image width and height, default 64, at least 16
+	Train      int          // train/good images per category, default 40
+	TestGood   int          // test/good images per category, default 10
+	TestDefect int          // test images per defect type and category, default 6
 	Seed       uint64
 	Force      bool // replace a non-empty Out
 }
@@ -113,7 +114,7 @@ func GenerateMVTec(ctx context.Context, opts MVTecOptions) (MVTecSummary, error)
 		st.abort()
 		return MVTecSummary{}, err
 	}
-	slog.Info("wrote synthetic MVTec-layout dataset", "root", sum.Root, "categories", sum.Categories, "files", sum.Files)
+	logOrDiscard(opts.Log).Info("wrote synthetic MVTec-layout dataset", "root", sum.Root, "categories", sum.Categories, "files", sum.Files)
 	return sum, nil
 }
 

@@ -33,13 +33,14 @@ var anomalyKinds = [...]string{KindWrongDirection, KindWrongSpeed, KindUnseenObj
 // VideoOptions sizes a synthetic frames-layout video dataset. Zero values
 // take the defaults noted on each field.
 type VideoOptions struct {
-	Out         string // output root (required)
-	Name        string // labels file is frame_labels_<Name>.npy; default "synth"
-	Width       int    // default 64, 16..4096
-	Height      int    // default 64, 16..4096
-	TrainVideos int    // default 4, at most 99
-	TestVideos  int    // default 4, at most 99
-	Frames      int    // frames per video, default 60, 8..999
+	Log         *slog.Logger // where the summary line goes; nil: nowhere
+	Out         string       // output root (required)
+	Name        string       // labels file is frame_labels_<Name>.npy; default "synth"
+	Width       int          // default 64, 16..4096
+	Height      int          // default 64, 16..4096
+	TrainVideos int          // default 4, at most 99
+	TestVideos  int          // default 4, at most 99
+	Frames      int          // frames per video, default 60, 8..999
 	Seed        uint64
 	Force       bool // replace a non-empty Out
 }
@@ -132,7 +133,7 @@ func GenerateVideo(ctx context.Context, opts VideoOptions) (VideoSummary, error)
 		return VideoSummary{}, err
 	}
 	sum.LabelsPath = filepath.Join(st.final, labelsFileName(opts.Name))
-	slog.Info("wrote synthetic video dataset", "root", sum.Root, "test_frames", sum.TestFrames, "anomalous", sum.AnomalousFrames)
+	logOrDiscard(opts.Log).Info("wrote synthetic video dataset", "root", sum.Root, "test_frames", sum.TestFrames, "anomalous", sum.AnomalousFrames)
 	return sum, nil
 }
 

@@ -1,20 +1,14 @@
 package train
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
-	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/optim"
 )
 
@@ -35,24 +29,15 @@ type LoopConfig struct {
 	// the end, and when the context is cancelled; an existing one is resumed.
 	CheckpointPath  string
 	CheckpointEvery int
-	// LogPath is a CSV of the loss terms per step.
-	LogPath     string
-	ReportNames []string
 	// Fingerprint must match the checkpoint's to resume from it.
 	Fingerprint string
-	// Progress receives a progress bar; nil disables it, and progress is
-	// logged instead, a line every LogEvery (0: DefaultLogEvery) and one at
-	// the end.
-	Progress io.Writer
-	LogEvery time.Duration
-	Logger   *slog.Logger
-	// Label names the run in the progress bar and log lines.
-	Label string
-	// After a few steps the loop logs how long the stage will take; when
-	// that exceeds LongAfter (0: DefaultLongAfter, negative: never) the line
-	// is a warning carrying LongHint, e.g. "use --preset cpu-small".
-	LongAfter time.Duration
-	LongHint  string
+	// Logger receives the loop's own lines (resuming, interrupted); nil
+	// discards them.
+	Logger *slog.Logger
+	// Observers watch every step, in this order: the caller plugs in a
+	// progress bar, periodic log lines (ProgressLog), the log.csv writer
+	// (CSVLog). Each Loop call needs observers of its own.
+	Observers []Observer
 }
 
 // Summary describes a finished (or interrupted) loop.
@@ -99,12 +84,6 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 		}
 	}
 	sum.StartStep = start
-	logw, err := openLog(cfg.LogPath, cfg.ReportNames, start)
-	if err != nil {
-		return nil, err
-	}
-	defer logw.close()
-
 	save := func(step int) error {
 		if cfg.CheckpointPath == "" {
 			return nil
@@ -115,22 +94,14 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 		}
 		return SaveCheckpoint(cfg.CheckpointPath, &Checkpoint{Step: step, Tensors: r.State(), Data: pos, Fingerprint: cfg.Fingerprint})
 	}
-	var bar *progressbar.ProgressBar
-	if cfg.Progress != nil && start < cfg.Steps {
-		bar = progressbar.NewOptions(cfg.Steps,
-			progressbar.OptionSetWriter(cfg.Progress),
-			progressbar.OptionSetDescription(cfg.Label),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("steps"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-		_ = bar.Set(start)
-	}
 	t0 := time.Now()
-	prog := newProgress(cfg, log, start, bar != nil, t0)
+	obs := &observers{list: cfg.Observers}
+	// On an error return the observers still close (a file, a bar); after
+	// the last step they are done before the final checkpoint is written.
+	defer obs.done()
+	if err := obs.init(LoopInfo{Start: start, Steps: cfg.Steps, Time: t0}); err != nil {
+		return nil, err
+	}
 	step := start
 	for ; step < cfg.Steps; step++ {
 		if ctx.Err() != nil {
@@ -168,22 +139,17 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 			sum.FirstLoss = res.Loss
 		}
 		sum.LastLoss = res.Loss
-		if err := logw.write(step+1, lr, res); err != nil {
+		if err := obs.record(StepInfo{Step: step + 1, LR: lr, Result: res, Time: time.Now()}); err != nil {
 			return sum, err
 		}
-		if bar != nil {
-			bar.Describe(fmt.Sprintf("%s loss %.4g", cfg.Label, res.Loss))
-			_ = bar.Add(1)
-		}
-		prog.stepDone(time.Now(), step+1, res.Loss)
 		if cfg.CheckpointEvery > 0 && (step+1)%cfg.CheckpointEvery == 0 && step+1 < cfg.Steps {
 			if err := save(step + 1); err != nil {
 				return sum, err
 			}
 		}
 	}
-	if bar != nil {
-		_ = bar.Finish()
+	if err := obs.done(); err != nil {
+		return sum, err
 	}
 	sum.Steps = step - start
 	if sum.Steps > 0 {
@@ -208,69 +174,3 @@ func orNone(s string) string {
 }
 
 func nan() float64 { v, _ := strconv.ParseFloat("NaN", 64); return v }
-
-type logWriter struct {
-	f *os.File
-	w *csv.Writer
-}
-
-// openLog opens the per-step CSV, dropping rows past a resumed step so the
-// log never holds steps the checkpoint does not.
-func openLog(path string, names []string, from int) (*logWriter, error) {
-	if path == "" {
-		return &logWriter{}, nil
-	}
-	header := append([]string{"step", "lr", "loss"}, names...)
-	header = append(header, "grad_norm")
-	var keep [][]string
-	if from > 0 {
-		if b, err := os.ReadFile(path); err == nil {
-			rows, _ := csv.NewReader(bytes.NewReader(b)).ReadAll()
-			for i, row := range rows {
-				if i == 0 {
-					continue
-				}
-				if s, err := strconv.Atoi(row[0]); err == nil && s <= from {
-					keep = append(keep, row)
-				}
-			}
-		}
-	}
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(header)
-	_ = w.WriteAll(keep)
-	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open training log %s: %w", path, err)
-	}
-	return &logWriter{f: f, w: csv.NewWriter(f)}, nil
-}
-
-func (l *logWriter) write(step int, lr float64, r Result) error {
-	if l.w == nil {
-		return nil
-	}
-	row := []string{strconv.Itoa(step), fmtF(lr), fmtF(r.Loss)}
-	for _, v := range r.Report {
-		row = append(row, fmtF(v))
-	}
-	row = append(row, fmtF(r.GradNorm))
-	if err := l.w.Write(row); err != nil {
-		return err
-	}
-	l.w.Flush()
-	return l.w.Error()
-}
-
-func (l *logWriter) close() {
-	if l.f != nil {
-		l.w.Flush()
-		l.f.Close()
-	}
-}
-
-func fmtF(f float64) string { return strconv.FormatFloat(f, 'g', 7, 64) }

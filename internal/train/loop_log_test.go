@@ -14,7 +14,7 @@ import (
 	"github.com/fmam/fmam/internal/train"
 )
 
-// The loop's progress lines and estimate reach the caller's logger: with a
+// The ProgressLog observer's lines and estimate reach the caller's logger: with a
 // 1 ns interval every step logs, and with a 1 ns threshold the estimate is
 // a warning carrying the hint.
 func TestLoopLogsProgressAndEstimate(t *testing.T) {
@@ -26,8 +26,9 @@ func TestLoopLogsProgressAndEstimate(t *testing.T) {
 	defer r.Close()
 	var b bytes.Buffer
 	const steps, hint = 10, "use --preset cpu-small"
-	_, err = train.Loop(context.Background(), r, &source{seed: 4}, train.LoopConfig{Steps: steps, LR: 0.01, Label: "student",
-		Logger: slog.New(slog.NewJSONHandler(&b, nil)), LogEvery: time.Nanosecond, LongAfter: time.Nanosecond, LongHint: hint})
+	log := slog.New(slog.NewJSONHandler(&b, nil))
+	_, err = train.Loop(context.Background(), r, &source{seed: 4}, train.LoopConfig{Steps: steps, LR: 0.01, Logger: log,
+		Observers: []train.Observer{&train.ProgressLog{Log: log, Label: "student", Every: time.Nanosecond, LongAfter: time.Nanosecond, LongHint: hint}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Defaults of the LoopConfig fields of the same names.
+// Defaults of ProgressLog.Every and ProgressLog.LongAfter.
 const (
 	DefaultLogEvery  = 30 * time.Second
 	DefaultLongAfter = 30 * time.Minute
@@ -20,41 +20,59 @@ const (
 	estimateAfter = 10 * time.Second
 )
 
-// progress writes a stage's log lines: one early estimate of how long the
-// stage takes, and, when no progress bar is shown, a line every interval and
-// one at the end. Times are passed in so that tests can use a fake clock.
-type progress struct {
-	log          *slog.Logger
-	label        string
+// ProgressLog is the observer that writes a stage's log lines: one early
+// estimate of how long the stage takes, and a line every Every and one at
+// the end. Times come from the loop's LoopInfo and StepInfo, so that tests
+// can use a fake clock.
+type ProgressLog struct {
+	Log   *slog.Logger
+	Label string // names the stage in the lines
+	// Every is the interval of the periodic lines: 0 is DefaultLogEvery,
+	// negative none (when a progress bar shows progress).
+	Every time.Duration
+	// After a few steps the stage's duration is estimated; when it exceeds
+	// LongAfter (0: DefaultLongAfter, negative: never) the line is a
+	// warning carrying LongHint, e.g. "use --preset cpu-small".
+	LongAfter time.Duration
+	LongHint  string
+
 	start, steps int
 	every        time.Duration // <= 0: no periodic lines
 	longAfter    time.Duration // <= 0: never warn
-	hint         string
-
-	begin     time.Time // loop start
-	firstDone time.Time // end of the first step, where timing starts
-	last      time.Time // last periodic line, or begin
-	estimated bool
+	begin        time.Time     // loop start
+	firstDone    time.Time     // end of the first step, where timing starts
+	last         time.Time     // last periodic line, or begin
+	estimated    bool
 }
 
-func newProgress(cfg LoopConfig, log *slog.Logger, start int, bar bool, now time.Time) *progress {
-	p := &progress{log: log, label: cfg.Label, start: start, steps: cfg.Steps, every: cfg.LogEvery,
-		longAfter: cfg.LongAfter, hint: cfg.LongHint, begin: now, last: now}
+// Init resolves the defaults and starts the clock.
+func (p *ProgressLog) Init(li LoopInfo) error {
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	p.start, p.steps, p.begin, p.last, p.estimated = li.Start, li.Steps, li.Time, li.Time, false
+	p.every, p.longAfter = p.Every, p.LongAfter
 	if p.every == 0 {
 		p.every = DefaultLogEvery
-	}
-	if bar {
-		p.every = 0
 	}
 	if p.longAfter == 0 {
 		p.longAfter = DefaultLongAfter
 	}
-	return p
+	return nil
 }
+
+// Record logs the estimate and the periodic lines that are due.
+func (p *ProgressLog) Record(s StepInfo) error {
+	p.stepDone(s.Time, s.Step, s.Result.Loss)
+	return nil
+}
+
+// Done does nothing: the last step's Record wrote the final line.
+func (p *ProgressLog) Done() error { return nil }
 
 // stepDone records that the loop finished step number done (counted from 1
 // over the whole stage, resumed steps included) at now, with loss.
-func (p *progress) stepDone(now time.Time, done int, loss float64) {
+func (p *ProgressLog) stepDone(now time.Time, done int, loss float64) {
 	k := done - p.start
 	if k == 1 {
 		// The first step pays for session warm-up (graph optimisation,
@@ -67,15 +85,15 @@ func (p *progress) stepDone(now time.Time, done int, loss float64) {
 		per := el / time.Duration(timed)
 		total := per * time.Duration(p.steps-p.start)
 		left := per * time.Duration(p.steps-done)
-		args := []any{"stage", p.label, "steps", p.steps - p.start, "step_ms", fmt.Sprintf("%.1f", float64(per.Microseconds())/1000),
+		args := []any{"stage", p.Label, "steps", p.steps - p.start, "step_ms", fmt.Sprintf("%.1f", float64(per.Microseconds())/1000),
 			"total", total.Round(time.Second), "left", left.Round(time.Second)}
 		if p.longAfter > 0 && total > p.longAfter {
-			if p.hint != "" {
-				args = append(args, "hint", p.hint)
+			if p.LongHint != "" {
+				args = append(args, "hint", p.LongHint)
 			}
-			p.log.Warn("long training stage", args...)
+			p.Log.Warn("long training stage", args...)
 		} else {
-			p.log.Info("training time estimate", args...)
+			p.Log.Info("training time estimate", args...)
 		}
 	}
 	if p.every <= 0 || now.Sub(p.last) < p.every && done < p.steps {
@@ -87,6 +105,6 @@ func (p *progress) stepDone(now time.Time, done int, loss float64) {
 		rate = float64(timed) / el.Seconds()
 	}
 	eta := time.Duration(float64(p.steps-done) / rate * float64(time.Second)).Round(time.Second)
-	p.log.Info("training", "stage", p.label, "step", done, "of", p.steps, "loss", fmt.Sprintf("%.4g", loss),
+	p.Log.Info("training", "stage", p.Label, "step", done, "of", p.steps, "loss", fmt.Sprintf("%.4g", loss),
 		"steps_per_s", fmt.Sprintf("%.3g", rate), "eta", eta)
 }

@@ -27,17 +27,34 @@ func logLines(t *testing.T, b *bytes.Buffer) []map[string]any {
 	return out
 }
 
-// runProgress feeds a progress the finish times of steps start+1..steps on
-// a fake clock: the first step ends at first, every later one dt after the
-// previous.
-func runProgress(t *testing.T, cfg LoopConfig, start int, bar bool, first, dt time.Duration) []map[string]any {
+// logCase is a stage as the ProgressLog observer sees it.
+type logCase struct {
+	Steps     int
+	Label     string
+	LogEvery  time.Duration
+	LongAfter time.Duration
+	LongHint  string
+}
+
+// runProgress feeds a ProgressLog the finish times of steps
+// start+1..steps on a fake clock: the first step ends at first, every later
+// one dt after the previous. With bar, a progress bar shows progress.
+func runProgress(t *testing.T, cfg logCase, start int, bar bool, first, dt time.Duration) []map[string]any {
 	t.Helper()
 	var b bytes.Buffer
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := newProgress(cfg, slog.New(slog.NewJSONHandler(&b, nil)), start, bar, t0)
+	p := &ProgressLog{Log: slog.New(slog.NewJSONHandler(&b, nil)), Label: cfg.Label, Every: cfg.LogEvery, LongAfter: cfg.LongAfter, LongHint: cfg.LongHint}
+	if bar {
+		p.Every = -1
+	}
+	if err := p.Init(LoopInfo{Start: start, Steps: cfg.Steps, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
 	now := t0.Add(first)
 	for done := start + 1; done <= cfg.Steps; done++ {
-		p.stepDone(now, done, 1/float64(done))
+		if err := p.Record(StepInfo{Step: done, Result: Result{Loss: 1 / float64(done)}, Time: now}); err != nil {
+			t.Fatal(err)
+		}
 		now = now.Add(dt)
 	}
 	return logLines(t, &b)
@@ -51,7 +68,7 @@ func TestProgressLinesByTime(t *testing.T) {
 	// Step 1 ends at 20 s (warm-up), then one step a second: step k ends at
 	// 20+(k-1) s. Lines come once 30 s have passed since the last one (at
 	// 30, 60, 90 s: steps 11, 41, 71) and at the end (step 100, 119 s).
-	lines := runProgress(t, LoopConfig{Steps: 100, Label: "teacher"}, 0, false, 20*time.Second, time.Second)
+	lines := runProgress(t, logCase{Steps: 100, Label: "teacher"}, 0, false, 20*time.Second, time.Second)
 	prog := messages(lines, "training")
 	var steps []float64
 	for _, m := range prog {
@@ -81,7 +98,7 @@ func TestProgressEstimate(t *testing.T) {
 	hint := "use --preset cpu-small"
 	tests := []struct {
 		name      string
-		cfg       LoopConfig
+		cfg       logCase
 		start     int
 		bar       bool
 		dt        time.Duration
@@ -92,21 +109,21 @@ func TestProgressEstimate(t *testing.T) {
 		estimates int
 	}{
 		// 1000 steps of 2 s: 33 min, over the default 30 min.
-		{"long warns with hint", LoopConfig{Steps: 1000, LongHint: hint}, 0, false, 2 * time.Second, "WARN", 2000 * time.Second, true, -1, 1},
-		{"long without hint", LoopConfig{Steps: 1000}, 0, false, 2 * time.Second, "WARN", 2000 * time.Second, false, -1, 1},
-		{"under the threshold", LoopConfig{Steps: 100, LongHint: hint}, 0, false, 2 * time.Second, "INFO", 200 * time.Second, false, -1, 1},
-		{"own threshold", LoopConfig{Steps: 100, LongHint: hint, LongAfter: time.Minute}, 0, false, 2 * time.Second, "WARN", 200 * time.Second, true, -1, 1},
-		{"never warn", LoopConfig{Steps: 1000, LongHint: hint, LongAfter: -1}, 0, false, 2 * time.Second, "INFO", 2000 * time.Second, false, -1, 1},
+		{"long warns with hint", logCase{Steps: 1000, LongHint: hint}, 0, false, 2 * time.Second, "WARN", 2000 * time.Second, true, -1, 1},
+		{"long without hint", logCase{Steps: 1000}, 0, false, 2 * time.Second, "WARN", 2000 * time.Second, false, -1, 1},
+		{"under the threshold", logCase{Steps: 100, LongHint: hint}, 0, false, 2 * time.Second, "INFO", 200 * time.Second, false, -1, 1},
+		{"own threshold", logCase{Steps: 100, LongHint: hint, LongAfter: time.Minute}, 0, false, 2 * time.Second, "WARN", 200 * time.Second, true, -1, 1},
+		{"never warn", logCase{Steps: 1000, LongHint: hint, LongAfter: -1}, 0, false, 2 * time.Second, "INFO", 2000 * time.Second, false, -1, 1},
 		// Slow steps: the estimate comes after 10 s, here the second step.
-		{"slow steps", LoopConfig{Steps: 50}, 0, false, 20 * time.Second, "INFO", 1000 * time.Second, false, -1, 1},
+		{"slow steps", logCase{Steps: 50}, 0, false, 20 * time.Second, "INFO", 1000 * time.Second, false, -1, 1},
 		// Resumed at 900 of 1000: the estimate covers the 100 steps left.
-		{"resumed", LoopConfig{Steps: 1000, LongHint: hint}, 900, false, 2 * time.Second, "INFO", 200 * time.Second, false, -1, 1},
+		{"resumed", logCase{Steps: 1000, LongHint: hint}, 900, false, 2 * time.Second, "INFO", 200 * time.Second, false, -1, 1},
 		// A bar shows progress: no periodic lines, but the estimate.
-		{"bar", LoopConfig{Steps: 100}, 0, true, 2 * time.Second, "INFO", 200 * time.Second, false, 0, 1},
+		{"bar", logCase{Steps: 100}, 0, true, 2 * time.Second, "INFO", 200 * time.Second, false, 0, 1},
 		// Own interval: 2 s steps, a line every 10 s = 5 steps, 20 of 100.
-		{"interval", LoopConfig{Steps: 100, LogEvery: 10 * time.Second}, 0, false, 2 * time.Second, "INFO", 200 * time.Second, false, 20, 1},
+		{"interval", logCase{Steps: 100, LogEvery: 10 * time.Second}, 0, false, 2 * time.Second, "INFO", 200 * time.Second, false, 20, 1},
 		// Too short to estimate anything before it is over: the final line only.
-		{"short", LoopConfig{Steps: 3}, 0, false, time.Second, "", 0, false, 1, 0},
+		{"short", logCase{Steps: 3}, 0, false, time.Second, "", 0, false, 1, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

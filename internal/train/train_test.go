@@ -94,7 +94,7 @@ func TestLossFallsAndResumeIsExact(t *testing.T) {
 		}
 		defer r.Close()
 		return train.Loop(ctx, r, &source{seed: 3}, train.LoopConfig{Steps: steps, LR: 0.01, Schedule: optim.Schedule{Kind: "cosine"},
-			CheckpointPath: filepath.Join(dir, "ck.bin"), CheckpointEvery: 5, LogPath: filepath.Join(dir, "log.csv"), Fingerprint: "f"})
+			CheckpointPath: filepath.Join(dir, "ck.bin"), CheckpointEvery: 5, Observers: []train.Observer{train.NewCSVLog(filepath.Join(dir, "log.csv"), nil)}, Fingerprint: "f"})
 	}
 	straight := t.TempDir()
 	s1, err := run(straight, 60, context.Background())
@@ -117,7 +117,7 @@ func TestLossFallsAndResumeIsExact(t *testing.T) {
 		src := &source{seed: 3}
 		cancelAt := &cancelSource{Source: src, at: 23, cancel: cancel, inRun: inRun}
 		_, err = train.Loop(ctx, r, cancelAt, train.LoopConfig{Steps: 60, LR: 0.01, Schedule: optim.Schedule{Kind: "cosine"},
-			CheckpointPath: filepath.Join(split, "ck.bin"), CheckpointEvery: 5, LogPath: filepath.Join(split, "log.csv"), Fingerprint: "f"})
+			CheckpointPath: filepath.Join(split, "ck.bin"), CheckpointEvery: 5, Observers: []train.Observer{train.NewCSVLog(filepath.Join(split, "log.csv"), nil)}, Fingerprint: "f"})
 		r.Close()
 		if !errors.Is(err, train.ErrInterrupted) {
 			t.Fatalf("inRun=%v: want ErrInterrupted, got %v", inRun, err)

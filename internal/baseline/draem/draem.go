@@ -175,7 +175,7 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 	}
 	s := u.Cfg.Data.Size
 	// DRAEM rotates 30% of its training inputs; the clean target turns too.
-	syn, err := synth.NewSynthesizer(tex, s, s, synth.Options{RotateInput: true})
+	syn, err := synth.NewSynthesizer(tex, s, s, synth.Options{RotateInput: true, Log: u.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -295,7 +295,7 @@ func TestLossGradients(t *testing.T) {
 			default:
 				continue
 			}
-			swapped[nd.Op]++
+			swapped[string(nd.Op)]++
 		}
 		// 2 ReLUs per double conv: inc, 3 downs, 3 ups; k=2 pools 3 times.
 		if swapped["Softplus"] != 14 || swapped["AveragePool"] != 3*(k-1) {
