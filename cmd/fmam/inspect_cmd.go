@@ -64,7 +64,7 @@ func inspectModel(path string, all bool) (*modelInfo, error) {
 	}
 	for _, n := range g.Nodes {
 		o := n.Outputs[0]
-		if len(g.Shape(o)) != 4 || (!all && n.Op != "Conv" && n.Op != "ConvTranspose" && o != info.Bottleneck) {
+		if len(g.Shape(o)) != 4 || (!all && n.Op != graph.OpConv && n.Op != graph.OpConvTranspose && o != info.Bottleneck) {
 			continue
 		}
 		info.FeatureMaps = append(info.FeatureMaps, tensor(o, string(n.Op)))

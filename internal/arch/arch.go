@@ -35,16 +35,16 @@ func TapAt(b *nn.Builder, name, x string, hook Tap) string {
 	xs := g.Shape(x)
 	view := x
 	if len(xs) == 5 {
-		view = g.Op("Reshape", []string{x, g.Const1D(0, xs[1]*xs[2], xs[3], xs[4])}, nil)
+		view = g.Op(graph.OpReshape, []string{x, g.Const1D(0, xs[1]*xs[2], xs[3], xs[4])}, nil)
 	}
 	named := b.Name(TapName(name))
-	g.AddNode(&graph.Node{Op: "Identity", Name: named, Inputs: []string{view}, Outputs: []string{named}})
+	g.AddNode(&graph.Node{Op: graph.OpIdentity, Name: named, Inputs: []string{view}, Outputs: []string{named}})
 	out := named
 	if hook != nil {
 		out = hook(name, named)
 	}
 	if len(xs) == 5 {
-		out = g.Op("Reshape", []string{out, g.Const1D(0, xs[1], xs[2], xs[3], xs[4])}, nil)
+		out = g.Op(graph.OpReshape, []string{out, g.Const1D(0, xs[1], xs[2], xs[3], xs[4])}, nil)
 	}
 	return out
 }

@@ -37,7 +37,7 @@ func convFloor(ctx context.Context, rt *ort.Runtime, g *graph.Graph, opt ort.Opt
 	res := &ConvFloor{}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, n := range g.Nodes {
-		if n.Domain != "" || (n.Op != "Conv" && n.Op != "ConvTranspose") {
+		if n.Domain != "" || (n.Op != graph.OpConv && n.Op != graph.OpConvTranspose) {
 			continue
 		}
 		for _, grad := range []bool{false, true} {
@@ -67,7 +67,7 @@ func timeConv(ctx context.Context, rt *ort.Runtime, src *graph.Graph, n *graph.N
 	}
 	y := g.Op(n.Op, ins, maps.Clone(n.Attrs))
 	r := g.Input("r", graph.Float, g.Shape(y))
-	loss := g.Op("Reshape", []string{g.Op("ReduceSum", []string{g.Op("Mul", []string{y, r}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
+	loss := g.Op(graph.OpReshape, []string{g.Op(graph.OpReduceSum, []string{g.Op(graph.OpMul, []string{y, r}, nil)}, graph.Attrs{"keepdims": int64(0)}), g.Const1D(1)}, nil)
 	outs := []string{loss}
 	if grad {
 		wrt := []string{ins[1]}

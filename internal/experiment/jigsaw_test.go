@@ -263,7 +263,7 @@ func TestJigsawBadInput(t *testing.T) {
 func squareDetector(t *testing.T) string {
 	g := graph.New("square_detector")
 	x := g.Input("images", graph.Float, graph.Shape{1, 3, 32, 32})
-	y := g.Op("Reshape", []string{g.Op("Slice", []string{x, g.Const1D(0, 0, 0, 0), g.Const1D(1, 1, 6, 6)}, nil), g.Const1D(1, 6, 6)}, nil)
+	y := g.Op(graph.OpReshape, []string{g.Op(graph.OpSlice, []string{x, g.Const1D(0, 0, 0, 0), g.Const1D(1, 1, 6, 6)}, nil), g.Const1D(1, 6, 6)}, nil)
 	g.Output(y)
 	p := filepath.Join(t.TempDir(), "square.onnx")
 	if err := g.Save(p); err != nil {

@@ -321,7 +321,7 @@ func TestImportedGraphGradients(t *testing.T) {
 					return outs[0]
 				}
 				// Both DRAEM outputs: reconstruction and mask logits.
-				return g.Op("Concat", outs, graph.Attrs{"axis": int64(1)})
+				return g.Op(graph.OpConcat, outs, graph.Attrs{"axis": int64(1)})
 			}})
 	}
 }

@@ -48,7 +48,7 @@ func TeacherTrain(s Spec) (*Built, error) {
 			return nil, err
 		}
 		w := g.Scalar(float32(s.Mimic.Weight))
-		total = g.Op("Add", []string{total, g.Op("Mul", []string{lm, w}, nil)}, nil)
+		total = g.Op(graph.OpAdd, []string{total, g.Op(graph.OpMul, []string{lm, w}, nil)}, nil)
 		terms, names = append(terms, lm), append(names, "l_mimic")
 	}
 	if err := g.Err(); err != nil {
@@ -76,10 +76,10 @@ func (s Spec) mimicLoss(g *graph.Graph, b *nn.Builder, in, bottleneck string) (s
 	}
 	x := s.Net.MimicImage(g, s, in)
 	if g.Shape(x)[1] == 1 {
-		x = g.Op("Concat", []string{x, x, x}, graph.Attrs{"axis": int64(1)})
+		x = g.Op(graph.OpConcat, []string{x, x, x}, graph.Attrs{"axis": int64(1)})
 	}
 	sizes := g.Const1D(int64(s.Batch), 3, bs[2], bs[3])
-	x = g.Op("Resize", []string{x, "", "", sizes}, graph.Attrs{"mode": "linear"})
+	x = g.Op(graph.OpResize, []string{x, "", "", sizes}, graph.Attrs{"mode": "linear"})
 	// Re-import the backbone at this batch size, renamed and frozen.
 	m, err := bb.Model()
 	if err != nil {
@@ -91,7 +91,7 @@ func (s Spec) mimicLoss(g *graph.Graph, b *nn.Builder, in, bottleneck string) (s
 	}
 	bg = bg.Rename("backbone/")
 	g.Merge(bg)
-	g.AddNode(&graph.Node{Op: "Identity", Name: "backbone_in", Inputs: []string{x}, Outputs: []string{"backbone/" + bin + ".in"}})
+	g.AddNode(&graph.Node{Op: graph.OpIdentity, Name: "backbone_in", Inputs: []string{x}, Outputs: []string{"backbone/" + bin + ".in"}})
 	g.ReplaceUses("backbone/"+bin, "backbone/"+bin+".in", nil)
 	if err := g.RemoveInput("backbone/" + bin); err != nil {
 		return "", err
@@ -102,19 +102,19 @@ func (s Spec) mimicLoss(g *graph.Graph, b *nn.Builder, in, bottleneck string) (s
 	feat := "backbone/" + s.Mimic.Layer
 	fs := g.Shape(feat)
 	bshape := g.Shape(bottleneck)
-	target := g.Op("Resize", []string{feat, "", "", g.Const1D(fs[0], fs[1], bshape[2], bshape[3])}, graph.Attrs{"mode": "linear"})
+	target := g.Op(graph.OpResize, []string{feat, "", "", g.Const1D(fs[0], fs[1], bshape[2], bshape[3])}, graph.Attrs{"mode": "linear"})
 	adapted := b.Scope("mimic").Conv2D(bottleneck, "adapter", int(fs[1]), nn.ConvOpts{Kernel: 1, Bias: true})
 	return mse(g, adapted, target), g.Err()
 }
 
 // perSampleMSE is mean((a-b)^2) over all but the batch axis: shape [N].
 func perSampleMSE(g *graph.Graph, a, b string) string {
-	d := g.Op("Sub", []string{a, b}, nil)
+	d := g.Op(graph.OpSub, []string{a, b}, nil)
 	axes := []int64{}
 	for i := 1; i < g.Rank(a); i++ {
 		axes = append(axes, int64(i))
 	}
-	return g.Op("ReduceMean", []string{g.Op("Mul", []string{d, d}, nil)}, graph.Attrs{"axes": axes, "keepdims": int64(0)})
+	return g.Op(graph.OpReduceMean, []string{g.Op(graph.OpMul, []string{d, d}, nil)}, graph.Attrs{"axes": axes, "keepdims": int64(0)})
 }
 
 // student assembles teacher and student in one graph. train selects the
@@ -249,12 +249,12 @@ func trainableInits(g *graph.Graph) []string {
 	}
 	for _, n := range g.Nodes {
 		switch n.Op {
-		case "Conv", "ConvTranspose", "Gemm":
+		case graph.OpConv, graph.OpConvTranspose, graph.OpGemm:
 			add(n.In(1))
 			add(n.In(2))
-		case "MatMul":
+		case graph.OpMatMul:
 			add(n.In(1))
-		case "BatchNormalization", "InstanceNormalization":
+		case graph.OpBatchNormalization, graph.OpInstanceNormalization:
 			add(n.In(1))
 			add(n.In(2))
 		}
@@ -277,12 +277,12 @@ func reinit(g *graph.Graph, name string, rng *rand.Rand) *graph.Value {
 				continue
 			}
 			switch n.Op {
-			case "BatchNormalization", "InstanceNormalization":
+			case graph.OpBatchNormalization, graph.OpInstanceNormalization:
 				norm, isScale = true, i == 1
-			case "Conv":
+			case graph.OpConv:
 				w := g.Shape(n.In(1))
 				fan = w.Size() / w[0]
-			case "ConvTranspose":
+			case graph.OpConvTranspose:
 				w := g.Shape(n.In(1))
 				fan = w.Size() / w[0]
 			default:
@@ -316,7 +316,7 @@ func feaLoss(g *graph.Graph, feats [][2]string) string {
 	if len(parts) == 1 {
 		return parts[0]
 	}
-	return g.Op("Sum", parts, nil)
+	return g.Op(graph.OpSum, parts, nil)
 }
 
 // StudentTrain builds stage two: frozen teacher and trainable student in
@@ -330,7 +330,7 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 	targets := s.Net.Targets(g, s)
 	lo := s.Net.Loss(g, s, a.student, targets)
 	lf := feaLoss(g, a.feats)
-	total := g.Op("Add", []string{lo.Total, g.Op("Mul", []string{lf, g.Scalar(float32(s.WFea))}, nil)}, nil)
+	total := g.Op(graph.OpAdd, []string{lo.Total, g.Op(graph.OpMul, []string{lf, g.Scalar(float32(s.WFea))}, nil)}, nil)
 	trainable := append(slices.Clone(a.reg.Trainable), a.imported...)
 	if s.StudentInit == "teacher" && t.BuiltIn {
 		for _, p := range a.reg.Trainable {
@@ -378,7 +378,7 @@ func StudentEval(s Spec, t *Teacher, state map[string][]float32) (*graph.Graph, 
 	}
 	total := fea[0]
 	if len(fea) > 1 {
-		total = g.Op("Sum", fea, nil)
+		total = g.Op(graph.OpSum, fea, nil)
 	}
 	outs = append(outs, Rename(g, total, OutFea))
 	return finishEval(g, append([]string{a.input}, ins...), outs)
@@ -412,7 +412,7 @@ func finishEval(g *graph.Graph, ins, outs []string) (*graph.Graph, []string, err
 
 // Rename gives tensor t the graph-level name name, through an Identity.
 func Rename(g *graph.Graph, t, name string) string {
-	g.AddNode(&graph.Node{Op: "Identity", Name: name, Inputs: []string{t}, Outputs: []string{name}})
+	g.AddNode(&graph.Node{Op: graph.OpIdentity, Name: name, Inputs: []string{t}, Outputs: []string{name}})
 	return name
 }
 

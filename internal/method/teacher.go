@@ -85,7 +85,7 @@ func (s Spec) input(g *graph.Graph) string {
 func nameOutputs(g *graph.Graph, outs, names []string) []string {
 	var res []string
 	for i, o := range outs {
-		g.AddNode(&graph.Node{Op: "Identity", Name: names[i], Inputs: []string{o}, Outputs: []string{names[i]}})
+		g.AddNode(&graph.Node{Op: graph.OpIdentity, Name: names[i], Inputs: []string{o}, Outputs: []string{names[i]}})
 		res = append(res, names[i])
 	}
 	return res
@@ -280,7 +280,7 @@ func (t *Teacher) resolveTap(tap string, s Spec) (string, error) {
 
 func sampleTensor(g *graph.Graph) string {
 	for _, n := range g.Nodes {
-		if n.Op == "Conv" {
+		if n.Op == graph.OpConv {
 			return n.Outputs[0]
 		}
 	}
@@ -317,9 +317,9 @@ func FindBottleneck(g *graph.Graph, output string) string {
 			continue
 		}
 		if s[2]*s[3] == minHW {
-			if n.Op == "Conv" {
+			if n.Op == graph.OpConv {
 				for _, c := range cons[o] {
-					if c.Op == "Conv" {
+					if c.Op == graph.OpConv {
 						return o
 					}
 				}

@@ -111,15 +111,15 @@ func (*Baseline) Loss(g *graph.Graph, _ method.Spec, f method.Forward, targets [
 	l2 := loss.MSE(g, f.Outputs[0], targets[0])
 	ss := loss.SSIMLoss(g, f.Outputs[0], targets[0], loss.DRAEMSSIM())
 	fo := loss.Focal(g, f.Outputs[1], loss.BinaryOneHot(g, targets[1]), loss.DRAEMFocal())
-	total := g.Op("Sum", []string{l2, ss, fo}, nil)
+	total := g.Op(graph.OpSum, []string{l2, ss, fo}, nil)
 	return method.Loss{Total: total, Terms: []string{l2, ss, fo}, Names: []string{"l2", "ssim", "focal"}}
 }
 
 // anomalyMap is softmax channel 1 of the mask logits: [N, H, W].
 func anomalyMap(g *graph.Graph, logits string) string {
-	sm := g.Op("Softmax", []string{logits}, graph.Attrs{"axis": int64(1)})
-	ch1 := g.Op("Slice", []string{sm, g.Const1D(1), g.Const1D(2), g.Const1D(1)}, nil)
-	return g.Op("Squeeze", []string{ch1, g.Const1D(1)}, nil)
+	sm := g.Op(graph.OpSoftmax, []string{logits}, graph.Attrs{"axis": int64(1)})
+	ch1 := g.Op(graph.OpSlice, []string{sm, g.Const1D(1), g.Const1D(2), g.Const1D(1)}, nil)
+	return g.Op(graph.OpSqueeze, []string{ch1, g.Const1D(1)}, nil)
 }
 
 // Scores are the per-pixel anomaly maps of teacher and student.
@@ -146,8 +146,8 @@ func (*Baseline) BenchShape() (frames, channels int) { return 0, 3 }
 // mask logits against a mask input.
 func (*Baseline) BenchLoss(g *graph.Graph, s method.Spec, f method.Forward, input string) (string, []string) {
 	m := g.Input(InMask, graph.Float, imageShape(s, 1))
-	onehot := g.Op("Concat", []string{g.Op("Sub", []string{g.Scalar(1), m}, nil), m}, graph.Attrs{"axis": int64(1)})
-	total := g.Op("Add", []string{loss.MSE(g, f.Outputs[0], input), loss.CrossEntropy(g, f.Outputs[1], onehot)}, nil)
+	onehot := g.Op(graph.OpConcat, []string{g.Op(graph.OpSub, []string{g.Scalar(1), m}, nil), m}, graph.Attrs{"axis": int64(1)})
+	total := g.Op(graph.OpAdd, []string{loss.MSE(g, f.Outputs[0], input), loss.CrossEntropy(g, f.Outputs[1], onehot)}, nil)
 	return total, []string{input, m}
 }
 

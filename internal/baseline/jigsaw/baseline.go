@@ -127,7 +127,7 @@ func (*Baseline) Loss(g *graph.Graph, s method.Spec, f method.Forward, targets [
 	}
 	lt := branchLoss(g, f.Outputs[0], targets[0], int64(s.Frames))
 	ls := branchLoss(g, f.Outputs[1], targets[1], Tiles)
-	return method.Loss{Total: g.Op("Add", []string{lt, ls}, nil), Terms: []string{lt, ls}, Names: TrainTerms}
+	return method.Loss{Total: g.Op(graph.OpAdd, []string{lt, ls}, nil), Terms: []string{lt, ls}, Names: TrainTerms}
 }
 
 // Scores are each branch's per-object official score, of the teacher and
@@ -150,8 +150,8 @@ func (*Baseline) Scores(g *graph.Graph, s method.Spec, teacher, student *method.
 // in [0, 1].
 func (*Baseline) MimicImage(g *graph.Graph, s method.Spec, input string) string {
 	c := int64(s.Frames / 2)
-	x := g.Op("Slice", []string{input, g.Const1D(c), g.Const1D(c + 1), g.Const1D(2)}, nil)
-	return g.Op("Squeeze", []string{x, g.Const1D(2)}, nil)
+	x := g.Op(graph.OpSlice, []string{input, g.Const1D(c), g.Const1D(c + 1), g.Const1D(2)}, nil)
+	return g.Op(graph.OpSqueeze, []string{x, g.Const1D(2)}, nil)
 }
 
 func (*Baseline) TeacherMeta(method.Spec) map[string]string { return nil }

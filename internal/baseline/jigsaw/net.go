@@ -148,7 +148,7 @@ func Build(b *nn.Builder, cubes string, cfg Config, hook arch.Tap) (temporalLogi
 	x = arch.TapAt(b, "stage2", b.MaxPool3D(x, [3]int{1, 2, 2}, [3]int{1, 2, 2}), hook)
 	x = stage(x, "stage3", cfg.Channels())
 	x = b.MaxPool3D(x, [3]int{cfg.Frames, 2, 2}, [3]int{1, 2, 2})
-	x = g.Op("Squeeze", []string{x, g.Const1D(2)}, nil)
+	x = g.Op(graph.OpSqueeze, []string{x, g.Const1D(2)}, nil)
 	x = arch.TapAt(b, "bottleneck", x, hook)
 
 	s := b.Scope("conv2d")
@@ -156,7 +156,7 @@ func Build(b *nn.Builder, cubes string, cfg Config, hook arch.Tap) (temporalLogi
 	x = s.Relu(s.InstanceNorm(x, "in", false))
 	x = b.Dropout2d(x, InDropoutMask)
 	x = arch.TapAt(b, "feature", b.MaxPool2(x), hook)
-	x = g.Op("Flatten", []string{x}, graph.Attrs{"axis": int64(1)})
+	x = g.Op(graph.OpFlatten, []string{x}, graph.Attrs{"axis": int64(1)})
 
 	head := func(name string, out int) string {
 		h := b.Scope(name)

@@ -157,18 +157,18 @@ func TestNetworkGradients(t *testing.T) {
 		x := g0.Input(jigsaw.InCubes, graph.Float, xs)
 		b := nn.New(g0, true, 3)
 		tl, sl := jigsaw.Build(b, x, cfg, nil)
-		out := g0.Op("Concat", []string{tl, sl}, graph.Attrs{"axis": int64(1)})
+		out := g0.Op(graph.OpConcat, []string{tl, sl}, graph.Attrs{"axis": int64(1)})
 		if err := g0.Err(); err != nil {
 			t.Fatal(err)
 		}
 		swapped := map[string]int{}
 		for _, n := range g0.Nodes {
 			switch n.Op {
-			case "Relu":
+			case graph.OpRelu:
 				n.Op = "Softplus"
-			case "MaxPool":
+			case graph.OpMaxPool:
 				n.Op = "AveragePool"
-			case "ReduceMax":
+			case graph.OpReduceMax:
 				n.Op = "ReduceMean"
 			default:
 				continue

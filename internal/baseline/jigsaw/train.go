@@ -60,7 +60,7 @@ func TrainSpec(cfg Config, batch int, seed uint64, init nn.Init) (*train.Spec, e
 	tl, sl := Build(b, cubes, cfg, nil)
 	lt := branchLoss(g, tl, tt, t)
 	ls := branchLoss(g, sl, st, Tiles)
-	total := g.Op("Add", []string{lt, ls}, nil)
+	total := g.Op(graph.OpAdd, []string{lt, ls}, nil)
 	if err := g.Err(); err != nil {
 		return nil, fmt.Errorf("jigsaw train step: %w", err)
 	}
@@ -75,12 +75,12 @@ func TrainSpec(cfg Config, batch int, seed uint64, init nn.Init) (*train.Spec, e
 // number of one-hot rows (at least 1).
 func branchLoss(g *graph.Graph, logits, target string, k int64) string {
 	n := g.Shape(logits)[0]
-	rows := g.Op("Reshape", []string{logits, g.Const1D(n, k, k)}, nil)
+	rows := g.Op(graph.OpReshape, []string{logits, g.Const1D(n, k, k)}, nil)
 	perm := graph.Attrs{"perm": []int64{0, 2, 1}}
-	ce := loss.CrossEntropy(g, g.Op("Transpose", []string{rows}, perm), g.Op("Transpose", []string{target}, perm))
-	count := g.Op("Max", []string{loss.Sum(g, target), g.Scalar(1)}, nil)
-	scale := g.Op("Div", []string{g.Scalar(float32(n * k)), count}, nil)
-	return g.Op("Mul", []string{ce, scale}, nil)
+	ce := loss.CrossEntropy(g, g.Op(graph.OpTranspose, []string{rows}, perm), g.Op(graph.OpTranspose, []string{target}, perm))
+	count := g.Op(graph.OpMax, []string{loss.Sum(g, target), g.Scalar(1)}, nil)
+	scale := g.Op(graph.OpDiv, []string{g.Scalar(float32(n * k)), count}, nil)
+	return g.Op(graph.OpMul, []string{ce, scale}, nil)
 }
 
 // Inference builds the network in evaluation mode (Dropout2d off) with
@@ -110,7 +110,7 @@ func Inference(cfg Config, batch int) (*graph.Graph, error) {
 }
 
 func identity(g *graph.Graph, x, name string) string {
-	g.AddNode(&graph.Node{Op: "Identity", Name: name, Inputs: []string{x}, Outputs: []string{name}})
+	g.AddNode(&graph.Node{Op: graph.OpIdentity, Name: name, Inputs: []string{x}, Outputs: []string{name}})
 	return name
 }
 
@@ -118,12 +118,12 @@ func identity(g *graph.Graph, x, name string) string {
 // [N, k, k], softmax over the last axis, the diagonal (row i's probability
 // of class i), its minimum over rows: [N].
 func diagMin(g *graph.Graph, logits string, k int64) string {
-	rows := g.Op("Reshape", []string{logits, g.Const1D(0, k, k)}, nil)
-	p := g.Op("Softmax", []string{rows}, graph.Attrs{"axis": int64(-1)})
+	rows := g.Op(graph.OpReshape, []string{logits, g.Const1D(0, k, k)}, nil)
+	p := g.Op(graph.OpSoftmax, []string{rows}, graph.Attrs{"axis": int64(-1)})
 	eye := make([]float32, k*k)
 	for i := range k {
 		eye[i*k+i] = 1
 	}
-	diag := g.Op("ReduceSum", []string{g.Op("Mul", []string{p, g.Init("eye", graph.Floats(graph.Shape{k, k}, eye))}, nil), g.Const1D(2)}, graph.Attrs{"keepdims": int64(0)})
-	return g.Op("ReduceMin", []string{diag}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(0)})
+	diag := g.Op(graph.OpReduceSum, []string{g.Op(graph.OpMul, []string{p, g.Init("eye", graph.Floats(graph.Shape{k, k}, eye))}, nil), g.Const1D(2)}, graph.Attrs{"keepdims": int64(0)})
+	return g.Op(graph.OpReduceMin, []string{diag}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(0)})
 }

@@ -121,9 +121,9 @@ func (*Baseline) Loss(g *graph.Graph, s method.Spec, f method.Forward, targets [
 	if mem == nil {
 		return method.Loss{Total: l, Terms: []string{l}, Names: []string{"l_o"}}
 	}
-	wc := g.Op("Mul", []string{mem.Compactness, g.Scalar(nn.MemoryCompactWeight)}, nil)
-	ws := g.Op("Mul", []string{mem.Separateness, g.Scalar(nn.MemorySeparateWeight)}, nil)
-	total := g.Op("Sum", []string{l, wc, ws}, nil)
+	wc := g.Op(graph.OpMul, []string{mem.Compactness, g.Scalar(nn.MemoryCompactWeight)}, nil)
+	ws := g.Op(graph.OpMul, []string{mem.Separateness, g.Scalar(nn.MemorySeparateWeight)}, nil)
+	total := g.Op(graph.OpSum, []string{l, wc, ws}, nil)
 	return method.Loss{Total: total, Terms: []string{l, mem.Compactness, mem.Separateness}, Names: []string{"l_o", "l_compact", "l_separate"}}
 }
 
@@ -156,8 +156,8 @@ func (*Baseline) Scores(g *graph.Graph, s method.Spec, teacher, student *method.
 func (*Baseline) MimicImage(g *graph.Graph, s method.Spec, input string) string {
 	c := int64(s.Channels)
 	k := int64(s.Frames)
-	x := g.Op("Slice", []string{input, g.Const1D((k - 1) * c), g.Const1D(k * c), g.Const1D(1)}, nil)
-	return g.Op("Mul", []string{g.Op("Add", []string{x, g.Scalar(1)}, nil), g.Scalar(0.5)}, nil)
+	x := g.Op(graph.OpSlice, []string{input, g.Const1D((k - 1) * c), g.Const1D(k * c), g.Const1D(1)}, nil)
+	return g.Op(graph.OpMul, []string{g.Op(graph.OpAdd, []string{x, g.Scalar(1)}, nil), g.Scalar(0.5)}, nil)
 }
 
 func (*Baseline) TeacherMeta(s method.Spec) map[string]string {

@@ -153,7 +153,7 @@ func Build(b *nn.Builder, cfg Config, input string, hook arch.Tap) Outputs {
 	}
 	tap := func(name, x string) string {
 		named := b.Name(arch.TapName(name))
-		g.AddNode(&graph.Node{Op: "Identity", Name: named, Inputs: []string{x}, Outputs: []string{named}})
+		g.AddNode(&graph.Node{Op: graph.OpIdentity, Name: named, Inputs: []string{x}, Outputs: []string{named}})
 		if hook == nil {
 			return named
 		}

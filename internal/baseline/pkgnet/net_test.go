@@ -288,9 +288,9 @@ func TestLossGradients(t *testing.T) {
 		swapped := map[string]int{}
 		for _, nd := range g0.Nodes {
 			switch nd.Op {
-			case "Relu":
+			case graph.OpRelu:
 				nd.Op = "Softplus"
-			case "MaxPool":
+			case graph.OpMaxPool:
 				nd.Op = "AveragePool"
 			default:
 				continue
