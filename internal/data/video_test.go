@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/matfile"
 	"github.com/fmam/fmam/internal/matfile/matfiletest"
 	"github.com/fmam/fmam/internal/sharedtest"
@@ -86,7 +87,7 @@ func TestPed2MasksMatchLabels(t *testing.T) {
 	for _, i := range []int{1, 5} {
 		v := test.Videos[i]
 		for k, p := range v.Masks {
-			m, err := DecodeMask(p, 0, 0)
+			m, err := imageio.DecodeMask(p, 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
