@@ -108,7 +108,7 @@ A malformed row or an unpaired file is an error naming the file and line.`,
 				skipUnmasked = true
 				fallthrough
 			case maps != "" && masks != "":
-				res, err := metrics.EvaluateMapsDir(cmd.Context(), maps, masks, metrics.PixelOptions{Sigma: sigma, MaxFPR: maxFPR, SkipUnmasked: skipUnmasked})
+				res, err := score.EvaluateMapsDir(cmd.Context(), commandLogger(cmd), maps, masks, score.PixelOptions{Sigma: sigma, MaxFPR: maxFPR, SkipUnmasked: skipUnmasked})
 				if err != nil {
 					return err
 				}
@@ -148,7 +148,7 @@ func scoresFile(out io.Writer, path, column string, sigma float64, asJSON bool) 
 	if column == "" {
 		column = "score"
 	}
-	t, err := metrics.ReadScoresColumn(path, column)
+	t, err := score.ReadTableColumn(path, column)
 	if err != nil {
 		return err
 	}

@@ -320,7 +320,7 @@ func maps(st baseline.Stage, model string, items []data.ImageItem, s int) ([][]f
 	out := make([][]float32, len(items))
 	for i, it := range items {
 		p := mapPath(st, model, it)
-		m, w, h, err := metrics.LoadMapNPY(p)
+		m, w, h, err := score.LoadMapNPY(p)
 		if err != nil {
 			return nil, fmt.Errorf("%w; run 'fmam eval' again to rewrite the maps", err)
 		}
