@@ -84,7 +84,7 @@ func (o *metricsOptions) run(ctx context.Context, s streams, log *slog.Logger) e
 		// tables leave such images out too.
 		skipUnmasked = true
 	}
-	res, err := metrics.EvaluateMapsDir(ctx, o.maps, masks, metrics.PixelOptions{Sigma: o.sigma, MaxFPR: o.maxFPR, SkipUnmasked: skipUnmasked}, log)
+	res, err := score.EvaluateMapsDir(ctx, log, o.maps, masks, score.PixelOptions{Sigma: o.sigma, MaxFPR: o.maxFPR, SkipUnmasked: skipUnmasked})
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func scoresFile(out io.Writer, path, column string, sigma float64, asJSON bool) 
 	if column == "" {
 		column = "score"
 	}
-	t, err := metrics.ReadScoresColumn(path, column)
+	t, err := score.ReadTableColumn(path, column)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/report"
 	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/synth"
@@ -142,7 +143,7 @@ func (u *Unit) checkImageSize(ds *data.ImageDataset) error {
 		if len(items) == 0 {
 			continue
 		}
-		w, h, err := data.ImageSize(items[0].Path)
+		w, h, err := imageio.Size(items[0].Path)
 		if err != nil {
 			return err
 		}

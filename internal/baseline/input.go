@@ -5,24 +5,24 @@ import (
 	"strings"
 
 	"github.com/fmam/fmam/internal/config"
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/method"
 )
 
 // DefaultRange is the input range of a task's baselines when data.range
 // is empty: [-1, 1] for video (MNAD's frames), [0, 1] for images
 // (DRAEM's).
-func DefaultRange(t config.Task) data.Range {
+func DefaultRange(t config.Task) imageio.Range {
 	if t == config.TaskImage {
-		return data.RangeUnit
+		return imageio.RangeUnit
 	}
-	return data.RangeSigned
+	return imageio.RangeSigned
 }
 
 // Decode is how the configuration's data are decoded for the network:
 // data.channels, data.size, data.range (DefaultRange when empty),
 // data.mean and data.std, data.filter.
-func Decode(cfg *config.Config) data.DecodeOptions {
+func Decode(cfg *config.Config) imageio.DecodeOptions {
 	o, _ := cfg.Data.Decode(DefaultRange(cfg.Task)) // validated with the config
 	return o
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/method"
 )
 
@@ -16,14 +16,14 @@ import (
 func TestDecodeDefaultsAndKeys(t *testing.T) {
 	cases := []struct {
 		yaml      string
-		want      data.DecodeOptions
+		want      imageio.DecodeOptions
 		wantRange string
 	}{
-		{"task: video\ndata: {size: 32, channels: 1}", data.DecodeOptions{C: 1, H: 32, W: 32, Range: data.RangeSigned}, "-1,1"},
-		{"task: image\ndata: {kind: synth-mvtec, size: 64}\nmodel: {arch: draem}", data.DecodeOptions{C: 3, H: 64, W: 64, Range: data.RangeUnit}, "0,1"},
-		{"task: video\ndata: {range: \"0,255\", filter: pil-bilinear}", data.DecodeOptions{C: 3, H: 64, W: 64, Range: data.RangeByte, Filter: data.PILBilinear}, "0,255"},
+		{"task: video\ndata: {size: 32, channels: 1}", imageio.DecodeOptions{C: 1, H: 32, W: 32, Range: imageio.RangeSigned}, "-1,1"},
+		{"task: image\ndata: {kind: synth-mvtec, size: 64}\nmodel: {arch: draem}", imageio.DecodeOptions{C: 3, H: 64, W: 64, Range: imageio.RangeUnit}, "0,1"},
+		{"task: video\ndata: {range: \"0,255\", filter: pil-bilinear}", imageio.DecodeOptions{C: 3, H: 64, W: 64, Range: imageio.RangeByte, Filter: imageio.PILBilinear}, "0,255"},
 		{"task: image\ndata: {kind: synth-mvtec, range: \"-1,1\", mean: [0.1, 0.2, 0.3], std: [1, 2, 3]}\nmodel: {arch: draem}",
-			data.DecodeOptions{C: 3, H: 64, W: 64, Range: data.RangeSigned, Mean: []float64{0.1, 0.2, 0.3}, Std: []float64{1, 2, 3}}, "-1,1"},
+			imageio.DecodeOptions{C: 3, H: 64, W: 64, Range: imageio.RangeSigned, Mean: []float64{0.1, 0.2, 0.3}, Std: []float64{1, 2, 3}}, "-1,1"},
 	}
 	for _, c := range cases {
 		cfg, err := config.Load("", []byte("name: x\n"+c.yaml+"\n"), "", nil)

@@ -7,7 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // Decode is the data decoding the configuration asks for: data.channels,
@@ -15,17 +15,17 @@ import (
 // data.mean and data.std, and data.filter (bilinear when empty). The keys
 // are checked by Validate, so the error is for configurations built by
 // hand.
-func (d Data) Decode(def data.Range) (data.DecodeOptions, error) {
-	o := data.DecodeOptions{C: d.Channels, H: d.Size, W: d.Size, Range: def, Filter: data.Bilinear}
+func (d Data) Decode(def imageio.Range) (imageio.DecodeOptions, error) {
+	o := imageio.DecodeOptions{C: d.Channels, H: d.Size, W: d.Size, Range: def, Filter: imageio.Bilinear}
 	if d.Range != "" {
-		r, err := data.ParseRange(d.Range)
+		r, err := imageio.ParseRange(d.Range)
 		if err != nil {
 			return o, fmt.Errorf("data.range: %w", err)
 		}
 		o.Range = r
 	}
 	if d.Filter != "" {
-		f, err := data.ParseFilter(d.Filter)
+		f, err := imageio.ParseFilter(d.Filter)
 		if err != nil {
 			return o, fmt.Errorf("data.filter: %w", err)
 		}
@@ -45,12 +45,12 @@ func (d Data) Decode(def data.Range) (data.DecodeOptions, error) {
 func (d Data) validateInput() []error {
 	var errs []error
 	if d.Range != "" {
-		if _, err := data.ParseRange(d.Range); err != nil {
+		if _, err := imageio.ParseRange(d.Range); err != nil {
 			errs = append(errs, fmt.Errorf("data.range: %w", err))
 		}
 	}
 	if d.Filter != "" {
-		if _, err := data.ParseFilter(d.Filter); err != nil {
+		if _, err := imageio.ParseFilter(d.Filter); err != nil {
 			errs = append(errs, fmt.Errorf("data.filter: %w", err))
 		}
 	}
@@ -58,7 +58,7 @@ func (d Data) validateInput() []error {
 		return errs // reported with data.channels
 	}
 	if len(d.Mean) > 0 || len(d.Std) > 0 {
-		in := data.Input{C: d.Channels, Range: data.RangeUnit, Mean: d.Mean, Std: d.Std}
+		in := imageio.Input{C: d.Channels, Range: imageio.RangeUnit, Mean: d.Mean, Std: d.Std}
 		if len(d.Mean) == 0 || len(d.Std) == 0 {
 			errs = append(errs, fmt.Errorf("data.mean %v and data.std %v go together: give both (one value, or one per channel) or neither", d.Mean, d.Std))
 		} else if err := in.Validate(); err != nil {
@@ -74,7 +74,7 @@ func floatListHook(from, to reflect.Type, v any) (any, error) {
 	if from.Kind() != reflect.String || to != reflect.TypeOf([]float64(nil)) {
 		return v, nil
 	}
-	return data.ParseFloats("list", v.(string))
+	return imageio.ParseFloats("list", v.(string))
 }
 
 // unusedKeys are the keys config.yaml leaves out because they shape only

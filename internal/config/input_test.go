@@ -9,7 +9,7 @@ import (
 
 	"github.com/fmam/fmam/configs"
 	"github.com/fmam/fmam/internal/config"
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // The input-format keys decode to the options the data loaders take, the
@@ -18,19 +18,19 @@ import (
 func TestInputKeys(t *testing.T) {
 	cases := []struct {
 		yaml string
-		want data.DecodeOptions
+		want imageio.DecodeOptions
 		err  string
 	}{
-		{"data: {size: 32}", data.DecodeOptions{C: 3, H: 32, W: 32, Range: data.RangeSigned, Filter: data.Bilinear}, ""},
-		{"data: {size: 32, channels: 1, range: \"0,255\", filter: pil-bilinear}", data.DecodeOptions{C: 1, H: 32, W: 32, Range: data.RangeByte, Filter: data.PILBilinear}, ""},
+		{"data: {size: 32}", imageio.DecodeOptions{C: 3, H: 32, W: 32, Range: imageio.RangeSigned, Filter: imageio.Bilinear}, ""},
+		{"data: {size: 32, channels: 1, range: \"0,255\", filter: pil-bilinear}", imageio.DecodeOptions{C: 1, H: 32, W: 32, Range: imageio.RangeByte, Filter: imageio.PILBilinear}, ""},
 		{"data: {range: \"[0, 1]\", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}",
-			data.DecodeOptions{C: 3, H: 64, W: 64, Range: data.RangeUnit, Mean: []float64{0.485, 0.456, 0.406}, Std: []float64{0.229, 0.224, 0.225}}, ""},
-		{"data: {mean: [0.5], std: [0.5]}", data.DecodeOptions{C: 3, H: 64, W: 64, Range: data.RangeSigned, Mean: []float64{0.5}, Std: []float64{0.5}}, ""},
-		{"data: {range: \"0,2\"}", data.DecodeOptions{}, "data.range"},
-		{"data: {filter: lanczos}", data.DecodeOptions{}, "data.filter"},
-		{"data: {mean: [0.5, 0.5]}", data.DecodeOptions{}, "data.mean [0.5 0.5] and data.std [] go together"},
-		{"data: {channels: 1, mean: [0.5, 0.5, 0.5], std: [1, 1, 1]}", data.DecodeOptions{}, "mean has 3 values but the input has 1 channels"},
-		{"data: {mean: [0], std: [0]}", data.DecodeOptions{}, "std [0]: every value must be finite and positive"},
+			imageio.DecodeOptions{C: 3, H: 64, W: 64, Range: imageio.RangeUnit, Mean: []float64{0.485, 0.456, 0.406}, Std: []float64{0.229, 0.224, 0.225}}, ""},
+		{"data: {mean: [0.5], std: [0.5]}", imageio.DecodeOptions{C: 3, H: 64, W: 64, Range: imageio.RangeSigned, Mean: []float64{0.5}, Std: []float64{0.5}}, ""},
+		{"data: {range: \"0,2\"}", imageio.DecodeOptions{}, "data.range"},
+		{"data: {filter: lanczos}", imageio.DecodeOptions{}, "data.filter"},
+		{"data: {mean: [0.5, 0.5]}", imageio.DecodeOptions{}, "data.mean [0.5 0.5] and data.std [] go together"},
+		{"data: {channels: 1, mean: [0.5, 0.5, 0.5], std: [1, 1, 1]}", imageio.DecodeOptions{}, "mean has 3 values but the input has 1 channels"},
+		{"data: {mean: [0], std: [0]}", imageio.DecodeOptions{}, "std [0]: every value must be finite and positive"},
 	}
 	for _, c := range cases {
 		cfg, err := config.Load("", []byte("name: x\n"+c.yaml+"\n"), "", nil)
@@ -44,7 +44,7 @@ func TestInputKeys(t *testing.T) {
 			t.Errorf("%s: %v", c.yaml, err)
 			continue
 		}
-		got, err := cfg.Data.Decode(data.RangeSigned)
+		got, err := cfg.Data.Decode(imageio.RangeSigned)
 		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: Decode %+v, %v; want %+v", c.yaml, got, err, c.want)
 		}

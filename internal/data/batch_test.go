@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // clipDataset is a test split of videos 01 (6 frames) and 02 (5 frames) of
@@ -30,7 +32,7 @@ func clipDataset(t *testing.T) *VideoDataset {
 }
 
 func clipConfig() VideoBatchConfig {
-	return VideoBatchConfig{Clip: ClipSpec{T: 2, Step: 1}, Decode: DecodeOptions{C: 1, H: 3, W: 4}, BatchSize: 3}
+	return VideoBatchConfig{Clip: ClipSpec{T: 2, Step: 1}, Decode: imageio.DecodeOptions{C: 1, H: 3, W: 4}, BatchSize: 3}
 }
 
 // collect runs one epoch and copies out what each batch holds.
@@ -94,7 +96,7 @@ func TestVideoBatchesSequential(t *testing.T) {
 		t.Run(fmt.Sprint(tc.spec, tc.dropLast), func(t *testing.T) {
 			cfg := clipConfig()
 			cfg.Clip, cfg.DropLast = tc.spec, tc.dropLast
-			cfg.Decode.Range = RangeSigned
+			cfg.Decode.Range = imageio.RangeSigned
 			b, err := NewVideoBatcher(ds, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -265,9 +267,9 @@ func TestVideoBatchesErrorsAndCancel(t *testing.T) {
 	_, err = collectVideo(t, b, Position{})
 	wantErr(t, err, "video 02 frame 3", bad)
 
-	_, err = NewVideoBatcher(ds, VideoBatchConfig{Clip: ClipSpec{T: 0}, Decode: DecodeOptions{C: 3}})
+	_, err = NewVideoBatcher(ds, VideoBatchConfig{Clip: ClipSpec{T: 0}, Decode: imageio.DecodeOptions{C: 3}})
 	wantErr(t, err, "T >= 1", "fixed frame size", "batch size")
-	_, err = NewVideoBatcher(ds, VideoBatchConfig{Clip: ClipSpec{T: 6}, Decode: DecodeOptions{C: 1, H: 2, W: 2}, BatchSize: 1})
+	_, err = NewVideoBatcher(ds, VideoBatchConfig{Clip: ClipSpec{T: 6}, Decode: imageio.DecodeOptions{C: 1, H: 2, W: 2}, BatchSize: 1})
 	wantErr(t, err, "more than 6 frames")
 }
 
@@ -317,7 +319,7 @@ func TestImageBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Masks upscaled 2x: source pixel (x=1, y=2) covers x 2-3, y 4-5.
-	cfg := ImageBatchConfig{Decode: DecodeOptions{C: 3, H: 8, W: 12}, BatchSize: 2}
+	cfg := ImageBatchConfig{Decode: imageio.DecodeOptions{C: 3, H: 8, W: 12}, BatchSize: 2}
 	b, err := NewImageBatcher(ds.Test, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +389,7 @@ func TestImageBatchesAugment(t *testing.T) {
 		return nil
 	}
 	run := func(workers int, from Position) [][]float32 {
-		cfg := ImageBatchConfig{Decode: DecodeOptions{C: 1, H: 4, W: 6}, BatchSize: 2, Shuffle: true, Seed: 5,
+		cfg := ImageBatchConfig{Decode: imageio.DecodeOptions{C: 1, H: 4, W: 6}, BatchSize: 2, Shuffle: true, Seed: 5,
 			Augment: augment, Workers: workers, DropLast: true}
 		b, err := NewImageBatcher(ds.Train, cfg)
 		if err != nil {
@@ -428,7 +430,7 @@ func TestImageBatchesAugment(t *testing.T) {
 	grow := func(_ *rand.Rand, s *Sample) error { s.Image.Pix = append(s.Image.Pix, 0); return nil }
 	fail := func(*rand.Rand, *Sample) error { return errors.New("no texture") }
 	for _, f := range []AugmentFunc{grow, fail} {
-		ib, err := NewImageBatcher(ds.Train, ImageBatchConfig{Decode: DecodeOptions{C: 1, H: 4, W: 6}, BatchSize: 3, Augment: f})
+		ib, err := NewImageBatcher(ds.Train, ImageBatchConfig{Decode: imageio.DecodeOptions{C: 1, H: 4, W: 6}, BatchSize: 3, Augment: f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -436,7 +438,7 @@ func TestImageBatchesAugment(t *testing.T) {
 			wantErr(t, err, "augment", "train/good/00")
 		}
 	}
-	_, err = NewImageBatcher(nil, ImageBatchConfig{Decode: DecodeOptions{C: 1}, BatchSize: 0})
+	_, err = NewImageBatcher(nil, ImageBatchConfig{Decode: imageio.DecodeOptions{C: 1}, BatchSize: 0})
 	wantErr(t, err, "fixed image size", "batch size", "no images")
 }
 
@@ -449,14 +451,14 @@ func TestImageBatchesCleanOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	flip := func(_ *rand.Rand, s *Sample) error {
-		c := Image{C: s.Image.C, H: s.Image.H, W: s.Image.W, Pix: make([]float32, len(s.Image.Pix))}
+		c := imageio.Image{C: s.Image.C, H: s.Image.H, W: s.Image.W, Pix: make([]float32, len(s.Image.Pix))}
 		for i, v := range s.Image.Pix {
 			c.Pix[len(c.Pix)-1-i] = v
 		}
 		s.Clean = c
 		return nil
 	}
-	b, err := NewImageBatcher(ds.Train, ImageBatchConfig{Decode: DecodeOptions{C: 1, H: 4, W: 6}, BatchSize: 3, Augment: flip})
+	b, err := NewImageBatcher(ds.Train, ImageBatchConfig{Decode: imageio.DecodeOptions{C: 1, H: 4, W: 6}, BatchSize: 3, Augment: flip})
 	if err != nil {
 		t.Fatal(err)
 	}

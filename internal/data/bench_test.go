@@ -3,6 +3,8 @@ package data
 import (
 	"fmt"
 	"testing"
+
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // BenchmarkDecodeResizePed2 measures decoding real Ped2 JPEG frames
@@ -15,21 +17,21 @@ func BenchmarkDecodeResizePed2(b *testing.B) {
 	frames := ds.Videos[0].Frames
 	for _, size := range []int{64, 256} {
 		for _, c := range []int{1, 3} {
-			for _, f := range []Filter{Bilinear, PILBilinear} {
+			for _, f := range []imageio.Filter{imageio.Bilinear, imageio.PILBilinear} {
 				name := fmt.Sprintf("%dx%d_C%d", size, size, c)
-				if f != Bilinear {
+				if f != imageio.Bilinear {
 					name += "_" + f.String()
 				}
 				b.Run(name, func(b *testing.B) {
-					benchDecode(b, frames, DecodeOptions{C: c, H: size, W: size, Range: RangeSigned, Filter: f})
+					benchDecode(b, frames, imageio.DecodeOptions{C: c, H: size, W: size, Range: imageio.RangeSigned, Filter: f})
 				})
 			}
 		}
 	}
 }
 
-func benchDecode(b *testing.B, frames []string, opt DecodeOptions) {
-	dec, err := NewDecoder(opt)
+func benchDecode(b *testing.B, frames []string, opt imageio.DecodeOptions) {
+	dec, err := imageio.NewDecoder(opt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func BenchmarkVideoBatchesPed2(b *testing.B) {
 			clips := 0
 			for b.Loop() {
 				bt, err := NewVideoBatcher(ds, VideoBatchConfig{Clip: ClipSpec{T: 4},
-					Decode:    DecodeOptions{C: 3, H: 256, W: 256, Range: RangeSigned},
+					Decode:    imageio.DecodeOptions{C: 3, H: 256, W: 256, Range: imageio.RangeSigned},
 					BatchSize: 4, Shuffle: true, CacheBytes: cache})
 				if err != nil {
 					b.Fatal(err)

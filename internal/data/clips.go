@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // ClipSpec is a prediction clip: T input frames Step apart, and the frame
@@ -61,7 +63,7 @@ type VideoBatchConfig struct {
 	Clip ClipSpec
 	// Decode gives channels, size (H and W must be set), value range and
 	// resize filter of the frames.
-	Decode    DecodeOptions
+	Decode    imageio.DecodeOptions
 	BatchSize int
 	// Shuffle draws a new clip order every epoch from (Seed, epoch);
 	// without it clips come in video and frame order (for testing).
@@ -83,7 +85,7 @@ type VideoBatcher struct {
 	ds    *VideoDataset
 	cfg   VideoBatchConfig
 	clips []Clip
-	dec   *Decoder
+	dec   *imageio.Decoder
 	cache *frameCache
 }
 
@@ -93,7 +95,7 @@ func NewVideoBatcher(ds *VideoDataset, cfg VideoBatchConfig) (*VideoBatcher, err
 	if cfg.Clip.T < 1 || cfg.Clip.Step < 0 {
 		errs = append(errs, fmt.Errorf("clip needs T >= 1 input frames and Step >= 0 (0 means 1), got T=%d Step=%d", cfg.Clip.T, cfg.Clip.Step))
 	}
-	dec, err := NewDecoder(cfg.Decode)
+	dec, err := imageio.NewDecoder(cfg.Decode)
 	if err != nil {
 		errs = append(errs, err)
 	}

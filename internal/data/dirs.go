@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // entry is one name in a folder with symbolic links followed: datasets are
@@ -95,7 +97,7 @@ func subdirs(dir string) ([]string, error) {
 		switch {
 		case e.dir:
 			out = append(out, e.name)
-		case e.err != nil && !IsImageFile(e.name):
+		case e.err != nil && !imageio.IsImageFile(e.name):
 			errs = append(errs, e.err)
 		}
 	}
@@ -113,7 +115,7 @@ func imageFiles(dir string) ([]string, error) {
 	var names []string
 	var errs []error
 	for _, e := range entries {
-		if !IsImageFile(e.name) {
+		if !imageio.IsImageFile(e.name) {
 			continue
 		}
 		switch {

@@ -12,13 +12,11 @@
 //
 // Label files are read in the formats they are published in: NumPy .npy
 // (MNAD's concatenated frame labels, ShanghaiTech's per-video masks), MATLAB
-// v5 .mat (ped2.mat, CUHK Avenue's testing_label_mask) and UCSD's UCSDpedN.m
-// text files.
+// v5 .mat read with package matfile (ped2.mat, CUHK Avenue's
+// testing_label_mask) and UCSD's UCSDpedN.m text files.
 //
-// Images are decoded (PNG, JPEG, TIFF, BMP) to CHW float32 in the format a
-// network expects (Input: channels, value range, per-channel mean and std),
-// resized with golang.org/x/image/draw or, with PILBilinear, as PIL does.
-// VideoBatcher and ImageBatcher decode in parallel but deliver batches in an
-// order fixed by the seed alone, and can resume from a Position so an
-// interrupted training run sees the same batches.
+// Frames and images are decoded with package imageio. VideoBatcher and
+// ImageBatcher decode in parallel but deliver batches in an order fixed by
+// the seed alone, and can resume from a Position so an interrupted training
+// run sees the same batches.
 package data

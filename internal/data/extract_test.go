@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/sharedtest"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // TestExtractFramesScript runs scripts/extract-frames.sh on tiny videos made
@@ -58,7 +59,7 @@ func TestExtractFramesScript(t *testing.T) {
 	if got := filepath.Base(ds.Videos[0].Frames[0]); got != "0000.jpg" {
 		t.Errorf("first frame %s, want 0000.jpg", got)
 	}
-	img, err := DecodeImage(ds.Videos[1].Frames[6], DecodeOptions{C: 3})
+	img, err := imageio.Decode(ds.Videos[1].Frames[6], imageio.DecodeOptions{C: 3})
 	if err != nil || img.W != 64 || img.H != 48 {
 		t.Errorf("frame: %dx%d, %v", img.W, img.H, err)
 	}

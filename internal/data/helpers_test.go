@@ -99,3 +99,10 @@ func count(labels []uint8) int {
 	}
 	return n
 }
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

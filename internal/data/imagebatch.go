@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
+
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // Sample is one decoded image on its way into a batch, as an AugmentFunc
@@ -16,9 +18,9 @@ type Sample struct {
 	// Image is in the decode Range; Mean/Std normalisation, if any, is
 	// applied after the AugmentFunc (to Image and Clean), so an
 	// augmentation sees the same values whatever the network expects.
-	Image Image
+	Image imageio.Image
 	// Mask has the image's size; all false when the item has no mask.
-	Mask Mask
+	Mask imageio.Mask
 	// HasMask is false for an anomalous image without a mask file: its
 	// all-false Mask is a placeholder, not "no anomalous pixel". An
 	// augmentation that pastes an anomaly with a known mask sets it.
@@ -27,7 +29,7 @@ type Sample struct {
 	// Clean, when an AugmentFunc sets it, is the clean target of the
 	// batch instead of the image as decoded: a geometric augmentation
 	// (DRAEM's input rotation) must apply to both.
-	Clean Image
+	Clean imageio.Image
 }
 
 // AugmentFunc changes a training sample in place (anomaly synthesis,
@@ -63,7 +65,7 @@ type ImageBatch struct {
 type ImageBatchConfig struct {
 	// Decode gives channels, size (H and W must be set), value range,
 	// normalisation and resize filter.
-	Decode    DecodeOptions
+	Decode    imageio.DecodeOptions
 	BatchSize int
 	// Shuffle draws a new order every epoch from (Seed, epoch).
 	Shuffle  bool
@@ -81,19 +83,19 @@ type ImageBatchConfig struct {
 type ImageBatcher struct {
 	items []ImageItem
 	cfg   ImageBatchConfig
-	dec   *Decoder // without Mean/Std: they are applied after Augment
+	dec   *imageio.Decoder // without Mean/Std: they are applied after Augment
 }
 
 // NewImageBatcher checks cfg against items.
 func NewImageBatcher(items []ImageItem, cfg ImageBatchConfig) (*ImageBatcher, error) {
 	var errs []error
-	var dec *Decoder
+	var dec *imageio.Decoder
 	if err := cfg.Decode.Validate(); err != nil {
 		errs = append(errs, err)
 	} else {
 		raw := cfg.Decode
 		raw.Mean, raw.Std = nil, nil
-		dec, _ = NewDecoder(raw)
+		dec, _ = imageio.NewDecoder(raw)
 	}
 	if cfg.Decode.H == 0 {
 		errs = append(errs, errors.New("batches need a fixed image size: set Decode.H and Decode.W"))
@@ -176,9 +178,9 @@ func (b *ImageBatcher) Epoch(ctx context.Context, from Position) iter.Seq2[*Imag
 			in := d.Input()
 			img := buf.Images[slot*imgLen : (slot+1)*imgLen]
 			copy(img, s.Image.Pix)
-			in.normalize(img, d.H*d.W)
+			in.Normalize(img, d.H*d.W)
 			if buf.Clean != nil {
-				in.normalize(buf.Clean[slot*imgLen:(slot+1)*imgLen], d.H*d.W)
+				in.Normalize(buf.Clean[slot*imgLen:(slot+1)*imgLen], d.H*d.W)
 			}
 			m := buf.Masks[slot*maskLen : (slot+1)*maskLen]
 			for i, v := range s.Mask.Pix {
@@ -211,16 +213,16 @@ func (b *ImageBatcher) Epoch(ctx context.Context, from Position) iter.Seq2[*Imag
 func (b *ImageBatcher) sample(idx int) (Sample, error) {
 	it := b.items[idx]
 	d := b.cfg.Decode
-	img, size, err := b.dec.decode(it.Path)
+	img, size, err := b.dec.DecodeWithSize(it.Path)
 	if err != nil {
 		return Sample{}, err
 	}
 	s := Sample{Item: idx, Image: img, Label: it.Label, HasMask: it.HasMask()}
 	if it.MaskPath == "" {
-		s.Mask = Mask{H: d.H, W: d.W, Pix: make([]bool, d.H*d.W)}
+		s.Mask = imageio.Mask{H: d.H, W: d.W, Pix: make([]bool, d.H*d.W)}
 		return s, nil
 	}
-	m, msize, err := decodeMask(it.MaskPath, d.H, d.W)
+	m, msize, err := imageio.DecodeMaskWithSize(it.MaskPath, d.H, d.W)
 	if err != nil {
 		return Sample{}, err
 	}

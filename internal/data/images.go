@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // ImageItem is one image of an image dataset.
@@ -283,11 +285,11 @@ func findMask(dir, base string) string {
 }
 
 func sameSize(img, mask string) error {
-	iw, ih, err := ImageSize(img)
+	iw, ih, err := imageio.Size(img)
 	if err != nil {
 		return err
 	}
-	mw, mh, err := ImageSize(mask)
+	mw, mh, err := imageio.Size(mask)
 	if err != nil {
 		return err
 	}

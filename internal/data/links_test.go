@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/fmam/fmam/internal/matfile"
+	"github.com/fmam/fmam/internal/matfile/matfiletest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -66,16 +68,16 @@ func relPaths(t *testing.T, v any, root string) string {
 
 func writeAvenueLabels(t *testing.T, path string, anom ...bool) {
 	t.Helper()
-	w := matWriter{binary.LittleEndian}
+	w := matfiletest.Writer{Order: binary.LittleEndian}
 	var cells [][]byte
 	for _, a := range anom {
 		m := []byte{0, 0, 0, 0}
 		if a {
 			m[3] = 1
 		}
-		cells = append(cells, w.matrix(MatUint8, 0, []int32{2, 2}, "", w.element(miUINT8, m)))
+		cells = append(cells, w.Matrix(matfile.Uint8, 0, []int32{2, 2}, "", w.Element(matfiletest.TypeUint8, m)))
 	}
-	writeFile(t, path, w.file(w.compressed(w.matrix(MatCell, 0, []int32{1, int32(len(anom))}, "volLabel", cells...))))
+	writeFile(t, path, w.File(w.Compressed(w.Matrix(matfile.Cell, 0, []int32{1, int32(len(anom))}, "volLabel", cells...))))
 }
 
 // linkLayouts are one small dataset of each layout the loaders read, with

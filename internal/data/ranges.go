@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/fmam/fmam/internal/matfile"
 )
 
 // FrameRange is an inclusive range of 1-based frame numbers, as MATLAB
@@ -99,7 +101,7 @@ func parseRanges(s string) ([]FrameRange, error) {
 // k being [start; end] (1-based, inclusive): the "gt" variable of ped2.mat
 // and similar files. Element i of the result belongs to test video i+1.
 func ReadRangesMAT(path, variable string) ([][]FrameRange, error) {
-	mf, err := ReadMAT(path, MatOptions{})
+	mf, err := matfile.Read(path, matfile.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +109,7 @@ func ReadRangesMAT(path, variable string) ([][]FrameRange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read labels %s: %w", path, err)
 	}
-	if v.Class != MatCell {
+	if v.Class != matfile.Cell {
 		return nil, fmt.Errorf("read labels %s: %q is a %v array, want a cell array of [start; end] ranges", path, variable, v.Class)
 	}
 	out := make([][]FrameRange, len(v.Cells))
@@ -116,7 +118,7 @@ func ReadRangesMAT(path, variable string) ([][]FrameRange, error) {
 			continue // [] = no anomaly
 		}
 		rowPair := len(c.Dims) == 2 && c.Dims[0] == 1 && c.Dims[1] == 2 // [start end]
-		if !c.Class.numeric() || len(c.Dims) != 2 || (c.Dims[0] != 2 && !rowPair) {
+		if !c.Class.Numeric() || len(c.Dims) != 2 || (c.Dims[0] != 2 && !rowPair) {
 			return nil, fmt.Errorf("read labels %s: %s{%d} is a %v %v array, want a 2xK numeric [start; end] matrix", path, variable, i+1, c.Dims, c.Class)
 		}
 		for k := 0; k+1 < len(c.Real); k += 2 {
@@ -135,7 +137,7 @@ func ReadRangesMAT(path, variable string) ([][]FrameRange, error) {
 // per-frame pixel masks) and labels frame i anomalous iff its mask is not
 // empty. The masks themselves are not kept.
 func ReadAvenueMaskLabels(path string) ([]uint8, error) {
-	mf, err := ReadMAT(path, MatOptions{DropNumeric: true})
+	mf, err := matfile.Read(path, matfile.Options{DropNumeric: true})
 	if err != nil {
 		return nil, err
 	}
@@ -143,12 +145,12 @@ func ReadAvenueMaskLabels(path string) ([]uint8, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read Avenue labels %s: %w", path, err)
 	}
-	if v.Class != MatCell {
+	if v.Class != matfile.Cell {
 		return nil, fmt.Errorf("read Avenue labels %s: volLabel is a %v array, want a cell array of frame masks", path, v.Class)
 	}
 	out := make([]uint8, len(v.Cells))
 	for i, c := range v.Cells {
-		if !c.Class.numeric() {
+		if !c.Class.Numeric() {
 			return nil, fmt.Errorf("read Avenue labels %s: volLabel{%d} is a %v array, want a numeric mask", path, i+1, c.Class)
 		}
 		if c.NonZero > 0 {

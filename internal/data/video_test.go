@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/imageio"
+	"github.com/fmam/fmam/internal/matfile"
+	"github.com/fmam/fmam/internal/matfile/matfiletest"
 	"github.com/fmam/fmam/internal/sharedtest"
 )
 
@@ -84,7 +87,7 @@ func TestPed2MasksMatchLabels(t *testing.T) {
 	for _, i := range []int{1, 5} {
 		v := test.Videos[i]
 		for k, p := range v.Masks {
-			m, err := DecodeMask(p, 0, 0)
+			m, err := imageio.DecodeMask(p, 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +224,7 @@ func TestLoadUCSDOfficial(t *testing.T) {
 func TestLoadAvenueSynthetic(t *testing.T) {
 	root := t.TempDir()
 	makeFrames(t, filepath.Join(root, "testing", "frames"), map[string]int{"01": 3, "02": 2}, 0)
-	w := matWriter{binary.LittleEndian}
+	w := matfiletest.Writer{Order: binary.LittleEndian}
 	// volLabel{k}: a 2x2 uint8 mask; non-empty for the frames marked.
 	vol := func(anom ...bool) []byte {
 		var cells [][]byte
@@ -230,9 +233,9 @@ func TestLoadAvenueSynthetic(t *testing.T) {
 			if a {
 				m[3] = 1
 			}
-			cells = append(cells, w.matrix(MatUint8, 0, []int32{2, 2}, "", w.element(miUINT8, m)))
+			cells = append(cells, w.Matrix(matfile.Uint8, 0, []int32{2, 2}, "", w.Element(matfiletest.TypeUint8, m)))
 		}
-		return w.file(w.compressed(w.matrix(MatCell, 0, []int32{1, int32(len(anom))}, "volLabel", cells...)))
+		return w.File(w.Compressed(w.Matrix(matfile.Cell, 0, []int32{1, int32(len(anom))}, "volLabel", cells...)))
 	}
 	gt := filepath.Join(root, "ground_truth_demo", "testing_label_mask")
 	writeFile(t, filepath.Join(gt, "1_label.mat"), vol(false, true, true))

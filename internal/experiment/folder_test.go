@@ -3,6 +3,7 @@ package experiment_test
 import (
 	"context"
 	"image/png"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/score"
 	"github.com/fmam/fmam/internal/sharedtest"
 	"github.com/fmam/fmam/internal/synth"
 )
@@ -100,13 +102,13 @@ eval: {batch: 8, pictures: 2}
 	var knownL, allL []bool
 	for _, it := range ds.Test {
 		name := strings.TrimSuffix(filepath.Base(it.Path), filepath.Ext(it.Path))
-		m, _, _, err := metrics.LoadMapNPY(filepath.Join(st, "maps", "student", it.Defect, name+".npy"))
+		m, _, _, err := score.LoadMapNPY(filepath.Join(st, "maps", "student", it.Defect, name+".npy"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		mask := make([]bool, len(m))
 		if it.Label == 1 && it.Path != first.Path {
-			if mask, _, _, err = metrics.LoadMaskPNG(it.MaskPath); err != nil {
+			if mask, _, _, err = score.LoadMaskPNG(it.MaskPath); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -132,7 +134,7 @@ eval: {batch: 8, pictures: 2}
 	if _, err := os.Stat(filepath.Join(st, "maps", "truth", first.Defect, strings.TrimSuffix(filepath.Base(first.Path), filepath.Ext(first.Path))+".png")); err == nil {
 		t.Error("a truth mask was written for the image without a mask")
 	}
-	pr, err := metrics.EvaluateMapsDir(context.Background(), filepath.Join(st, "maps", "student"), filepath.Join(st, "maps", "truth"), metrics.PixelOptions{SkipUnmasked: true}, nil)
+	pr, err := score.EvaluateMapsDir(context.Background(), slog.New(slog.DiscardHandler), filepath.Join(st, "maps", "student"), filepath.Join(st, "maps", "truth"), score.PixelOptions{SkipUnmasked: true})
 	if err != nil {
 		t.Fatal(err)
 	}

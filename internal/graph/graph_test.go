@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/sharedtest"
 )
@@ -136,7 +136,7 @@ func TestMobileNetClassifies(t *testing.T) {
 	if c := opCounts(g); c[graph.OpConv] != 53 || c[graph.OpClip] != 35 {
 		t.Errorf("mobilenet ops %v; README says Conv 53, Clip 35", c)
 	}
-	img, err := data.DecodeImage(sharedtest.Path(t, "models", "grace_hopper.png"), data.DecodeOptions{C: 3, H: 224, W: 224, Range: data.RangeUnit})
+	img, err := imageio.Decode(sharedtest.Path(t, "models", "grace_hopper.png"), imageio.DecodeOptions{C: 3, H: 224, W: 224, Range: imageio.RangeUnit})
 	if err != nil {
 		t.Fatal(err)
 	}

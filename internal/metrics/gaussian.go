@@ -38,7 +38,9 @@ func reflectIndex(i, n int) int {
 	return i
 }
 
-func checkSigma(sigma float64) error {
+// CheckSigma reports a Gaussian sigma GaussianBlur refuses, so that callers
+// can refuse it before loading any map.
+func CheckSigma(sigma float64) error {
 	if math.IsNaN(sigma) || sigma < 0 || math.IsInf(sigma, 0) {
 		return fmt.Errorf("gaussian: sigma %v must be a finite number >= 0", sigma)
 	}
@@ -52,7 +54,7 @@ func checkSigma(sigma float64) error {
 // the order of scipy's symmetric correlate1d, so that results agree with it to
 // float32 rounding. sigma = 0 returns a copy.
 func GaussianBlur(m []float32, w, h int, sigma float64) ([]float32, error) {
-	if err := checkSigma(sigma); err != nil {
+	if err := CheckSigma(sigma); err != nil {
 		return nil, err
 	}
 	if w <= 0 || h <= 0 || len(m) != w*h {
@@ -110,7 +112,7 @@ func GaussianBlur(m []float32, w, h int, sigma float64) ([]float32, error) {
 // scipy.ndimage.gaussian_filter1d(x, sigma, mode="reflect", truncate=4) does
 // for a float64 array. sigma = 0 returns a copy.
 func GaussianSmooth1D(x []float64, sigma float64) ([]float64, error) {
-	if err := checkSigma(sigma); err != nil {
+	if err := CheckSigma(sigma); err != nil {
 		return nil, err
 	}
 	out := make([]float64, len(x))

@@ -46,7 +46,7 @@ func PixelMetrics(ctx context.Context, maps [][]float32, masks [][]bool, w, h in
 // divided by maxFPR, as MVTec AD's evaluation code computes it (see the
 // package comment). maxFPR must be in (0, 1]; DefaultMaxFPR is the usual one.
 func AUPRO(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, maxFPR float64) (float64, error) {
-	if err := checkMaxFPR(maxFPR); err != nil {
+	if err := CheckMaxFPR(maxFPR); err != nil {
 		return 0, err
 	}
 	r, err := evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMinDefault)
@@ -59,13 +59,15 @@ func AUPRO(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, maxF
 // EvaluatePixels computes pixel AUROC, pixel AP and AUPRO (up to maxFPR) in
 // one pass over the scores; it costs little more than PixelMetrics alone.
 func EvaluatePixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, maxFPR float64) (PixelResult, error) {
-	if err := checkMaxFPR(maxFPR); err != nil {
+	if err := CheckMaxFPR(maxFPR); err != nil {
 		return PixelResult{}, err
 	}
 	return evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMinDefault)
 }
 
-func checkMaxFPR(maxFPR float64) error {
+// CheckMaxFPR reports an AUPRO FPR limit outside (0, 1], so that callers can
+// refuse it before loading any map.
+func CheckMaxFPR(maxFPR float64) error {
 	if !(maxFPR > 0 && maxFPR <= 1) {
 		return fmt.Errorf("aupro: max FPR %v is outside (0, 1]; the usual value is %v", maxFPR, DefaultMaxFPR)
 	}

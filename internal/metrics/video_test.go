@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
-
+	"github.com/fmam/fmam/internal/npyfile"
 	"github.com/fmam/fmam/internal/sharedtest"
 )
 
@@ -160,13 +158,12 @@ func TestFrameAUCErrors(t *testing.T) {
 // frames of each video without prediction (MNAD's 5-frame predictor).
 func TestFrameAUCPed2Labels(t *testing.T) {
 	path := filepath.Join(sharedtest.Path(t), "data", "labels", "mnad", "frame_labels_ped2.npy")
-	f, err := os.Open(path)
+	a, err := npyfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var raw []int64
-	if err := npyio.Read(f, &raw); err != nil {
+	raw, err := a.Int64s()
+	if err != nil {
 		t.Fatalf("read %s: %v", path, err)
 	}
 	// Facts from shared/data/ped2/README.md.

@@ -4,13 +4,13 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // One Ped2-sized cube: 7 RGB frames of 360x240, a 20x40 px box, 64x64.
 func BenchmarkCubeROIAlign(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	img := data.Image{C: 3, H: 240, W: 360, Pix: make([]float32, 3*240*360)}
+	img := imageio.Image{C: 3, H: 240, W: 360, Pix: make([]float32, 3*240*360)}
 	for i := range img.Pix {
 		img.Pix[i] = rng.Float32()
 	}
@@ -28,9 +28,9 @@ func BenchmarkCubeROIAlign(b *testing.B) {
 // The foreground detector on one 360x240 frame with a moving blob.
 func BenchmarkForegroundFrame(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	frames := make([]data.Image, 3)
+	frames := make([]imageio.Image, 3)
 	for k := range frames {
-		frames[k] = data.Image{C: 1, H: 240, W: 360, Pix: make([]float32, 240*360)}
+		frames[k] = imageio.Image{C: 1, H: 240, W: 360, Pix: make([]float32, 240*360)}
 		for i := range frames[k].Pix {
 			frames[k].Pix[i] = rng.Float32() * 0.05
 		}

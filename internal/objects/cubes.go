@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // CubeConfig says which boxes become object cubes and how they are cut.
@@ -102,18 +103,18 @@ func (c CubeConfig) Select(s *Set, video string, n int) []Box {
 // the requested frames move forward.
 type frameWindow struct {
 	v       data.Video
-	dec     *data.Decoder
-	frames  map[int]data.Image
+	dec     *imageio.Decoder
+	frames  map[int]imageio.Image
 	decodes int
 }
 
-func (w *frameWindow) get(i int) (data.Image, error) {
+func (w *frameWindow) get(i int) (imageio.Image, error) {
 	if img, ok := w.frames[i]; ok {
 		return img, nil
 	}
 	img, err := w.dec.Decode(w.v.Frames[i])
 	if err != nil {
-		return data.Image{}, err
+		return imageio.Image{}, err
 	}
 	w.frames[i] = img
 	w.decodes++
@@ -143,12 +144,12 @@ func extractVideo(ctx context.Context, v data.Video, boxes []Box, cfg CubeConfig
 	if err := cfg.Validate(); err != nil {
 		return 0, err
 	}
-	dec, err := data.NewDecoder(data.DecodeOptions{C: 3, Range: data.RangeUnit})
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 3, Range: imageio.RangeUnit})
 	if err != nil {
 		return 0, err
 	}
 	n := len(v.Frames)
-	w := &frameWindow{v: v, dec: dec, frames: map[int]data.Image{}}
+	w := &frameWindow{v: v, dec: dec, frames: map[int]imageio.Image{}}
 	cube := make([]float32, cfg.Len())
 	half := cfg.T / 2
 	plane := cfg.Size * cfg.Size

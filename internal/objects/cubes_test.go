@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // tinyPixels is a 4x3 gray frame with a bump at (1, 1), so bilinear
@@ -17,8 +18,8 @@ var tinyPixels = [3][4]float64{
 	{80, 90, 100, 240},
 }
 
-func tinyImage() data.Image {
-	img := data.Image{C: 1, H: 3, W: 4}
+func tinyImage() imageio.Image {
+	img := imageio.Image{C: 1, H: 3, W: 4}
 	for _, r := range tinyPixels {
 		for _, v := range r {
 			img.Pix = append(img.Pix, float32(v))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // VideoDetector finds boxes in the frames of a video.
@@ -48,7 +49,7 @@ func DetectDataset(ctx context.Context, det VideoDetector, ds *data.VideoDataset
 
 // DetectVideo runs the detector on every frame of v.
 func (d *Detector) DetectVideo(ctx context.Context, v data.Video, emit func(frame int, boxes []Box) error) error {
-	dec, err := data.NewDecoder(data.DecodeOptions{C: 3, Range: data.RangeUnit})
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 3, Range: imageio.RangeUnit})
 	if err != nil {
 		return err
 	}

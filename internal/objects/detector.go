@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/onnxpb"
 	"github.com/fmam/fmam/internal/ort"
 )
@@ -455,10 +455,10 @@ func (d *Detector) InputSize() (w, h int) { return d.inW, d.inH }
 func (d *Detector) Layout() Layout { return d.layout }
 
 // Detect finds boxes in one frame: img has C=3 and values in [0, 1] (a
-// data.Decoder with C 3, RangeUnit and the source size). Boxes come back
+// imageio.Decoder with C 3, RangeUnit and the source size). Boxes come back
 // in frame pixels, clipped to the frame, sorted by score, with Video and
 // Frame empty.
-func (d *Detector) Detect(img data.Image) ([]Box, error) {
+func (d *Detector) Detect(img imageio.Image) ([]Box, error) {
 	if img.C != 3 {
 		return nil, fmt.Errorf("detector %s: frame has %d channels, want 3 (RGB)", d.cfg.Model, img.C)
 	}

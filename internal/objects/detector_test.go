@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/sharedtest"
 )
@@ -40,8 +40,8 @@ func tinyDetector(t *testing.T, inH, inW int64, shape graph.Shape, base, mask []
 	return p
 }
 
-func uniformFrame(w, h int, v float32) data.Image {
-	img := data.Image{C: 3, H: h, W: w, Pix: make([]float32, 3*w*h)}
+func uniformFrame(w, h int, v float32) imageio.Image {
+	img := imageio.Image{C: 3, H: h, W: w, Pix: make([]float32, 3*w*h)}
 	for i := range img.Pix {
 		img.Pix[i] = v
 	}
@@ -328,7 +328,7 @@ func TestCenterNetPed2(t *testing.T) {
 	if w, h := d.InputSize(); w != 512 || h != 512 || d.Layout() != LayoutDecoded {
 		t.Fatalf("input %dx%d, layout %s; want 512x512 decoded", w, h, d.Layout())
 	}
-	img, err := data.DecodeImage(frame, data.DecodeOptions{C: 3, Range: data.RangeUnit})
+	img, err := imageio.Decode(frame, imageio.DecodeOptions{C: 3, Range: imageio.RangeUnit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // ForegroundConfig configures the foreground detector, which finds moving
@@ -68,13 +69,13 @@ func NewForeground(cfg ForegroundConfig) (*Foreground, error) {
 // DetectVideo decodes every frame of v once (gray) and emits the moving
 // regions of each.
 func (f *Foreground) DetectVideo(ctx context.Context, v data.Video, emit func(frame int, boxes []Box) error) error {
-	dec, err := data.NewDecoder(data.DecodeOptions{C: 1, Range: data.RangeUnit})
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 1, Range: imageio.RangeUnit})
 	if err != nil {
 		return err
 	}
 	n := len(v.Frames)
 	// A window of three decoded frames slides over the video.
-	win := make([]data.Image, n)
+	win := make([]imageio.Image, n)
 	load := func(i int) error {
 		if i < 0 || i >= n || win[i].Pix != nil {
 			return nil
@@ -99,9 +100,9 @@ func (f *Foreground) DetectVideo(ctx context.Context, v data.Video, emit func(fr
 			}
 		}
 		if t >= 2 {
-			win[t-2] = data.Image{} // no longer needed
+			win[t-2] = imageio.Image{} // no longer needed
 		}
-		var prev, next *data.Image
+		var prev, next *imageio.Image
 		if t > 0 {
 			prev = &win[t-1]
 		}
@@ -122,7 +123,7 @@ func (f *Foreground) DetectVideo(ctx context.Context, v data.Video, emit func(fr
 // FrameBoxes finds the moving regions of cur given its neighbours (either
 // may be nil; with both nil nothing moves); all are gray (C=1) images of
 // one size. Video and Frame of the boxes are left empty.
-func (f *Foreground) FrameBoxes(prev, cur, next *data.Image) []Box {
+func (f *Foreground) FrameBoxes(prev, cur, next *imageio.Image) []Box {
 	if prev == nil && next == nil {
 		return nil
 	}

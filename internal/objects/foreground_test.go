@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/sharedtest"
 )
 
@@ -116,8 +117,8 @@ func TestForegroundMovingRectangles(t *testing.T) {
 
 	cfg.Union = true
 	f, _ = NewForeground(cfg)
-	dec, _ := data.NewDecoder(data.DecodeOptions{C: 1, Range: data.RangeUnit})
-	img := make([]data.Image, 3)
+	dec, _ := imageio.NewDecoder(imageio.DecodeOptions{C: 1, Range: imageio.RangeUnit})
+	img := make([]imageio.Image, 3)
 	for i := range img {
 		img[i], _ = dec.Decode(v.Frames[3+i])
 	}
@@ -240,10 +241,10 @@ func TestForegroundPed2(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := NewForeground(DefaultForegroundConfig())
-	dec, _ := data.NewDecoder(data.DecodeOptions{C: 1, Range: data.RangeUnit})
+	dec, _ := imageio.NewDecoder(imageio.DecodeOptions{C: 1, Range: imageio.RangeUnit})
 	total, half := 0, 0
 	for _, fr := range []int{30, 119, 150} {
-		var img [3]data.Image
+		var img [3]imageio.Image
 		for i := range img {
 			if img[i], err = dec.Decode(filepath.Join(frames, fmt.Sprintf("%03d.jpg", fr-1+i))); err != nil {
 				t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // STCBoxConfig holds the per-dataset thresholds of HF2VAD's and PKG-Net's
@@ -114,10 +114,10 @@ func (c STCBoxConfig) AppearanceBoxes(dets []Box) []Box {
 }
 
 // MotionBoxes applies steps 1-6 of the motion boxes to frames prev, cur,
-// next (C=3, values 0..255 as data.RangeByte decodes them, one size; pass
+// next (C=3, values 0..255 as imageio.RangeByte decodes them, one size; pass
 // cur again for a missing neighbour) and the frame's appearance boxes.
 // Boxes have Score 1 and Class -1, Video and Frame empty.
-func (c STCBoxConfig) MotionBoxes(prev, cur, next data.Image, appearance []Box) []Box {
+func (c STCBoxConfig) MotionBoxes(prev, cur, next imageio.Image, appearance []Box) []Box {
 	w, h := cur.W, cur.H
 	n := w * h
 	mask := make([]bool, n)
@@ -162,7 +162,7 @@ func absDiff8(a, b uint8) uint8 {
 // blur8 rounds img (values 0..255) to 8 bits and blurs each channel with
 // OpenCV's fixed Gaussian kernel of size k (3 or 5, sigma 0: binomial),
 // reflect-101 borders, rounding half up as OpenCV's fixed-point 8-bit path.
-func blur8(img data.Image, k int) []uint8 {
+func blur8(img imageio.Image, k int) []uint8 {
 	kern := []int{1, 2, 1}
 	if k == 5 {
 		kern = []int{1, 4, 6, 4, 1}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/sharedtest"
 )
 
@@ -17,13 +18,13 @@ import (
 // (its mirror images add), 20 beside it, 10 diagonally; an impulse of 8 in
 // the middle gives 0.5 -> 1 at the corners.
 func TestBlur8(t *testing.T) {
-	img := data.Image{C: 1, H: 3, W: 3, Pix: []float32{160, 0, 0, 0, 0, 0, 0, 0, 0}}
+	img := imageio.Image{C: 1, H: 3, W: 3, Pix: []float32{160, 0, 0, 0, 0, 0, 0, 0, 0}}
 	if got, want := blur8(img, 3), []uint8{40, 20, 0, 20, 10, 0, 0, 0, 0}; !slices.Equal(got, want) {
 		t.Errorf("corner impulse: %v, want %v", got, want)
 	}
 	// Away from the borders: 8 in the middle of 5x5 gives 8/16 = 0.5 -> 1
 	// diagonally, 1 beside, 2 in the middle.
-	img = data.Image{C: 1, H: 5, W: 5, Pix: make([]float32, 25)}
+	img = imageio.Image{C: 1, H: 5, W: 5, Pix: make([]float32, 25)}
 	img.Pix[12] = 8
 	want := []uint8{
 		0, 0, 0, 0, 0,
@@ -37,7 +38,7 @@ func TestBlur8(t *testing.T) {
 	}
 	// 5x5 kernel [1 4 6 4 1]/16: 255 in the middle of a 9x9 image gives
 	// the outer product, rounded half up.
-	img = data.Image{C: 1, H: 9, W: 9, Pix: make([]float32, 81)}
+	img = imageio.Image{C: 1, H: 9, W: 9, Pix: make([]float32, 81)}
 	img.Pix[40] = 255
 	got := blur8(img, 5)
 	k := []float64{0, 0, 1, 4, 6, 4, 1, 0, 0}
@@ -137,7 +138,7 @@ func stcMotionVideo(t *testing.T, dir string, n int) data.Video {
 // brightDetector "detects" the bounding box of the pixels above 0.6.
 type brightDetector struct{}
 
-func (brightDetector) Detect(img data.Image) ([]Box, error) {
+func (brightDetector) Detect(img imageio.Image) ([]Box, error) {
 	x1, y1, x2, y2 := img.W, img.H, -1, -1
 	for y := range img.H {
 		for x := range img.W {

@@ -1,14 +1,13 @@
 package objects
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"codeberg.org/sbinet/npyio/npy"
+	"github.com/fmam/fmam/internal/npyfile"
 )
 
 // ReadNPYDir reads per-frame box arrays stored as <dir>/<video>/<frame>.npy,
@@ -58,19 +57,15 @@ func ReadNPYDir(dir string) (*Set, error) {
 
 // readNPYBoxes reads one per-frame box array.
 func readNPYBoxes(path string) ([][]float64, error) {
-	b, err := os.ReadFile(path)
+	a, err := npyfile.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("load boxes: %w", err)
+	}
+	vals, err := a.Float64s()
 	if err != nil {
 		return nil, fmt.Errorf("load boxes %s: %w", path, err)
 	}
-	r, err := npy.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("load boxes %s: %w", path, err)
-	}
-	var arr npy.Array
-	if err := r.Read(&arr); err != nil {
-		return nil, fmt.Errorf("load boxes %s (dtype %s): %w", path, r.Header.Descr.Type, err)
-	}
-	rows, err := arrayRows(&arr)
+	rows, err := boxRows(a.Shape, a.Fortran, vals)
 	if err != nil {
 		return nil, fmt.Errorf("load boxes %s: %w", path, err)
 	}

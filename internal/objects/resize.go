@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // Interp is the bilinear sampling rule used to resize frames for a
@@ -58,7 +58,7 @@ func axisTaps(in, out int, mode Interp) (i0, i1 []int, w1 []float32) {
 
 // resizeInto writes img resized to h x w bilinearly into dst, a C x dstH x
 // dstW buffer, at offset (dx, dy).
-func resizeInto(dst []float32, dstH, dstW int, img data.Image, h, w, dx, dy int, mode Interp) {
+func resizeInto(dst []float32, dstH, dstW int, img imageio.Image, h, w, dx, dy int, mode Interp) {
 	y0, y1, wy := axisTaps(img.H, h, mode)
 	x0, x1, wx := axisTaps(img.W, w, mode)
 	n := img.H * img.W
@@ -96,7 +96,7 @@ func (g geometry) toFrame(b Box) Box {
 // smaller margin on the top/left, rest filled with pad) as ultralytics'
 // LetterBox does. Values are multiplied by scale (1 for a 0..1 input, 255
 // for 0..255).
-func prepare(dst []float32, img data.Image, inH, inW int, letterbox bool, pad, scale float32, mode Interp) geometry {
+func prepare(dst []float32, img imageio.Image, inH, inW int, letterbox bool, pad, scale float32, mode Interp) geometry {
 	if !letterbox {
 		resizeInto(dst, inH, inW, img, inH, inW, 0, 0, mode)
 		scaleValues(dst, scale)

@@ -7,9 +7,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/gradcheck"
 	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/ort"
 )
 
@@ -24,7 +24,7 @@ func TestResizeMatchesORT(t *testing.T) {
 	for mode, onnxMode := range modes {
 		for _, sz := range sizes {
 			t.Run(fmt.Sprintf("%s_%dx%d_to_%dx%d", mode, sz.h, sz.w, sz.oh, sz.ow), func(t *testing.T) {
-				img := data.Image{C: 3, H: sz.h, W: sz.w, Pix: make([]float32, 3*sz.h*sz.w)}
+				img := imageio.Image{C: 3, H: sz.h, W: sz.w, Pix: make([]float32, 3*sz.h*sz.w)}
 				for i := range img.Pix {
 					img.Pix[i] = rng.Float32()
 				}
@@ -67,7 +67,7 @@ func TestResizeMatchesORT(t *testing.T) {
 // Letterbox geometry as ultralytics: 360x240 into 640x640 scales by 16/9
 // to 640x427 (426.67 rounded), pasted at dy = 106; the pad is 114/255.
 func TestLetterboxGeometry(t *testing.T) {
-	img := data.Image{C: 3, H: 240, W: 360, Pix: make([]float32, 3*240*360)}
+	img := imageio.Image{C: 3, H: 240, W: 360, Pix: make([]float32, 3*240*360)}
 	for i := range img.Pix {
 		img.Pix[i] = 1
 	}

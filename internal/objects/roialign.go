@@ -3,7 +3,7 @@ package objects
 import (
 	"math"
 
-	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // roiAlign crops box from every channel of img into an out x out grid
@@ -20,7 +20,7 @@ import (
 //   - a sample at (y, x), with pixel i at coordinate i, is 0 when y < -1,
 //     y > H, x < -1 or x > W; otherwise it is clamped to [0, H-1] x [0, W-1]
 //     and interpolated from its four neighbours.
-func roiAlign(dst []float32, cStride int, img data.Image, b Box, out, sampling int, aligned bool) {
+func roiAlign(dst []float32, cStride int, img imageio.Image, b Box, out, sampling int, aligned bool) {
 	off := 0.0
 	if aligned {
 		off = 0.5

@@ -5,12 +5,13 @@ import (
 	"fmt"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // FrameDetector finds boxes in one frame (C=3, values in [0, 1]); Detector
 // is one.
 type FrameDetector interface {
-	Detect(img data.Image) ([]Box, error)
+	Detect(img imageio.Image) ([]Box, error)
 }
 
 // ExtractSTCBoxes makes fmam's own STC boxes for every video of ds as
@@ -45,13 +46,13 @@ func ExtractSTCBoxes(ctx context.Context, det FrameDetector, ds *data.VideoDatas
 
 // stcVideoBoxes decodes each frame of v once and emits its STC boxes.
 func stcVideoBoxes(ctx context.Context, det FrameDetector, v data.Video, cfg STCBoxConfig, emit func(frame int, boxes []Box)) error {
-	dec, err := data.NewDecoder(data.DecodeOptions{C: 3, Range: data.RangeByte})
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 3, Range: imageio.RangeByte})
 	if err != nil {
 		return err
 	}
 	n := len(v.Frames)
-	win := map[int]data.Image{}
-	get := func(i int) (data.Image, error) {
+	win := map[int]imageio.Image{}
+	get := func(i int) (imageio.Image, error) {
 		if img, ok := win[i]; ok {
 			return img, nil
 		}
@@ -65,7 +66,7 @@ func stcVideoBoxes(ctx context.Context, det FrameDetector, v data.Video, cfg STC
 		win[i] = img
 		return img, nil
 	}
-	var unit data.Image
+	var unit imageio.Image
 	for t := range n {
 		if err := ctx.Err(); err != nil {
 			return err

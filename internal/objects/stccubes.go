@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // STCCacheFormat names the layout of an STC cube cache folder: as
@@ -102,16 +103,16 @@ func ExtractSTCVideo(ctx context.Context, v data.Video, boxes []Box, cfg STCConf
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	dec, err := data.NewDecoder(data.DecodeOptions{C: 3, Range: data.RangeByte})
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 3, Range: imageio.RangeByte})
 	if err != nil {
 		return err
 	}
 	n := len(v.Frames)
-	w := &frameWindow{v: v, dec: dec, frames: map[int]data.Image{}}
+	w := &frameWindow{v: v, dec: dec, frames: map[int]imageio.Image{}}
 	cube := make([]float32, cfg.Len())
 	plane := cfg.Size * cfg.Size
 	var size [2]int
-	var crop data.Image
+	var crop imageio.Image
 	for i, b := range boxes {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -159,7 +160,7 @@ func ExtractSTCVideo(ctx context.Context, v data.Video, boxes []Box, cfg STCConf
 
 // cropInto copies columns x0..x1-1 and rows y0..y1-1 of img into dst
 // (reusing its buffer) and returns it.
-func cropInto(dst data.Image, img data.Image, x0, y0, x1, y1 int) data.Image {
+func cropInto(dst imageio.Image, img imageio.Image, x0, y0, x1, y1 int) imageio.Image {
 	w, h := x1-x0, y1-y0
 	dst.C, dst.W, dst.H = img.C, w, h
 	if cap(dst.Pix) < img.C*w*h {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
 )
 
 // VideoInfo names one video of a dataset and gives its frame count.
@@ -36,7 +37,7 @@ func DatasetOf(ds *data.VideoDataset) (Dataset, error) {
 		if len(v.Frames) == 0 {
 			continue
 		}
-		w, h, err := data.ImageSize(v.Frames[0])
+		w, h, err := imageio.Size(v.Frames[0])
 		if err != nil {
 			return Dataset{}, fmt.Errorf("frame size of video %s: %w", v.Name, err)
 		}

@@ -3,8 +3,10 @@
 // anomalous, lambda fusion of the feature-mimicking score with the base
 // model's score, lambda grids for sweeps, PSNR, the baselines' own score
 // rules (MNAD's clamped PSNR and memory fusion, DRAEM's image score), and
-// the raw-scores CSV files that carry model outputs from evaluation to the
-// metrics.
+// the files that carry model outputs from evaluation to the metrics: the
+// raw-scores CSV files, generic scores tables (ReadTable), and folders of
+// anomaly maps with their ground-truth masks (EvaluateMapsDir). Package
+// metrics stays pure math; the reading happens here.
 package score
 
 import (

@@ -26,6 +26,7 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/loss"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/metrics"
@@ -84,7 +85,7 @@ func (*Baseline) CheckConfig(cfg *config.Config) error {
 		return fmt.Errorf("data.channels %d: DRAEM reads RGB images; set data.channels: 3", cfg.Data.Channels)
 	}
 	// MimicImage hands the input to the backbone as it is.
-	if o := decode(cfg); cfg.Model.Mimic.Backbone != "" && (o.Range != data.RangeUnit || o.Mean != nil) {
+	if o := decode(cfg); cfg.Model.Mimic.Backbone != "" && (o.Range != imageio.RangeUnit || o.Mean != nil) {
 		return fmt.Errorf("model.mimic needs DRAEM's own input format: leave data.range, data.mean and data.std unset")
 	}
 	return nil
@@ -153,13 +154,13 @@ func (*Baseline) BenchLoss(g *graph.Graph, s method.Spec, f method.Forward, inpu
 
 // decode is DRAEM's input: RGB in [0, 1] unless data.range and
 // data.mean/std say otherwise (an imported DRAEM's own format).
-func decode(cfg *config.Config) data.DecodeOptions { return baseline.Decode(cfg) }
+func decode(cfg *config.Config) imageio.DecodeOptions { return baseline.Decode(cfg) }
 
 // unitRange is the decode range without normalisation: what an
 // augmentation sees (data.Sample), to be taken to and from [0, 1].
-func unitRange(cfg *config.Config) (data.Input, bool) {
-	in := data.Input{C: 3, Range: decode(cfg).Range}
-	return in, in.Range != data.RangeUnit
+func unitRange(cfg *config.Config) (imageio.Input, bool) {
+	in := imageio.Input{C: 3, Range: decode(cfg).Range}
+	return in, in.Range != imageio.RangeUnit
 }
 
 // Source yields normal images with Perlin anomalies pasted from the
@@ -190,8 +191,8 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 		if err != nil {
 			return err
 		}
-		smp.Image = data.Image(out.Aug)
-		smp.Clean = data.Image(out.Input)
+		smp.Image = imageio.Image(out.Aug)
+		smp.Clean = imageio.Image(out.Input)
 		if convert {
 			smp.Image, smp.Clean = in.FromUnit(smp.Image), in.FromUnit(smp.Clean)
 		}
@@ -323,7 +324,7 @@ func maps(st baseline.Stage, model string, items []data.ImageItem, s int) ([][]f
 	out := make([][]float32, len(items))
 	for i, it := range items {
 		p := mapPath(st, model, it)
-		m, w, h, err := metrics.LoadMapNPY(p)
+		m, w, h, err := score.LoadMapNPY(p)
 		if err != nil {
 			return nil, fmt.Errorf("%w; run 'fmam eval' again to rewrite the maps", err)
 		}
@@ -485,7 +486,7 @@ func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*t
 			t.masks[idx], t.known[idx] = mask, batch.HasMask[i]
 			// Panels show anomalous images: that is where the maps differ.
 			if batch.Labels[i] == 1 && len(t.images) < u.Cfg.Eval.Pictures {
-				img := data.Image{C: 3, H: s, W: s, Pix: batch.Images[i*3*n : (i+1)*3*n]}
+				img := imageio.Image{C: 3, H: s, W: s, Pix: batch.Images[i*3*n : (i+1)*3*n]}
 				t.images[idx] = in.ToUnit(img).Pix
 			}
 		}

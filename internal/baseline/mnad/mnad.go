@@ -15,6 +15,7 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/loss"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
@@ -77,7 +78,7 @@ func (*Baseline) CheckConfig(cfg *config.Config) error {
 	if cfg.Model.Mimic.Backbone == "" {
 		return nil
 	}
-	if o := baseline.Decode(cfg); o.Range != data.RangeSigned || o.Mean != nil {
+	if o := baseline.Decode(cfg); o.Range != imageio.RangeSigned || o.Mean != nil {
 		return fmt.Errorf("model.mimic needs MNAD's own input format: leave data.range, data.mean and data.std unset")
 	}
 	return nil
@@ -204,7 +205,7 @@ func (*Baseline) BenchLoss(g *graph.Graph, s method.Spec, f method.Forward, inpu
 // data.mean/std say otherwise (an imported predictor's own format). PSNR
 // is min-max normalised per video, so the range's scale does not change
 // the scores' ranking.
-func decode(cfg *config.Config) data.DecodeOptions { return baseline.Decode(cfg) }
+func decode(cfg *config.Config) imageio.DecodeOptions { return baseline.Decode(cfg) }
 
 func clips(cfg *config.Config) data.ClipSpec {
 	return data.ClipSpec{T: cfg.Data.Frames, Step: cfg.Data.FrameStep}

@@ -1,4 +1,10 @@
-package data
+// Package matfile reads MATLAB level 5 MAT-files (MATLAB v5/v6/v7, not the
+// HDF5 based v7.3), following "MAT-File Format" (The MathWorks, R2018a). It
+// covers what published anomaly-detection labels use: numeric, logical and
+// char arrays, cell arrays and structs, compressed (miCOMPRESSED) or not,
+// either byte order. Sparse arrays and objects are rejected with a clear
+// error.
+package matfile
 
 import (
 	"bufio"
@@ -14,35 +20,29 @@ import (
 	"unicode/utf16"
 )
 
-// This file reads MATLAB level 5 MAT-files (MATLAB v5/v6/v7, not the HDF5
-// based v7.3), following "MAT-File Format" (The MathWorks, R2018a). It covers
-// what published anomaly-detection labels use: numeric, logical and char
-// arrays, cell arrays and structs, compressed (miCOMPRESSED) or not, either
-// byte order. Sparse arrays and objects are rejected with a clear error.
-
-// MatClass is a MATLAB array class (mxCELL_CLASS etc.).
-type MatClass uint8
+// Class is a MATLAB array class (mxCELL_CLASS etc.).
+type Class uint8
 
 // MATLAB array classes.
 const (
-	MatCell   MatClass = 1
-	MatStruct MatClass = 2
-	MatObject MatClass = 3
-	MatChar   MatClass = 4
-	MatSparse MatClass = 5
-	MatDouble MatClass = 6
-	MatSingle MatClass = 7
-	MatInt8   MatClass = 8
-	MatUint8  MatClass = 9
-	MatInt16  MatClass = 10
-	MatUint16 MatClass = 11
-	MatInt32  MatClass = 12
-	MatUint32 MatClass = 13
-	MatInt64  MatClass = 14
-	MatUint64 MatClass = 15
+	Cell   Class = 1
+	Struct Class = 2
+	Object Class = 3
+	Char   Class = 4
+	Sparse Class = 5
+	Double Class = 6
+	Single Class = 7
+	Int8   Class = 8
+	Uint8  Class = 9
+	Int16  Class = 10
+	Uint16 Class = 11
+	Int32  Class = 12
+	Uint32 Class = 13
+	Int64  Class = 14
+	Uint64 Class = 15
 )
 
-func (c MatClass) String() string {
+func (c Class) String() string {
 	names := [...]string{"", "cell", "struct", "object", "char", "sparse", "double", "single",
 		"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"}
 	if int(c) < len(names) && c != 0 {
@@ -51,33 +51,34 @@ func (c MatClass) String() string {
 	return fmt.Sprintf("class(%d)", uint8(c))
 }
 
-func (c MatClass) numeric() bool { return c >= MatDouble && c <= MatUint64 }
+// Numeric reports whether c is one of the numeric classes (double to uint64).
+func (c Class) Numeric() bool { return c >= Double && c <= Uint64 }
 
-// MatArray is one MATLAB array. Element data is in MATLAB's column-major
+// Array is one MATLAB array. Element data is in MATLAB's column-major
 // order.
-type MatArray struct {
+type Array struct {
 	Name    string
-	Class   MatClass
+	Class   Class
 	Dims    []int
 	Complex bool
 	Logical bool
 	// Real holds numeric, logical and char data converted to float64
 	// (int64 values beyond 2^53 lose precision). Nil for cells and structs,
-	// and for numeric arrays read with MatOptions.DropNumeric.
+	// and for numeric arrays read with Options.DropNumeric.
 	Real, Imag []float64
 	// NonZero counts the non-zero elements of Real; it is kept even when
 	// the data is dropped.
 	NonZero int
 	// Cells holds the elements of a cell array.
-	Cells []*MatArray
+	Cells []*Array
 	// Fields names the fields of a struct array; Struct[i][j] is field j of
 	// element i.
 	Fields []string
-	Struct [][]*MatArray
+	Struct [][]*Array
 }
 
 // Len is the number of elements, the product of Dims.
-func (a *MatArray) Len() int {
+func (a *Array) Len() int {
 	n := 1
 	for _, d := range a.Dims {
 		n *= d
@@ -86,8 +87,8 @@ func (a *MatArray) Len() int {
 }
 
 // String returns the text of a char array (column-major for matrices).
-func (a *MatArray) String() string {
-	if a.Class != MatChar {
+func (a *Array) String() string {
+	if a.Class != Char {
 		return fmt.Sprintf("<%v %v %q>", a.Dims, a.Class, a.Name)
 	}
 	var sb strings.Builder
@@ -98,8 +99,8 @@ func (a *MatArray) String() string {
 }
 
 // Field returns field name of struct element i.
-func (a *MatArray) Field(i int, name string) (*MatArray, bool) {
-	if a.Class != MatStruct || i < 0 || i >= len(a.Struct) {
+func (a *Array) Field(i int, name string) (*Array, bool) {
+	if a.Class != Struct || i < 0 || i >= len(a.Struct) {
 		return nil, false
 	}
 	for j, f := range a.Fields {
@@ -110,15 +111,15 @@ func (a *MatArray) Field(i int, name string) (*MatArray, bool) {
 	return nil, false
 }
 
-// MatFile is the content of a MAT-file.
-type MatFile struct {
+// File is the content of a MAT-file.
+type File struct {
 	// Header is the descriptive text of the file header.
 	Header string
-	Vars   []*MatArray
+	Vars   []*Array
 }
 
 // Var returns the variable called name.
-func (f *MatFile) Var(name string) (*MatArray, error) {
+func (f *File) Var(name string) (*Array, error) {
 	names := make([]string, 0, len(f.Vars))
 	for _, v := range f.Vars {
 		if v.Name == name {
@@ -129,22 +130,22 @@ func (f *MatFile) Var(name string) (*MatArray, error) {
 	return nil, fmt.Errorf("no variable %q (the file has %q)", name, names)
 }
 
-// MatOptions tunes ReadMAT.
-type MatOptions struct {
+// Options tunes Read and Decode.
+type Options struct {
 	// DropNumeric discards the elements of numeric arrays after counting
 	// the non-zero ones, so that files of large masks (CUHK Avenue's 360x640
 	// per-frame masks) can be scanned in bounded memory.
 	DropNumeric bool
 }
 
-// ReadMAT reads a MATLAB level 5 MAT-file.
-func ReadMAT(path string, opt MatOptions) (*MatFile, error) {
+// Read reads a MATLAB level 5 MAT-file.
+func Read(path string, opt Options) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	mf, err := DecodeMAT(bufio.NewReaderSize(f, 1<<16), opt)
+	mf, err := Decode(bufio.NewReaderSize(f, 1<<16), opt)
 	if err != nil {
 		return nil, fmt.Errorf("read MAT-file %s: %w", path, err)
 	}
@@ -188,8 +189,8 @@ func miSize(t uint32) int {
 // recurse without end.
 const maxDepth = 64
 
-// DecodeMAT reads a MATLAB level 5 MAT-file from r.
-func DecodeMAT(r io.Reader, opt MatOptions) (*MatFile, error) {
+// Decode reads a MATLAB level 5 MAT-file from r.
+func Decode(r io.Reader, opt Options) (*File, error) {
 	var hdr [128]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, fmt.Errorf("header: %w (a MAT-file starts with a 128-byte header)", noEOF(err))
@@ -214,7 +215,7 @@ func DecodeMAT(r io.Reader, opt MatOptions) (*MatFile, error) {
 		return nil, fmt.Errorf("unsupported MAT-file version %#04x (want 0x0100)", v)
 	}
 	d := &matDecoder{order: order, opt: opt}
-	mf := &MatFile{Header: text}
+	mf := &File{Header: text}
 	for i := 0; ; i++ {
 		var tag [8]byte
 		n, err := io.ReadFull(r, tag[:])
@@ -258,13 +259,13 @@ func DecodeMAT(r io.Reader, opt MatOptions) (*MatFile, error) {
 
 type matDecoder struct {
 	order   binary.ByteOrder
-	opt     MatOptions
+	opt     Options
 	scratch []byte
 }
 
 // compressed inflates a miCOMPRESSED element and decodes the miMATRIX
 // element inside it.
-func (d *matDecoder) compressed(r io.Reader) (*MatArray, error) {
+func (d *matDecoder) compressed(r io.Reader) (*Array, error) {
 	zr, err := zlib.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("zlib: %w", noEOF(err))
@@ -294,13 +295,13 @@ func (d *matDecoder) compressed(r io.Reader) (*MatArray, error) {
 }
 
 // matrix decodes the body of a miMATRIX element of size bytes.
-func (d *matDecoder) matrix(r *io.LimitedReader, size uint32, depth int) (*MatArray, error) {
+func (d *matDecoder) matrix(r *io.LimitedReader, size uint32, depth int) (*Array, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("arrays nested deeper than %d: corrupt file", maxDepth)
 	}
 	if size == 0 {
 		// An empty element stands for [] (seen in cells).
-		return &MatArray{Class: MatDouble, Dims: []int{0, 0}}, nil
+		return &Array{Class: Double, Dims: []int{0, 0}}, nil
 	}
 	typ, flags, err := d.element(r)
 	if err != nil {
@@ -310,8 +311,8 @@ func (d *matDecoder) matrix(r *io.LimitedReader, size uint32, depth int) (*MatAr
 		return nil, fmt.Errorf("array flags: data type %d with %d bytes, want miUINT32 (6) with 8", typ, len(flags))
 	}
 	f := d.order.Uint32(flags)
-	a := &MatArray{
-		Class:   MatClass(f & 0xff),
+	a := &Array{
+		Class:   Class(f & 0xff),
 		Complex: f&0x800 != 0,
 		Logical: f&0x200 != 0,
 	}
@@ -352,8 +353,8 @@ func (d *matDecoder) matrix(r *io.LimitedReader, size uint32, depth int) (*MatAr
 	}
 
 	switch {
-	case a.Class.numeric() || a.Class == MatChar:
-		real, nz, err := d.numbers(r, n, a.Class == MatChar)
+	case a.Class.Numeric() || a.Class == Char:
+		real, nz, err := d.numbers(r, n, a.Class == Char)
 		if err != nil {
 			return nil, wrap(fmt.Errorf("real part: %w", err))
 		}
@@ -365,20 +366,20 @@ func (d *matDecoder) matrix(r *io.LimitedReader, size uint32, depth int) (*MatAr
 			}
 			a.Imag = imag
 		}
-	case a.Class == MatCell:
-		a.Cells = make([]*MatArray, n)
+	case a.Class == Cell:
+		a.Cells = make([]*Array, n)
 		for i := range a.Cells {
 			if a.Cells[i], err = d.child(r, depth); err != nil {
 				return nil, wrap(fmt.Errorf("cell %d: %w", i+1, err))
 			}
 		}
-	case a.Class == MatStruct:
+	case a.Class == Struct:
 		if err := d.structure(r, a, n, depth); err != nil {
 			return nil, wrap(err)
 		}
-	case a.Class == MatSparse:
+	case a.Class == Sparse:
 		return nil, wrap(errors.New("sparse arrays are not supported; store the labels as a full array"))
-	case a.Class == MatObject:
+	case a.Class == Object:
 		return nil, wrap(errors.New("MATLAB objects are not supported"))
 	default:
 		return nil, wrap(fmt.Errorf("unknown array class %d: corrupt file", a.Class))
@@ -387,7 +388,7 @@ func (d *matDecoder) matrix(r *io.LimitedReader, size uint32, depth int) (*MatAr
 }
 
 // child decodes a miMATRIX element nested in a cell or struct.
-func (d *matDecoder) child(r *io.LimitedReader, depth int) (*MatArray, error) {
+func (d *matDecoder) child(r *io.LimitedReader, depth int) (*Array, error) {
 	typ, size, err := d.tag(r)
 	if err != nil {
 		return nil, err
@@ -409,7 +410,7 @@ func (d *matDecoder) child(r *io.LimitedReader, depth int) (*MatArray, error) {
 	return a, skip(r, min(pad8(int64(size)), r.N))
 }
 
-func (d *matDecoder) structure(r *io.LimitedReader, a *MatArray, n, depth int) error {
+func (d *matDecoder) structure(r *io.LimitedReader, a *Array, n, depth int) error {
 	typ, b, err := d.element(r)
 	if err != nil {
 		return fmt.Errorf("field name length: %w", err)
@@ -428,9 +429,9 @@ func (d *matDecoder) structure(r *io.LimitedReader, a *MatArray, n, depth int) e
 	for i := 0; i < len(names); i += width {
 		a.Fields = append(a.Fields, string(bytes.TrimRight(names[i:i+width], "\x00")))
 	}
-	a.Struct = make([][]*MatArray, n)
+	a.Struct = make([][]*Array, n)
 	for i := range a.Struct {
-		a.Struct[i] = make([]*MatArray, len(a.Fields))
+		a.Struct[i] = make([]*Array, len(a.Fields))
 		for j, name := range a.Fields {
 			if a.Struct[i][j], err = d.child(r, depth); err != nil {
 				return fmt.Errorf("element %d field %q: %w", i+1, name, err)

@@ -1,4 +1,4 @@
-package metrics
+package score
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/metrics"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -21,7 +23,7 @@ func TestReadScoresCSV(t *testing.T) {
 	// Columns in another order, an extra column, and spaces are accepted.
 	path := writeFile(t, t.TempDir(), "scores.csv",
 		"label,note,score,id\n0,x,0.1,a\n1,y, 0.8,b\n0,,1e-3,c\n1,z,0.35,d\n")
-	tab, err := ReadScoresCSV(path)
+	tab, err := ReadTable(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,13 +34,13 @@ func TestReadScoresCSV(t *testing.T) {
 	}
 	// Descending .8 P, .35 P, .1 N, .001 N: perfect, so AUROC = AP = F1 = 1
 	// with the F1 threshold at the lowest anomalous score.
-	res, err := EvaluateScores(tab, VideoOptions{})
+	res, err := metrics.EvaluateScores(tab, metrics.VideoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ScoreResult{N: 4, Anomalous: 2, AUROC: 1, AP: 1, F1Max: 1, F1Threshold: 0.35}
+	want := metrics.ScoreResult{N: 4, Anomalous: 2, AUROC: 1, AP: 1, F1Max: 1, F1Threshold: 0.35}
 	if res != want {
-		t.Errorf("EvaluateScores = %+v, want %+v", res, want)
+		t.Errorf("metrics.EvaluateScores = %+v, want %+v", res, want)
 	}
 }
 
@@ -55,11 +57,11 @@ b2,B,150,1
 c0,C,5,0
 c1,C,600,0
 `)
-	tab, err := ReadScoresCSV(path)
+	tab, err := ReadTable(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := EvaluateScores(tab, VideoOptions{})
+	res, err := metrics.EvaluateScores(tab, metrics.VideoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ c1,C,600,0
 	}
 	if !near(res.AUROC, 0.5, 1e-15) || !near(res.Video.Micro, 0.7, 1e-15) || !near(res.Video.Macro, 0.75, 1e-15) ||
 		!slices.Equal(res.Video.Skipped, []string{"C"}) {
-		t.Errorf("EvaluateScores = %+v, video %+v", res, *res.Video)
+		t.Errorf("metrics.EvaluateScores = %+v, video %+v", res, *res.Video)
 	}
 }
 
@@ -94,24 +96,24 @@ func TestReadScoresCSVErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, t.TempDir(), "scores.csv", tt.content)
-			_, err := ReadScoresCSV(path)
+			_, err := ReadTable(path)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
 				t.Errorf("error %v; want one naming %s and containing %q", err, path, tt.wantErr)
 			}
 		})
 	}
-	if _, err := ReadScoresCSV(filepath.Join(t.TempDir(), "missing.csv")); err == nil {
+	if _, err := ReadTable(filepath.Join(t.TempDir(), "missing.csv")); err == nil {
 		t.Error("missing file accepted")
 	}
 }
 
 func TestEvaluateScoresOneClass(t *testing.T) {
 	path := writeFile(t, t.TempDir(), "scores.csv", "id,score,label\na,0.1,0\nb,0.2,0\n")
-	tab, err := ReadScoresCSV(path)
+	tab, err := ReadTable(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := EvaluateScores(tab, VideoOptions{}); err == nil || !strings.Contains(err.Error(), path) {
+	if _, err := metrics.EvaluateScores(tab, metrics.VideoOptions{}); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("one class: error %v; want one naming %s", err, path)
 	}
 }

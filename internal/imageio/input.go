@@ -1,4 +1,4 @@
-package data
+package imageio
 
 import (
 	"errors"
@@ -167,10 +167,10 @@ func (in Input) perChannel(img Image, f func(v, lo, hi, m, s float64) float64) I
 // normalizes reports whether in has a per-channel normalisation.
 func (in Input) normalizes() bool { return in.Mean != nil }
 
-// normalize applies Mean and Std to pix, an image (or a batch of images)
+// Normalize applies Mean and Std to pix, an image (or a batch of images)
 // of in.C channels of n pixels each, already in Range units. It works in
 // float32, subtracting then dividing, as torchvision's Normalize does.
-func (in Input) normalize(pix []float32, n int) {
+func (in Input) Normalize(pix []float32, n int) {
 	if !in.normalizes() {
 		return
 	}

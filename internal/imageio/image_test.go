@@ -1,4 +1,4 @@
-package data
+package imageio
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ func TestDecodeImageChannelsAndRange(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := DecodeImage(tc.path, tc.opt)
+			img, err := Decode(tc.path, tc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func TestDecodeImageResizeMatchesReference(t *testing.T) {
 		{"catmull-rom down", CatmullRom, 4, 3, 2, catmull},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := DecodeImage(path, DecodeOptions{C: 1, H: tc.dh, W: tc.dw, Filter: tc.filter})
+			img, err := Decode(path, DecodeOptions{C: 1, H: tc.dh, W: tc.dw, Filter: tc.filter})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +173,7 @@ func TestDecodeFormats(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "a.bmp"), bb.Bytes())
 	writeImagePNG(t, filepath.Join(dir, "a.png"), gray)
 	for _, name := range []string{"a.tif", "a.bmp", "a.png"} {
-		img, err := DecodeImage(filepath.Join(dir, name), DecodeOptions{C: 1})
+		img, err := Decode(filepath.Join(dir, name), DecodeOptions{C: 1})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -187,7 +187,7 @@ func TestDecodeFormats(t *testing.T) {
 
 func TestDecodeRealPed2Frame(t *testing.T) {
 	path := filepath.Join(ped2Dir(t), "training", "frames", "01", "000.jpg")
-	full, err := DecodeImage(path, DecodeOptions{C: 3})
+	full, err := Decode(path, DecodeOptions{C: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,11 +204,11 @@ func TestDecodeRealPed2Frame(t *testing.T) {
 		t.Errorf("channels differ by up to %v on a gray-content frame", maxDiff*255)
 	}
 	// The C=1 fast path (luma plane) agrees with converting RGB.
-	g, err := DecodeImage(path, DecodeOptions{C: 1, H: 64, W: 64, Range: RangeSigned})
+	g, err := Decode(path, DecodeOptions{C: 1, H: 64, W: 64, Range: RangeSigned})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := DecodeImage(path, DecodeOptions{C: 3, H: 64, W: 64, Range: RangeSigned})
+	c, err := Decode(path, DecodeOptions{C: 3, H: 64, W: 64, Range: RangeSigned})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,14 +250,14 @@ func TestDecodeCorruptFiles(t *testing.T) {
 	for name, data := range cases {
 		path := filepath.Join(dir, name)
 		writeFile(t, path, data)
-		_, err := DecodeImage(path, DecodeOptions{C: 1, H: 8, W: 8})
+		_, err := Decode(path, DecodeOptions{C: 1, H: 8, W: 8})
 		wantErr(t, err, path)
 		_, err = DecodeMask(path, 8, 8)
 		wantErr(t, err, path)
 	}
-	_, err = DecodeImage(filepath.Join(dir, "missing.png"), DecodeOptions{C: 1})
+	_, err = Decode(filepath.Join(dir, "missing.png"), DecodeOptions{C: 1})
 	wantErr(t, err, "missing.png")
-	_, err = DecodeImage(good, DecodeOptions{C: 2, H: 3})
+	_, err = Decode(good, DecodeOptions{C: 2, H: 3})
 	wantErr(t, err, good, "channels must be 1 or 3", "both positive or both zero")
 }
 
@@ -322,12 +322,12 @@ func equalBools(a, b []bool) bool {
 func TestImageSize(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.png")
 	writeGrayPNG(t, path, 7, 3, func(int, int) uint8 { return 0 })
-	w, h, err := ImageSize(path)
+	w, h, err := Size(path)
 	if err != nil || w != 7 || h != 3 {
 		t.Fatalf("got %dx%d, %v; want 7x3", w, h, err)
 	}
 	writeFile(t, path, []byte("junk"))
-	_, _, err = ImageSize(path)
+	_, _, err = Size(path)
 	wantErr(t, err, path)
 	if !strings.Contains(Range(RangeSigned).String(), "-1") {
 		t.Errorf("RangeSigned prints as %q", RangeSigned)

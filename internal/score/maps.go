@@ -1,8 +1,9 @@
-package metrics
+package score
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -15,23 +16,25 @@ import (
 	"strings"
 	"sync"
 
-	"codeberg.org/sbinet/npyio"
+	"github.com/fmam/fmam/internal/metrics"
+	"github.com/fmam/fmam/internal/npyfile"
 )
 
 // LoadMapNPY reads an anomaly map from a .npy file holding a float32 (or
 // float64) array of shape (H, W), or (1, H, W) / (1, 1, H, W). It returns the
 // values in row-major order with the map's width and height.
 func LoadMapNPY(path string) (m []float32, w, h int, err error) {
-	f, err := os.Open(path)
-	if err != nil {
+	a, err := npyfile.Read(path)
+	var short *npyfile.TruncatedError
+	if err != nil && !errors.As(err, &short) {
 		return nil, 0, 0, fmt.Errorf("load map: %w", err)
 	}
-	defer f.Close()
-	r, err := npyio.NewReader(bufio.NewReader(f))
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("load map %s: %w", path, err)
+	var shape []int
+	if short != nil {
+		shape = short.Shape
+	} else {
+		shape = a.Shape
 	}
-	shape := r.Header.Descr.Shape
 	dims := shape
 	for len(dims) > 2 && dims[0] == 1 {
 		dims = dims[1:]
@@ -40,31 +43,13 @@ func LoadMapNPY(path string) (m []float32, w, h int, err error) {
 		return nil, 0, 0, fmt.Errorf("load map %s: shape %v, want (H, W) or (1, H, W)", path, shape)
 	}
 	h, w = dims[0], dims[1]
-	// The header's dtype is a quoted Python literal such as '<f4'; npyio
-	// itself handles the byte order.
-	typ := strings.Trim(r.Header.Descr.Type, `'"`)
-	if len(typ) == 3 && strings.ContainsRune("<>=|", rune(typ[0])) {
-		typ = typ[1:]
-	}
-	switch typ {
-	case "f4":
-		m = make([]float32, w*h)
-		err = r.Read(&m)
-	case "f8":
-		d := make([]float64, w*h)
-		err = r.Read(&d)
-		m = make([]float32, len(d))
-		for i, v := range d {
-			m[i] = float32(v)
-		}
-	default:
-		return nil, 0, 0, fmt.Errorf("load map %s: dtype %s, want float32 (<f4) or float64 (<f8)", path, r.Header.Descr.Type)
-	}
-	// npyio reports a file cut short as io.EOF after zero-filling the rest.
-	if err != nil {
+	if short != nil {
 		return nil, 0, 0, fmt.Errorf("load map %s: reading %dx%d values: %w", path, h, w, err)
 	}
-	if r.Header.Descr.Fortran {
+	if m, err = a.Float32s(); err != nil {
+		return nil, 0, 0, fmt.Errorf("load map %s: dtype %s, want float32 (<f4) or float64 (<f8)", path, a.DType)
+	}
+	if a.Fortran {
 		t := make([]float32, len(m))
 		for x := range w {
 			for y := range h {
@@ -221,34 +206,34 @@ func listFiles(dir, ext string) ([]string, error) {
 // EvaluateMapsDir loads the anomaly maps and masks matched by MatchMapsMasks,
 // optionally smooths the maps, and computes pixel AUROC, AP and AUPRO. All
 // maps must share one size, and each mask must have its map's size. log
-// (nil: none) hears which maps were left out.
-func EvaluateMapsDir(ctx context.Context, mapsDir, masksDir string, opts PixelOptions, log *slog.Logger) (PixelResult, error) {
+// reports maps left out and the sizes evaluated.
+func EvaluateMapsDir(ctx context.Context, log *slog.Logger, mapsDir, masksDir string, opts PixelOptions) (metrics.PixelResult, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	maxFPR := opts.MaxFPR
 	if maxFPR == 0 {
-		maxFPR = DefaultMaxFPR
+		maxFPR = metrics.DefaultMaxFPR
 	}
-	if err := checkMaxFPR(maxFPR); err != nil {
-		return PixelResult{}, err
+	if err := metrics.CheckMaxFPR(maxFPR); err != nil {
+		return metrics.PixelResult{}, err
 	}
-	if err := checkSigma(opts.Sigma); err != nil {
-		return PixelResult{}, err
+	if err := metrics.CheckSigma(opts.Sigma); err != nil {
+		return metrics.PixelResult{}, err
 	}
 	pairs, skipped, err := MatchMapsMasks(mapsDir, masksDir, opts.SkipUnmasked)
 	if err != nil {
-		return PixelResult{}, err
+		return metrics.PixelResult{}, err
 	}
 	if skipped > 0 {
 		log.Info("maps without a mask left out", "maps", mapsDir, "left_out", skipped, "kept", len(pairs))
 	}
 	maps, masks, w, h, err := loadPairs(ctx, pairs, opts.Sigma)
 	if err != nil {
-		return PixelResult{}, err
+		return metrics.PixelResult{}, err
 	}
 	log.Debug("pixel metrics", "maps", len(maps), "width", w, "height", h, "sigma", opts.Sigma)
-	res, err := EvaluatePixels(ctx, maps, masks, w, h, maxFPR)
+	res, err := metrics.EvaluatePixels(ctx, maps, masks, w, h, maxFPR)
 	if err != nil {
 		return res, fmt.Errorf("maps %s, masks %s: %w", mapsDir, masksDir, err)
 	}
@@ -320,7 +305,7 @@ func loadPair(p MapMaskPair, sigma float64) loadedPair {
 			p.Mask, mw, mh, p.Map, w, h)}
 	}
 	if sigma > 0 {
-		if m, err = GaussianBlur(m, w, h, sigma); err != nil {
+		if m, err = metrics.GaussianBlur(m, w, h, sigma); err != nil {
 			return loadedPair{err: fmt.Errorf("smooth %s: %w", p.Map, err)}
 		}
 	}

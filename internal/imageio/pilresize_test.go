@@ -1,4 +1,4 @@
-package data
+package imageio
 
 import (
 	"fmt"
@@ -56,7 +56,7 @@ func TestPILBilinearGolden(t *testing.T) {
 			101, 160, 118, 150, 126, 104, 157, 138, 91, 149, 126, 99, 147, 123, 174, 124, 105}},
 	} {
 		t.Run(fmt.Sprintf("%s C%d %dx%d", filepath.Base(tc.path), tc.c, tc.w, tc.h), func(t *testing.T) {
-			img, err := DecodeImage(tc.path, DecodeOptions{C: tc.c, H: tc.h, W: tc.w, Range: RangeByte, Filter: PILBilinear})
+			img, err := Decode(tc.path, DecodeOptions{C: tc.c, H: tc.h, W: tc.w, Range: RangeByte, Filter: PILBilinear})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +146,7 @@ func TestPILBilinearMatchesReference(t *testing.T) {
 			}
 			path := filepath.Join(t.TempDir(), "src.png")
 			writeGrayPNG(t, path, tc.sw, tc.sh, func(x, y int) uint8 { return vals[y*tc.sw+x] })
-			img, err := DecodeImage(path, DecodeOptions{C: 1, H: tc.dh, W: tc.dw, Range: RangeByte, Filter: PILBilinear})
+			img, err := Decode(path, DecodeOptions{C: 1, H: tc.dh, W: tc.dw, Range: RangeByte, Filter: PILBilinear})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,11 +183,11 @@ func TestPILBilinearNoResize(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "rgb.png")
 	writeImagePNG(t, path, src)
-	rgb, err := DecodeImage(path, DecodeOptions{C: 3, Range: RangeByte, Filter: PILBilinear})
+	rgb, err := Decode(path, DecodeOptions{C: 3, Range: RangeByte, Filter: PILBilinear})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gray, err := DecodeImage(path, DecodeOptions{C: 1, Range: RangeByte, Filter: PILBilinear})
+	gray, err := Decode(path, DecodeOptions{C: 1, Range: RangeByte, Filter: PILBilinear})
 	if err != nil {
 		t.Fatal(err)
 	}

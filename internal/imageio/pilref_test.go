@@ -1,4 +1,4 @@
-package data
+package imageio
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/npyfile"
 )
 
 // diffStat accumulates absolute differences in 8-bit levels.
@@ -39,17 +41,17 @@ func (s *diffStat) String() string {
 // planes: (H, W) for mode L, (H, W, 3) for RGB.
 func readPIL(t *testing.T, path string) (c, h, w int, chw []uint8) {
 	t.Helper()
-	a, err := readNPY(path)
+	a, err := npyfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hwc, ok := a.data.([]uint8)
-	if !ok || len(a.shape) < 2 || a.fortran {
-		t.Fatalf("%s: want a C-ordered uint8 (H, W[, 3]) array, got %s %v", path, a.dtype, a.shape)
+	hwc, ok := a.Data.([]uint8)
+	if !ok || len(a.Shape) < 2 || a.Fortran {
+		t.Fatalf("%s: want a C-ordered uint8 (H, W[, 3]) array, got %s %v", path, a.DType, a.Shape)
 	}
-	h, w, c = a.shape[0], a.shape[1], 1
-	if len(a.shape) == 3 {
-		c = a.shape[2]
+	h, w, c = a.Shape[0], a.Shape[1], 1
+	if len(a.Shape) == 3 {
+		c = a.Shape[2]
 	}
 	chw = make([]uint8, len(hwc))
 	for i := range h * w {
@@ -112,7 +114,7 @@ func TestPILReference(t *testing.T) {
 			c, h, w, full := readPIL(t, filepath.Join(dir, fmt.Sprintf("%d_full_%s.npy", im.Key, mode)))
 			for _, f := range filters {
 				d, _ := NewDecoder(DecodeOptions{C: c, Range: RangeByte, Filter: f})
-				img, _, err := d.decode(im.Path)
+				img, _, err := d.DecodeWithSize(im.Path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -133,7 +135,7 @@ func TestPILReference(t *testing.T) {
 						resized = d.convert(pilSrc)
 					}
 					stat(fmt.Sprintf("resize   %3d  %s %-12v", s, mode, f)).add(resized.Pix, want)
-					whole, _, err := d.decode(im.Path)
+					whole, _, err := d.DecodeWithSize(im.Path)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -1,4 +1,4 @@
-package data
+package imageio
 
 import (
 	"encoding/hex"
@@ -122,7 +122,7 @@ func TestLibjpegGolden(t *testing.T) {
 			}
 			path := filepath.Join(t.TempDir(), "g.jpg")
 			writeFile(t, path, b)
-			img, err := DecodeImage(path, DecodeOptions{C: tc.c, Range: RangeByte, Filter: PILBilinear})
+			img, err := Decode(path, DecodeOptions{C: tc.c, Range: RangeByte, Filter: PILBilinear})
 			if err != nil {
 				t.Fatal(err)
 			}

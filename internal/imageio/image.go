@@ -1,4 +1,4 @@
-package data
+package imageio
 
 import (
 	"bytes"
@@ -223,9 +223,9 @@ func readImage(path string) (image.Image, error) {
 	return img, nil
 }
 
-// ImageSize returns the width and height of the image at path reading only
+// Size returns the width and height of the image at path reading only
 // its header.
-func ImageSize(path string) (w, h int, err error) {
+func Size(path string) (w, h int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, 0, err
@@ -238,9 +238,9 @@ func ImageSize(path string) (w, h int, err error) {
 	return cfg.Width, cfg.Height, nil
 }
 
-// DecodeImage reads the image at path and converts it as opt says. To
+// Decode reads the image at path and converts it as opt says. To
 // decode many images of the same size use a Decoder.
-func DecodeImage(path string, opt DecodeOptions) (Image, error) {
+func Decode(path string, opt DecodeOptions) (Image, error) {
 	d, err := NewDecoder(opt)
 	if err != nil {
 		return Image{}, fmt.Errorf("decode image %s: %w", path, err)
@@ -269,13 +269,14 @@ func NewDecoder(opt DecodeOptions) (*Decoder, error) {
 
 // Decode reads the image at path.
 func (d *Decoder) Decode(path string) (Image, error) {
-	img, _, err := d.decode(path)
+	img, _, err := d.DecodeWithSize(path)
 	return img, err
 }
 
-// decode also returns the source size, which the batchers check masks
-// against.
-func (d *Decoder) decode(path string) (Image, image.Point, error) {
+// DecodeWithSize is Decode that also returns the size of the image in the
+// file, before resizing, which batchers check masks against (see
+// DecodeMaskWithSize).
+func (d *Decoder) DecodeWithSize(path string) (Image, image.Point, error) {
 	src, err := readImage(path)
 	if err != nil {
 		return Image{}, image.Point{}, err
@@ -286,7 +287,7 @@ func (d *Decoder) decode(path string) (Image, image.Point, error) {
 	} else {
 		img = d.convert(src)
 	}
-	d.opt.Input().normalize(img.Pix, img.H*img.W)
+	d.opt.Input().Normalize(img.Pix, img.H*img.W)
 	return img, src.Bounds().Size(), nil
 }
 
@@ -395,11 +396,13 @@ func (d *Decoder) convert(src image.Image) Image {
 // is not black is anomalous) and resizes it to h x w with nearest
 // neighbour, so it stays binary. Zero h and w keep the source size.
 func DecodeMask(path string, h, w int) (Mask, error) {
-	m, _, err := decodeMask(path, h, w)
+	m, _, err := DecodeMaskWithSize(path, h, w)
 	return m, err
 }
 
-func decodeMask(path string, h, w int) (Mask, image.Point, error) {
+// DecodeMaskWithSize is DecodeMask that also returns the size of the mask
+// in the file, before resizing.
+func DecodeMaskWithSize(path string, h, w int) (Mask, image.Point, error) {
 	if h < 0 || w < 0 || (h == 0) != (w == 0) {
 		return Mask{}, image.Point{}, fmt.Errorf("decode mask %s: size must be both positive or both zero, got %dx%d (HxW)", path, h, w)
 	}

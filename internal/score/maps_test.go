@@ -1,4 +1,4 @@
-package metrics
+package score
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"codeberg.org/sbinet/npyio"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/sharedtest"
 )
 
@@ -198,7 +200,7 @@ func TestEvaluateMapsDir(t *testing.T) {
 	mapsDir, masksDir, maps, masks := testMapsDir(t, n, w, h)
 	ctx := context.Background()
 	for _, sigma := range []float64{0, 1.5} {
-		got, err := EvaluateMapsDir(ctx, mapsDir, masksDir, PixelOptions{Sigma: sigma}, nil)
+		got, err := EvaluateMapsDir(ctx, slog.New(slog.DiscardHandler), mapsDir, masksDir, PixelOptions{Sigma: sigma})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,12 +208,12 @@ func TestEvaluateMapsDir(t *testing.T) {
 		if sigma > 0 {
 			in = make([][]float32, n)
 			for i := range maps {
-				if in[i], err = GaussianBlur(maps[i], w, h, sigma); err != nil {
+				if in[i], err = metrics.GaussianBlur(maps[i], w, h, sigma); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		want := brutePRO(in, masks, w, h, DefaultMaxFPR)
+		want := brutePRO(in, masks, w, h, metrics.DefaultMaxFPR)
 		var flat []float64
 		var labels []bool
 		for i := range in {
@@ -222,8 +224,8 @@ func TestEvaluateMapsDir(t *testing.T) {
 		if !near(got.AUPRO, want, 1e-9) || !near(got.AUROC, bruteAUC(flat, labels), 1e-9) || !near(got.AP, bruteAP(flat, labels), 1e-9) {
 			t.Errorf("sigma %v: %+v; brute force AUROC %v AP %v AUPRO %v", sigma, got, bruteAUC(flat, labels), bruteAP(flat, labels), want)
 		}
-		if got.Images != n || got.Width != w || got.Height != h || got.MaxFPR != DefaultMaxFPR || got.Regions != 3 {
-			t.Errorf("sigma %v: %+v; want %d images of %dx%d, max FPR %v, 3 regions", sigma, got, n, w, h, DefaultMaxFPR)
+		if got.Images != n || got.Width != w || got.Height != h || got.MaxFPR != metrics.DefaultMaxFPR || got.Regions != 3 {
+			t.Errorf("sigma %v: %+v; want %d images of %dx%d, max FPR %v, 3 regions", sigma, got, n, w, h, metrics.DefaultMaxFPR)
 		}
 	}
 }
@@ -279,7 +281,7 @@ func TestEvaluateMapsDirErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mapsDir, masksDir, _, _ := testMapsDir(t, 4, w, h)
 			path := tt.breakIt(t, mapsDir, masksDir)
-			_, err := EvaluateMapsDir(context.Background(), mapsDir, masksDir, PixelOptions{}, nil)
+			_, err := EvaluateMapsDir(context.Background(), slog.New(slog.DiscardHandler), mapsDir, masksDir, PixelOptions{})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
 				t.Errorf("error %v; want one naming %s and containing %q", err, path, tt.wantErr)
 			}
@@ -287,7 +289,7 @@ func TestEvaluateMapsDirErrors(t *testing.T) {
 	}
 	mapsDir, masksDir, _, _ := testMapsDir(t, 2, w, h)
 	for _, opts := range []PixelOptions{{Sigma: -1}, {MaxFPR: 2}} {
-		if _, err := EvaluateMapsDir(context.Background(), mapsDir, masksDir, opts, nil); err == nil {
+		if _, err := EvaluateMapsDir(context.Background(), slog.New(slog.DiscardHandler), mapsDir, masksDir, opts); err == nil {
 			t.Errorf("options %+v accepted", opts)
 		}
 	}
