@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fmam/fmam/internal/sharedtest"
 	"github.com/fmam/fmam/internal/imageio"
+	"github.com/fmam/fmam/internal/sharedtest"
 )
 
 // TestExtractFramesScript runs scripts/extract-frames.sh on tiny videos made

@@ -206,7 +206,7 @@ func listFiles(dir, ext string) ([]string, error) {
 // EvaluateMapsDir loads the anomaly maps and masks matched by MatchMapsMasks,
 // optionally smooths the maps, and computes pixel AUROC, AP and AUPRO. All
 // maps must share one size, and each mask must have its map's size. log
-// reports maps left out and the sizes evaluated.
+// (nil: none) reports maps left out and the sizes evaluated.
 func EvaluateMapsDir(ctx context.Context, log *slog.Logger, mapsDir, masksDir string, opts PixelOptions) (metrics.PixelResult, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
