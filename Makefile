@@ -38,6 +38,8 @@ bench-torch: setup build
 	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model mnad --width 0.25 --rounds 9 > results/bench/mnad.json.tmp && mv results/bench/mnad.json.tmp results/bench/mnad.json
 	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model draem --width 0.125 --rounds 9 > results/bench/draem.json.tmp && mv results/bench/draem.json.tmp results/bench/draem.json
 	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model jigsaw --width 1 --batch 32 --steps 3 --rounds 3 > results/bench/jigsaw.json.tmp && mv results/bench/jigsaw.json.tmp results/bench/jigsaw.json
+	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model pkgnet --k 1 --width 1 --size 32 --batch 64 --steps 3 --rounds 3 > results/bench/pkgnet-k1.json.tmp && mv results/bench/pkgnet-k1.json.tmp results/bench/pkgnet-k1.json
+	/usr/bin/python3 scripts/bench_compare.py --fmam $(BIN) --model pkgnet --k 2 --width 1 --size 32 --batch 64 --steps 3 --rounds 3 > results/bench/pkgnet-k2.json.tmp && mv results/bench/pkgnet-k2.json.tmp results/bench/pkgnet-k2.json
 
 ## proto: regenerate internal/onnxpb from Debian's onnx.proto
 proto:

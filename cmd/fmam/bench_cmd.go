@@ -76,7 +76,10 @@ fastest times. mnad: MNAD's predictor without memory, next-frame MSE.
 draem: both DRAEM subnetworks, MSE(reconstruction, image) + cross-entropy
 (mask logits, random mask). jigsaw: Jigsaw-VAD's network on cubes of 7
 RGB frames of --size pixels, both puzzle cross-entropies (random targets)
-with its Dropout2d mask. scripts/bench_compare.py runs this and the
+with its Dropout2d mask. pkgnet: PKG-Net's student U-Net (--k 1 or 2) on
+cubes of 5 RGB frames of --size pixels (32 is the paper's), the official
+loss against random teacher features (the frozen backbone is not timed).
+scripts/bench_compare.py runs this and the
 same network in PyTorch (scripts/bench_torch.py) alternately.
 
 --conv-floor also times every convolution of the network alone, forward
@@ -86,6 +89,7 @@ step that only faster conv kernels could shrink.`,
   fmam bench --model draem --width 0.125 --size 64 --batch 4 --threads 2
   fmam bench --model mnad --threads 2 --conv-floor
   fmam bench --model jigsaw --width 1 --size 64 --batch 32 --threads 2
+  fmam bench --model pkgnet --k 2 --width 1 --size 32 --batch 32 --threads 2
   /usr/bin/python3 scripts/bench_compare.py --fmam bin/fmam --model draem --width 0.125 --rounds 5`,
 		Args: cobra.NoArgs,
 		RunE: f.runE(o),
@@ -94,6 +98,7 @@ step that only faster conv kernels could shrink.`,
 	fl.StringVar(&o.o.Model, "model", "mnad", "the baseline network: "+strings.Join(archNames(), ", "))
 	fl.Float64Var(&o.o.Width, "width", 0.25, "channel width multiplier")
 	fl.IntVar(&o.o.Size, "size", 64, "input height and width")
+	fl.IntVar(&o.o.K, "k", 0, "pkgnet: the student variant, 1 or 2 (0: 1)")
 	fl.IntVar(&o.o.Batch, "batch", 4, "batch size")
 	fl.IntVar(&o.o.Steps, "steps", 20, "timed steps")
 	fl.IntVar(&o.o.Warmup, "warmup", 3, "untimed steps first")

@@ -57,6 +57,14 @@ type Baseline interface {
 	CheckConfig(cfg *config.Config) error
 }
 
+// Configurable is implemented by baselines whose network depends on the
+// configuration beyond method.Spec (PKG-Net's variant and backbone):
+// Configure returns the baseline of cfg, which experiment.Lookup hands
+// out in place of the unconfigured one.
+type Configurable interface {
+	Configure(cfg *config.Config) (Baseline, error)
+}
+
 // Trainer makes a unit's training batches.
 type Trainer interface {
 	// Source yields the unit's training batches, in the order of the

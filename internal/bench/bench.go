@@ -20,7 +20,9 @@ import (
 
 // Options select the network and the run.
 type Options struct {
-	Model   string  `json:"model"` // mnad | draem | jigsaw
+	Model string `json:"model"` // mnad | draem | jigsaw | pkgnet
+	// K is PKG-Net's variant (1 or 2); 0 for the other networks.
+	K       int     `json:"k,omitempty"`
 	Width   float64 `json:"width"`
 	Size    int     `json:"size"`
 	Batch   int     `json:"batch"`
@@ -53,6 +55,12 @@ type Result struct {
 	ConvFloor *ConvFloor `json:"conv_floor,omitempty"`
 }
 
+// Variants is implemented by networks that come in variants (PKG-Net's
+// k): Variant returns variant k.
+type Variants interface {
+	Variant(k int) (method.Net, error)
+}
+
 // Run builds the network's train step (its bench loss, Adam) and its
 // inference graph, and returns median times. Any baseline's network will
 // do: baseline.Baseline embeds method.Net.
@@ -63,6 +71,15 @@ func Run(ctx context.Context, rt *ort.Runtime, b method.Net, o Options) (*Result
 	dev, err := ort.ParseDevice(o.Device)
 	if err != nil {
 		return nil, err
+	}
+	if o.K != 0 {
+		v, ok := b.(Variants)
+		if !ok {
+			return nil, fmt.Errorf("bench: --k %d: %s has no variants (--k is PKG-Net's)", o.K, b.Arch())
+		}
+		if b, err = v.Variant(o.K); err != nil {
+			return nil, err
+		}
 	}
 	spec := method.Spec{Net: b, Width: o.Width, Init: nn.InitPyTorch, Seed: 1, Batch: o.Batch, Size: o.Size}
 	spec.Frames, spec.Channels = b.BenchShape()

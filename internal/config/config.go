@@ -118,6 +118,9 @@ type Model struct {
 	// when false, so run folders written before the key existed still
 	// match their configuration.
 	Memory bool `mapstructure:"memory" yaml:"memory,omitempty"`
+	// PKGNet are PKG-Net's settings; config.yaml records them for
+	// model.arch pkgnet only.
+	PKGNet PKGNet `mapstructure:"pkgnet" yaml:"pkgnet"`
 }
 
 // Mimic is the teacher pre-training option: the teacher's bottleneck
@@ -165,7 +168,8 @@ func Defaults() map[string]any {
 		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "teacher_run": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
-			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false},
+			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false,
+			"pkgnet": pkgnetDefaults()},
 		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4,
 			"optim":            optimDefaults(),
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
@@ -369,6 +373,7 @@ func (c *Config) Validate() error {
 	if (c.Model.Mimic.Backbone == "") != (c.Model.Mimic.Layer == "") {
 		bad("model.mimic needs both backbone (an ONNX file) and layer (an output name)")
 	}
+	errs = append(errs, c.Model.PKGNet.validate()...)
 	if c.Train.Batch < 1 || c.Train.TeacherSteps < 0 || c.Train.StudentSteps < 0 || c.Train.CheckpointEvery < 0 {
 		bad("train.batch must be >= 1 and steps >= 0")
 	}
@@ -410,23 +415,30 @@ func (c *Config) Validate() error {
 // folder, so a run records exactly what it ran with. A run whose teacher
 // is not trained here (model.teacher or model.teacher_run) does not record
 // the teacher's training settings (unusedKeys): they did not shape it.
-func (c *Config) YAML() ([]byte, error) {
+func (c *Config) YAML() ([]byte, error) { return c.render(true) }
+
+// FullYAML is YAML with every key, as run folders recorded it before
+// unused keys were left out.
+func (c *Config) FullYAML() ([]byte, error) { return c.render(false) }
+
+// render encodes the configuration without its presets, without the
+// unused teacher keys when dropUnused is set, and without model.pkgnet
+// unless PKG-Net is the baseline (the key is newer than the run folders
+// of the other baselines).
+func (c *Config) render(dropUnused bool) ([]byte, error) {
 	cc := *c
 	cc.Presets = nil
 	var doc yaml.Node
 	if err := doc.Encode(&cc); err != nil {
 		return nil, err
 	}
-	for _, k := range c.unusedKeys() {
-		dropKey(&doc, strings.Split(k, "."))
+	if dropUnused {
+		for _, k := range c.unusedKeys() {
+			dropKey(&doc, strings.Split(k, "."))
+		}
+	}
+	if c.Model.Arch != ArchPKGNet {
+		dropKey(&doc, []string{"model", "pkgnet"})
 	}
 	return yaml.Marshal(&doc)
-}
-
-// FullYAML is YAML with every key, as run folders recorded it before
-// unused keys were left out.
-func (c *Config) FullYAML() ([]byte, error) {
-	cc := *c
-	cc.Presets = nil
-	return yaml.Marshal(&cc)
 }

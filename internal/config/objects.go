@@ -51,13 +51,21 @@ type Objects struct {
 // temporal-gradient foreground detector.
 const DetectorForeground = "foreground"
 
+// DetectorMotion is data.objects.detector's value for STC boxes from
+// motion alone (PKG-Net's extraction without an appearance detector).
+const DetectorMotion = "motion"
+
+// ArchPKGNet is model.arch's value for PKG-Net, whose settings
+// (model.pkgnet) config.yaml records only when it is the baseline.
+const ArchPKGNet = "pkgnet"
+
 func (o Objects) validate() []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	switch {
-	case o.Detector == "" || o.Detector == DetectorForeground:
+	case o.Detector == "" || o.Detector == DetectorForeground || o.Detector == DetectorMotion:
 	case !strings.HasSuffix(strings.ToLower(o.Detector), ".onnx"):
-		bad("data.objects.detector %q: use %s or an ONNX detector file (.onnx)", o.Detector, DetectorForeground)
+		bad("data.objects.detector %q: use %s, %s (STC motion boxes only) or an ONNX detector file (.onnx)", o.Detector, DetectorForeground, DetectorMotion)
 	}
 	if o.Detector != "" && (o.TrainBoxes != "" || o.TestBoxes != "") {
 		bad("data.objects: give box files (train_boxes, test_boxes) or a detector, not both")

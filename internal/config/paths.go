@@ -22,7 +22,7 @@ type writtenPath struct {
 // relative to the working directory.
 func PathKeys() []string {
 	return []string{"data.root", "data.labels", "data.textures", "model.teacher", "model.teacher_run", "model.mimic.backbone", "ort_lib",
-		"data.objects.train_boxes", "data.objects.test_boxes", "data.objects.detector"}
+		"data.objects.train_boxes", "data.objects.test_boxes", "data.objects.detector", "model.pkgnet.backbone"}
 }
 
 // path returns a pointer to the field of a path key.
@@ -48,6 +48,8 @@ func (c *Config) path(key string) *string {
 		return &c.Model.Mimic.Backbone
 	case "ort_lib":
 		return &c.OrtLib
+	case "model.pkgnet.backbone":
+		return &c.Model.PKGNet.Backbone
 	}
 	panic("config: no path key " + key)
 }
@@ -92,9 +94,9 @@ func (c *Config) resolvePaths(base string, fromCWD map[string]bool, file string)
 }
 
 // notPath reports a path key's value that names no file: the built-in
-// foreground detector.
+// foreground detector or STC motion boxes.
 func notPath(k, v string) bool {
-	return k == "data.objects.detector" && v == DetectorForeground
+	return k == "data.objects.detector" && (v == DetectorForeground || v == DetectorMotion)
 }
 
 func exists(p string) bool {

@@ -9,6 +9,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline/draem"
 	"github.com/fmam/fmam/internal/baseline/jigsaw"
 	"github.com/fmam/fmam/internal/baseline/mnad"
+	"github.com/fmam/fmam/internal/baseline/pkgnet"
 	"github.com/fmam/fmam/internal/config"
 )
 
@@ -19,6 +20,7 @@ func Baselines() []baseline.Baseline {
 		mnad.New(),
 		draem.New(),
 		jigsaw.New(),
+		pkgnet.New(),
 	}
 }
 
@@ -40,6 +42,9 @@ func Lookup(cfg *config.Config) (baseline.Baseline, error) {
 		}
 		if err := b.CheckConfig(cfg); err != nil {
 			return nil, err
+		}
+		if c, ok := b.(baseline.Configurable); ok {
+			return c.Configure(cfg)
 		}
 		return b, nil
 	}

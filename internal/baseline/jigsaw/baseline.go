@@ -80,6 +80,9 @@ func (bl *Baseline) CheckConfig(cfg *config.Config) error {
 		return fmt.Errorf("data.test_stride %d: Jigsaw-VAD scores the objects of every test frame; set data.test_stride: 1", d.TestStride)
 	}
 	o := d.Objects
+	if o.Detector == config.DetectorMotion {
+		return fmt.Errorf("data.objects.detector motion makes PKG-Net's STC boxes; Jigsaw-VAD takes foreground or an ONNX detector")
+	}
 	if o.Detector == "" && (o.TrainBoxes == "" || o.TestBoxes == "") {
 		return fmt.Errorf("data.objects.train_boxes and data.objects.test_boxes must name the box files of both splits (CSV, Jigsaw-VAD pickle or <video>/<frame>.npy folder), or set data.objects.detector to foreground or an ONNX detector")
 	}

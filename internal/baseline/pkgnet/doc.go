@@ -95,4 +95,24 @@
 // hard-coded frame offsets (Ped2: 12 videos, 2010 frames; Avenue: 21,
 // 15324; ShanghaiTech: 107, 40791), and the result is one micro AUC over
 // all frames (sklearn roc_auc_score); the official code has no macro AUC.
+//
+// Sign: eval.py z-scores as (x - mean) / std and passes the frame scores
+// to roc_auc_score with the ground truth's 1 = anomalous, so a higher
+// score is more anomalous; fmam's chain (Chain) keeps that sign, and its
+// micro AUC is the official number. fmam adds the macro AUC (the mean over
+// videos with both classes, internal/metrics).
+//
+// # In fmam
+//
+// Baseline (baseline.go) puts it together: the network's input is the
+// whole 15-channel cube; the frozen backbone (model.pkgnet.backbone) is
+// part of the network, fed the target patch (BGR when model.pkgnet.bgr,
+// resized to model.pkgnet.backbone_size), with a trainable 1x1 adapter
+// per block where the student's channels differ from the backbone
+// layer's and the backbone feature resized to the student's where sizes
+// differ. Score (eval.go) computes the z-scoring statistics of a stage
+// with a pass of its evaluation model over the training cubes
+// (zstats.json), unless model.pkgnet.stats gives them; S_fea is z-scored
+// with its own training statistics, and S_total = lambda z(S_fea) + (1 -
+// lambda) S_o per object, before the frame chain.
 package pkgnet

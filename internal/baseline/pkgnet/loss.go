@@ -21,8 +21,9 @@ type LossWeights struct {
 // Gradient_Loss's alpha 3.
 func OfficialLoss() LossWeights { return LossWeights{Gen: 0.8, Grad: 0.1, Fea: 0.2, Alpha: 3} }
 
-// LossTerms names the terms Loss reports, in its order.
-var LossTerms = []string{"l_gen", "l_grad", "l_fea"}
+// LossTerms names the terms Loss reports, in its order; the feature loss
+// against the backbone is l_prior, apart from the method's l_fea.
+var LossTerms = []string{"l_gen", "l_grad", "l_prior"}
 
 // Loss builds the official training loss: Gen MSE(prediction, target) +
 // Grad Gradient(prediction, target; Alpha) + Fea feature loss, where the
