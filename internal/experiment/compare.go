@@ -16,6 +16,7 @@ import (
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/records"
 	"github.com/fmam/fmam/internal/report"
 )
 
@@ -48,7 +49,7 @@ type comparedRun struct {
 	ComparedRun
 	env  *Env
 	flat map[string]string
-	per  []seedRecords
+	per  []records.Seed
 }
 
 // Compare reads the records of each run folder's configured student
@@ -72,11 +73,11 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 	}
 	keys := differingKeys(runs)
 	c := &Comparison{Keys: keys}
-	var cols []column
-	var rows []*series
-	rowRun := map[*series]*comparedRun{}
+	var cols []records.Column
+	var rows []*records.Series
+	rowRun := map[*records.Series]*comparedRun{}
 	for _, r := range runs {
-		rs, cs, err := aggregate(r.per, cols)
+		rs, cs, err := records.Aggregate(r.per, cols)
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", r.Dir, err)
 		}
@@ -91,12 +92,12 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 	// aggregate sized each row's values for the columns known then; later
 	// runs may have added columns.
 	for _, s := range rows {
-		for len(s.values) < len(cols) {
-			s.values = append(s.values, nil)
+		for len(s.Values) < len(cols) {
+			s.Values = append(s.Values, nil)
 		}
 	}
 	rows, shared := alignRows(rows, rowRun)
-	category := slices.ContainsFunc(rows, func(s *series) bool { return s.rec.Unit != "" })
+	category := slices.ContainsFunc(rows, func(s *records.Series) bool { return s.Rec.Unit != "" })
 	head := []string{"Dataset"}
 	if category {
 		head = append(head, "Category")
@@ -105,9 +106,9 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 	head = append(head, keys...)
 	head = append(head, "Method")
 	for _, s := range rows {
-		k := []string{s.rec.Dataset}
+		k := []string{s.Rec.Dataset}
 		if category {
-			k = append(k, orDash(s.rec.Unit))
+			k = append(k, orDash(s.Rec.Unit))
 		}
 		var rn []string
 		for _, r := range shared[s] {
@@ -123,7 +124,7 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 			}
 			k = append(k, strings.Join(vals, ", "))
 		}
-		s.keys = append(k, s.rec.Method)
+		s.Keys = append(k, s.Rec.Method)
 	}
 	title := fmt.Sprintf("Comparison of %d runs", len(runs))
 	notes := []string{"Rows are aligned by data set and category; Run names the run folder, and the columns after it the configuration keys that differ between the runs (- where a run does not set the key)."}
@@ -131,7 +132,7 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 		notes = append(notes, "A teacher row listing several runs stands for identical teachers (same numbers on every seed), shown once.")
 	}
 	if c.Seeds {
-		t, err := buildSeedTable(title, head, rows, cols)
+		t, err := records.SeedTable(title, head, rows, cols)
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +198,7 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compare %s: %w", dir, err)
 		}
-		r.per = append(r.per, seedRecords{Seed: seeds[i], Records: recs})
+		r.per = append(r.per, records.Seed{Seed: seeds[i], Records: recs})
 		units, err := s.Units(ctx)
 		if err != nil {
 			return nil, err
@@ -309,30 +310,30 @@ func runNames(dirs []string) []string {
 // mean over categories last), then by run, then in each run's order, and
 // folds a teacher row into an earlier one of another run that has the same
 // numbers on the same seeds. shared lists each kept row's runs.
-func alignRows(rows []*series, run map[*series]*comparedRun) ([]*series, map[*series][]*comparedRun) {
+func alignRows(rows []*records.Series, run map[*records.Series]*comparedRun) ([]*records.Series, map[*records.Series][]*comparedRun) {
 	type group struct{ dataset, unit string }
 	var groups []group
 	for _, s := range rows {
-		g := group{s.rec.Dataset, s.rec.Unit}
+		g := group{s.Rec.Dataset, s.Rec.Unit}
 		if !slices.Contains(groups, g) {
 			groups = append(groups, g)
 		}
 	}
-	rank := func(s *series) int {
-		g := group{s.rec.Dataset, s.rec.Unit}
+	rank := func(s *records.Series) int {
+		g := group{s.Rec.Dataset, s.Rec.Unit}
 		i := slices.Index(groups, g)
-		if g.unit == meanUnit {
+		if g.unit == records.MeanUnit {
 			i += len(groups)
 		}
 		return i
 	}
-	sorted := append([]*series(nil), rows...)
+	sorted := append([]*records.Series(nil), rows...)
 	sort.SliceStable(sorted, func(a, b int) bool { return rank(sorted[a]) < rank(sorted[b]) })
-	shared := map[*series][]*comparedRun{}
-	var out []*series
+	shared := map[*records.Series][]*comparedRun{}
+	var out []*records.Series
 	for _, s := range sorted {
-		if s.rec.Teacher {
-			if i := slices.IndexFunc(out, func(o *series) bool { return sameTeacher(o, s) }); i >= 0 {
+		if s.Rec.Teacher {
+			if i := slices.IndexFunc(out, func(o *records.Series) bool { return sameTeacher(o, s) }); i >= 0 {
 				o := out[i]
 				shared[o] = append(shared[o], run[s])
 				// The runs' students keep comparing with their own teacher,
@@ -346,12 +347,12 @@ func alignRows(rows []*series, run map[*series]*comparedRun) ([]*series, map[*se
 	return out, shared
 }
 
-func sameTeacher(a, b *series) bool {
-	if !a.rec.Teacher || a.rec.Dataset != b.rec.Dataset || a.rec.Unit != b.rec.Unit || a.rec.Method != b.rec.Method || !slices.Equal(a.seeds, b.seeds) {
+func sameTeacher(a, b *records.Series) bool {
+	if !a.Rec.Teacher || a.Rec.Dataset != b.Rec.Dataset || a.Rec.Unit != b.Rec.Unit || a.Rec.Method != b.Rec.Method || !slices.Equal(a.Seeds, b.Seeds) {
 		return false
 	}
-	for j := range a.values {
-		if !slices.Equal(a.values[j], b.values[j]) {
+	for j := range a.Values {
+		if !slices.Equal(a.Values[j], b.Values[j]) {
 			return false
 		}
 	}
@@ -360,14 +361,14 @@ func sameTeacher(a, b *series) bool {
 
 // plainTable is the comparison of single-seed runs: the values in percent
 // and each student's difference with its teacher in percentage points.
-func plainTable(title string, head []string, rows []*series, cols []column, notes []string) report.Table {
+func plainTable(title string, head []string, rows []*records.Series, cols []records.Column, notes []string) report.Table {
 	t := report.Table{Title: title, Columns: append([]string(nil), head...), Notes: notes}
 	for _, c := range cols {
-		t.Columns = append(t.Columns, c.name)
+		t.Columns = append(t.Columns, c.Name)
 	}
 	for _, c := range cols {
-		if c.compare {
-			t.Columns = append(t.Columns, "Δ "+c.name)
+		if c.Compare {
+			t.Columns = append(t.Columns, "Δ "+c.Name)
 		}
 	}
 	one := func(v []float64) float64 {
@@ -378,27 +379,27 @@ func plainTable(title string, head []string, rows []*series, cols []column, note
 	}
 	for _, s := range rows {
 		var row []report.Cell
-		for _, k := range s.keys {
+		for _, k := range s.Keys {
 			row = append(row, report.Str(k))
 		}
 		for j := range cols {
-			row = append(row, report.Num(100*one(s.values[j]), 1))
+			row = append(row, report.Num(100*one(s.Values[j]), 1))
 		}
 		for j, c := range cols {
-			if !c.compare {
+			if !c.Compare {
 				continue
 			}
 			d := math.NaN()
-			if s.ref != nil {
-				d = one(s.values[j]) - one(s.ref.values[j])
+			if s.Ref != nil {
+				d = one(s.Values[j]) - one(s.Ref.Values[j])
 			}
 			row = append(row, report.Num(100*d, 1))
 		}
 		t.Rows = append(t.Rows, row)
 	}
 	t.Notes = append(t.Notes, "Values in percent, one seed per run. Δ: a student row minus its run's teacher, in percentage points.")
-	if len(rows) > 0 && len(rows[0].rec.Metrics) > 0 {
-		t.Notes = append(t.Notes, metricsNote(rows[0].rec))
+	if len(rows) > 0 && len(rows[0].Rec.Metrics) > 0 {
+		t.Notes = append(t.Notes, records.MetricsNote(rows[0].Rec))
 	}
 	return t
 }
