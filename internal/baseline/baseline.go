@@ -1,8 +1,8 @@
 // Package baseline says what a baseline anomaly detector is to fmam and
 // holds what baselines share. One package per baseline implements Baseline
 // (internal/baseline/mnad, internal/baseline/draem, internal/baseline/jigsaw);
-// the experiment runner holds the list of them (experiment.Baselines) and
-// drives every command through this interface.
+// package registry holds the list of them (registry.Baselines), and the
+// experiment runner drives every command through this interface.
 //
 // Baseline is composed of small parts, each its own interface, so that a
 // caller can ask for just the part it uses:

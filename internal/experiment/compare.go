@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/records"
 	"github.com/fmam/fmam/internal/report"
@@ -163,7 +164,7 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
-	b, err := Lookup(cfg)
+	b, err := registry.Lookup(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
