@@ -1,4 +1,9 @@
-package experiment
+// Package compare lays several evaluated run folders out as one table
+// ('fmam compare'), with the configuration keys that differ between them
+// and an HTML page of their pictures. It reads run folders only (their
+// config.yaml and records.json): nothing is trained or scored, and no
+// ONNX Runtime is opened.
+package compare
 
 import (
 	"context"
@@ -48,7 +53,7 @@ var compareIgnored = []string{"name", "device", "threads", "log_level", "ort_lib
 
 type comparedRun struct {
 	ComparedRun
-	env  *Env
+	cfg  *config.Config
 	flat map[string]string
 	per  []records.Seed
 }
@@ -87,7 +92,7 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 			rowRun[s] = r
 		}
 		rows = append(rows, rs...)
-		c.Seeds = c.Seeds || r.env.Cfg.MultiSeed()
+		c.Seeds = c.Seeds || r.cfg.MultiSeed()
 		c.Runs = append(c.Runs, r.ComparedRun)
 	}
 	// aggregate sized each row's values for the columns known then; later
@@ -153,7 +158,7 @@ func orDash(s string) string {
 }
 
 // loadCompared opens a run folder for reading only: its configuration,
-// baseline and records, without ONNX Runtime.
+// baseline and records, without opening ONNX Runtime.
 func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 	l := baseline.Layout{Root: dir}
 	y, err := os.ReadFile(l.Config())
@@ -168,8 +173,7 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
-	e := &Env{Cfg: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Layout: l, Baseline: b}
-	r := &comparedRun{ComparedRun: ComparedRun{Dir: dir}, env: e}
+	r := &comparedRun{ComparedRun: ComparedRun{Dir: dir}, cfg: cfg}
 	if r.flat, err = flatConfig(y); err != nil {
 		return nil, fmt.Errorf("compare %s: %w", l.Config(), err)
 	}
@@ -182,31 +186,38 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 			}
 		}
 	}
-	envs := []*Env{e}
-	seeds := []uint64{cfg.Seed}
+	// A multi-seed run's seed folders are run folders of their own, each
+	// with the configuration of its seed.
+	layouts, cfgs, seeds := []baseline.Layout{l}, []*config.Config{cfg}, []uint64{cfg.Seed}
 	if cfg.MultiSeed() {
-		envs, seeds = nil, cfg.Train.Seeds
+		layouts, cfgs, seeds = nil, nil, cfg.Train.Seeds
 		for _, k := range seeds {
-			s, err := e.seedEnv(k, false)
-			if err != nil {
-				return nil, err
-			}
-			envs = append(envs, s)
+			layouts = append(layouts, l.Seed(k))
+			cfgs = append(cfgs, cfg.ForSeed(k))
 		}
 	}
-	for i, s := range envs {
-		recs, err := s.records(ctx, cfg.Model.Taps)
-		if err != nil {
-			return nil, fmt.Errorf("compare %s: %w", dir, err)
-		}
-		r.per = append(r.per, records.Seed{Seed: seeds[i], Records: recs})
-		units, err := s.Units(ctx)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for i, sl := range layouts {
+		// The run's units as its stage folders name them: the one video
+		// data set (""), or every image category.
+		units, err := b.Task().Units(ctx, &baseline.Unit{Cfg: cfgs[i], Log: log, Layout: sl})
 		if err != nil {
 			return nil, err
 		}
+		// Each unit's student of the run's own tap set (true: the plain
+		// "student" folder).
+		var recs []records.Record
 		for _, u := range units {
-			st := s.student(u, cfg.Model.Taps)
-			for _, p := range []string{st.Picture("roc"), st.Picture("maps"), st.LossPlot(), s.Layout.Teacher(u.Name).LossPlot()} {
+			rs, err := records.Read(sl.Student(u, cfg.Model.Taps, true).Records())
+			if err != nil {
+				return nil, fmt.Errorf("compare %s: %w", dir, inUnit(u, err))
+			}
+			recs = append(recs, rs...)
+		}
+		r.per = append(r.per, records.Seed{Seed: seeds[i], Records: records.WithMeanUnit(recs)})
+		for _, u := range units {
+			st := sl.Student(u, cfg.Model.Taps, true)
+			for _, p := range []string{st.Picture("roc"), st.Picture("maps"), st.LossPlot(), sl.Teacher(u).LossPlot()} {
 				if _, err := os.Stat(p); err == nil {
 					r.Pictures = append(r.Pictures, p)
 				}
@@ -214,6 +225,13 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 		}
 	}
 	return r, nil
+}
+
+func inUnit(unit string, err error) error {
+	if unit == "" {
+		return err
+	}
+	return fmt.Errorf("category %s: %w", unit, err)
 }
 
 // flatConfig flattens config.yaml into dotted keys ("model.attention.kind")
@@ -269,7 +287,7 @@ func differingKeys(runs []*comparedRun) []string {
 		}
 		var seen []string
 		for _, r := range runs {
-			if r.env.Cfg.Unused(k) {
+			if r.cfg.Unused(k) {
 				continue
 			}
 			v, has := r.flat[k]
