@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/bench"
-	"github.com/fmam/fmam/internal/experiment"
 )
 
 // benchOptions are the options of 'fmam bench'.
@@ -31,12 +31,12 @@ func (o *benchOptions) complete(cmd *cobra.Command, _ []string) error {
 }
 
 func (o *benchOptions) validate() error {
-	_, err := experiment.LookupArch(o.o.Model)
+	_, err := registry.LookupArch(o.o.Model)
 	return err
 }
 
 func (o *benchOptions) run(ctx context.Context, s streams, _ *slog.Logger) error {
-	b, err := experiment.LookupArch(o.o.Model)
+	b, err := registry.LookupArch(o.o.Model)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ step that only faster conv kernels could shrink.`,
 // archNames lists the baselines' architecture names for help texts.
 func archNames() []string {
 	var out []string
-	for _, b := range experiment.Baselines() {
+	for _, b := range registry.Baselines() {
 		out = append(out, b.Arch())
 	}
 	return out

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fmam/fmam/internal/experiment"
+	"github.com/fmam/fmam/internal/compare"
 )
 
 // compareOptions are the options of 'fmam compare'.
@@ -26,7 +26,7 @@ func (o *compareOptions) complete(_ *cobra.Command, args []string) error {
 func (o *compareOptions) validate() error { return nil }
 
 func (o *compareOptions) run(ctx context.Context, s streams, _ *slog.Logger) error {
-	c, err := experiment.Compare(ctx, o.runs)
+	c, err := compare.Compare(ctx, o.runs)
 	if err != nil {
 		return err
 	}

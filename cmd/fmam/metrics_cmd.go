@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
-	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/score"
 )
@@ -195,7 +195,7 @@ func rawScoresFile(out io.Writer, path, column, runDir string, lambda *float64, 
 	if err != nil {
 		return err
 	}
-	b, err := experiment.Lookup(cfg)
+	b, err := registry.Lookup(cfg)
 	if err != nil {
 		return fmt.Errorf("run config of %s: %w", path, err)
 	}

@@ -1,8 +1,8 @@
 // Package baseline says what a baseline anomaly detector is to fmam and
 // holds what baselines share. One package per baseline implements Baseline
 // (internal/baseline/mnad, internal/baseline/draem, internal/baseline/jigsaw);
-// the experiment runner holds the list of them (experiment.Baselines) and
-// drives every command through this interface.
+// package registry holds the list of them (registry.Baselines), and the
+// experiment runner drives every command through this interface.
 //
 // Baseline is composed of small parts, each its own interface, so that a
 // caller can ask for just the part it uses:
@@ -59,7 +59,7 @@ type Baseline interface {
 
 // Configurable is implemented by baselines whose network depends on the
 // configuration beyond method.Spec (PKG-Net's variant and backbone):
-// Configure returns the baseline of cfg, which experiment.Lookup hands
+// Configure returns the baseline of cfg, which registry.Lookup hands
 // out in place of the unconfigured one.
 type Configurable interface {
 	Configure(cfg *config.Config) (Baseline, error)

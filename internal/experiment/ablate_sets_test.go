@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/experiment"
 )
 
@@ -16,7 +17,7 @@ func TestDefaultTapSets(t *testing.T) {
 		"jigsaw": "[[stage1] [stage2] [bottleneck] [feature] [stage1 stage2] [stage2 bottleneck] [bottleneck feature] [stage1 stage2 bottleneck feature]]",
 	}
 	for arch, want := range cases {
-		b, err := experiment.LookupArch(arch)
+		b, err := registry.LookupArch(arch)
 		if err != nil {
 			t.Fatal(err)
 		}

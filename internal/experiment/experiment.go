@@ -20,6 +20,7 @@ import (
 
 	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/ort"
@@ -47,7 +48,7 @@ type Env struct {
 // run cannot silently mix settings; nothing is created before every check
 // has passed. lib is the ONNX Runtime library to load (ort.FindLibrary).
 func Open(cfg *config.Config, runDir, lib string, log *slog.Logger, progress io.Writer) (*Env, error) {
-	b, err := Lookup(cfg)
+	b, err := registry.Lookup(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/graph"
@@ -243,7 +244,7 @@ func TestJigsawBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			y := jigsawYAML(root, c.objects)
 			if c.name == "unknown layout" {
-				_, err := experiment.Lookup(mustLoad(t, y))
+				_, err := registry.Lookup(mustLoad(t, y))
 				checkErr(t, err, c.want)
 				return
 			}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/fmam/fmam/internal/compare"
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/sharedtest"
@@ -117,7 +118,7 @@ func TestTwoSeedRun(t *testing.T) {
 	}
 
 	// compare over the run reads the same records and agrees.
-	c, err := experiment.Compare(ctx, []string{root})
+	c, err := compare.Compare(ctx, []string{root})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 // hybrid of z-scored per-object scores through the official frame chain.
 //
 // New returns it unconfigured (k 1, no backbone): enough for `fmam bench`
-// (Variant picks k) and for listing. Configure, which experiment.Lookup
+// (Variant picks k) and for listing. Configure, which registry.Lookup
 // calls, returns the baseline of a configuration with its backbone loaded.
 type Baseline struct {
 	k int

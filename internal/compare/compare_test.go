@@ -1,4 +1,4 @@
-package experiment_test
+package compare_test
 
 import (
 	"context"
@@ -10,9 +10,20 @@ import (
 	"testing"
 
 	"github.com/fmam/fmam/internal/atomicfile"
+	"github.com/fmam/fmam/internal/compare"
 	"github.com/fmam/fmam/internal/config"
-	"github.com/fmam/fmam/internal/experiment"
 )
+
+// videoYAML is the configuration of the experiment package's video
+// pipeline test, whose run folders fakeRun imitates.
+const videoYAML = `
+name: e2e-video
+task: video
+data: {kind: synth-video, size: 32, frames: 4, channels: 1, workers: 2}
+model: {arch: mnad, width: 0.0625, taps: [bottleneck], attention: {kind: sca, reduction: 2}}
+train: {batch: 4, teacher_steps: 12, student_steps: 12, lr: 0.002, checkpoint_every: 5}
+eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
+`
 
 // fakeRun writes a run folder by hand: the config of videoYAML with over,
 // and the student's records (teacher micro/macro AUC, then the student's).
@@ -45,7 +56,7 @@ func TestCompareSingleSeedRuns(t *testing.T) {
 	a, b := filepath.Join(root, "sca"), filepath.Join(root, "ca")
 	fakeRun(t, a, nil, [2]float64{0.8, 0.7}, [2]float64{0.85, 0})
 	fakeRun(t, b, map[string]any{"model.attention.kind": "ca"}, [2]float64{0.8, 0.7}, [2]float64{0.78, 0})
-	c, err := experiment.Compare(context.Background(), []string{a, b})
+	c, err := compare.Compare(context.Background(), []string{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +95,7 @@ func TestCompareSingleSeedRuns(t *testing.T) {
 	}
 	// A run folder without records is refused with what to run.
 	os.Remove(filepath.Join(b, "student", "records.json"))
-	if _, err := experiment.Compare(context.Background(), []string{a, b}); err == nil || !strings.Contains(err.Error(), "fmam eval") {
+	if _, err := compare.Compare(context.Background(), []string{a, b}); err == nil || !strings.Contains(err.Error(), "fmam eval") {
 		t.Errorf("missing records: %v", err)
 	}
 }

@@ -1,4 +1,9 @@
-package experiment
+// Package compare lays several evaluated run folders out as one table
+// ('fmam compare'), with the configuration keys that differ between them
+// and an HTML page of their pictures. It reads run folders only (their
+// config.yaml and records.json): nothing is trained or scored, and no
+// ONNX Runtime is opened.
+package compare
 
 import (
 	"context"
@@ -15,7 +20,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/records"
 	"github.com/fmam/fmam/internal/report"
 )
 
@@ -46,9 +53,9 @@ var compareIgnored = []string{"name", "device", "threads", "log_level", "ort_lib
 
 type comparedRun struct {
 	ComparedRun
-	env  *Env
+	cfg  *config.Config
 	flat map[string]string
-	per  []seedRecords
+	per  []records.Seed
 }
 
 // Compare reads the records of each run folder's configured student
@@ -72,11 +79,11 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 	}
 	keys := differingKeys(runs)
 	c := &Comparison{Keys: keys}
-	var cols []column
-	var rows []*series
-	rowRun := map[*series]*comparedRun{}
+	var cols []records.Column
+	var rows []*records.Series
+	rowRun := map[*records.Series]*comparedRun{}
 	for _, r := range runs {
-		rs, cs, err := aggregate(r.per, cols)
+		rs, cs, err := records.Aggregate(r.per, cols)
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", r.Dir, err)
 		}
@@ -85,18 +92,18 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 			rowRun[s] = r
 		}
 		rows = append(rows, rs...)
-		c.Seeds = c.Seeds || r.env.Cfg.MultiSeed()
+		c.Seeds = c.Seeds || r.cfg.MultiSeed()
 		c.Runs = append(c.Runs, r.ComparedRun)
 	}
 	// aggregate sized each row's values for the columns known then; later
 	// runs may have added columns.
 	for _, s := range rows {
-		for len(s.values) < len(cols) {
-			s.values = append(s.values, nil)
+		for len(s.Values) < len(cols) {
+			s.Values = append(s.Values, nil)
 		}
 	}
 	rows, shared := alignRows(rows, rowRun)
-	category := slices.ContainsFunc(rows, func(s *series) bool { return s.rec.Unit != "" })
+	category := slices.ContainsFunc(rows, func(s *records.Series) bool { return s.Rec.Unit != "" })
 	head := []string{"Dataset"}
 	if category {
 		head = append(head, "Category")
@@ -105,9 +112,9 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 	head = append(head, keys...)
 	head = append(head, "Method")
 	for _, s := range rows {
-		k := []string{s.rec.Dataset}
+		k := []string{s.Rec.Dataset}
 		if category {
-			k = append(k, orDash(s.rec.Unit))
+			k = append(k, orDash(s.Rec.Unit))
 		}
 		var rn []string
 		for _, r := range shared[s] {
@@ -123,7 +130,7 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 			}
 			k = append(k, strings.Join(vals, ", "))
 		}
-		s.keys = append(k, s.rec.Method)
+		s.Keys = append(k, s.Rec.Method)
 	}
 	title := fmt.Sprintf("Comparison of %d runs", len(runs))
 	notes := []string{"Rows are aligned by data set and category; Run names the run folder, and the columns after it the configuration keys that differ between the runs (- where a run does not set the key)."}
@@ -131,7 +138,7 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 		notes = append(notes, "A teacher row listing several runs stands for identical teachers (same numbers on every seed), shown once.")
 	}
 	if c.Seeds {
-		t, err := buildSeedTable(title, head, rows, cols)
+		t, err := records.SeedTable(title, head, rows, cols)
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +158,7 @@ func orDash(s string) string {
 }
 
 // loadCompared opens a run folder for reading only: its configuration,
-// baseline and records, without ONNX Runtime.
+// baseline and records, without opening ONNX Runtime.
 func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 	l := baseline.Layout{Root: dir}
 	y, err := os.ReadFile(l.Config())
@@ -162,12 +169,11 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
-	b, err := Lookup(cfg)
+	b, err := registry.Lookup(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
-	e := &Env{Cfg: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Layout: l, Baseline: b}
-	r := &comparedRun{ComparedRun: ComparedRun{Dir: dir}, env: e}
+	r := &comparedRun{ComparedRun: ComparedRun{Dir: dir}, cfg: cfg}
 	if r.flat, err = flatConfig(y); err != nil {
 		return nil, fmt.Errorf("compare %s: %w", l.Config(), err)
 	}
@@ -180,31 +186,38 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 			}
 		}
 	}
-	envs := []*Env{e}
-	seeds := []uint64{cfg.Seed}
+	// A multi-seed run's seed folders are run folders of their own, each
+	// with the configuration of its seed.
+	layouts, cfgs, seeds := []baseline.Layout{l}, []*config.Config{cfg}, []uint64{cfg.Seed}
 	if cfg.MultiSeed() {
-		envs, seeds = nil, cfg.Train.Seeds
+		layouts, cfgs, seeds = nil, nil, cfg.Train.Seeds
 		for _, k := range seeds {
-			s, err := e.seedEnv(k, false)
-			if err != nil {
-				return nil, err
-			}
-			envs = append(envs, s)
+			layouts = append(layouts, l.Seed(k))
+			cfgs = append(cfgs, cfg.ForSeed(k))
 		}
 	}
-	for i, s := range envs {
-		recs, err := s.records(ctx, cfg.Model.Taps)
-		if err != nil {
-			return nil, fmt.Errorf("compare %s: %w", dir, err)
-		}
-		r.per = append(r.per, seedRecords{Seed: seeds[i], Records: recs})
-		units, err := s.Units(ctx)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for i, sl := range layouts {
+		// The run's units as its stage folders name them: the one video
+		// data set (""), or every image category.
+		units, err := b.Task().Units(ctx, &baseline.Unit{Cfg: cfgs[i], Log: log, Layout: sl})
 		if err != nil {
 			return nil, err
 		}
+		// Each unit's student of the run's own tap set (true: the plain
+		// "student" folder).
+		var recs []records.Record
 		for _, u := range units {
-			st := s.student(u, cfg.Model.Taps)
-			for _, p := range []string{st.Picture("roc"), st.Picture("maps"), st.LossPlot(), s.Layout.Teacher(u.Name).LossPlot()} {
+			rs, err := records.Read(sl.Student(u, cfg.Model.Taps, true).Records())
+			if err != nil {
+				return nil, fmt.Errorf("compare %s: %w", dir, inUnit(u, err))
+			}
+			recs = append(recs, rs...)
+		}
+		r.per = append(r.per, records.Seed{Seed: seeds[i], Records: records.WithMeanUnit(recs)})
+		for _, u := range units {
+			st := sl.Student(u, cfg.Model.Taps, true)
+			for _, p := range []string{st.Picture("roc"), st.Picture("maps"), st.LossPlot(), sl.Teacher(u).LossPlot()} {
 				if _, err := os.Stat(p); err == nil {
 					r.Pictures = append(r.Pictures, p)
 				}
@@ -212,6 +225,13 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 		}
 	}
 	return r, nil
+}
+
+func inUnit(unit string, err error) error {
+	if unit == "" {
+		return err
+	}
+	return fmt.Errorf("category %s: %w", unit, err)
 }
 
 // flatConfig flattens config.yaml into dotted keys ("model.attention.kind")
@@ -267,7 +287,7 @@ func differingKeys(runs []*comparedRun) []string {
 		}
 		var seen []string
 		for _, r := range runs {
-			if r.env.Cfg.Unused(k) {
+			if r.cfg.Unused(k) {
 				continue
 			}
 			v, has := r.flat[k]
@@ -309,30 +329,30 @@ func runNames(dirs []string) []string {
 // mean over categories last), then by run, then in each run's order, and
 // folds a teacher row into an earlier one of another run that has the same
 // numbers on the same seeds. shared lists each kept row's runs.
-func alignRows(rows []*series, run map[*series]*comparedRun) ([]*series, map[*series][]*comparedRun) {
+func alignRows(rows []*records.Series, run map[*records.Series]*comparedRun) ([]*records.Series, map[*records.Series][]*comparedRun) {
 	type group struct{ dataset, unit string }
 	var groups []group
 	for _, s := range rows {
-		g := group{s.rec.Dataset, s.rec.Unit}
+		g := group{s.Rec.Dataset, s.Rec.Unit}
 		if !slices.Contains(groups, g) {
 			groups = append(groups, g)
 		}
 	}
-	rank := func(s *series) int {
-		g := group{s.rec.Dataset, s.rec.Unit}
+	rank := func(s *records.Series) int {
+		g := group{s.Rec.Dataset, s.Rec.Unit}
 		i := slices.Index(groups, g)
-		if g.unit == meanUnit {
+		if g.unit == records.MeanUnit {
 			i += len(groups)
 		}
 		return i
 	}
-	sorted := append([]*series(nil), rows...)
+	sorted := append([]*records.Series(nil), rows...)
 	sort.SliceStable(sorted, func(a, b int) bool { return rank(sorted[a]) < rank(sorted[b]) })
-	shared := map[*series][]*comparedRun{}
-	var out []*series
+	shared := map[*records.Series][]*comparedRun{}
+	var out []*records.Series
 	for _, s := range sorted {
-		if s.rec.Teacher {
-			if i := slices.IndexFunc(out, func(o *series) bool { return sameTeacher(o, s) }); i >= 0 {
+		if s.Rec.Teacher {
+			if i := slices.IndexFunc(out, func(o *records.Series) bool { return sameTeacher(o, s) }); i >= 0 {
 				o := out[i]
 				shared[o] = append(shared[o], run[s])
 				// The runs' students keep comparing with their own teacher,
@@ -346,12 +366,12 @@ func alignRows(rows []*series, run map[*series]*comparedRun) ([]*series, map[*se
 	return out, shared
 }
 
-func sameTeacher(a, b *series) bool {
-	if !a.rec.Teacher || a.rec.Dataset != b.rec.Dataset || a.rec.Unit != b.rec.Unit || a.rec.Method != b.rec.Method || !slices.Equal(a.seeds, b.seeds) {
+func sameTeacher(a, b *records.Series) bool {
+	if !a.Rec.Teacher || a.Rec.Dataset != b.Rec.Dataset || a.Rec.Unit != b.Rec.Unit || a.Rec.Method != b.Rec.Method || !slices.Equal(a.Seeds, b.Seeds) {
 		return false
 	}
-	for j := range a.values {
-		if !slices.Equal(a.values[j], b.values[j]) {
+	for j := range a.Values {
+		if !slices.Equal(a.Values[j], b.Values[j]) {
 			return false
 		}
 	}
@@ -360,14 +380,14 @@ func sameTeacher(a, b *series) bool {
 
 // plainTable is the comparison of single-seed runs: the values in percent
 // and each student's difference with its teacher in percentage points.
-func plainTable(title string, head []string, rows []*series, cols []column, notes []string) report.Table {
+func plainTable(title string, head []string, rows []*records.Series, cols []records.Column, notes []string) report.Table {
 	t := report.Table{Title: title, Columns: append([]string(nil), head...), Notes: notes}
 	for _, c := range cols {
-		t.Columns = append(t.Columns, c.name)
+		t.Columns = append(t.Columns, c.Name)
 	}
 	for _, c := range cols {
-		if c.compare {
-			t.Columns = append(t.Columns, "Δ "+c.name)
+		if c.Compare {
+			t.Columns = append(t.Columns, "Δ "+c.Name)
 		}
 	}
 	one := func(v []float64) float64 {
@@ -378,27 +398,27 @@ func plainTable(title string, head []string, rows []*series, cols []column, note
 	}
 	for _, s := range rows {
 		var row []report.Cell
-		for _, k := range s.keys {
+		for _, k := range s.Keys {
 			row = append(row, report.Str(k))
 		}
 		for j := range cols {
-			row = append(row, report.Num(100*one(s.values[j]), 1))
+			row = append(row, report.Num(100*one(s.Values[j]), 1))
 		}
 		for j, c := range cols {
-			if !c.compare {
+			if !c.Compare {
 				continue
 			}
 			d := math.NaN()
-			if s.ref != nil {
-				d = one(s.values[j]) - one(s.ref.values[j])
+			if s.Ref != nil {
+				d = one(s.Values[j]) - one(s.Ref.Values[j])
 			}
 			row = append(row, report.Num(100*d, 1))
 		}
 		t.Rows = append(t.Rows, row)
 	}
 	t.Notes = append(t.Notes, "Values in percent, one seed per run. Δ: a student row minus its run's teacher, in percentage points.")
-	if len(rows) > 0 && len(rows[0].rec.Metrics) > 0 {
-		t.Notes = append(t.Notes, metricsNote(rows[0].rec))
+	if len(rows) > 0 && len(rows[0].Rec.Metrics) > 0 {
+		t.Notes = append(t.Notes, records.MetricsNote(rows[0].Rec))
 	}
 	return t
 }

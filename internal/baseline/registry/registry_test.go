@@ -1,11 +1,11 @@
-package experiment_test
+package registry_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
-	"github.com/fmam/fmam/internal/experiment"
 )
 
 // Lookup pairs model.arch with its baseline and refuses tasks, data kinds
@@ -24,7 +24,7 @@ func TestLookup(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", c.yaml, err)
 		}
-		b, err := experiment.Lookup(cfg)
+		b, err := registry.Lookup(cfg)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%q: %v", c.yaml, err)
