@@ -230,16 +230,19 @@ func (e *Env) sweepSeeds(ctx context.Context, grid string) (*SweepResult, error)
 	}
 	m := e.lambdaMeasure()
 	var rows []*series
-	out := &SweepResult{}
+	out := &SweepResult{Units: units}
 	for i, u := range units {
 		var mean []results.LambdaPoint
 		for j, p := range per[0].Points[i] {
-			r := &series{values: make([][]float64, 2)}
+			var micro, macro []float64
 			for _, sw := range per {
 				q := sw.Points[i][j]
-				r.values[0] = append(r.values[0], q.MicroAUC)
-				r.values[1] = append(r.values[1], q.MacroAUC)
+				micro = append(micro, q.MicroAUC)
+				macro = append(macro, q.MacroAUC)
 			}
+			// NaN is "not measured" (an image sweep has no macro AUC):
+			// such a column stays empty, as in aggregate.
+			r := &series{values: [][]float64{measured(micro), measured(macro)}}
 			r.keys = []string{strconv.FormatFloat(p.Lambda, 'g', -1, 64)}
 			if u != "" {
 				r.keys = append([]string{u}, r.keys...)
@@ -249,12 +252,16 @@ func (e *Env) sweepSeeds(ctx context.Context, grid string) (*SweepResult, error)
 		}
 		out.Points = append(out.Points, mean)
 	}
+	cols := []column{{name: m.Micro}, {name: m.Macro}}
+	if !slices.ContainsFunc(rows, func(r *series) bool { return r.values[1] != nil }) {
+		cols = cols[:1]
+	}
 	keys := []string{"λ"}
 	if len(units) > 0 && units[0] != "" {
 		keys = []string{"Category", "λ"}
 	}
 	title := fmt.Sprintf("%s against λ, %s: %s", m.Micro, e.unit("", e.Cfg).DatasetName(), seedsPhrase(e.Cfg.Train.Seeds))
-	t, err := e.seedTable(title, keys, rows, []column{{name: m.Micro}, {name: m.Macro}})
+	t, err := e.seedTable(title, keys, rows, cols)
 	if err != nil {
 		return nil, err
 	}
@@ -373,6 +380,14 @@ func hasColumn(cols []column, name string) bool {
 }
 
 func hasNaN(x []float64) bool { return slices.ContainsFunc(x, math.IsNaN) }
+
+// measured returns x, or nil (not measured) when a seed has no value.
+func measured(x []float64) []float64 {
+	if hasNaN(x) {
+		return nil
+	}
+	return x
+}
 
 // unitKeys names the key columns aggregate set: the method, after the
 // category for image runs.
