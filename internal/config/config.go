@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
@@ -250,27 +249,26 @@ func load(file string, embedded []byte, preset string, overrides map[string]any,
 	if file != "" {
 		base = filepath.Dir(file)
 	}
-	// Environment: FMAM_DEVICE, FMAM_THREADS, FMAM_ORT_LIB, FMAM_TRAIN_LR ...
+	// Environment (FMAM_DEVICE, FMAM_TRAIN_LR ...), then flags; see env.go.
+	var set []setting
+	if env {
+		var err error
+		if set, err = envSettings(reflect.TypeOf(c), v.AllKeys()); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range keys(overrides) {
+		set = append(set, flagSetting(k, overrides[k]))
+	}
+	if err := checkSettings(set); err != nil {
+		return nil, err
+	}
 	fromCWD := map[string]bool{}
-	for _, k := range v.AllKeys() {
-		if !env || strings.HasPrefix(k, "presets.") {
-			continue
-		}
-		env := "FMAM_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
-		if val, ok := os.LookupEnv(env); ok {
-			v.Set(k, val)
-			fromCWD[k] = true
-		}
+	for _, s := range set {
+		v.Set(s.key, s.value)
+		fromCWD[s.key] = true
 	}
-	for k, val := range overrides {
-		v.Set(k, val)
-		fromCWD[strings.ToLower(k)] = true
-	}
-	// Comma lists so that FMAM_TRAIN_SEEDS=0,1,2 and FMAM_DATA_CATEGORIES=a,b
-	// read as lists (float lists first: FMAM_DATA_MEAN=0.5,0.5,0.5).
-	dc := &mapstructure.DecoderConfig{ErrorUnused: true, WeaklyTypedInput: true, Result: &c, TagName: "mapstructure",
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(floatListHook, mapstructure.StringToWeakSliceHookFunc(","))}
-	dec, err := mapstructure.NewDecoder(dc)
+	dec, err := newDecoder(&c, true)
 	if err != nil {
 		return nil, err
 	}
@@ -286,10 +284,10 @@ func load(file string, embedded []byte, preset string, overrides map[string]any,
 	}
 	c.preset = preset
 	if err := c.resolvePaths(base, fromCWD, file); err != nil {
-		return nil, fmt.Errorf("config %s: %w", src, err)
+		return nil, blame(err, set, src)
 	}
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", src, err)
+		return nil, blame(err, set, src)
 	}
 	return &c, nil
 }
@@ -374,8 +372,11 @@ func (c *Config) Validate() error {
 		bad("model.mimic needs both backbone (an ONNX file) and layer (an output name)")
 	}
 	errs = append(errs, c.Model.PKGNet.validate()...)
-	if c.Train.Batch < 1 || c.Train.TeacherSteps < 0 || c.Train.StudentSteps < 0 || c.Train.CheckpointEvery < 0 {
-		bad("train.batch must be >= 1 and steps >= 0")
+	if c.Train.Batch < 1 {
+		bad("train.batch %d must be >= 1", c.Train.Batch)
+	}
+	if c.Train.TeacherSteps < 0 || c.Train.StudentSteps < 0 || c.Train.CheckpointEvery < 0 {
+		bad("train.teacher_steps %d, train.student_steps %d and train.checkpoint_every %d must be >= 0", c.Train.TeacherSteps, c.Train.StudentSteps, c.Train.CheckpointEvery)
 	}
 	if err := c.checkSeedKeys(); err != nil {
 		bad("%v", err)

@@ -3,7 +3,9 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -219,16 +221,19 @@ func (e *Env) sweepSeeds(ctx context.Context, grid string) (*SweepResult, error)
 	}
 	m := e.lambdaMeasure()
 	var rows []*records.Series
-	out := &SweepResult{}
+	out := &SweepResult{Units: units}
 	for i, u := range units {
 		var mean []results.LambdaPoint
 		for j, p := range per[0].Points[i] {
-			r := &records.Series{Values: make([][]float64, 2)}
+			var micro, macro []float64
 			for _, sw := range per {
 				q := sw.Points[i][j]
-				r.Values[0] = append(r.Values[0], q.MicroAUC)
-				r.Values[1] = append(r.Values[1], q.MacroAUC)
+				micro = append(micro, q.MicroAUC)
+				macro = append(macro, q.MacroAUC)
 			}
+			// NaN is "not measured" (an image sweep has no macro AUC):
+			// such a column stays empty, as in records.Aggregate.
+			r := &records.Series{Values: [][]float64{measured(micro), measured(macro)}}
 			r.Keys = []string{strconv.FormatFloat(p.Lambda, 'g', -1, 64)}
 			if u != "" {
 				r.Keys = append([]string{u}, r.Keys...)
@@ -238,12 +243,16 @@ func (e *Env) sweepSeeds(ctx context.Context, grid string) (*SweepResult, error)
 		}
 		out.Points = append(out.Points, mean)
 	}
+	cols := []records.Column{{Name: m.Micro}, {Name: m.Macro}}
+	if !slices.ContainsFunc(rows, func(r *records.Series) bool { return r.Values[1] != nil }) {
+		cols = cols[:1]
+	}
 	keys := []string{"λ"}
 	if len(units) > 0 && units[0] != "" {
 		keys = []string{"Category", "λ"}
 	}
 	title := fmt.Sprintf("%s against λ, %s: %s", m.Micro, e.unit("", e.Cfg).DatasetName(), seedsPhrase(e.Cfg.Train.Seeds))
-	t, err := e.seedTable(title, keys, rows, []records.Column{{Name: m.Micro}, {Name: m.Macro}})
+	t, err := e.seedTable(title, keys, rows, cols)
 	if err != nil {
 		return nil, err
 	}
@@ -280,4 +289,13 @@ func (e *Env) seedTable(title string, keys []string, rows []*records.Series, col
 	}
 	t.Meta = map[string]string{"run": e.RunDir(), "seeds": strings.TrimPrefix(seedsPhrase(e.Cfg.Train.Seeds), "mean ± std over ")}
 	return t, nil
+}
+
+// measured is x, or nil when a seed did not measure it (NaN), which the
+// tables over seeds show as an empty cell.
+func measured(x []float64) []float64 {
+	if slices.ContainsFunc(x, math.IsNaN) {
+		return nil
+	}
+	return x
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/fmam/fmam/internal/compare"
@@ -276,6 +277,33 @@ eval: {batch: 8, pictures: 0}
 	}
 	if v := got[0]["I-AUROC std"].(float64); math.Abs(v-100*math.Abs(means[0]-means[1])/math.Sqrt2) > 1e-9 {
 		t.Errorf("I-AUROC std %v over the seeds' means %v", v, means)
+	}
+
+	// The sweep over seeds (the end of 'fmam run'): an image sweep has no
+	// macro AUC, so its table has the image AUROC column alone, and each
+	// point is the mean of the seeds' own sweeps.
+	sw, err := e.Sweep(ctx, "0:1:0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sw.Points) != 2 || len(sw.Units) != 2 || sw.Units[0] == "" || len(sw.Points[0]) != 3 {
+		t.Fatalf("sweep over seeds: units %q, points %v", sw.Units, sw.Points)
+	}
+	var perSeed []float64
+	for _, k := range []string{"seed-1", "seed-2"} {
+		rows := readCSV(t, filepath.Join(e.RunDir(), k, sw.Units[1], "student", "lambda.csv"))
+		v, err := strconv.ParseFloat(rows[3][1], 64)
+		if len(rows) != 4 || rows[3][0] != "1" || err != nil {
+			t.Fatalf("%s's own sweep of %s: %v", k, sw.Units[1], rows)
+		}
+		perSeed = append(perSeed, v/100)
+	}
+	if p := sw.Points[1][2]; math.Abs(p.MicroAUC-(perSeed[0]+perSeed[1])/2) > 1e-12 || !math.IsNaN(p.MacroAUC) {
+		t.Errorf("%s at lambda %v: %v, want the mean of the seeds' %v and no macro AUC", sw.Units[1], p.Lambda, p, perSeed)
+	}
+	lam := readCSV(t, filepath.Join(e.RunDir(), "lambda.csv"))
+	if len(lam) != 7 || slices.Index(lam[0], "image AUROC mean") < 0 || slices.ContainsFunc(lam[0], func(c string) bool { return strings.HasPrefix(c, "mean image AUROC") }) {
+		t.Errorf("lambda.csv over seeds:\n%v", lam)
 	}
 }
 

@@ -78,6 +78,9 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 			if err := src.Restore(ck.Data); err != nil {
 				return nil, fmt.Errorf("resume data position from %s: %w", cfg.CheckpointPath, err)
 			}
+			if ck.Format < checkpointFormat {
+				log.Warn("checkpoint has no checksum (written by an older fmam); resuming without an integrity check", "checkpoint", cfg.CheckpointPath)
+			}
 			start = ck.Step
 			sum.Resumed = true
 			log.Info("resuming", "checkpoint", cfg.CheckpointPath, "step", start, "of", cfg.Steps)
