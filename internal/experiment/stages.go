@@ -78,6 +78,12 @@ func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 		return nil
 	}
 	st := e.Layout.Teacher(u.Name)
+	// Students need the teacher: wait for a process training it.
+	l, err := e.waitStage(ctx, st, "train teacher")
+	if err != nil {
+		return err
+	}
+	defer e.release(l)
 	out := st.TeacherModel()
 	if _, err := os.Stat(out); err == nil {
 		e.Log.Info("teacher already trained", "model", out)
@@ -143,6 +149,15 @@ func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string)
 		e.Log.Info("student already trained", "taps", taps, "model", out)
 		return nil
 	}
+	l, held, err := e.tryStage(st, "train student "+baseline.TapSetName(taps))
+	if err != nil || held {
+		return err
+	}
+	defer e.release(l)
+	if _, err := os.Stat(out); err == nil { // trained by the process that held the lock
+		e.Log.Info("student already trained", "taps", taps, "model", out)
+		return nil
+	}
 	t, spec, err := e.teacher(u, taps, e.Cfg.Train.Batch)
 	if err != nil {
 		return err
@@ -180,6 +195,11 @@ func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string)
 // present and newer than the model) and writes its results.
 func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lambda float64, suffix string) (*baseline.Eval, error) {
 	st := e.student(u, taps)
+	l, err := e.waitStage(ctx, st, "evaluate student "+baseline.TapSetName(taps))
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(l)
 	model := st.Model()
 	if fresh(st.Scores(), model) && fresh(st.TeacherScores(), model) {
 		e.Log.Info("reusing raw scores", "file", st.Scores())

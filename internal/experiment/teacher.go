@@ -60,6 +60,11 @@ func (e *Env) EvaluateTeacher(ctx context.Context) (*Evaluation, error) {
 
 func (e *Env) evaluateTeacher(ctx context.Context, u *baseline.Unit) (*baseline.Eval, error) {
 	st := e.Layout.Teacher(u.Name)
+	l, err := e.waitStage(ctx, st, "evaluate teacher")
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(l)
 	model := st.TeacherEvalModel()
 	t, spec, err := e.teacher(u, nil, e.Cfg.Eval.Batch)
 	if err != nil {

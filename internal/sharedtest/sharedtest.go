@@ -2,7 +2,7 @@
 // read-only material in ../shared (next to the repository root), and tools
 // such as ONNX Runtime or ffmpeg. A test whose dependency is missing skips,
 // except where the dependency is required: under CI=true every one is, and
-// FMAM_REQUIRE=ort,shared,ffmpeg,python-onnx names some for anyone, so that a failed
+// FMAM_REQUIRE=ort,shared,ffmpeg,python-onnx,slurm names some for anyone, so that a failed
 // install cannot pass as a green run of skipped tests.
 package sharedtest
 
@@ -29,6 +29,9 @@ const (
 	// PyONNX is Python's onnx module (Debian's python3-onnx), the
 	// reference onnx.checker.
 	PyONNX Dep = "python-onnx"
+	// Slurm is a Slurm cluster answering sinfo (scripts/slurm-up.sh
+	// starts a single-node one).
+	Slurm Dep = "slurm"
 )
 
 // Required reports whether a missing dep fails tests instead of skipping
