@@ -143,7 +143,7 @@ func (e *Env) evaluateSeeds(ctx context.Context) (*Evaluation, error) {
 
 // ablateSeeds runs the layer ablation in every seed and writes the run's
 // ablation table over seeds: the teacher, then each tap set's headline
-// student row.
+// student row, and the control's rows once.
 func (e *Env) ablateSeeds(ctx context.Context, sets [][]string) (report.Table, error) {
 	var per []records.Seed
 	err := e.eachSeed(func(k uint64, s *Env) error {
@@ -157,7 +157,7 @@ func (e *Env) ablateSeeds(ctx context.Context, sets [][]string) (report.Table, e
 				return err
 			}
 			for _, r := range rs {
-				if r.Teacher && i == 0 || !r.Teacher && r.Headline {
+				if (r.Teacher || r.Control) && i == 0 || !r.Teacher && r.Headline {
 					recs = append(recs, r)
 				}
 			}
