@@ -98,7 +98,7 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 					sum.Images = append(sum.Images, ev.Images[own:]...)
 				}
 			}
-			if i == 0 {
+			if i == 0 && len(ev.Video) > 0 {
 				for _, r := range ev.Video[len(ev.Video)-ev.Control:] {
 					control = append(control, fmt.Sprintf("%s %.1f", r.Method, 100*r.MicroAUC))
 				}

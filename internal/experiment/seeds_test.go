@@ -113,6 +113,27 @@ func TestTwoSeedRun(t *testing.T) {
 	if p, ok := fr["Δ micro AUC p"].(float64); !ok || math.Abs(p-(1-2*math.Atan(math.Abs(tstat))/math.Pi)) > 1e-9 {
 		t.Errorf("paired p %v, want that of t = %v on 1 df", fr["Δ micro AUC p"], tstat)
 	}
+	// The control's rows are in the table over seeds, compared with the
+	// teacher; and the control of seed 3 is not seed 4's teacher (a
+	// student once drew from seed k + 1, the next teacher's streams: with
+	// equal steps the two gave identical scores).
+	if cr := rows["MNAD control (L_o only) (λ=0.5)"]; cr == nil || cr["Δ micro AUC mean"] == nil {
+		t.Errorf("results.json rows %v lack the control with its difference", rows)
+	}
+	ctl3 := readCSV(t, filepath.Join(root, "seed-3", "control", "scores.csv"))
+	tch4 := readCSV(t, filepath.Join(root, "seed-4", "student", "teacher_scores.csv"))
+	if len(ctl3) != len(tch4) || len(ctl3) < 2 {
+		t.Fatalf("control scores %d rows, teacher scores %d", len(ctl3), len(tch4))
+	}
+	differ := 0
+	for i := 1; i < len(ctl3); i++ {
+		if ctl3[i][4] != tch4[i][4] {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Error("the control of seed 3 scores every frame as the teacher of seed 4: they share random streams")
+	}
 	if tr["Δ micro AUC mean"] != nil {
 		t.Errorf("the teacher row has a difference %v", tr["Δ micro AUC mean"])
 	}
