@@ -102,6 +102,10 @@ type ResultsSpec struct {
 	Lambda float64
 	// TeacherOnly: the stage holds teacher scores only.
 	TeacherOnly bool
+	// Control is the control's evaluation (Results on the control
+	// stage), whose rows the student's table shows after its own (see
+	// AddControl); nil for none.
+	Control *Eval
 	// Suffix is appended to the names of the tables and pictures Results
 	// writes ("results" + Suffix), so that another lambda's results lie
 	// beside the run's own.
@@ -118,13 +122,18 @@ type Eval struct {
 	HeadlineName string
 	// Teacher is the teacher's value of the same number.
 	Teacher float64
-	// Video are a video unit's rows (teacher; student S_o, S_fea, fused)
+	// Video are a video unit's rows (teacher; student S_o, S_fea, fused;
+	// the control's)
 	// and Frames the number of frames scored; Images the rows of an image
 	// category (teacher, then student). Rows are in the results table's
 	// order.
 	Video  []results.VideoResult
 	Frames int
 	Images []results.ImageResult
+	// Control is the number of rows at the end of Video or Images that
+	// are the control's (ResultsSpec.AddControl); the student's rows come
+	// before them.
+	Control int
 	// Table is the path of the unit's results table (Markdown).
 	Table string
 	// Notes are sentences about the unit the run's summary repeats (for

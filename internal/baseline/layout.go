@@ -15,6 +15,7 @@ import (
 //	<root>/ablation.{md,csv,json}      ablate-layer's table (summary for image runs)
 //	<unit>/teacher/                    a Stage: teacher.onnx, checkpoint.bin, log.csv, ...
 //	<unit>/student[-<taps>]/           a Stage: model.onnx, scores.csv, results.*, records.json, ...
+//	<unit>/control/                    a Stage: the control (L_o only), laid out as a student
 //	<root>/seed-<k>/                   multi-seed runs: one run folder per seed (Seed)
 //	<root>/objects/                    object baselines: detected boxes, cube cache
 //
@@ -63,6 +64,12 @@ func (l Layout) Student(unit string, taps []string, own bool) Stage {
 		return Stage{filepath.Join(l.Unit(unit), "student")}
 	}
 	return Stage{filepath.Join(l.Unit(unit), "student-"+TapSetName(taps))}
+}
+
+// Control is the control stage of a unit: the student network trained on
+// L_o alone, one per unit (it has no taps to vary), laid out as a student.
+func (l Layout) Control(unit string) Stage {
+	return Stage{filepath.Join(l.Unit(unit), "control")}
 }
 
 // Table is the base path (no extension) of a table in a unit folder.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/report"
@@ -34,16 +33,6 @@ func (f FrameScoring) FrameAUC(rows []score.VideoRow, lambda float64) (metrics.F
 	return r, vs, err
 }
 
-// StudentLabel names a student in tables: the baseline, FM, and the
-// attention module ("MNAD+FM+SCA").
-func StudentLabel(title string, attention string) string {
-	label := title + "+FM"
-	if attention != "none" && attention != "" {
-		label += "+" + strings.ToUpper(attention)
-	}
-	return label
-}
-
 // FrameResults writes a video stage's results from its raw scores: the
 // frame-level AUC table (teacher; student S_o, S_fea and fused at
 // lambda), the ROC curves and a few score curves.
@@ -68,11 +57,16 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 			return nil, err
 		}
 		frames = len(srows)
-		label := StudentLabel(title, string(u.Cfg.Model.Attention.Kind))
-		for _, p := range []struct {
+		label := StudentLabel(title, u.Cfg)
+		type row struct {
 			name string
 			lam  float64
-		}{{label + " S_o (λ=0)", 0}, {label + " S_fea (λ=1)", 1}, {fmt.Sprintf("%s (λ=%g)", label, r.Lambda), r.Lambda}} {
+		}
+		show := []row{{label + " S_o (λ=0)", 0}}
+		if ShowSFea(u.Cfg) {
+			show = append(show, row{label + " S_fea (λ=1)", 1})
+		}
+		for _, p := range append(show, row{fmt.Sprintf("%s (λ=%g)", label, r.Lambda), r.Lambda}) {
 			res, vs, err := f.FrameAUC(srows, p.lam)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
@@ -88,7 +82,8 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 		what = "teacher alone"
 	}
 	ev.Video, ev.Frames = rows, frames
-	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames", ds, what, frames), rows)
+	r.AddControl(ev)
+	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames", ds, what, frames), ev.Video)
 	if err != nil {
 		return nil, err
 	}

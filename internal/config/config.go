@@ -144,6 +144,10 @@ type Train struct {
 	// top-level seed in the run folder itself. Left out of config.yaml
 	// when empty, so single-seed run folders are unchanged.
 	Seeds []uint64 `mapstructure:"seeds" yaml:"seeds,omitempty"`
+	// Control trains the control beside every student: the same network,
+	// steps and seed on L_o alone (w_fea 0, no attention), shown in the
+	// student's tables.
+	Control bool `mapstructure:"control" yaml:"control"`
 }
 
 // Eval sets scoring.
@@ -169,7 +173,7 @@ func Defaults() map[string]any {
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
 			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false,
 			"pkgnet": pkgnetDefaults()},
-		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4,
+		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4, "control": true,
 			"optim":            optimDefaults(),
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
 			"checkpoint_every": 100, "seeds": []uint64{}},

@@ -62,7 +62,13 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 		if err := e.TrainTeacher(ctx, u); err != nil {
 			return report.Table{}, inUnit(u, err)
 		}
+		// One control per unit: it has no taps, so every tap set's table
+		// shows the same one.
+		if err := e.TrainControl(ctx, u); err != nil {
+			return report.Table{}, inUnit(u, err)
+		}
 		var rows []report.AblationRow
+		var control []string
 		sum := &baseline.Eval{Unit: u.Name}
 		for i, taps := range sets {
 			attrs := []any{"taps", baseline.TapSetName(taps), "set", fmt.Sprintf("%d/%d", i+1, len(sets))}
@@ -78,14 +84,24 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 				return report.Table{}, fmt.Errorf("taps %s: %w", baseline.TapSetName(taps), err)
 			}
 			rows = append(rows, report.AblationRow{Taps: taps, AUC: ev.Headline})
-			// The summary's rows: the teacher once, then each tap set's student.
-			if len(ev.Images) == 2 {
+			// The summary's rows: the teacher once, then each tap set's
+			// student, then the control once.
+			own := len(ev.Images) - ev.Control
+			if own == 2 {
 				if i == 0 {
 					sum.Images = append(sum.Images, ev.Images[0])
 				}
 				st := ev.Images[1]
 				st.Method += " " + baseline.TapSetName(taps)
 				sum.Images = append(sum.Images, st)
+				if i == len(sets)-1 {
+					sum.Images = append(sum.Images, ev.Images[own:]...)
+				}
+			}
+			if i == 0 && len(ev.Video) > 0 {
+				for _, r := range ev.Video[len(ev.Video)-ev.Control:] {
+					control = append(control, fmt.Sprintf("%s %.1f", r.Method, 100*r.MicroAUC))
+				}
 			}
 		}
 		name := u.DatasetName()
@@ -98,6 +114,9 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 			return t, err
 		}
 		t.Notes = append(t.Notes, "AUC: "+e.Baseline.Task().HeadlineName()+".")
+		if len(control) > 0 {
+			t.Notes = append(t.Notes, "The control (the student network on L_o alone, no taps), frame micro AUC (%): "+strings.Join(control, "; ")+".")
+		}
 		if err := report.WriteAll(e.Layout.Unit(u.Name), "ablation", t); err != nil {
 			return t, err
 		}

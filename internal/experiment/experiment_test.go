@@ -16,6 +16,7 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/gradcheck"
+	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/sharedtest"
 	"github.com/fmam/fmam/internal/synth"
@@ -86,6 +87,7 @@ func TestVideoPipeline(t *testing.T) {
 		t.Errorf("scores.csv: %d rows, header %v", len(scores), scores[0])
 	}
 	checkSweep(t, e, ev)
+	checkControl(t, e.RunDir(), ev)
 	if _, err := e.Ablate(ctx, [][]string{{"bottleneck"}, {"encoder", "bottleneck"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +100,42 @@ func TestVideoPipeline(t *testing.T) {
 	}
 }
 
+// checkControl checks a video run's control: trained on L_o alone (no
+// l_fea in its log, no attention in its model), shown after the student in
+// results.md and records.json, named as the control.
+func checkControl(t *testing.T, dir string, ev *baseline.Eval) {
+	t.Helper()
+	rows := readCSV(t, filepath.Join(dir, "control", "log.csv"))
+	if strings.Join(rows[0], ",") != "step,lr,loss,l_o,grad_norm" {
+		t.Errorf("control log header %v: want L_o's terms alone", rows[0])
+	}
+	g, err := graph.LoadFile(filepath.Join(dir, "control", "model.onnx"), graph.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range g.InitNames() {
+		if strings.Contains(n, "attn.") {
+			t.Errorf("control model holds attention parameter %s", n)
+		}
+	}
+	want := []string{"MNAD control (L_o only) S_o (λ=0)", "MNAD control (L_o only) (λ=0.5)"}
+	for i, w := range want {
+		if got := ev.Video[4+i].Method; got != w {
+			t.Errorf("row %d is %q, want %q", 4+i, got, w)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "student", "results.md"))
+	recs, _ := os.ReadFile(filepath.Join(dir, "student", "records.json"))
+	for _, w := range want {
+		if !strings.Contains(string(md), w) || !strings.Contains(string(recs), w) {
+			t.Errorf("results.md or records.json lacks %q:\n%s", w, md)
+		}
+	}
+	if strings.Contains(string(md), "control (L_o only) S_fea") {
+		t.Errorf("the control shows an S_fea row:\n%s", md)
+	}
+}
+
 // evalVideo evaluates a video run and returns its one unit.
 func evalVideo(t *testing.T, e *experiment.Env) *baseline.Eval {
 	t.Helper()
@@ -105,8 +143,8 @@ func evalVideo(t *testing.T, e *experiment.Env) *baseline.Eval {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ev.Units) != 1 || len(ev.Units[0].Video) != 4 {
-		t.Fatalf("evaluation %+v: want one unit with four rows", ev)
+	if len(ev.Units) != 1 || len(ev.Units[0].Video) != 6 || ev.Units[0].Control != 2 {
+		t.Fatalf("evaluation %+v: want one unit with six rows, the last two the control's", ev)
 	}
 	return ev.Units[0]
 }
@@ -159,7 +197,7 @@ eval: {batch: 8, sigma: 4, pictures: 2}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ev.Units) != 1 || ev.Units[0].Unit != "synth_object" || len(ev.Units[0].Images) != 2 {
+	if len(ev.Units) != 1 || ev.Units[0].Unit != "synth_object" || len(ev.Units[0].Images) != 3 || ev.Units[0].Images[2].Method != "DRAEM control (L_o only)" {
 		t.Fatalf("results %+v", ev.Units)
 	}
 	tr, sr := ev.Units[0].Images[0], ev.Units[0].Images[1]
@@ -185,15 +223,23 @@ name: e2e-draem-onnx
 task: image
 data: {kind: synth-mvtec, size: 64, categories: [synth_texture], textures: `+tex+`}
 model: {arch: draem, teacher: `+teacher+`, taps: [bottleneck], attention: {kind: sca, reduction: 8}}
-train: {batch: 2, student_steps: 3, lr: 0.001}
+train: {batch: 2, student_steps: 3, lr: 0.001, control: false}
 eval: {batch: 8, pictures: 0}
 `, nil)
 	ctx := context.Background()
 	if err := e.Train(ctx, experiment.StageAll); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Evaluate(ctx); err != nil {
+	ev, err := e.Evaluate(ctx)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// train.control: false trains no control and shows none.
+	if _, err := os.Stat(filepath.Join(e.RunDir(), "synth_texture", "control")); err == nil {
+		t.Error("train.control false trained a control")
+	}
+	if n := len(ev.Units[0].Images); n != 2 || ev.Units[0].Control != 0 {
+		t.Errorf("train.control false: %d rows, %d the control's", n, ev.Units[0].Control)
 	}
 }
 

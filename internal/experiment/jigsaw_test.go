@@ -88,8 +88,11 @@ func TestJigsawPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := ev.Units[0]
-	if len(u.Video) != 4 || u.Frames != 64 {
-		t.Fatalf("evaluation: %d rows, %d frames; want 4 rows (teacher, S_o, S_fea, fused) and 2 x 32 frames", len(u.Video), u.Frames)
+	if len(u.Video) != 6 || u.Control != 2 || u.Frames != 64 {
+		t.Fatalf("evaluation: %d rows (%d the control's), %d frames; want 6 rows (teacher, S_o, S_fea, fused, the control's S_o and fused) and 2 x 32 frames", len(u.Video), u.Control, u.Frames)
+	}
+	if u.Video[4].Method != "Jigsaw control (L_o only) S_o = S_total (λ=0)" {
+		t.Errorf("control row %q", u.Video[4].Method)
 	}
 	if u.Headline != u.Video[1].MicroAUC {
 		t.Errorf("headline %v is not the student's S_o micro AUC %v", u.Headline, u.Video[1].MicroAUC)

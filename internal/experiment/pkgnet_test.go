@@ -48,8 +48,8 @@ func TestPKGNetPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := ev.Units[0]
-	if len(u.Video) != 4 || u.Frames != 64 {
-		t.Fatalf("evaluation: %d rows, %d frames; want 4 rows (teacher, S_o, S_fea, S_total) and 2 x 32 frames", len(u.Video), u.Frames)
+	if len(u.Video) != 6 || u.Control != 2 || u.Frames != 64 {
+		t.Fatalf("evaluation: %d rows (%d the control's), %d frames; want 6 rows (teacher, S_o, S_fea, S_total, the control's S_o and S_total) and 2 x 32 frames", len(u.Video), u.Control, u.Frames)
 	}
 	if u.Headline != u.Video[3].MicroAUC {
 		t.Errorf("headline %v is not S_total's micro AUC %v", u.Headline, u.Video[3].MicroAUC)

@@ -8,13 +8,14 @@ import (
 )
 
 // evalRecords turns a unit's evaluation into records. The first row of an
-// evaluation is the teacher's and the last the headline (see
-// baseline.Eval).
+// evaluation is the teacher's, the last ev.Control rows the control's, and
+// the last before them the headline (see baseline.Eval).
 func evalRecords(u *baseline.Unit, ev *baseline.Eval, taps []string) []records.Record {
 	var out []records.Record
 	add := func(i, n int, method string, ms []records.Metric) {
-		r := records.Record{Unit: u.Name, Dataset: u.DatasetName(), Method: method, Teacher: i == 0, Headline: i == n-1, Metrics: ms}
-		if !r.Teacher {
+		own := n - ev.Control // the teacher's and the student's rows
+		r := records.Record{Unit: u.Name, Dataset: u.DatasetName(), Method: method, Teacher: i == 0, Headline: i == own-1, Control: i >= own, Metrics: ms}
+		if !r.Teacher && !r.Control {
 			r.Taps = baseline.TapSetName(taps)
 		}
 		out = append(out, r)

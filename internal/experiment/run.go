@@ -58,6 +58,9 @@ func (e *Env) Train(ctx context.Context, stage Stage) error {
 			if err := e.TrainStudent(ctx, u, e.Cfg.Model.Taps); err != nil {
 				return inUnit(u, err)
 			}
+			if err := e.TrainControl(ctx, u); err != nil {
+				return inUnit(u, err)
+			}
 		}
 	}
 	return nil

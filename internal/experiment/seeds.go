@@ -145,26 +145,29 @@ func (e *Env) evaluateSeeds(ctx context.Context) (*Evaluation, error) {
 
 // ablateSeeds runs the layer ablation in every seed and writes the run's
 // ablation table over seeds: the teacher, then each tap set's headline
-// student row.
+// student row, then the control's rows once.
 func (e *Env) ablateSeeds(ctx context.Context, sets [][]string) (report.Table, error) {
 	var per []records.Seed
 	err := e.eachSeed(func(k uint64, s *Env) error {
 		if _, err := s.Ablate(ctx, sets); err != nil {
 			return err
 		}
-		var recs []records.Record
+		var recs, control []records.Record
 		for i, taps := range sets {
 			rs, err := s.records(ctx, taps)
 			if err != nil {
 				return err
 			}
 			for _, r := range rs {
-				if r.Teacher && i == 0 || !r.Teacher && r.Headline {
+				switch {
+				case r.Control && i == 0:
+					control = append(control, r)
+				case r.Teacher && i == 0 || !r.Teacher && r.Headline:
 					recs = append(recs, r)
 				}
 			}
 		}
-		per = append(per, records.Seed{Seed: k, Records: recs})
+		per = append(per, records.Seed{Seed: k, Records: append(recs, control...)})
 		return nil
 	})
 	if err != nil {

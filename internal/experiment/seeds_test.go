@@ -114,6 +114,27 @@ func TestTwoSeedRun(t *testing.T) {
 	if p, ok := fr["Δ micro AUC p"].(float64); !ok || math.Abs(p-(1-2*math.Atan(math.Abs(tstat))/math.Pi)) > 1e-9 {
 		t.Errorf("paired p %v, want that of t = %v on 1 df", fr["Δ micro AUC p"], tstat)
 	}
+	// The control's rows are in the table over seeds, compared with the
+	// teacher; and the control of seed 3 is not seed 4's teacher (a
+	// student once drew from seed k + 1, the next teacher's streams: with
+	// equal steps the two gave identical scores).
+	if cr := rows["MNAD control (L_o only) (λ=0.5)"]; cr == nil || cr["Δ micro AUC mean"] == nil {
+		t.Errorf("results.json rows %v lack the control with its difference", rows)
+	}
+	ctl3 := readCSV(t, filepath.Join(root, "seed-3", "control", "scores.csv"))
+	tch4 := readCSV(t, filepath.Join(root, "seed-4", "student", "teacher_scores.csv"))
+	if len(ctl3) != len(tch4) || len(ctl3) < 2 {
+		t.Fatalf("control scores %d rows, teacher scores %d", len(ctl3), len(tch4))
+	}
+	differ := 0
+	for i := 1; i < len(ctl3); i++ {
+		if ctl3[i][4] != tch4[i][4] {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Error("the control of seed 3 scores every frame as the teacher of seed 4: they share random streams")
+	}
 	if tr["Δ micro AUC mean"] != nil {
 		t.Errorf("the teacher row has a difference %v", tr["Δ micro AUC mean"])
 	}
@@ -146,12 +167,14 @@ func TestTwoSeedRun(t *testing.T) {
 		t.Error("a second Train retrained seed 3's student")
 	}
 	// The ablation trains one more student per seed and tabulates the
-	// teacher once, then each tap set's headline row over both seeds.
+	// teacher once, then each tap set's headline row over both seeds, then
+	// the control's rows once.
 	if _, err := e.Ablate(ctx, [][]string{{"bottleneck"}, {"encoder"}}); err != nil {
 		t.Fatal(err)
 	}
 	ab := readCSV(t, filepath.Join(root, "ablation.csv"))
-	if len(ab) != 4 || ab[1][0] != "-" || ab[2][0] != "bottleneck" || ab[3][0] != "encoder" || ab[3][slices.Index(ab[0], "micro AUC n")] != "2" {
+	if len(ab) != 6 || ab[1][0] != "-" || ab[2][0] != "bottleneck" || ab[3][0] != "encoder" || ab[3][slices.Index(ab[0], "micro AUC n")] != "2" ||
+		ab[4][1] != "MNAD control (L_o only) S_o (λ=0)" || ab[5][1] != "MNAD control (L_o only) (λ=0.5)" {
 		t.Errorf("ablation over seeds:\n%v", ab)
 	}
 	if got, _ := strconv.ParseFloat(ab[2][slices.Index(ab[0], "micro AUC mean")], 64); math.Abs(got-100*mean(fused)) > 1e-9 {
@@ -272,7 +295,8 @@ eval: {batch: 8, pictures: 0}
 		}
 	}
 	want := 100 * (means[0] + means[1]) / 2
-	if len(doc.Rows) != 6 || len(got) != 1 || math.Abs(got[0]["I-AUROC mean"].(float64)-want) > 1e-9 {
+	// Teacher, student and control, in two categories and their mean.
+	if len(doc.Rows) != 9 || len(got) != 1 || math.Abs(got[0]["I-AUROC mean"].(float64)-want) > 1e-9 {
 		t.Fatalf("%d rows; the student's mean over categories %v, want I-AUROC mean %v", len(doc.Rows), got, want)
 	}
 	if v := got[0]["I-AUROC std"].(float64); math.Abs(v-100*math.Abs(means[0]-means[1])/math.Sqrt2) > 1e-9 {

@@ -10,6 +10,7 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/rng"
 	"github.com/fmam/fmam/internal/train"
 )
 
@@ -101,7 +102,7 @@ func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 	if err != nil {
 		return err
 	}
-	src, err := e.Baseline.Source(ctx, u, e.Cfg.Seed)
+	src, err := e.Baseline.Source(ctx, u, rng.Stream(e.Cfg.Seed, rng.Teacher, rng.Data))
 	if err != nil {
 		return err
 	}
@@ -128,12 +129,18 @@ func (e *Env) TrainTeacher(ctx context.Context, u *baseline.Unit) error {
 func (e *Env) teacher(u *baseline.Unit, taps []string, batch int) (*method.Teacher, method.Spec, error) {
 	spec := e.spec(u, taps)
 	spec.Batch = batch
+	t, err := e.loadTeacher(u, spec, batch)
+	return t, spec, err
+}
+
+// loadTeacher loads a unit's teacher for spec at a batch size.
+func (e *Env) loadTeacher(u *baseline.Unit, spec method.Spec, batch int) (*method.Teacher, error) {
+	spec.Batch = batch
 	path := e.TeacherPath(u)
 	if _, err := os.Stat(path); err != nil {
-		return nil, spec, fmt.Errorf("teacher %s: %w; run 'fmam train --stage teacher' first, or set model.teacher or model.teacher_run", path, err)
+		return nil, fmt.Errorf("teacher %s: %w; run 'fmam train --stage teacher' first, or set model.teacher or model.teacher_run", path, err)
 	}
-	t, err := method.LoadTeacher(path, spec, e.Log)
-	return t, spec, err
+	return method.LoadTeacher(path, spec, e.Log)
 }
 
 // TrainStudent runs stage two for a set of taps and exports the
@@ -143,22 +150,55 @@ func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string)
 		e.Log.Info("train.student_steps is 0: no student stage; 'fmam eval' scores the teacher alone")
 		return nil
 	}
-	st := e.student(u, taps)
-	out := st.Model()
-	if _, err := os.Stat(out); err == nil {
-		e.Log.Info("student already trained", "taps", taps, "model", out)
+	return e.trainStudent(ctx, u, taps, e.student(u, taps), e.spec(u, taps), "student "+baseline.TapSetName(taps))
+}
+
+// hasControl reports whether the run trains and shows the control: when
+// train.control is on, a student is trained, and the run's student is not
+// itself the control (w_fea 0).
+func (e *Env) hasControl() bool {
+	return e.Cfg.Train.Control && !e.TeacherOnly() && !baseline.IsControl(e.Cfg)
+}
+
+// controlUnit is u as the control trains and scores it (ControlConfig).
+func controlUnit(u *baseline.Unit) *baseline.Unit {
+	c := *u
+	c.Cfg = baseline.ControlConfig(u.Cfg)
+	return &c
+}
+
+// TrainControl trains the unit's control (baseline.ControlConfig) into
+// control/: the student network on L_o alone, from the control's random
+// streams. Its S_fea is measured at the run's taps.
+func (e *Env) TrainControl(ctx context.Context, u *baseline.Unit) error {
+	if !e.hasControl() {
 		return nil
 	}
-	l, held, err := e.tryStage(st, "train student "+baseline.TapSetName(taps))
+	cu := controlUnit(u)
+	spec := baseline.Spec(e.Baseline, cu.Cfg, e.Cfg.Model.Taps)
+	spec.Control = true
+	return e.trainStudent(ctx, cu, e.Cfg.Model.Taps, e.Layout.Control(u.Name), spec, "control (L_o only)")
+}
+
+// trainStudent trains a student stage (the student of a tap set, or the
+// control) in st and exports its evaluation model. Another process
+// training the same stage holds its lock: this one then skips it.
+func (e *Env) trainStudent(ctx context.Context, u *baseline.Unit, taps []string, st baseline.Stage, spec method.Spec, label string) error {
+	out := st.Model()
+	if _, err := os.Stat(out); err == nil {
+		e.Log.Info(label+" already trained", "model", out)
+		return nil
+	}
+	l, held, err := e.tryStage(st, "train "+label)
 	if err != nil || held {
 		return err
 	}
 	defer e.release(l)
 	if _, err := os.Stat(out); err == nil { // trained by the process that held the lock
-		e.Log.Info("student already trained", "taps", taps, "model", out)
+		e.Log.Info(label+" already trained", "model", out)
 		return nil
 	}
-	t, spec, err := e.teacher(u, taps, e.Cfg.Train.Batch)
+	t, err := e.loadTeacher(u, spec, e.Cfg.Train.Batch)
 	if err != nil {
 		return err
 	}
@@ -166,19 +206,20 @@ func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string)
 	if err != nil {
 		return err
 	}
-	src, err := e.Baseline.Source(ctx, u, e.Cfg.Seed+1)
+	src, err := e.Baseline.Source(ctx, u, rng.Stream(e.Cfg.Seed, spec.StudentStage(), rng.Data))
 	if err != nil {
 		return err
 	}
-	label := "student " + baseline.TapSetName(taps)
 	sum, ss, err := e.runTraining(ctx, u, st, label, built, src, e.Cfg.Train.StudentSteps)
 	if err != nil {
 		return err
 	}
-	te, espec, err := e.teacher(u, taps, e.Cfg.Eval.Batch)
+	te, err := e.loadTeacher(u, spec, e.Cfg.Eval.Batch)
 	if err != nil {
 		return err
 	}
+	espec := spec
+	espec.Batch = e.Cfg.Eval.Batch
 	eg, _, err := method.StudentEval(espec, te, sum.State)
 	if err != nil {
 		return err
@@ -187,12 +228,13 @@ func (e *Env) TrainStudent(ctx context.Context, u *baseline.Unit, taps []string)
 		return err
 	}
 	ss.Model = out
-	e.Log.Info("student trained", "taps", taps, "loss", ss.losses(), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
+	e.Log.Info(label+" trained", "taps", taps, "loss", ss.losses(), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
 	return writeJSON(st.Summary(), ss)
 }
 
 // evaluate scores a unit's student for taps (raw scores are reused when
-// present and newer than the model) and writes its results.
+// present and newer than the model) and writes its results, with the
+// control's rows when the run has a control.
 func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lambda float64, suffix string) (*baseline.Eval, error) {
 	st := e.student(u, taps)
 	l, err := e.waitStage(ctx, st, "evaluate student "+baseline.TapSetName(taps))
@@ -200,19 +242,18 @@ func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lam
 		return nil, err
 	}
 	defer e.release(l)
-	model := st.Model()
-	if fresh(st.Scores(), model) && fresh(st.TeacherScores(), model) {
-		e.Log.Info("reusing raw scores", "file", st.Scores())
-	} else {
-		t, _, err := e.teacher(u, taps, e.Cfg.Eval.Batch)
+	if err := e.score(ctx, u, taps, st); err != nil {
+		return nil, err
+	}
+	spec := baseline.ResultsSpec{Taps: taps, Lambda: lambda, Suffix: suffix}
+	if e.hasControl() {
+		cev, err := e.evaluateControl(ctx, u, lambda, suffix)
 		if err != nil {
 			return nil, err
 		}
-		if err := e.Baseline.Score(ctx, u, baseline.EvalModel{Stage: st, Path: model, Inputs: []string{t.Input}}); err != nil {
-			return nil, err
-		}
+		spec.Control = cev
 	}
-	ev, err := e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: taps, Lambda: lambda, Suffix: suffix})
+	ev, err := e.Baseline.Results(ctx, u, st, spec)
 	if err == nil && suffix == "" { // records.json are the run's own tables, at eval.lambda
 		err = writeRecords(st, u, ev, taps)
 	}
@@ -220,6 +261,46 @@ func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lam
 		return nil, fmt.Errorf("%s: %w", u.Name, err)
 	}
 	return ev, err
+}
+
+// score writes the raw scores of a student stage's model, unless those
+// present are newer than it.
+func (e *Env) score(ctx context.Context, u *baseline.Unit, taps []string, st baseline.Stage) error {
+	model := st.Model()
+	if fresh(st.Scores(), model) && fresh(st.TeacherScores(), model) {
+		e.Log.Info("reusing raw scores", "file", st.Scores())
+		return nil
+	}
+	t, _, err := e.teacher(u, taps, e.Cfg.Eval.Batch)
+	if err != nil {
+		return err
+	}
+	return e.Baseline.Score(ctx, u, baseline.EvalModel{Stage: st, Path: model, Inputs: []string{t.Input}})
+}
+
+// evaluateControl scores the unit's control and writes its own results
+// in control/; nil when the control was not trained (a run folder from
+// before it, or train --stage student of another tap set only).
+func (e *Env) evaluateControl(ctx context.Context, u *baseline.Unit, lambda float64, suffix string) (*baseline.Eval, error) {
+	st := e.Layout.Control(u.Name)
+	if _, err := os.Stat(st.Model()); err != nil {
+		e.Log.Warn("no trained control: the results show the student without it; 'fmam train --stage student' trains it", "model", st.Model())
+		return nil, nil
+	}
+	l, err := e.waitStage(ctx, st, "evaluate control")
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(l)
+	cu := controlUnit(u)
+	if err := e.score(ctx, cu, e.Cfg.Model.Taps, st); err != nil {
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	ev, err := e.Baseline.Results(ctx, cu, st, baseline.ResultsSpec{Taps: e.Cfg.Model.Taps, Lambda: lambda, Suffix: suffix})
+	if err != nil {
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	return ev, nil
 }
 
 // fresh reports whether file exists and is newer than its source.

@@ -20,13 +20,31 @@ const (
 // which score is best and why, from the numbers of the tables. ev is one
 // unit's evaluation; pts its lambda sweep (may be nil).
 func Summary(ev *baseline.Eval, pts []results.LambdaPoint) []string {
-	if len(ev.Video) == 4 {
-		return videoSummary(ev, pts)
+	if len(ev.Video)-ev.Control == 4 {
+		return append(videoSummary(ev, pts), controlSentence(ev)...)
 	}
-	if len(ev.Images) == 2 {
-		return imageSummary(ev, pts)
+	if len(ev.Images)-ev.Control == 2 {
+		return append(imageSummary(ev, pts), controlSentence(ev)...)
 	}
 	return nil
+}
+
+// controlSentence compares the student's headline row with the control's
+// last row (at the same lambda): what mimicking added over a second network
+// trained on L_o alone.
+func controlSentence(ev *baseline.Eval) []string {
+	if ev.Control == 0 {
+		return nil
+	}
+	var student, control float64
+	var name string
+	if n := len(ev.Video); n > 0 {
+		student, control, name = ev.Video[n-ev.Control-1].MicroAUC, ev.Video[n-1].MicroAUC, ev.Video[n-1].Method
+	} else {
+		n := len(ev.Images)
+		student, control, name = ev.Images[n-ev.Control-1].ImageAUROC, ev.Images[n-1].ImageAUROC, ev.Images[n-1].Method
+	}
+	return []string{fmt.Sprintf("Against the control (%s, %s), the student that mimics scores %+.1f points.", name, pct(control), 100*(student-control))}
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }

@@ -122,3 +122,19 @@ func TestLongHint(t *testing.T) {
 		}
 	}
 }
+
+// With the control's rows after the student's, the summary still reads
+// the student's rows and adds what mimicking changed against the control.
+func TestSummaryWithControl(t *testing.T) {
+	ev := videoEval(0.919, 0.876, 0.358, 0.817)
+	ev.Video = append(ev.Video,
+		results.VideoResult{Method: "MNAD control (L_o only) S_o (λ=0)", MicroAUC: 0.9},
+		results.VideoResult{Method: "MNAD control (L_o only) (λ=0.5)", MicroAUC: 0.8})
+	ev.Control = 2
+	got := strings.Join(Summary(ev, nil), "\n")
+	for _, w := range []string{"Best score: MNAD (teacher), frame micro AUC 91.9%", "Against the control (MNAD control (L_o only) (λ=0.5), 80.0%), the student that mimics scores +1.7 points."} {
+		if !strings.Contains(got, w) {
+			t.Errorf("summary lacks %q:\n%s", w, got)
+		}
+	}
+}

@@ -325,3 +325,48 @@ func TestImportedGraphGradients(t *testing.T) {
 			}})
 	}
 }
+
+// The control trains on L_o alone: no attention parameter, no l_fea term,
+// its own init stream (other weights than the student's), and a control
+// spec that asks for mimicking is refused.
+func TestControlTrainsOnLoAlone(t *testing.T) {
+	s := videoSpec([]string{"bottleneck"}, nn.AttnNone)
+	tch, err := method.LoadTeacher(exportTeacher(t, s), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	student, err := method.StudentTrain(s, tch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s
+	c.WFea, c.Control = 0, true
+	b, err := method.StudentTrain(c, tch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(b.Terms, "l_fea") || len(b.Terms) != len(b.Spec.Report) {
+		t.Errorf("control terms %v (%d reported): want L_o's alone", b.Terms, len(b.Spec.Report))
+	}
+	if !slices.Contains(student.Terms, "l_fea") {
+		t.Errorf("student terms %v lack l_fea", student.Terms)
+	}
+	same := 0
+	for _, p := range b.Spec.Trainable {
+		if strings.HasPrefix(p, "attn.") {
+			t.Errorf("control has attention parameter %s", p)
+		}
+		cv, _ := b.Spec.Graph.Const(p)
+		sv, ok := student.Spec.Graph.Const(p)
+		if ok && slices.Equal(cv.F32, sv.F32) && slices.ContainsFunc(cv.F32, func(x float32) bool { return x != 0 && x != 1 }) {
+			same++
+		}
+	}
+	if same > 0 {
+		t.Errorf("%d randomly drawn control parameters equal the student's: the control must draw from its own stream", same)
+	}
+	c.Attention.Kind = nn.AttnSCA
+	if _, err := method.StudentTrain(c, tch); err == nil {
+		t.Error("a control with attention was built")
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/rng"
 	"github.com/fmam/fmam/internal/train"
 )
 
@@ -29,7 +30,7 @@ func TeacherTrain(s Spec) (*Built, error) {
 	g := graph.New(s.Net.Arch() + "-teacher-train")
 	in := s.input(g)
 	targets := s.Net.Targets(g, s)
-	b := nn.New(g, true, s.Seed)
+	b := nn.New(g, true, rng.Stream(s.Seed, rng.Teacher, rng.Init))
 	var bottleneck string
 	f := s.build(b, in, func(name, feat string) string {
 		if name == "bottleneck" {
@@ -142,7 +143,14 @@ func (s Spec) assemble(t *Teacher, trainMode bool) (*assembled, error) {
 	for _, o := range t.Outputs {
 		a.teacher.Outputs = append(a.teacher.Outputs, TeacherPrefix+o)
 	}
-	b := nn.New(g, trainMode, s.Seed+1)
+	// A built-in student's attention modules are built with the network,
+	// from its init stream; a cloned imported student is re-drawn from the
+	// init stream (cloneImported) and its attention from a stream of its own.
+	use := rng.Init
+	if !t.BuiltIn {
+		use = rng.Attention
+	}
+	b := nn.New(g, trainMode, rng.Stream(s.Seed, s.StudentStage(), use))
 	b.Init = s.Init
 	if t.BuiltIn {
 		tapped := map[string]bool{}
@@ -184,10 +192,10 @@ func (s Spec) cloneImported(a *assembled, t *Teacher, b *nn.Builder) error {
 	g := a.g
 	sg := t.Orig.Rename(StudentPrefix, t.Input)
 	trainable := trainableInits(sg)
-	rng := rand.New(rand.NewPCG(s.Seed+7, 11))
+	draw := rand.New(rand.NewPCG(rng.Stream(s.Seed, s.StudentStage(), rng.Init), 11))
 	for _, p := range trainable {
 		if s.StudentInit != "teacher" {
-			if err := sg.SetInit(p, reinit(sg, p, rng)); err != nil {
+			if err := sg.SetInit(p, reinit(sg, p, draw)); err != nil {
 				return err
 			}
 		}
@@ -320,8 +328,13 @@ func feaLoss(g *graph.Graph, feats [][2]string) string {
 }
 
 // StudentTrain builds stage two: frozen teacher and trainable student in
-// one graph, L_total = w_fea * L_fea + L_o.
+// one graph, L_total = w_fea * L_fea + L_o. A student with w_fea 0 does
+// not mimic: it trains on L_o alone and logs no l_fea term (the control,
+// see Spec.Control).
 func StudentTrain(s Spec, t *Teacher) (*Built, error) {
+	if s.Control && (s.WFea != 0 || s.Attention.Kind != nn.AttnNone) {
+		return nil, fmt.Errorf("internal error: the control trains on L_o alone, not with w_fea %g and attention %s", s.WFea, s.Attention.Kind)
+	}
 	a, err := s.assemble(t, true)
 	if err != nil {
 		return nil, err
@@ -329,8 +342,12 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 	g := a.g
 	targets := s.Net.Targets(g, s)
 	lo := s.Net.Loss(g, s, a.student, targets)
-	lf := feaLoss(g, a.feats)
-	total := g.Op(graph.OpAdd, []string{lo.Total, g.Op(graph.OpMul, []string{lf, g.Scalar(float32(s.WFea))}, nil)}, nil)
+	total, report, names := lo.Total, lo.Terms, lo.Names
+	if s.WFea != 0 {
+		lf := feaLoss(g, a.feats)
+		total = g.Op(graph.OpAdd, []string{lo.Total, g.Op(graph.OpMul, []string{lf, g.Scalar(float32(s.WFea))}, nil)}, nil)
+		report, names = append(slices.Clone(report), lf), append(slices.Clone(names), "l_fea")
+	}
 	trainable := append(slices.Clone(a.reg.Trainable), a.imported...)
 	if s.StudentInit == "teacher" && t.BuiltIn {
 		for _, p := range a.reg.Trainable {
@@ -352,7 +369,7 @@ func StudentTrain(s Spec, t *Teacher) (*Built, error) {
 		return nil, err
 	}
 	return &Built{Spec: &train.Spec{Graph: g, Batch: append([]string{a.input}, targets...), Loss: total,
-		Report: append(lo.Terms, lf), Trainable: trainable, States: a.reg.States()}, Terms: append(lo.Names, "l_fea")}, nil
+		Report: report, Trainable: trainable, States: a.reg.States()}, Terms: names}, nil
 }
 
 // StudentEval builds the evaluation graph with the trained student

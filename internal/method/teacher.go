@@ -16,6 +16,7 @@ import (
 	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/nn"
+	"github.com/fmam/fmam/internal/rng"
 )
 
 // Spec is what the graphs are built for.
@@ -33,7 +34,11 @@ type Spec struct {
 	Attention              nn.AttentionConfig
 	WFea                   float64
 	StudentInit            string
-	Mimic                  Mimic
+	// Control marks the control student: the student network trained on
+	// L_o alone (WFea 0, attention none) from the control's random streams
+	// (rng.Control), beside the student that mimics.
+	Control bool
+	Mimic   Mimic
 	// Memory switches on MNAD's memory module in the built-in MNAD, for
 	// teacher and student alike; other networks refuse it.
 	Memory bool
@@ -338,4 +343,13 @@ func FindBottleneck(g *graph.Graph, output string) string {
 // prefixed returns the teacher graph renamed for merging.
 func (t *Teacher) prefixed() *graph.Graph {
 	return t.Orig.Rename(TeacherPrefix, t.Input)
+}
+
+// StudentStage is the stage whose random streams the student of s draws
+// from: the control's or the student's.
+func (s Spec) StudentStage() rng.Stage {
+	if s.Control {
+		return rng.Control
+	}
+	return rng.Student
 }

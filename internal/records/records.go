@@ -28,9 +28,13 @@ type Record struct {
 	// Teacher marks the teacher's row, the reference of the unit's
 	// student-teacher differences; Headline the row whose number
 	// ablations compare (the student at lambda, or the teacher alone).
-	Teacher  bool     `json:"teacher"`
-	Headline bool     `json:"headline"`
-	Metrics  []Metric `json:"metrics"`
+	Teacher  bool `json:"teacher"`
+	Headline bool `json:"headline"`
+	// Control marks the control's rows: the student network trained on
+	// L_o alone beside the student (no taps of its own); like a
+	// student's, its differences are against the unit's teacher.
+	Control bool     `json:"control,omitempty"`
+	Metrics []Metric `json:"metrics"`
 }
 
 // Metric is one measured number, a fraction.
@@ -121,7 +125,7 @@ func WithMeanUnit(recs []Record) []Record {
 				break
 			}
 			if mean == nil {
-				mean = &Record{Unit: MeanUnit, Dataset: r.Dataset, Method: m, Taps: r.Taps, Teacher: r.Teacher, Headline: r.Headline}
+				mean = &Record{Unit: MeanUnit, Dataset: r.Dataset, Method: m, Taps: r.Taps, Teacher: r.Teacher, Headline: r.Headline, Control: r.Control}
 				for _, x := range r.Metrics {
 					mean.Metrics = append(mean.Metrics, NewMetric(x.Name, 0, x.Compare))
 				}

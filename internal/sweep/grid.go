@@ -228,7 +228,7 @@ type Teacher struct {
 // units that differ only in them share a teacher. The teacher's keys are
 // the rest, as CheckTeacherRun compares them and more (train.lr,
 // train.batch and seed shape the teacher too).
-var studentKeys = []string{"model.taps", "model.attention", "model.student_init", "model.w_fea", "train.student_steps", "eval"}
+var studentKeys = []string{"model.taps", "model.attention", "model.student_init", "model.w_fea", "train.student_steps", "train.control", "eval"}
 
 // StudentOnly reports whether a config key shapes only the student.
 func StudentOnly(key string) bool {

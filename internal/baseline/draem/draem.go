@@ -427,7 +427,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	var sMaps [][]float32
 	if !r.TeacherOnly {
 		var sr results.ImageResult
-		if sr, sMaps, err = res(title+"+"+strings.ToUpper(string(u.Cfg.Model.Attention.Kind)), st.Scores(), "student"); err != nil {
+		if sr, sMaps, err = res(imageStudentLabel(title, u.Cfg), st.Scores(), "student"); err != nil {
 			return nil, err
 		}
 		ev.Images = append(ev.Images, sr)
@@ -437,6 +437,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if r.TeacherOnly {
 		what = "teacher alone"
 	}
+	r.AddControl(ev)
 	tab, err := report.ImageTable(fmt.Sprintf("%s %s, %s: pixel AUROC, pixel AP, image AUROC, AUPRO (%%)", u.DatasetName(), cat, what), ev.Images)
 	if err != nil {
 		return nil, err
@@ -453,6 +454,15 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		return nil, err
 	}
 	return ev, mapPanels(u, st, truth, tMaps, sMaps)
+}
+
+// imageStudentLabel names an image student as the paper's Table 4 does
+// ("DRAEM+SCA"), and the control as every baseline does.
+func imageStudentLabel(title string, cfg *config.Config) string {
+	if baseline.IsControl(cfg) {
+		return baseline.StudentLabel(title, cfg)
+	}
+	return title + "+" + strings.ToUpper(string(cfg.Model.Attention.Kind))
 }
 
 // truth is the test set as the batcher decodes it: masks (checked against

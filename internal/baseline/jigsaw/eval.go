@@ -240,16 +240,17 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		if err != nil {
 			return nil, err
 		}
-		label := baseline.StudentLabel(title, string(u.Cfg.Model.Attention.Kind))
-		rows := []struct {
+		label := baseline.StudentLabel(title, u.Cfg)
+		type row struct {
 			name string
 			lam  float64
-		}{{label + " S_o = S_total (λ=0)", 0}, {label + " S_fea (λ=1)", 1}}
+		}
+		rows := []row{{label + " S_o = S_total (λ=0)", 0}}
+		if baseline.ShowSFea(u.Cfg) {
+			rows = append(rows, row{label + " S_fea (λ=1)", 1})
+		}
 		if l := r.Lambda; l != 0 && l != 1 {
-			rows = append(rows, struct {
-				name string
-				lam  float64
-			}{fmt.Sprintf("%s S_o+S_fea (λ=%g)", label, l), l})
+			rows = append(rows, row{fmt.Sprintf("%s S_o+S_fea (λ=%g)", label, l), l})
 		}
 		for i, row := range rows {
 			fs, auc, err := test.chain(srows, row.lam, p)
@@ -269,7 +270,8 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		what = "teacher alone"
 	}
 	ev.Video = res
-	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames, %d objects", ds, what, frames, len(trows)), res)
+	r.AddControl(ev)
+	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames, %d objects", ds, what, frames, len(trows)), ev.Video)
 	if err != nil {
 		return nil, err
 	}

@@ -493,12 +493,15 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		if err != nil {
 			return nil, err
 		}
-		label := baseline.StudentLabel(title, string(u.Cfg.Model.Attention.Kind))
+		label := baseline.StudentLabel(title, u.Cfg)
 		type row struct {
 			name string
 			lam  float64
 		}
-		rows := []row{{label + " S_o (λ=0)", 0}, {label + " S_fea (λ=1)", 1}}
+		rows := []row{{label + " S_o (λ=0)", 0}}
+		if baseline.ShowSFea(u.Cfg) {
+			rows = append(rows, row{label + " S_fea (λ=1)", 1})
+		}
 		if l := r.Lambda; l != 0 && l != 1 {
 			rows = append(rows, row{fmt.Sprintf("%s S_total (λ=%g)", label, l), l})
 		}
@@ -520,7 +523,8 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		what = "teacher alone"
 	}
 	ev.Video = res
-	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames, %d objects", name, what, frames, len(trows)), res)
+	r.AddControl(ev)
+	tab, err := report.VideoTable(fmt.Sprintf("Frame-level AUC (%%), %s, %s, %d frames, %d objects", name, what, frames, len(trows)), ev.Video)
 	if err != nil {
 		return nil, err
 	}
