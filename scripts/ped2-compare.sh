@@ -10,10 +10,12 @@ base=runs/ped2-compare-$preset
 "$fmam" train --config configs/ped2.yaml --preset "$preset" --run "$base/sca"
 "$fmam" eval --run "$base/sca" >/dev/null
 teacher=$base/sca/teacher/teacher.onnx
+# The students sharing the teacher share its control too (same seed, same
+# teacher): it is trained once, in the sca run.
 for attn in ca sa none; do
-  FMAM_MODEL_TEACHER=$teacher FMAM_MODEL_ATTENTION_KIND=$attn \
+  FMAM_MODEL_TEACHER=$teacher FMAM_MODEL_ATTENTION_KIND=$attn FMAM_TRAIN_CONTROL=false \
     "$fmam" train --config configs/ped2.yaml --preset "$preset" --run "$base/$attn"
-  FMAM_MODEL_TEACHER=$teacher FMAM_MODEL_ATTENTION_KIND=$attn \
+  FMAM_MODEL_TEACHER=$teacher FMAM_MODEL_ATTENTION_KIND=$attn FMAM_TRAIN_CONTROL=false \
     "$fmam" eval --config configs/ped2.yaml --preset "$preset" --run "$base/$attn" >/dev/null
 done
 for attn in sca ca sa none; do

@@ -19,9 +19,9 @@ export FMAM_DATA_OBJECTS_CACHE=$base/cubes-yolov3
 "$fmam" sweep-lambda --run "$base/sca" >/dev/null
 teacher=$base/sca/teacher/teacher.onnx
 for attn in ca none; do
-  FMAM_MODEL_TEACHER=$teacher FMAM_MODEL_ATTENTION_KIND=$attn \
+  FMAM_MODEL_TEACHER=$teacher FMAM_MODEL_ATTENTION_KIND=$attn FMAM_TRAIN_CONTROL=false \
     "$fmam" train --config $cfg --preset "$preset" --run "$base/$attn"
-  FMAM_MODEL_TEACHER=$teacher FMAM_MODEL_ATTENTION_KIND=$attn \
+  FMAM_MODEL_TEACHER=$teacher FMAM_MODEL_ATTENTION_KIND=$attn FMAM_TRAIN_CONTROL=false \
     "$fmam" eval --config $cfg --preset "$preset" --run "$base/$attn" >/dev/null
 done
 yolo=$((SECONDS - start))

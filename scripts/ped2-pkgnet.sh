@@ -13,7 +13,7 @@ out=results/ped2-pkgnet-$preset
 "$fmam" train --config configs/ped2-pkgnet.yaml --preset "$preset" --run "$base/sca"
 "$fmam" eval --run "$base/sca" >/dev/null
 for attn in ca none; do
-  FMAM_MODEL_ATTENTION_KIND=$attn FMAM_DATA_OBJECTS_CACHE="$base/sca/objects/cubes" \
+  FMAM_MODEL_ATTENTION_KIND=$attn FMAM_DATA_OBJECTS_CACHE="$base/sca/objects/cubes" FMAM_TRAIN_CONTROL=false \
     "$fmam" train --config configs/ped2-pkgnet.yaml --preset "$preset" --run "$base/$attn" --teacher-run "$base/sca"
   "$fmam" eval --run "$base/$attn" >/dev/null
 done

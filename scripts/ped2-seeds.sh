@@ -20,7 +20,8 @@ out=results/$name-$preset
 "$fmam" train --config "$config" --preset "$preset" --seeds "$seeds" --run "$base/sca"
 "$fmam" eval --run "$base/sca" >/dev/null
 for attn in ca none; do
-  FMAM_MODEL_TEACHER="$base/sca/seed-{seed}/teacher/teacher.onnx" FMAM_MODEL_ATTENTION_KIND=$attn \
+  # The sca run trains each seed's control, which these students share.
+  FMAM_MODEL_TEACHER="$base/sca/seed-{seed}/teacher/teacher.onnx" FMAM_MODEL_ATTENTION_KIND=$attn FMAM_TRAIN_CONTROL=false \
     "$fmam" train --config "$config" --preset "$preset" --seeds "$seeds" --run "$base/$attn"
   "$fmam" eval --run "$base/$attn" >/dev/null
 done
