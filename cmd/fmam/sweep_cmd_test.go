@@ -94,8 +94,8 @@ func serialGather(t *testing.T) (string, string) {
 	dir := t.TempDir()
 	g := writeGrid(t, dir)
 	out := runFmam(t, dir, "sweep", "--grid", g, "--dir", "serial")
-	if strings.Count(out, "teacher trained") != 2 || strings.Count(out, "student trained") != 4 {
-		t.Errorf("serial sweep: want 2 teachers and 4 students trained:\n%s", out)
+	if strings.Count(out, "teacher trained") != 2 || strings.Count(out, "student bottleneck trained") != 4 || strings.Count(out, "control (L_o only) trained") != 2 {
+		t.Errorf("serial sweep: want 2 teachers, 4 students and 2 controls (one per teacher) trained:\n%s", out)
 	}
 	runFmam(t, dir, "sweep", "gather", "--dir", "serial")
 	return readGather(t, filepath.Join(dir, "serial"))
@@ -140,8 +140,11 @@ func TestSweepShardsConcurrent(t *testing.T) {
 	if n := strings.Count(all, "teacher trained"); n != 2 {
 		t.Errorf("%d teacher stages trained over both shards, want 2 (one per seed):\n%s", n, all)
 	}
-	if n := strings.Count(all, "student trained"); n != 4 {
+	if n := strings.Count(all, "student bottleneck trained"); n != 4 {
 		t.Errorf("%d student stages trained, want 4:\n%s", n, all)
+	}
+	if n := strings.Count(all, "control (L_o only) trained"); n != 2 {
+		t.Errorf("%d control stages trained, want 2 (one per teacher):\n%s", n, all)
 	}
 	t.Logf("shards waited for a held teacher %d times", strings.Count(all, "waiting: another process holds this folder"))
 	st := runFmam(t, dir, "sweep", "status", "--dir", "sw")
@@ -156,7 +159,7 @@ func TestSweepShardsConcurrent(t *testing.T) {
 	}
 	// A rerun finds every unit done and trains nothing.
 	out := runFmam(t, dir, "sweep", "--dir", "sw")
-	if strings.Contains(out, "teacher trained") || strings.Contains(out, "student trained") || !strings.Contains(out, "unit already done") {
+	if strings.Contains(out, "teacher trained") || strings.Contains(out, "bottleneck trained") || !strings.Contains(out, "unit already done") {
 		t.Errorf("rerun trained again:\n%s", out)
 	}
 }

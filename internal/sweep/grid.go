@@ -245,6 +245,7 @@ func (p *Plan) Units(shareTeacher bool) []Unit {
 	}
 	short := shortKeys(p.Axes)
 	var out []Unit
+	controlled := map[string]bool{}
 	for i := range n {
 		u := Unit{Index: i}
 		var parts, tparts []string
@@ -294,11 +295,29 @@ func (p *Plan) Units(shareTeacher bool) []Unit {
 				name = "teacher"
 			}
 			u.Teacher = &Teacher{Name: name, Dir: filepath.Join(p.Dir, "teachers", name), Config: u.Config, Preset: u.Preset, Settings: tset}
+			// The control (the student network on L_o alone) depends on
+			// the teacher and on the keys below, not on the attention or
+			// w_fea the units vary: one unit of each such group trains
+			// it and shows its rows; the others switch it off.
+			group := name
+			for _, s := range u.Settings {
+				if slices.Contains(controlKeys, s.Key) {
+					group += "\x00" + s.Key + "=" + s.Value
+				}
+			}
+			if controlled[group] && !slices.ContainsFunc(u.Settings, func(s Setting) bool { return s.Key == "train.control" }) {
+				u.Settings = append(u.Settings, Setting{"train.control", "false"})
+			}
+			controlled[group] = true
 		}
 		out = append(out, u)
 	}
 	return out
 }
+
+// controlKeys shape the control besides its teacher: units sharing a
+// teacher and these values share one control.
+var controlKeys = []string{"model.taps", "model.student_init", "train.student_steps", "train.control"}
 
 // shortKeys are the axis labels of folder names: a key's last part
 // ("kind" for model.attention.kind) when no other axis ends the same, else
