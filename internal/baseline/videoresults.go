@@ -159,7 +159,11 @@ func rocPicture(path, title string, names []string, scorings [][]metrics.VideoSc
 		}
 		curves = append(curves, report.ROCCurve{Name: names[i], FPR: fpr, TPR: tpr, AUC: auc})
 	}
-	return report.WriteROCPlot(path, curves, report.PlotOptions{Title: title})
+	if err := report.WriteROCPlot(path, curves, report.PlotOptions{Title: title}); err != nil {
+		return err
+	}
+	// The curves themselves, for 'fmam compare' to overlay over runs.
+	return report.WriteROCCurves(strings.TrimSuffix(path, ".png")+".json", curves)
 }
 
 // scoreCurves draws, for the first n videos, the teacher's and the

@@ -1,12 +1,14 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
 	"math"
+	"os"
 
 	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/results"
@@ -353,4 +355,105 @@ func lambdaPlot(m LambdaMeasure, points []results.LambdaPoint, opt PlotOptions) 
 	}
 	p.Legend.Top = false
 	return p, opt, nil
+}
+
+// rocFile is the JSON form of ROC curves (AUC null when unknown).
+type rocFile struct {
+	Curves []rocEntry `json:"curves"`
+}
+
+type rocEntry struct {
+	Name string    `json:"name"`
+	AUC  *float64  `json:"auc"`
+	FPR  []float64 `json:"fpr"`
+	TPR  []float64 `json:"tpr"`
+}
+
+// WriteROCCurves saves ROC curves as JSON beside their picture, so that
+// pictures over several runs ('fmam compare') can redraw them. Curves are
+// thinned to what a 2000 px picture can show.
+func WriteROCCurves(path string, curves []ROCCurve) error {
+	var f rocFile
+	for _, c := range curves {
+		if len(c.FPR) != len(c.TPR) {
+			return fmt.Errorf("ROC curves %s: curve %q has %d FPR and %d TPR values", path, c.Name, len(c.FPR), len(c.TPR))
+		}
+		xys := make(plotter.XYs, len(c.FPR))
+		for j := range c.FPR {
+			xys[j] = plotter.XY{X: c.FPR[j], Y: c.TPR[j]}
+		}
+		xys = thinCurve(xys, 0.5/2000)
+		e := rocEntry{Name: c.Name}
+		if !math.IsNaN(c.AUC) {
+			a := c.AUC
+			e.AUC = &a
+		}
+		for _, q := range xys {
+			e.FPR = append(e.FPR, q.X)
+			e.TPR = append(e.TPR, q.Y)
+		}
+		f.Curves = append(f.Curves, e)
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("ROC curves %s: %w", path, err)
+	}
+	return atomicfile.Write(path, b)
+}
+
+// ReadROCCurves reads curves WriteROCCurves saved.
+func ReadROCCurves(path string) ([]ROCCurve, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f rocFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("ROC curves %s: %w", path, err)
+	}
+	var out []ROCCurve
+	for _, c := range f.Curves {
+		r := ROCCurve{Name: c.Name, FPR: c.FPR, TPR: c.TPR, AUC: math.NaN()}
+		if c.AUC != nil {
+			r.AUC = *c.AUC
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// LambdaCurve is one run's or method's measure against lambda, fractions.
+type LambdaCurve struct {
+	Name           string
+	Lambda, Values []float64
+}
+
+// WriteLambdaCurves draws several measures against lambda on one plot
+// (yLabel names the measure) and writes it to path as PNG (default 640 x
+// 420 pixels).
+func WriteLambdaCurves(path, yLabel string, curves []LambdaCurve, opt PlotOptions) error {
+	opt = opt.withDefaults(yLabel+" against λ", 640, 420)
+	if len(curves) == 0 {
+		return fmt.Errorf("lambda plot %s: no curves", path)
+	}
+	p := newPlot(opt.Title, "λ", yLabel+" (%)")
+	for i, c := range curves {
+		if len(c.Lambda) != len(c.Values) {
+			return fmt.Errorf("lambda plot %s: curve %q has %d lambdas and %d values", path, c.Name, len(c.Lambda), len(c.Values))
+		}
+		var xys plotter.XYs
+		for j, l := range c.Lambda {
+			if !math.IsNaN(c.Values[j]) {
+				xys = append(xys, plotter.XY{X: l, Y: 100 * c.Values[j]})
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		if err := addLine(p, c.Name, xys, i, true); err != nil {
+			return fmt.Errorf("lambda plot %s: %w", path, err)
+		}
+	}
+	p.Legend.Top = false
+	return savePlot(path, p, opt.Width, opt.Height)
 }
