@@ -51,7 +51,7 @@ func (o *compareOptions) run(ctx context.Context, s streams, _ *slog.Logger) err
 		return err
 	}
 	if o.out != "" {
-		fmt.Fprintf(w, "(%s.{md,csv,json,html})\n", filepath.Join(o.out, o.name))
+		fmt.Fprintf(w, "(%s.{md,csv,json,html} and %s-*)\n", filepath.Join(o.out, o.name), filepath.Join(o.out, o.name))
 	}
 	return nil
 }
@@ -72,8 +72,17 @@ seeds show mean ± std over seeds and the paired difference (t-test); a
 teacher row shared by several runs (same numbers on every seed) is shown
 once. Nothing is trained or scored.
 
---out DIR also writes DIR/<name>.md, .csv, .json and an HTML page with
-the table and the runs' pictures (ROC curves, map panels, loss curves).`,
+Runs of one task only: an image run and a video run share no metric. A
+run that mimics another run's teacher (model.teacher_run) shows that
+teacher run's training keys, so different teachers show as a difference.
+
+--out DIR also writes DIR/<name>.md, .csv, .json, the figures over all
+runs (<name>-roc.png: each run's headline ROC curve and each distinct
+teacher's, video runs; <name>-lambda.png: each run's lambda sweep, where
+'fmam sweep-lambda' made one) and an HTML page with the table, those
+figures and each run's pictures (ROC curves, map panels, loss curves)
+under a heading per category. The pictures are copied into
+DIR/<name>-pictures, so the folder can be moved or mailed on its own.`,
 		Example: `  fmam compare runs/ped2-compare-cpu-small/sca runs/ped2-compare-cpu-small/ca
   fmam compare runs/a runs/b --out results/a-vs-b
   fmam compare runs/a runs/b --json`,

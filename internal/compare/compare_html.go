@@ -96,8 +96,10 @@ func (c *Comparison) writeHTML(path string, figures []string) error {
 	}
 	dir := filepath.Dir(path)
 	base := strings.TrimSuffix(filepath.Base(path), ".html")
+	captions := map[string]string{"roc": "ROC curves of all runs (each distinct teacher once)", "lambda": "each run's headline measure against λ"}
 	for _, f := range figures {
-		page.Figures = append(page.Figures, withVectors(f, filepath.Base(f), strings.TrimPrefix(strings.TrimSuffix(filepath.Base(f), ".png"), base+"-")))
+		kind := strings.TrimPrefix(strings.TrimSuffix(filepath.Base(f), ".png"), base+"-")
+		page.Figures = append(page.Figures, withVectors(f, filepath.Base(f), captions[kind]))
 	}
 	pics := base + "-pictures"
 	for _, r := range c.Runs {
