@@ -9,13 +9,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fmam/fmam/internal/compare"
+	"github.com/fmam/fmam/internal/report"
 )
 
 // compareOptions are the options of 'fmam compare'.
 type compareOptions struct {
-	out, name string
-	asJSON    bool
-	runs      []string
+	out, name, format string
+	formats           []string
+	asJSON            bool
+	runs              []string
 }
 
 func (o *compareOptions) complete(_ *cobra.Command, args []string) error {
@@ -23,13 +25,20 @@ func (o *compareOptions) complete(_ *cobra.Command, args []string) error {
 	return nil
 }
 
-func (o *compareOptions) validate() error { return nil }
+func (o *compareOptions) validate() error {
+	var err error
+	if o.formats, err = report.ParseFormats(o.format); err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	return nil
+}
 
 func (o *compareOptions) run(ctx context.Context, s streams, _ *slog.Logger) error {
 	c, err := compare.Compare(ctx, o.runs)
 	if err != nil {
 		return err
 	}
+	c.Formats = o.formats
 	if o.out != "" {
 		if err := c.Write(o.out, o.name); err != nil {
 			return err
@@ -91,6 +100,7 @@ DIR/<name>-pictures, so the folder can be moved or mailed on its own.`,
 	}
 	cmd.Flags().StringVar(&o.out, "out", "", "also write the table and an HTML page into this folder")
 	cmd.Flags().StringVar(&o.name, "name", "compare", "base name of the files --out writes")
+	cmd.Flags().StringVar(&o.format, "format", "png", "figure formats --out writes, comma-separated: png (always), svg, pdf")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the table as JSON (every number its own field) instead of Markdown")
 	return cmd
 }

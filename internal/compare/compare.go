@@ -39,6 +39,10 @@ type Comparison struct {
 	Keys []string
 	// Runs are the run folders in the order given, with their pictures.
 	Runs []ComparedRun
+	// Formats are the forms Write draws its figures in beside PNG ("svg",
+	// "pdf"); the runs' own pictures are copied in whatever forms they
+	// have.
+	Formats []string
 }
 
 // ComparedRun is one run folder of a comparison.
@@ -56,7 +60,7 @@ type Picture struct {
 }
 
 // compareIgnored are configuration keys that do not change results.
-var compareIgnored = []string{"name", "device", "threads", "log_level", "ort_lib", "runs_dir"}
+var compareIgnored = []string{"name", "device", "threads", "log_level", "ort_lib", "runs_dir", "report.formats"}
 
 type comparedRun struct {
 	ComparedRun

@@ -54,7 +54,7 @@ func (c *Comparison) writeFigures(dir, base string) ([]string, error) {
 	}
 	if len(rocs) > 0 {
 		p := filepath.Join(dir, base+"-roc.png")
-		if err := report.WriteROCPlot(p, rocs, report.PlotOptions{Title: "Frame-level ROC, " + runList(c.Runs)}); err != nil {
+		if err := report.WriteROCPlot(p, rocs, report.PlotOptions{Title: "Frame-level ROC, " + runList(c.Runs), Formats: c.Formats}); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
@@ -80,7 +80,7 @@ func (c *Comparison) writeFigures(dir, base string) ([]string, error) {
 	}
 	if len(lams) > 0 {
 		p := filepath.Join(dir, base+"-lambda.png")
-		if err := report.WriteLambdaCurves(p, measure, lams, report.PlotOptions{Title: strings.ToUpper(measure[:1]) + measure[1:] + " against λ, " + runList(c.Runs)}); err != nil {
+		if err := report.WriteLambdaCurves(p, measure, lams, report.PlotOptions{Title: strings.ToUpper(measure[:1]) + measure[1:] + " against λ, " + runList(c.Runs), Formats: c.Formats}); err != nil {
 			return nil, err
 		}
 		out = append(out, p)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
-	"io"
 	"math"
 	"os"
 
@@ -28,6 +26,9 @@ const plotDPI = 96
 type PlotOptions struct {
 	Title         string
 	Width, Height int
+	// Formats are the forms written besides the PNG: "svg", "pdf" (see
+	// FigureFormats; "png" is always written).
+	Formats []string
 }
 
 func (o PlotOptions) withDefaults(title string, w, h int) PlotOptions {
@@ -65,28 +66,46 @@ func bandColor() color.RGBA { return color.RGBA{255, 205, 205, 255} }
 
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = yLabel
+	h := newSubHandler()
+	p.Title.TextStyle.Handler = h
+	p.X.Label.TextStyle.Handler = h
+	p.Y.Label.TextStyle.Handler = h
+	p.Legend.TextStyle.Handler = h
+	p.Title.Text = subscripts(title)
+	p.X.Label.Text = subscripts(xLabel)
+	p.Y.Label.Text = subscripts(yLabel)
 	return p
 }
 
-// renderPlot draws p on a white image of exactly w x h pixels. It also
-// returns the canvas drawn on, from which p.DataCanvas gives where data
+// renderPlot draws p as savePlot does, on a white image of w x h pixels
+// at plotDPI (printPixels of each at printDPI). It also returns the canvas
+// the plot was drawn on, from which p.DataCanvas gives where data
 // coordinates land.
 func renderPlot(p *plot.Plot, w, h int) (image.Image, draw.Canvas) {
-	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, w, h))), vgimg.UseDPI(plotDPI))
+	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, printPixels(w), printPixels(h)))), vgimg.UseDPI(printDPI))
 	dc := draw.New(c)
-	p.Draw(dc)
-	return c.Image(), dc
+	fillWhite(dc)
+	pc := drawWithLegendBelow(p, dc)
+	return c.Image(), pc
 }
 
-func savePlot(path string, p *plot.Plot, w, h int) error {
-	img, _ := renderPlot(p, w, h)
-	return atomicfile.WriteFunc(path, func(wr io.Writer) error { return png.Encode(wr, img) })
+func fillWhite(dc draw.Canvas) {
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+}
+
+// savePlot writes p as a w x h figure (pixels at plotDPI), its legend
+// under the data: path as PNG, and the formats opt names beside it.
+func savePlot(path string, p *plot.Plot, w, h int, formats []string) error {
+	return writeFigure(path, w, h, formats, func(dc draw.Canvas) { drawWithLegendBelow(p, dc) })
 }
 
 func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, points bool) error {
+	return addLineTo(p, &p.Legend, name, xys, i, points)
+}
+
+// addLineTo adds a series to p and its entry to leg.
+func addLineTo(p *plot.Plot, leg *plot.Legend, name string, xys plotter.XYs, i int, points bool) error {
 	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return fmt.Errorf("series %q: %w", name, err)
@@ -94,8 +113,9 @@ func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, points bool) err
 	l.Color = seriesColor(i)
 	l.Width = vg.Points(1.5)
 	p.Add(l)
+	name = subscripts(name)
 	if !points {
-		p.Legend.Add(name, l)
+		leg.Add(name, l)
 		return nil
 	}
 	s, err := plotter.NewScatter(xys)
@@ -105,7 +125,7 @@ func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, points bool) err
 	s.Color = seriesColor(i)
 	s.Shape = draw.CircleGlyph{}
 	p.Add(s)
-	p.Legend.Add(name, l, s)
+	leg.Add(name, l, s)
 	return nil
 }
 
@@ -126,7 +146,7 @@ func WriteROCPlot(path string, curves []ROCCurve, opt PlotOptions) error {
 	if err != nil {
 		return fmt.Errorf("ROC plot %s: %w", path, err)
 	}
-	return savePlot(path, p, opt.Width, opt.Height)
+	return savePlot(path, p, opt.Width, opt.Height, opt.Formats)
 }
 
 func rocPlot(curves []ROCCurve, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
@@ -165,7 +185,6 @@ func rocPlot(curves []ROCCurve, opt PlotOptions) (*plot.Plot, PlotOptions, error
 			return nil, opt, err
 		}
 	}
-	p.Legend.Top = false // bottom right, away from a good curve's knee
 	return p, opt, nil
 }
 
@@ -239,7 +258,7 @@ func WriteScorePlot(path string, v VideoScores, opt PlotOptions) error {
 	if err != nil {
 		return fmt.Errorf("score plot %s: %w", path, err)
 	}
-	return savePlot(path, p, opt.Width, opt.Height)
+	return savePlot(path, p, opt.Width, opt.Height, opt.Formats)
 }
 
 func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
@@ -255,24 +274,23 @@ func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) 
 		}
 		frames = max(frames, len(s.Scores))
 		for i, x := range s.Scores {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
+			if math.IsNaN(x) {
+				continue // no prediction (the first frames of a predictor)
+			}
+			if math.IsInf(x, 0) {
 				return nil, opt, fmt.Errorf("video %q: series %q frame %d: score %v is not finite", v.Video, s.Name, i, x)
 			}
 			lo, hi = min(lo, x), max(hi, x)
+		}
+		if math.IsInf(lo, 1) {
+			return nil, opt, fmt.Errorf("video %q: series %q has no frame with a score", v.Video, s.Name)
 		}
 	}
 	if lo == hi {
 		lo, hi = lo-0.5, hi+0.5
 	}
-	// Headroom for the legend, which gonum draws inside the data area: about
-	// 6% of the height per entry keeps it above the curves.
-	entries := len(v.Series)
-	if len(v.Anomalous) > 0 {
-		entries++
-	}
-	top := min(0.5, 0.05+0.06*float64(entries))
 	span := hi - lo
-	lo, hi = lo-0.05*span, lo+span/(1-top)
+	lo, hi = lo-0.05*span, hi+0.05*span
 
 	p := newPlot(opt.Title, "frame", "anomaly score")
 	for _, r := range v.Anomalous {
@@ -296,18 +314,42 @@ func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) 
 		p.Legend.Add("anomalous (ground truth)", band)
 	}
 	for i, s := range v.Series {
-		xys := make(plotter.XYs, len(s.Scores))
+		// Frames without a score (NaN) are left out: the line starts at
+		// the first frame with a prediction and breaks at any gap.
+		var runs []plotter.XYs
+		var cur plotter.XYs
 		for j, x := range s.Scores {
-			xys[j] = plotter.XY{X: float64(j), Y: x}
+			if math.IsNaN(x) {
+				if len(cur) > 0 {
+					runs = append(runs, cur)
+				}
+				cur = nil
+				continue
+			}
+			cur = append(cur, plotter.XY{X: float64(j), Y: x})
 		}
-		if err := addLine(p, s.Name, xys, i, false); err != nil {
-			return nil, opt, err
+		if len(cur) > 0 {
+			runs = append(runs, cur)
+		}
+		for k, xys := range runs {
+			if k == 0 {
+				if err := addLine(p, s.Name, xys, i, false); err != nil {
+					return nil, opt, err
+				}
+				continue
+			}
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return nil, opt, err
+			}
+			l.Color, l.Width = seriesColor(i), vg.Points(1.5)
+			p.Add(l)
 		}
 	}
 	// Fixed after Add, which would otherwise widen the axes to the bands.
 	p.X.Min, p.X.Max = -0.5, float64(frames)-0.5
 	p.Y.Min, p.Y.Max = lo, hi
-	p.Legend.Top = true
+	p.X.Tick.Marker = integerTicks{}
 	return p, opt, nil
 }
 
@@ -318,7 +360,7 @@ func WriteLambdaPlot(path string, m LambdaMeasure, points []results.LambdaPoint,
 	if err != nil {
 		return fmt.Errorf("lambda plot %s: %w", path, err)
 	}
-	return savePlot(path, p, opt.Width, opt.Height)
+	return savePlot(path, p, opt.Width, opt.Height, opt.Formats)
 }
 
 func lambdaPlot(m LambdaMeasure, points []results.LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
@@ -353,7 +395,6 @@ func lambdaPlot(m LambdaMeasure, points []results.LambdaPoint, opt PlotOptions) 
 			return nil, opt, err
 		}
 	}
-	p.Legend.Top = false
 	return p, opt, nil
 }
 
@@ -454,6 +495,5 @@ func WriteLambdaCurves(path, yLabel string, curves []LambdaCurve, opt PlotOption
 			return fmt.Errorf("lambda plot %s: %w", path, err)
 		}
 	}
-	p.Legend.Top = false
-	return savePlot(path, p, opt.Width, opt.Height)
+	return savePlot(path, p, opt.Width, opt.Height, opt.Formats)
 }

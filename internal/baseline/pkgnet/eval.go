@@ -532,10 +532,10 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	for _, vr := range res {
 		names = append(names, vr.Method)
 	}
-	if err := baseline.WriteROC(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+name, names, curves); err != nil {
+	if err := baseline.WriteROC(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+name, names, curves, u.Cfg.Report.Formats); err != nil {
 		return nil, err
 	}
-	if err := baseline.WriteScoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, student, curves[0], 0); err != nil {
+	if err := baseline.WriteScoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, student, curves[0], 0, u.Cfg.Report.Formats); err != nil {
 		return nil, err
 	}
 	return ev, nil
