@@ -74,6 +74,9 @@ func (o *metricsOptions) run(ctx context.Context, s streams, log *slog.Logger) e
 		return rawScoresFile(out, o.scores, o.column, o.runDir, lam, o.asJSON)
 	}
 	masks, skipUnmasked := o.masks, o.skipUnmasked
+	if st, err := os.Stat(o.maps); err != nil || !st.IsDir() {
+		return fmt.Errorf("--maps %s is not a folder of anomaly maps (fmam eval of an image run writes <run>/<category>/student/maps/student): %v", o.maps, err)
+	}
 	if masks == "" {
 		truth := filepath.Join(filepath.Dir(filepath.Clean(o.maps)), "truth")
 		if st, err := os.Stat(truth); err != nil || !st.IsDir() {

@@ -57,7 +57,12 @@ func (o *trainOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err 
 	if err := e.Train(ctx, o.st); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Out, "trained: %s\nnext: fmam eval --run %s\n", e.RunDir(), e.RunDir())
+	next := "fmam eval --run " + e.RunDir()
+	if o.st == experiment.StageTeacher {
+		// No student yet: eval would fail for the want of one.
+		next = fmt.Sprintf("fmam train --run %s --stage student (or fmam eval --run %s --teacher-only)", e.RunDir(), e.RunDir())
+	}
+	fmt.Fprintf(s.Out, "trained: %s\nnext: %s\n", e.RunDir(), next)
 	return nil
 }
 
