@@ -16,6 +16,7 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/progress"
 	"github.com/fmam/fmam/internal/report"
 )
 
@@ -86,7 +87,11 @@ func (f *factory) bind(cmd *cobra.Command) {
 		level = f.logLevel
 	}
 	f.setLevel(level)
-	f.log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: &f.level}))
+	errOut := cmd.ErrOrStderr()
+	if fl, ok := errOut.(*os.File); ok && term.IsTerminal(int(fl.Fd())) {
+		errOut = progress.ClearLine(errOut)
+	}
+	f.log = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: &f.level}))
 }
 
 // setLevel sets the logger's level; an unknown name means info.
@@ -190,9 +195,9 @@ func (f *factory) deviceOr(def ort.Device) (ort.Device, int, error) {
 	return dev, f.threads, nil
 }
 
-// progress is where progress bars go: stderr when it is a terminal, else
-// nowhere (the training loop then logs a line every train.DefaultLogEvery).
-func progress(errOut io.Writer) io.Writer {
+// barWriter is where progress bars go: stderr when it is a terminal, else
+// nowhere (long phases then log a line every so often instead).
+func barWriter(errOut io.Writer) io.Writer {
 	if f, ok := errOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return f
 	}
@@ -243,7 +248,7 @@ func (f *factory) openRun(_ context.Context, errOut io.Writer, r runRequest) (*e
 	if err != nil {
 		return nil, err
 	}
-	return experiment.Open(cfg, runDir, lib, log, progress(errOut))
+	return experiment.Open(cfg, runDir, lib, log, barWriter(errOut))
 }
 
 // streams are a command's outputs, as kubectl's IOStreams.

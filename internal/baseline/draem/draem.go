@@ -273,7 +273,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	// defect image has one (else there are no pixel metrics to redo).
 	withTruth := hasPixelTruth(ds)
 	var srows, trows []score.ImageRow
-	bar := baseline.NewBar(u.Progress, b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
+	bar := u.Bar(b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
 		if err != nil {
 			return err

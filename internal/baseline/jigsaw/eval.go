@@ -146,7 +146,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	layout := layoutFor(nc.Size)
 	in := sess.Input(0)
 	var buf []float32
-	bar := baseline.NewBar(u.Progress, total, "eval "+m.Stage.Dir)
+	bar := u.Bar(total, "eval "+m.Stage.Dir)
 	for _, v := range vs {
 		for start := 0; start < v.Len(); start += bs {
 			n := min(bs, v.Len()-start)

@@ -241,7 +241,7 @@ func (bl *Baseline) runModel(ctx context.Context, u *baseline.Unit, m baseline.E
 	in := sess.Input(0)
 	per := len(in) / bs
 	nc := bl.k + 1
-	bar := baseline.NewBar(u.Progress, total, label)
+	bar := u.Bar(total, label)
 	var buf []float32
 	for _, v := range vs {
 		for start := 0; start < v.Len(); start += bs {
