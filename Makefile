@@ -19,7 +19,7 @@ demo: setup build
 	$(BIN) run --run runs/demo
 
 ## test: set up and run every test; the summary lists skipped tests and ends "N passed, N failed, N skipped"
-## (under CI=true, or FMAM_REQUIRE=ort,shared,ffmpeg,python-onnx,slurm, a missing dependency fails its tests instead of skipping)
+## (under CI=true, or FMAM_REQUIRE=ort,shared,ffmpeg,python-onnx,slurm,chromium, a missing dependency fails its tests instead of skipping)
 test: setup
 	@mkdir -p bin
 	$(GO) build -o bin/testsum ./internal/testsum

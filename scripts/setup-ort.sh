@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the ONNX Runtime shared library that fmam loads, taken from the npm
-# package onnxruntime-node (no install scripts are run). Idempotent: a library
+# package onnxruntime-node (no install scripts are run). The package tarball is
+# fetched from the npm registry over HTTPS with curl (FMAM_NPM_REGISTRY, default
+# https://registry.npmjs.org), so Go and curl are all a machine needs; npm pack
+# is the fallback where curl is missing or fails (a proxy only npm is set up
+# for). Either way the tarball's checksum is checked. Idempotent: a library
 # already in the cache with the right checksum is left alone.
 #
 #   scripts/setup-ort.sh            # installs into ${FMAM_CACHE:-~/.cache/fmam}/ort/<version>/
@@ -25,6 +29,23 @@ declare -A SUMS=(
 want=${SUMS[$ORT_VERSION]:-}
 [ -n "$want" ] || { echo "setup-ort: no pinned checksum for onnxruntime-node@$ORT_VERSION" >&2; exit 1; }
 cache=${FMAM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fmam}
+registry=${FMAM_NPM_REGISTRY:-https://registry.npmjs.org}
+# fetch NAME VERSION DIR: puts the npm package's tarball NAME-VERSION.tgz into
+# DIR (unscoped packages), by HTTPS, else with npm pack.
+fetch() {
+  local name=$1 version=$2 dir=$3
+  local out="$dir/$name-$version.tgz"
+  if command -v curl >/dev/null; then
+    if curl -fsSL --proto '=https' --retry 3 -o "$out.part" "$registry/$name/-/$name-$version.tgz"; then
+      mv "$out.part" "$out"
+      return 0
+    fi
+    rm -f "$out.part"
+    echo "setup-ort: could not download $name@$version from $registry; trying npm" >&2
+  fi
+  command -v npm >/dev/null || { echo "setup-ort: curl (or npm) is needed to fetch $name@$version: apt-get install curl" >&2; exit 1; }
+  (cd "$dir" && npm pack --silent "$name@$version" >/dev/null)
+}
 dest="$cache/ort/$ORT_VERSION"
 lib="$dest/libonnxruntime.so.1"
 install_cuda() {
@@ -32,13 +53,13 @@ install_cuda() {
   # package com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 carries it. It
   # must sit beside libonnxruntime.so.1 of the same version.
   [ "$ORT_VERSION" = 1.29.0 ] || { echo "setup-ort: the pinned CUDA provider is for ORT 1.29.0" >&2; exit 1; }
-  local pkg=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+  local pkg=com.github.asus4.onnxruntime.linux-x64-gpu ver=0.4.9
   local integrity=sha512-FopIhNE/Ng+v2X65wVc9clPCBCvhvA53Hxo2U0Kf5fGdVsC7iCA+mZ0KLWggcQAj7TIZ6pNidR4AC10g74Xo6w==
   [ -f "$dest/libonnxruntime_providers_cuda.so" ] && [ -f "$dest/libonnxruntime_providers_shared.so" ] && return 0
   local t; t=$(mktemp -d)
-  echo "setup-ort: fetching $pkg (about 230 MB)" >&2
-  (cd "$t" && npm pack --silent "$pkg" >/dev/null)
-  local tgz; tgz=$(ls "$t"/*.tgz)
+  echo "setup-ort: fetching $pkg@$ver (about 230 MB)" >&2
+  fetch "$pkg" "$ver" "$t"
+  local tgz="$t/$pkg-$ver.tgz"
   local got; got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
   [ "$got" = "$integrity" ] || { echo "setup-ort: integrity mismatch for $tgz" >&2; rm -rf "$t"; exit 1; }
   tar -xzf "$tgz" -C "$t" package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so package/Plugins/Linux/x64/libonnxruntime_providers_shared.so
@@ -52,10 +73,9 @@ if [ -f "$lib" ] && [ -f "$dest/.tgz.sha256" ] && [ "$(cat "$dest/.tgz.sha256")"
   echo "$lib"
   exit 0
 fi
-command -v npm >/dev/null || { echo "setup-ort: npm is needed (apt-get install npm)" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "setup-ort: fetching onnxruntime-node@$ORT_VERSION from the npm registry" >&2
-(cd "$tmp" && npm pack --silent "onnxruntime-node@$ORT_VERSION" >/dev/null)
+fetch onnxruntime-node "$ORT_VERSION" "$tmp"
 tgz="$tmp/onnxruntime-node-$ORT_VERSION.tgz"
 got=$(sha256sum "$tgz" | cut -d' ' -f1)
 if [ "$got" != "$want" ]; then

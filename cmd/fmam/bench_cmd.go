@@ -55,7 +55,7 @@ func (o *benchOptions) run(ctx context.Context, s streams, _ *slog.Logger) error
 		fmt.Fprintln(out, string(b))
 		return nil
 	}
-	fmt.Fprintf(out, "%s width %g, %dx%d, batch %d, %d threads, %s\n", res.Model, res.Width, res.Size, res.Size, res.Batch, res.Threads, res.DeviceUsed)
+	fmt.Fprintf(out, "%s width %g, %dx%d, batch %d, %d threads, %s\n", res.Model, res.Width, res.Size, res.Size, res.Batch, res.ThreadsUsed, res.DeviceUsed)
 	fmt.Fprintf(out, "params         %d\ntrain step     %.1f ms (fastest %.1f)\ninference      %.1f ms / batch (fastest %.1f)\ntrain/infer    %.2f\npeak RSS       %.0f MB\ncompile        %.0f ms\n",
 		res.Params, res.TrainStepMS, res.TrainStepMinMS, res.InferBatchMS, res.InferBatchMinMS, res.Ratio, res.PeakRSSMB, res.CompileMS)
 	if cf := res.ConvFloor; cf != nil {
@@ -106,6 +106,7 @@ step that only faster conv kernels could shrink.`,
 	fl.BoolVar(&o.o.ConvFloor, "conv-floor", false, "also time each convolution alone, forward and with gradients")
 	fl.StringVar(&o.o.Profile, "profile", "", "write ONNX Runtime per-node profiles (Chrome trace JSON) with this file prefix")
 	o.o.Device = "cpu"
+	f.addRuntimeFlags(cmd.Flags())
 	return cmd
 }
 

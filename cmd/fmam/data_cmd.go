@@ -296,6 +296,7 @@ cpu). Progress goes to stderr.`,
 	fl.BoolVar(&o.fgUnion, "fg-union", false, "foreground: a pixel moves if either frame difference is large (default: both)")
 	_ = cmd.MarkFlagRequired("root")
 	_ = cmd.MarkFlagRequired("out")
+	f.addRuntimeFlags(cmd.Flags())
 	return cmd
 }
 

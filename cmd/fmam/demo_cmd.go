@@ -93,5 +93,6 @@ func newRunCmd(f *factory) *cobra.Command {
 	cmd.Flags().StringVar(&o.runDir, "run", "", "run folder (default runs/<config name>)")
 	cmd.Flags().StringVar(&o.grid, "grid", "", "lambda grid (default eval.grid of the config)")
 	addNewVersion(cmd, &o.newVersion)
+	f.addRunFlags(cmd)
 	return cmd
 }

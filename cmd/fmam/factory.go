@@ -16,6 +16,8 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/progress"
+	"github.com/fmam/fmam/internal/report"
 )
 
 // factory is the one place that resolves what commands share, as kubectl's
@@ -32,6 +34,7 @@ type factory struct {
 	seeds      string
 	logLevel   string
 	ortLib     string
+	format     string
 
 	// changed holds the root flags given on the command line, set by
 	// bind before a command runs.
@@ -42,15 +45,34 @@ type factory struct {
 	log   *slog.Logger
 }
 
-// addFlags binds the root flags.
-func (f *factory) addFlags(pf *pflag.FlagSet) {
+// addLogFlag binds the one flag every command has: --log-level.
+func (f *factory) addLogFlag(pf *pflag.FlagSet) {
+	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
+}
+
+// addRunFlags binds the flags of the commands that resolve an experiment
+// configuration (train, eval, sweep-lambda, ablate-layer, run): only they
+// show --config, --preset, --seed(s) and --format in their help.
+func (f *factory) addRunFlags(cmd *cobra.Command) {
+	pf := cmd.Flags()
 	pf.StringVar(&f.configFile, "config", "", "experiment YAML (default: the embedded demo)")
 	pf.StringVar(&f.preset, "preset", "", "named preset from the config, e.g. cpu-small")
-	pf.StringVar(&f.device, "device", "", "cpu, cuda or auto (default from config: auto)")
-	pf.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0: from config, else ONNX Runtime's choice)")
 	pf.Uint64Var(&f.seed, "seed", 0, "random seed (0: from config)")
 	pf.StringVar(&f.seeds, "seeds", "", "run every stage once per seed, e.g. 0,1,2, in seed-<k>/ sub-folders (train.seeds; default: one seed)")
-	pf.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
+	pf.StringVar(&f.format, "format", "", "figure formats, comma-separated: png (always), svg, pdf (report.formats; default png)")
+	f.addRuntimeFlags(pf)
+	registerCompletions(cmd)
+}
+
+// addRuntimeFlags binds the flags of the commands that open ONNX Runtime.
+func (f *factory) addRuntimeFlags(pf *pflag.FlagSet) {
+	pf.StringVar(&f.device, "device", "", "cpu, cuda or auto (default from config: auto)")
+	pf.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0: from config, else ONNX Runtime's choice)")
+	f.addOrtLibFlag(pf)
+}
+
+// addOrtLibFlag binds --ort-lib, for commands that load ONNX Runtime.
+func (f *factory) addOrtLibFlag(pf *pflag.FlagSet) {
 	pf.StringVar(&f.ortLib, "ort-lib", "", "path to libonnxruntime.so (also FMAM_ORT_LIB; default: the cache filled by 'make setup')")
 }
 
@@ -65,7 +87,11 @@ func (f *factory) bind(cmd *cobra.Command) {
 		level = f.logLevel
 	}
 	f.setLevel(level)
-	f.log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: &f.level}))
+	errOut := cmd.ErrOrStderr()
+	if fl, ok := errOut.(*os.File); ok && term.IsTerminal(int(fl.Fd())) {
+		errOut = progress.ClearLine(errOut)
+	}
+	f.log = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: &f.level}))
 }
 
 // setLevel sets the logger's level; an unknown name means info.
@@ -112,6 +138,13 @@ func (f *factory) config(extra map[string]any) (*config.Config, error) {
 	}
 	if f.changed["ort-lib"] {
 		over["ort_lib"] = f.ortLib
+	}
+	if f.changed["format"] {
+		formats, err := report.ParseFormats(f.format)
+		if err != nil {
+			return nil, fmt.Errorf("--format: %w", err)
+		}
+		over["report.formats"] = formats
 	}
 	for k, v := range extra {
 		over[k] = v
@@ -162,9 +195,9 @@ func (f *factory) deviceOr(def ort.Device) (ort.Device, int, error) {
 	return dev, f.threads, nil
 }
 
-// progress is where progress bars go: stderr when it is a terminal, else
-// nowhere (the training loop then logs a line every train.DefaultLogEvery).
-func progress(errOut io.Writer) io.Writer {
+// barWriter is where progress bars go: stderr when it is a terminal, else
+// nowhere (long phases then log a line every so often instead).
+func barWriter(errOut io.Writer) io.Writer {
 	if f, ok := errOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return f
 	}
@@ -215,7 +248,7 @@ func (f *factory) openRun(_ context.Context, errOut io.Writer, r runRequest) (*e
 	if err != nil {
 		return nil, err
 	}
-	return experiment.Open(cfg, runDir, lib, log, progress(errOut))
+	return experiment.Open(cfg, runDir, lib, log, barWriter(errOut))
 }
 
 // streams are a command's outputs, as kubectl's IOStreams.

@@ -6,9 +6,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -55,12 +57,15 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
   fmam sweep-lambda --run runs/demo --grid 0:1:0.05
   fmam ablate-layer --config configs/ped2.yaml --preset cpu-small
   fmam version`,
+		// fmam --version prints the first line of 'fmam version' (which
+		// also opens ONNX Runtime to name the library and providers).
+		Version:          fmt.Sprintf("%s (%s, %s/%s)", version, runtime.Version(), runtime.GOOS, runtime.GOARCH),
 		SilenceUsage:     true,
 		SilenceErrors:    true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) { f.bind(cmd) },
 	}
-	f.addFlags(root.PersistentFlags())
-	registerCompletions(root)
+	root.SetVersionTemplate("fmam {{.Version}}\n")
+	f.addLogFlag(root.PersistentFlags())
 	root.AddCommand(
 		newVersionCmd(f),
 		newTrainCmd(f),

@@ -94,3 +94,43 @@ func TestMetricsCommand(t *testing.T) {
 		t.Errorf("non-numeric score: %v", err)
 	}
 }
+
+// Each command's help shows the flags it uses and no others: the
+// configuration flags on the commands that resolve a configuration only.
+func TestHelpShowsOnlyUsedFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cmd        []string
+		has, lacks []string
+	}{
+		{[]string{"train"}, []string{"--config", "--preset", "--seeds", "--threads", "--format"}, nil},
+		{[]string{"compare"}, []string{"--out", "--format"}, []string{"--preset", "--seeds", "--threads", "--config"}},
+		{[]string{"metrics"}, []string{"--lambda"}, []string{"--preset", "--seeds", "--threads"}},
+		{[]string{"bench"}, []string{"--threads", "--device"}, []string{"--preset", "--seeds"}},
+		{[]string{"version"}, []string{"--ort-lib"}, []string{"--preset", "--threads"}},
+	} {
+		out, err := run(t, append(tc.cmd, "--help")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range tc.has {
+			if !strings.Contains(out, f) {
+				t.Errorf("%v --help lacks %s", tc.cmd, f)
+			}
+		}
+		for _, f := range tc.lacks {
+			if strings.Contains(out, f+" ") {
+				t.Errorf("%v --help shows %s, which it ignores", tc.cmd, f)
+			}
+		}
+	}
+	out, _ := run(t, "metrics", "--help")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "--lambda float") && strings.Count(line, "default") != 1 {
+			t.Errorf("metrics --lambda help gives %d defaults: %s", strings.Count(line, "default"), line)
+		}
+	}
+	out, err := run(t, "--version")
+	if err != nil || !strings.HasPrefix(out, "fmam "+version+" (") {
+		t.Errorf("fmam --version: %q, %v", out, err)
+	}
+}

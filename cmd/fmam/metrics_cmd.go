@@ -74,6 +74,9 @@ func (o *metricsOptions) run(ctx context.Context, s streams, log *slog.Logger) e
 		return rawScoresFile(out, o.scores, o.column, o.runDir, lam, o.asJSON)
 	}
 	masks, skipUnmasked := o.masks, o.skipUnmasked
+	if st, err := os.Stat(o.maps); err != nil || !st.IsDir() {
+		return fmt.Errorf("--maps %s is not a folder of anomaly maps (fmam eval of an image run writes <run>/<category>/student/maps/student): %v", o.maps, err)
+	}
 	if masks == "" {
 		truth := filepath.Join(filepath.Dir(filepath.Clean(o.maps)), "truth")
 		if st, err := os.Stat(truth); err != nil || !st.IsDir() {
@@ -149,7 +152,7 @@ A malformed row or an unpaired file is an error naming the file and line.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.scores, "scores", "", "scores CSV with columns id,score,label[,video], or a raw scores file of fmam")
 	fl.StringVar(&o.column, "score", "", "the score to evaluate: a column name (default score), or s_o, s_fea or total (default) for fmam's raw scores")
-	fl.Float64Var(&o.lambda, "lambda", 0.5, "fusion weight of S_fea for --score total (default: the run's eval.lambda)")
+	fl.Float64Var(&o.lambda, "lambda", 0, "fusion weight of S_fea for --score total, in [0, 1] (default: the run's eval.lambda)")
 	fl.StringVar(&o.runDir, "run", "", "run folder of a raw scores file (default: found above the file)")
 	fl.StringVar(&o.maps, "maps", "", "folder of float32 .npy anomaly maps")
 	fl.StringVar(&o.masks, "masks", "", "folder of PNG ground-truth masks (0/255); default with --maps: the run's maps/truth")

@@ -57,7 +57,12 @@ func (o *trainOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err 
 	if err := e.Train(ctx, o.st); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Out, "trained: %s\nnext: fmam eval --run %s\n", e.RunDir(), e.RunDir())
+	next := "fmam eval --run " + e.RunDir()
+	if o.st == experiment.StageTeacher {
+		// No student yet: eval would fail for the want of one.
+		next = fmt.Sprintf("fmam train --run %s --stage student (or fmam eval --run %s --teacher-only)", e.RunDir(), e.RunDir())
+	}
+	fmt.Fprintf(s.Out, "trained: %s\nnext: %s\n", e.RunDir(), next)
 	return nil
 }
 
@@ -88,6 +93,7 @@ checkpoint; the same command resumes. Finished stages are skipped.`,
 	cmd.Flags().IntVar(&o.studentSteps, "student-steps", 0, "override train.student_steps")
 	addNewVersion(cmd, &o.newVersion)
 	cmd.Flags().StringVar(&o.teacherRun, "teacher-run", "", "use the trained teacher of this run folder, in place (sets model.teacher_run)")
+	f.addRunFlags(cmd)
 	return cmd
 }
 
@@ -173,6 +179,7 @@ student and is always evaluated so.`,
 	cmd.Flags().Float64Var(&o.lambda, "lambda", 0, "fusion weight of S_fea in [0,1]: writes results-lambda-L.* (default: eval.lambda, results.*)")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the results as one JSON object instead of the Markdown table")
 	cmd.Flags().BoolVar(&o.teacherOnly, "teacher-only", false, "score the teacher alone (no student needed)")
+	f.addRunFlags(cmd)
 	return cmd
 }
 
@@ -240,6 +247,7 @@ func newSweepCmd(f *factory) *cobra.Command {
 	cmd.Flags().StringVar(&o.runDir, "run", "", "run folder (default runs/<config name>)")
 	cmd.Flags().StringVar(&o.grid, "grid", "0:1:0.05", "start:stop:step, a comma list, or one value")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the sweep as one JSON object instead of the Markdown tables")
+	f.addRunFlags(cmd)
 	return cmd
 }
 
@@ -295,5 +303,6 @@ pair, then all of them (for MNAD and DRAEM: the paper's Table 2 rows).`,
 	cmd.Flags().StringVar(&o.runDir, "run", "", "run folder (default runs/<config name>)")
 	cmd.Flags().StringVar(&o.taps, "taps", "", "comma-separated tap sets, taps joined by + (default: each tap, adjacent pairs, all)")
 	addNewVersion(cmd, &o.newVersion)
+	f.addRunFlags(cmd)
 	return cmd
 }

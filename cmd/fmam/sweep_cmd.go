@@ -31,6 +31,9 @@ type sweepBase struct {
 func (o *sweepBase) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.grid, "grid", "", "sweep file (axes: config keys to lists of values; see configs/sweeps/)")
 	cmd.Flags().StringVar(&o.dir, "dir", "", "sweep folder (default runs/sweeps/<name>; without --grid, the sweep it records)")
+	// The units are runs: --config, --preset, --seed, --device, --threads
+	// and --ort-lib mean what they mean for 'fmam run'.
+	o.f.addRunFlags(cmd)
 }
 
 func (o *sweepBase) validate() error {

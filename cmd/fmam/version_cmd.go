@@ -35,7 +35,7 @@ func (o *versionOptions) run(_ context.Context, s streams, _ *slog.Logger) error
 }
 
 func newVersionCmd(f *factory) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print fmam's version, the ONNX Runtime library and its execution providers",
 		Example: `  fmam version
@@ -43,4 +43,6 @@ func newVersionCmd(f *factory) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: f.runE(&versionOptions{f: f}),
 	}
+	f.addOrtLibFlag(cmd.Flags())
+	return cmd
 }

@@ -3,8 +3,10 @@ package baseline
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/report"
@@ -94,10 +96,10 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	for _, res := range rows {
 		names = append(names, res.Method)
 	}
-	if err := rocPicture(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves); err != nil {
+	if err := rocPicture(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves, u.Cfg.Report.Formats); err != nil {
 		return nil, err
 	}
-	if err := scoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, fused, tfused, r.Lambda); err != nil {
+	if err := scoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, fused, tfused, r.Lambda, u.Cfg.Report.Formats); err != nil {
 		return nil, err
 	}
 	return ev, nil
@@ -140,7 +142,7 @@ func pooled(vs []metrics.VideoScores) ([]float64, []bool) {
 
 // rocPicture draws the frame-level ROC curves of several scorings (each
 // already normalised and fused per video).
-func rocPicture(path, title string, names []string, scorings [][]metrics.VideoScores) error {
+func rocPicture(path, title string, names []string, scorings [][]metrics.VideoScores, formats []string) error {
 	var curves []report.ROCCurve
 	for i, vs := range scorings {
 		s, l := pooled(vs)
@@ -154,12 +156,16 @@ func rocPicture(path, title string, names []string, scorings [][]metrics.VideoSc
 		}
 		curves = append(curves, report.ROCCurve{Name: names[i], FPR: fpr, TPR: tpr, AUC: auc})
 	}
-	return report.WriteROCPlot(path, curves, report.PlotOptions{Title: title})
+	if err := report.WriteROCPlot(path, curves, report.PlotOptions{Title: title, Formats: formats}); err != nil {
+		return err
+	}
+	// The curves themselves, for 'fmam compare' to overlay over runs.
+	return report.WriteROCCurves(strings.TrimSuffix(path, ".png")+".json", curves)
 }
 
 // scoreCurves draws, for the first n videos, the teacher's and the
 // student's fused frame scores with the anomalous frames shaded.
-func scoreCurves(dir string, n int, student, teacher []metrics.VideoScores, lam float64) error {
+func scoreCurves(dir string, n int, student, teacher []metrics.VideoScores, lam float64, formats []string) error {
 	main := student
 	if main == nil {
 		main = teacher
@@ -175,27 +181,28 @@ func scoreCurves(dir string, n int, student, teacher []metrics.VideoScores, lam 
 		v := main[i]
 		var series []report.ScoreSeries
 		if i < len(teacher) {
-			series = append(series, report.ScoreSeries{Name: "teacher S_o", Scores: validOrZero(teacher[i])})
+			series = append(series, report.ScoreSeries{Name: "teacher S_o", Scores: validOrNaN(teacher[i])})
 		}
 		if student != nil {
-			series = append(series, report.ScoreSeries{Name: fmt.Sprintf("student λ=%g", lam), Scores: validOrZero(v)})
+			series = append(series, report.ScoreSeries{Name: fmt.Sprintf("student λ=%g", lam), Scores: validOrNaN(v)})
 		}
 		path := filepath.Join(dir, SafeName(v.Name)+".png")
 		if err := report.WriteScorePlot(path, report.VideoScores{Video: v.Name, Series: series, Anomalous: report.RangesFromLabels(v.Labels)},
-			report.PlotOptions{Title: "video " + v.Name}); err != nil {
+			report.PlotOptions{Title: "video " + v.Name, Formats: formats}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// validOrZero returns the scores with frames that have no prediction (the
-// first T of a T-frame predictor) drawn at 0.
-func validOrZero(v metrics.VideoScores) []float64 {
+// validOrNaN returns the scores with frames that have no prediction (the
+// first T of a T-frame predictor) as NaN, which score plots leave out
+// rather than draw as a score of 0.
+func validOrNaN(v metrics.VideoScores) []float64 {
 	out := make([]float64, len(v.Scores))
 	for i, s := range v.Scores {
 		if v.Valid != nil && !v.Valid[i] {
-			s = 0
+			s = math.NaN()
 		}
 		out[i] = s
 	}
@@ -205,13 +212,13 @@ func validOrZero(v metrics.VideoScores) []float64 {
 // WriteROC draws the frame-level ROC curves of several scorings, each
 // already normalised and fused per video, for baselines that make their
 // own frame scores.
-func WriteROC(path, title string, names []string, scorings [][]metrics.VideoScores) error {
-	return rocPicture(path, title, names, scorings)
+func WriteROC(path, title string, names []string, scorings [][]metrics.VideoScores, formats []string) error {
+	return rocPicture(path, title, names, scorings, formats)
 }
 
 // WriteScoreCurves draws the first n videos' teacher and student frame
 // scores (student, at lambda lam, may be nil) into dir, for baselines that
 // make their own frame scores.
-func WriteScoreCurves(dir string, n int, student, teacher []metrics.VideoScores, lam float64) error {
-	return scoreCurves(dir, n, student, teacher, lam)
+func WriteScoreCurves(dir string, n int, student, teacher []metrics.VideoScores, lam float64, formats []string) error {
+	return scoreCurves(dir, n, student, teacher, lam, formats)
 }

@@ -6,6 +6,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"syscall"
@@ -51,6 +52,9 @@ type Result struct {
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	CompileMS       float64 `json:"compile_ms"`
 	DeviceUsed      string  `json:"device_used"`
+	// ThreadsUsed is the intra-op thread count the session ran with:
+	// Threads, or ONNX Runtime's default (one per physical core) for 0.
+	ThreadsUsed int `json:"threads_used"`
 	// ConvFloor is set when Options.ConvFloor asks for it.
 	ConvFloor *ConvFloor `json:"conv_floor,omitempty"`
 }
@@ -162,7 +166,27 @@ func Run(ctx context.Context, rt *ort.Runtime, b method.Net, o Options) (*Result
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		res.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
 	}
+	res.ThreadsUsed = o.Threads
+	if res.ThreadsUsed <= 0 {
+		res.ThreadsUsed = ort.DefaultThreads()
+	}
+	res.round()
 	return res, nil
+}
+
+// round keeps what a timer on a shared machine can tell apart: times to
+// the microsecond, ratios to four digits, memory to 0.1 MB (JSON then
+// reads 337.984, not 337.98400000000004).
+func (r *Result) round() {
+	// Dividing by the inverse of the unit gives the double nearest the
+	// decimal, which multiplying by the unit need not.
+	at := func(v, unit float64) float64 { k := math.Round(1 / unit); return math.Round(v*k) / k }
+	r.TrainStepMS, r.InferBatchMS = at(r.TrainStepMS, 1e-3), at(r.InferBatchMS, 1e-3)
+	r.TrainStepMinMS, r.InferBatchMinMS = at(r.TrainStepMinMS, 1e-3), at(r.InferBatchMinMS, 1e-3)
+	r.CompileMS, r.Ratio, r.PeakRSSMB = at(r.CompileMS, 1e-3), at(r.Ratio, 1e-4), at(r.PeakRSSMB, 0.1)
+	if cf := r.ConvFloor; cf != nil {
+		cf.ForwardMS, cf.StepMS = at(cf.ForwardMS, 1e-3), at(cf.StepMS, 1e-3)
+	}
 }
 
 // timeRuns calls run warmup+steps times and returns the durations of the

@@ -39,17 +39,28 @@ type Comparison struct {
 	Keys []string
 	// Runs are the run folders in the order given, with their pictures.
 	Runs []ComparedRun
+	// Formats are the forms Write draws its figures in beside PNG ("svg",
+	// "pdf"); the runs' own pictures are copied in whatever forms they
+	// have.
+	Formats []string
 }
 
 // ComparedRun is one run folder of a comparison.
 type ComparedRun struct {
 	Dir, Name string
 	// Pictures are the PNG files of its evaluated stages that exist.
-	Pictures []string
+	Pictures []Picture
+	figures  figureFiles
+}
+
+// Picture is one PNG of a run folder: Path as found, Unit the image
+// category it shows ("" for a video run), Caption what it is.
+type Picture struct {
+	Path, Unit, Caption string
 }
 
 // compareIgnored are configuration keys that do not change results.
-var compareIgnored = []string{"name", "device", "threads", "log_level", "ort_lib", "runs_dir"}
+var compareIgnored = []string{"name", "device", "threads", "log_level", "ort_lib", "runs_dir", "report.formats"}
 
 type comparedRun struct {
 	ComparedRun
@@ -64,6 +75,20 @@ type comparedRun struct {
 func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("compare: no run folders")
+	}
+	// Image and video runs share no metric: refused before anything else
+	// is read.
+	var first config.Task
+	for i, d := range dirs {
+		cfg, err := config.LoadRecorded(baseline.Layout{Root: d}.Config())
+		if err != nil {
+			return nil, fmt.Errorf("compare %s: %w; is it a run folder written by 'fmam train'?", d, err)
+		}
+		if i == 0 {
+			first = cfg.Task
+		} else if cfg.Task != first {
+			return nil, fmt.Errorf("compare: %s is %s run and %s %s run; their metrics have nothing in common: compare runs of one task", dirs[0], withArticle(first), d, withArticle(cfg.Task))
+		}
 	}
 	var runs []*comparedRun
 	for _, d := range dirs {
@@ -102,6 +127,7 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 			s.Values = append(s.Values, nil)
 		}
 	}
+	cols = dropEmpty(rows, cols)
 	rows, shared := alignRows(rows, rowRun)
 	category := slices.ContainsFunc(rows, func(s *records.Series) bool { return s.Rec.Unit != "" })
 	head := []string{"Dataset"}
@@ -133,6 +159,9 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 		s.Keys = append(k, s.Rec.Method)
 	}
 	title := fmt.Sprintf("Comparison of %d runs", len(runs))
+	if len(runs) == 1 {
+		title = "Comparison of 1 run"
+	}
 	notes := []string{"Rows are aligned by data set and category; Run names the run folder, and the columns after it the configuration keys that differ between the runs (- where a run does not set the key)."}
 	if len(rows) != len(rowRun) {
 		notes = append(notes, "A teacher row listing several runs stands for identical teachers (same numbers on every seed), shown once.")
@@ -143,11 +172,85 @@ func Compare(ctx context.Context, dirs []string) (*Comparison, error) {
 			return nil, err
 		}
 		t.Notes = append(notes, t.Notes...)
-		c.Seed = t
+		c.Seed = dropEmptySeedColumns(t)
 		return c, nil
 	}
 	c.Plain = plainTable(title, head, rows, cols, notes)
 	return c, c.Plain.Validate()
+}
+
+// withArticle is a task's name after its indefinite article: "a video",
+// "an image".
+func withArticle(t config.Task) string {
+	if t != "" && strings.ContainsRune("aeiou", rune(t[0])) {
+		return "an " + string(t)
+	}
+	return "a " + string(t)
+}
+
+// dropEmpty leaves out the metrics that no row measures (pixel metrics of
+// runs without masks, smoothed ones without eval.sigma), trimming every
+// row's values to match.
+func dropEmpty(rows []*records.Series, cols []records.Column) []records.Column {
+	var keep []int
+	for j := range cols {
+		if slices.ContainsFunc(rows, func(s *records.Series) bool { return s.Values[j] != nil && !hasOnlyNaN(s.Values[j]) }) {
+			keep = append(keep, j)
+		}
+	}
+	if len(keep) == len(cols) {
+		return cols
+	}
+	// A row's Ref is another row of rows, so every row is trimmed once.
+	var out []records.Column
+	for _, j := range keep {
+		out = append(out, cols[j])
+	}
+	for _, s := range rows {
+		var v [][]float64
+		for _, j := range keep {
+			v = append(v, s.Values[j])
+		}
+		s.Values = v
+	}
+	return out
+}
+
+func hasOnlyNaN(x []float64) bool {
+	for _, v := range x {
+		if !math.IsNaN(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// dropEmptySeedColumns leaves out the difference columns no row has (a
+// comparison of teachers alone).
+func dropEmptySeedColumns(t report.SeedTable) report.SeedTable {
+	var keep []int
+	for j := range t.Columns {
+		if slices.ContainsFunc(t.Rows, func(r report.SeedRow) bool { return r.Cells[j].Summary.N > 0 || r.Cells[j].Diff.N > 0 }) {
+			keep = append(keep, j)
+		}
+	}
+	if len(keep) == len(t.Columns) {
+		return t
+	}
+	out := t
+	out.Columns = nil
+	for _, j := range keep {
+		out.Columns = append(out.Columns, t.Columns[j])
+	}
+	out.Rows = nil
+	for _, r := range t.Rows {
+		nr := report.SeedRow{Keys: r.Keys}
+		for _, j := range keep {
+			nr.Cells = append(nr.Cells, r.Cells[j])
+		}
+		out.Rows = append(out.Rows, nr)
+	}
+	return out
 }
 
 func orDash(s string) string {
@@ -186,6 +289,9 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 			}
 		}
 	}
+	if err := addTeacherKeys(r); err != nil {
+		return nil, fmt.Errorf("compare %s: %w", dir, err)
+	}
 	// A multi-seed run's seed folders are run folders of their own, each
 	// with the configuration of its seed.
 	layouts, cfgs, seeds := []baseline.Layout{l}, []*config.Config{cfg}, []uint64{cfg.Seed}
@@ -197,6 +303,7 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var allUnits []string
 	for i, sl := range layouts {
 		// The run's units as its stage folders name them: the one video
 		// data set (""), or every image category.
@@ -215,16 +322,63 @@ func loadCompared(ctx context.Context, dir string) (*comparedRun, error) {
 			recs = append(recs, rs...)
 		}
 		r.per = append(r.per, records.Seed{Seed: seeds[i], Records: records.WithMeanUnit(recs)})
+		if i == 0 {
+			allUnits = units
+		}
 		for _, u := range units {
 			st := sl.Student(u, cfg.Model.Taps, true)
-			for _, p := range []string{st.Picture("roc"), st.Picture("maps"), st.LossPlot(), sl.Teacher(u).LossPlot()} {
-				if _, err := os.Stat(p); err == nil {
+			for _, p := range []Picture{
+				{st.Picture("roc"), u, "student ROC"}, {st.Picture("lambda"), u, "student against λ"}, {st.Picture("maps"), u, "student maps"},
+				{st.LossPlot(), u, "student loss"}, {sl.Teacher(u).LossPlot(), u, "teacher loss"},
+			} {
+				if _, err := os.Stat(p.Path); err == nil {
+					if cfg.MultiSeed() {
+						p.Caption = fmt.Sprintf("seed %d, %s", seeds[i], p.Caption)
+					}
 					r.Pictures = append(r.Pictures, p)
 				}
 			}
 		}
 	}
+	// What the figures over runs redraw: a video run's ROC curves (of its
+	// first seed), and its lambda sweep, over seeds or categories where
+	// it has several.
+	if len(allUnits) == 1 && allUnits[0] == "" {
+		r.figures.roc = firstExisting(strings.TrimSuffix(layouts[0].Student("", cfg.Model.Taps, true).Picture("roc"), ".png") + ".json")
+	}
+	lam := []string{l.Table("", "lambda") + ".json"}
+	if len(allUnits) == 1 && !cfg.MultiSeed() {
+		lam = append(lam, l.Student(allUnits[0], cfg.Model.Taps, true).Table("lambda")+".json")
+	}
+	r.figures.lambda = firstExisting(lam...)
 	return r, nil
+}
+
+// addTeacherKeys fills in the keys a run that mimics another run's teacher
+// (model.teacher_run) leaves out of its config.yaml with that teacher
+// run's own values, so that two runs whose teachers were trained
+// differently differ in those keys. A run with an imported ONNX teacher
+// keeps them out: nothing recorded says how that teacher was made.
+func addTeacherKeys(r *comparedRun) error {
+	tr := r.cfg.Model.TeacherRun
+	if tr == "" {
+		return nil
+	}
+	path := baseline.Layout{Root: tr}.Config()
+	y, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("teacher run: %w", err)
+	}
+	flat, err := flatConfig(y)
+	if err != nil {
+		return fmt.Errorf("teacher run %s: %w", path, err)
+	}
+	for k, v := range flat {
+		if _, has := r.flat[k]; !has && r.cfg.Unused(k) {
+			r.flat[k] = v
+		}
+	}
+	return nil
 }
 
 func inUnit(unit string, err error) error {
@@ -271,8 +425,9 @@ func flatConfig(y []byte) (map[string]string, error) {
 
 // differingKeys lists, sorted, the configuration keys whose values differ
 // between runs (a key one run lacks differs from any value), leaving out
-// of the comparison the runs for which a key is unused (the teacher
-// settings of a run that imports its teacher).
+// of the comparison the runs for which a key is unused and unknown (the
+// teacher settings of a run that imports an ONNX teacher; a run that
+// mimics another run's teacher has that run's, see addTeacherKeys).
 func differingKeys(runs []*comparedRun) []string {
 	all := map[string]bool{}
 	for _, r := range runs {
@@ -287,10 +442,10 @@ func differingKeys(runs []*comparedRun) []string {
 		}
 		var seen []string
 		for _, r := range runs {
-			if r.cfg.Unused(k) {
+			v, has := r.flat[k]
+			if !has && r.cfg.Unused(k) {
 				continue
 			}
-			v, has := r.flat[k]
 			if !has {
 				v = "\x00" // absent: differs from any value
 			}
@@ -385,16 +540,22 @@ func plainTable(title string, head []string, rows []*records.Series, cols []reco
 	for _, c := range cols {
 		t.Columns = append(t.Columns, c.Name)
 	}
-	for _, c := range cols {
-		if c.Compare {
-			t.Columns = append(t.Columns, "Δ "+c.Name)
-		}
-	}
 	one := func(v []float64) float64 {
 		if v == nil {
 			return math.NaN()
 		}
 		return v[0]
+	}
+	// A difference column appears when some student row has one (not in
+	// a comparison of teachers alone).
+	var diffs []int
+	for j, c := range cols {
+		if c.Compare && slices.ContainsFunc(rows, func(s *records.Series) bool {
+			return s.Ref != nil && !math.IsNaN(one(s.Values[j])) && !math.IsNaN(one(s.Ref.Values[j]))
+		}) {
+			t.Columns = append(t.Columns, "Δ "+c.Name)
+			diffs = append(diffs, j)
+		}
 	}
 	for _, s := range rows {
 		var row []report.Cell
@@ -404,15 +565,12 @@ func plainTable(title string, head []string, rows []*records.Series, cols []reco
 		for j := range cols {
 			row = append(row, report.Num(100*one(s.Values[j]), 1))
 		}
-		for j, c := range cols {
-			if !c.Compare {
-				continue
-			}
+		for _, j := range diffs {
 			d := math.NaN()
 			if s.Ref != nil {
 				d = one(s.Values[j]) - one(s.Ref.Values[j])
 			}
-			row = append(row, report.Num(100*d, 1))
+			row = append(row, report.Diff(100*d, 1))
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -450,5 +608,9 @@ func (c *Comparison) Write(dir, base string) error {
 	if err != nil {
 		return err
 	}
-	return c.writeHTML(filepath.Join(dir, base+".html"))
+	figs, err := c.writeFigures(dir, base)
+	if err != nil {
+		return err
+	}
+	return c.writeHTML(filepath.Join(dir, base+".html"), figs)
 }

@@ -1,8 +1,11 @@
 package compare_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -42,7 +45,13 @@ func fakeRun(t *testing.T, dir string, over map[string]any, teacher, student [2]
   "metrics": [{"name": "micro AUC", "value": %v, "compare": true}, {"name": "macro AUC", "value": %v, "compare": false}]},
  {"unit": "", "dataset": "synth-video", "method": "MNAD+FM (λ=0.5)", "taps": "bottleneck", "teacher": false, "headline": true,
   "metrics": [{"name": "micro AUC", "value": %v, "compare": true}, {"name": "macro AUC", "value": null, "compare": false}]}]}`
-	b := fmt.Sprintf(rec, teacher[0], teacher[1], student[0])
+	js := func(v float64) string {
+		if math.IsNaN(v) {
+			return "null"
+		}
+		return fmt.Sprint(v)
+	}
+	b := fmt.Sprintf(rec, js(teacher[0]), js(teacher[1]), js(student[0]))
 	if err := atomicfile.Write(filepath.Join(dir, "student", "records.json"), []byte(b)); err != nil {
 		t.Fatal(err)
 	}
@@ -98,4 +107,121 @@ func TestCompareSingleSeedRuns(t *testing.T) {
 	if _, err := compare.Compare(context.Background(), []string{a, b}); err == nil || !strings.Contains(err.Error(), "fmam eval") {
 		t.Errorf("missing records: %v", err)
 	}
+}
+
+// A run mimicking another run's teacher shows that teacher run's own
+// training keys: two runs whose teachers trained for 300 and 600 steps
+// differ in train.teacher_steps.
+func TestCompareTeacherRunKeys(t *testing.T) {
+	root := t.TempDir()
+	t1, t2 := filepath.Join(root, "t300"), filepath.Join(root, "t600")
+	fakeRun(t, t1, map[string]any{"train.teacher_steps": 300}, [2]float64{0.8, 0.7}, [2]float64{0.85, 0})
+	fakeRun(t, t2, map[string]any{"train.teacher_steps": 600}, [2]float64{0.8, 0.7}, [2]float64{0.85, 0})
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	fakeRun(t, a, map[string]any{"model.teacher_run": t1}, [2]float64{0.8, 0.7}, [2]float64{0.85, 0})
+	fakeRun(t, b, map[string]any{"model.teacher_run": t2}, [2]float64{0.81, 0.7}, [2]float64{0.85, 0})
+	c, err := compare.Compare(context.Background(), []string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Keys, ","); got != "model.teacher_run,train.teacher_steps" {
+		t.Fatalf("differing keys %s, want the teacher runs and their teacher steps", got)
+	}
+	col := slicesIndex(c.Plain.Columns, "train.teacher_steps")
+	if got := c.Plain.Rows[len(c.Plain.Rows)-1][col].String(); got != "600" {
+		t.Errorf("run b's train.teacher_steps %q, want its teacher run's 600", got)
+	}
+}
+
+func slicesIndex(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// One run: "1 run", a signed Δ, no column that no row fills (the macro
+// AUC of a comparison whose rows all lack it), and the figures over runs
+// and every picture copied beside the page.
+func TestCompareOneRunTableAndPage(t *testing.T) {
+	root := t.TempDir()
+	a := filepath.Join(root, "a")
+	fakeRun(t, a, nil, [2]float64{0.8, math.NaN()}, [2]float64{0.85, 0})
+	st := filepath.Join(a, "student")
+	roc := `{"curves": [{"name": "teacher", "auc": 0.8, "fpr": [0, 0.5, 1], "tpr": [0, 0.8, 1]},
+ {"name": "student", "auc": 0.85, "fpr": [0, 0.4, 1], "tpr": [0, 0.9, 1]}]}`
+	lam := `{"title": "l", "columns": ["lambda", "micro AUC"], "rows": [{"lambda": 0, "micro AUC": 80}, {"lambda": 1, "micro AUC": 70}]}`
+	for name, body := range map[string]string{"roc.json": roc, "lambda.json": lam} {
+		if err := atomicfile.Write(filepath.Join(st, name), []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	png := tinyPNG(t)
+	if err := atomicfile.Write(filepath.Join(st, "roc.png"), png); err != nil {
+		t.Fatal(err)
+	}
+	c, err := compare.Compare(context.Background(), []string{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := c.Plain
+	if tab.Title != "Comparison of 1 run" {
+		t.Errorf("title %q", tab.Title)
+	}
+	if slicesIndex(tab.Columns, "macro AUC") >= 0 {
+		t.Errorf("columns %v keep macro AUC, which no row has", tab.Columns)
+	}
+	d := slicesIndex(tab.Columns, "Δ micro AUC")
+	if d < 0 || tab.Rows[1][d].String() != "+5.0" {
+		t.Errorf("columns %v, student row %v: want a signed Δ of +5.0", tab.Columns, tab.Rows[1])
+	}
+	out := filepath.Join(root, "out")
+	if err := c.Write(out, "cmp"); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "cmp.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"cmp-roc.png", "cmp-lambda.png", "cmp-pictures/a/student/roc.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+		if !strings.Contains(string(page), `src="`+f+`"`) {
+			t.Errorf("the page does not show %s", f)
+		}
+	}
+	if strings.Contains(string(page), "..") {
+		t.Errorf("the page links outside its folder")
+	}
+}
+
+// An image run and a video run have no metric in common.
+func TestCompareRefusesImageWithVideo(t *testing.T) {
+	root := t.TempDir()
+	v, im := filepath.Join(root, "v"), filepath.Join(root, "im")
+	fakeRun(t, v, nil, [2]float64{0.8, 0.7}, [2]float64{0.85, 0})
+	cfg, err := config.Load("", []byte("name: x\ntask: image\ndata: {kind: synth-mvtec, size: 64}\nmodel: {arch: draem}\n"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, _ := cfg.YAML()
+	if err := atomicfile.Write(filepath.Join(im, "config.yaml"), y); err != nil {
+		t.Fatal(err)
+	}
+	_, err = compare.Compare(context.Background(), []string{v, im})
+	if err == nil || !strings.Contains(err.Error(), "a video run") || !strings.Contains(err.Error(), "an image run") {
+		t.Errorf("image with video: %v", err)
+	}
+}
+
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 4, 3))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -37,6 +37,8 @@ type Config struct {
 	Model Model `mapstructure:"model" yaml:"model"`
 	Train Train `mapstructure:"train" yaml:"train"`
 	Eval  Eval  `mapstructure:"eval" yaml:"eval"`
+	// Report shapes the pictures: formats beside PNG (svg, pdf).
+	Report Report `mapstructure:"report" yaml:"report"`
 
 	// Presets are named overrides merged on top with --preset.
 	Presets map[string]any `mapstructure:"presets" yaml:"presets,omitempty"`
@@ -46,6 +48,13 @@ type Config struct {
 	paths    map[string]writtenPath
 	warnings []string
 	preset   string
+}
+
+// Report is how pictures are written.
+type Report struct {
+	// Formats are the files each figure is written as: png (always),
+	// svg and pdf (vector, for papers).
+	Formats []string `mapstructure:"formats" yaml:"formats"`
 }
 
 // Task is the kind of data a run works on; each baseline solves one.
@@ -177,7 +186,8 @@ func Defaults() map[string]any {
 			"optim":            optimDefaults(),
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
 			"checkpoint_every": 100, "seeds": []uint64{}},
-		"eval": map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6},
+		"eval":   map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6},
+		"report": map[string]any{"formats": []string{"png"}},
 	}
 }
 
@@ -321,6 +331,11 @@ func (c *Config) Validate() error {
 	case "cpu", "cuda", "auto":
 	default:
 		bad("device %q: use cpu, cuda or auto", c.Device)
+	}
+	for _, f := range c.Report.Formats {
+		if f != "png" && f != "svg" && f != "pdf" {
+			bad("report.formats: %q is not png, svg or pdf", f)
+		}
 	}
 	if c.Threads < 0 {
 		bad("threads %d must be >= 0 (0 lets ONNX Runtime choose)", c.Threads)

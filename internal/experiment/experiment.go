@@ -248,7 +248,7 @@ func (e *Env) runTraining(ctx context.Context, u *baseline.Unit, st baseline.Sta
 	}
 	if steps > 0 {
 		// A picture of the log for the user; training stands without it.
-		if err := report.WriteLossPlot(st.Log(), st.LossPlot(), report.PlotOptions{Title: "training, " + label}); err != nil {
+		if err := report.WriteLossPlot(st.Log(), st.LossPlot(), report.PlotOptions{Title: "training, " + label, Formats: e.Cfg.Report.Formats}); err != nil {
 			e.Log.Warn("no loss plot", "err", err)
 		}
 	}

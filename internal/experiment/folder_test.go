@@ -181,10 +181,11 @@ eval: {batch: 8, pictures: 2}
 	if err != nil {
 		t.Fatal(err)
 	}
-	const margin, title, tile = 6, 16, 64
+	// 64 px images are shown at 192 px, under a label line and the titles.
+	const margin, title, tile = 6, 16, 192
 	x := margin + tile + margin + 2 // inside tile 1 (truth), off its text
 	for row, wantNote := range []bool{true, false} {
-		y := row*(tile+title+2*margin) + margin + title + 2
+		y := row*(tile+2*title+2*margin) + margin + 2*title + 2
 		r, g, b, _ := img.At(x, y).RGBA()
 		isNote := r>>8 == report.NoteGray && g>>8 == report.NoteGray && b>>8 == report.NoteGray
 		if isNote != wantNote {

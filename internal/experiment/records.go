@@ -28,6 +28,7 @@ func evalRecords(u *baseline.Unit, ev *baseline.Eval, taps []string) []records.R
 	for i, r := range ev.Images {
 		add(i, len(ev.Images), r.Method, []records.Metric{
 			metric("P-AUROC", r.PixelAUROC, true), metric("P-AP", r.PixelAP, false), metric("I-AUROC", r.ImageAUROC, true),
+			metric("AUPRO", r.AUPRO, false),
 			metric("P-AUROC"+sigma, r.PixelAUROCSigma, false), metric("P-AP"+sigma, r.PixelAPSigma, false),
 		})
 	}

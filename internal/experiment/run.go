@@ -203,7 +203,7 @@ func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 		if u.Name != "" {
 			name += " " + u.Name
 		}
-		if err := writeSweep(st, name, m, pts); err != nil {
+		if err := writeSweep(st, name, m, pts, e.Cfg.Report.Formats); err != nil {
 			return nil, err
 		}
 		files = append(files, st.Table("lambda")+".md")
@@ -223,7 +223,7 @@ func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
 	return &SweepResult{Files: files, Points: all, Units: names}, nil
 }
 
-func writeSweep(st baseline.Stage, dataset string, m report.LambdaMeasure, pts []results.LambdaPoint) error {
+func writeSweep(st baseline.Stage, dataset string, m report.LambdaMeasure, pts []results.LambdaPoint, formats []string) error {
 	t, err := report.LambdaTable(fmt.Sprintf("%s (%%) against lambda, %s", capitalize(m.What), dataset), m, pts)
 	if err != nil {
 		return err
@@ -231,7 +231,7 @@ func writeSweep(st baseline.Stage, dataset string, m report.LambdaMeasure, pts [
 	if err := report.WriteAll(st.Dir, "lambda", t); err != nil {
 		return err
 	}
-	return report.WriteLambdaPlot(st.Picture("lambda"), m, pts, report.PlotOptions{Title: capitalize(m.What) + " against λ, " + dataset})
+	return report.WriteLambdaPlot(st.Picture("lambda"), m, pts, report.PlotOptions{Title: capitalize(m.What) + " against λ, " + dataset, Formats: formats})
 }
 
 func capitalize(s string) string {

@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/results"
@@ -61,8 +62,21 @@ func bestLambda(pts []results.LambdaPoint) (results.LambdaPoint, bool) {
 	return best, len(pts) > 0
 }
 
+// soName says what a video baseline's S_o is, from its teacher row's
+// method: MNAD's is a prediction error, Jigsaw-VAD's a puzzle score.
+func soName(teacherMethod string) string {
+	switch {
+	case strings.HasPrefix(teacherMethod, "MNAD"):
+		return "the prediction error S_o"
+	case strings.HasPrefix(teacherMethod, "Jigsaw"):
+		return "the puzzle score S_o"
+	}
+	return "the detector's own score S_o"
+}
+
 func videoSummary(ev *baseline.Eval, pts []results.LambdaPoint) []string {
 	teacher, so, fea, fused := ev.Video[0], ev.Video[1], ev.Video[2], ev.Video[3]
+	own := soName(teacher.Method)
 	rows := []results.VideoResult{teacher, so, fea, fused}
 	best := rows[0]
 	for _, r := range rows[1:] {
@@ -84,9 +98,9 @@ func videoSummary(ev *baseline.Eval, pts []results.LambdaPoint) []string {
 		out = append(out, fmt.Sprintf("Why: S_o and S_fea miss different frames, so the fusion beats both (%+.1f points over S_o, %+.1f over S_fea).",
 			100*(fused.MicroAUC-so.MicroAUC), 100*(fused.MicroAUC-fea.MicroAUC)))
 	case fea.MicroAUC > so.MicroAUC+clearGain:
-		out = append(out, fmt.Sprintf("Why: S_fea separates the anomalous frames better than the prediction error S_o (%+.1f points); the fusion lands between them.", 100*(fea.MicroAUC-so.MicroAUC)))
+		out = append(out, fmt.Sprintf("Why: S_fea separates the anomalous frames better than %s (%+.1f points); the fusion lands between them.", own, 100*(fea.MicroAUC-so.MicroAUC)))
 	default:
-		out = append(out, fmt.Sprintf("Why: the prediction error S_o carries the detection; S_fea (%s) adds little to it here.", pct(fea.MicroAUC)))
+		out = append(out, fmt.Sprintf("Why: %s carries the detection; S_fea (%s) adds little to it here.", own, pct(fea.MicroAUC)))
 	}
 	if d := so.MicroAUC - teacher.MicroAUC; math.Abs(d) >= clearGain {
 		word := "above"

@@ -138,3 +138,17 @@ func TestSummaryWithControl(t *testing.T) {
 		}
 	}
 }
+
+// Jigsaw-VAD's S_o is a puzzle score, not a prediction error.
+func TestSummaryNamesJigsawScore(t *testing.T) {
+	ev := &baseline.Eval{Video: []results.VideoResult{
+		{Method: "Jigsaw (teacher)", MicroAUC: 0.9},
+		{Method: "Jigsaw+FM+SCA S_o (λ=0)", MicroAUC: 0.9},
+		{Method: "Jigsaw+FM+SCA S_fea (λ=1)", MicroAUC: 0.7},
+		{Method: "Jigsaw+FM+SCA (λ=0.5)", MicroAUC: 0.85},
+	}}
+	got := strings.Join(Summary(ev, nil), " ")
+	if !strings.Contains(got, "the puzzle score S_o carries the detection") || strings.Contains(got, "prediction error") {
+		t.Errorf("summary %q", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -88,6 +89,10 @@ type Runtime struct {
 	Version string
 	closed  bool
 }
+
+// ErrNoCUDAProvider means the CUDA provider library is not installed
+// beside ONNX Runtime: the usual CPU-only machine, not a failure.
+var ErrNoCUDAProvider = errors.New("no CUDA provider installed")
 
 // cudaWarning keeps device auto's fallback to the CPU to one warning per
 // process, however many runtimes and sessions it opens.
@@ -189,7 +194,7 @@ func (r *Runtime) appendCUDA(so *ortgo.SessionOptions) error {
 	// its own error to stderr before returning one.
 	for _, lib := range []string{r.CUDAProviderPath(), filepath.Join(filepath.Dir(r.LibPath), "libonnxruntime_providers_shared.so")} {
 		if _, err := os.Stat(lib); err != nil {
-			return fmt.Errorf("CUDA provider library %s is missing: run 'scripts/setup-ort.sh --cuda' (CUDA 13 machines)", lib)
+			return fmt.Errorf("%w: %s is missing: run 'scripts/setup-ort.sh --cuda' (CUDA 13 machines)", ErrNoCUDAProvider, lib)
 		}
 	}
 	co, err := ortgo.NewCUDAProviderOptions()
@@ -259,7 +264,16 @@ func (r *Runtime) NewSession(model []byte, inputs, outputs []string, opt Options
 	case Auto:
 		if err := r.appendCUDA(so); err != nil {
 			if opt.Logger != nil {
-				cudaWarning.Do(func() { opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err) })
+				// Said once: at info level where no CUDA provider is
+				// installed (a CPU machine), as a warning where one is
+				// installed and fails.
+				cudaWarning.Do(func() {
+					if errors.Is(err, ErrNoCUDAProvider) {
+						opt.Logger.Info("no CUDA provider installed, running on the CPU")
+						return
+					}
+					opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err)
+				})
 			}
 		} else {
 			dev = CUDA
@@ -381,4 +395,32 @@ func DestroyAll(ts ...*Tensor) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultThreads is the intra-op thread count ONNX Runtime chooses when
+// Options.Threads is 0: one per physical core, read from /proc/cpuinfo
+// (the number of logical CPUs where that cannot be read).
+func DefaultThreads() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	cores := map[[2]string]bool{}
+	var phys string
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "physical id":
+			phys = strings.TrimSpace(v)
+		case "core id":
+			cores[[2]string{phys, strings.TrimSpace(v)}] = true
+		}
+	}
+	if len(cores) == 0 {
+		return runtime.NumCPU()
+	}
+	return len(cores)
 }

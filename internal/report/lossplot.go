@@ -3,13 +3,10 @@ package report
 import (
 	"fmt"
 	"image"
-	"image/png"
-	"io"
 	"math"
 	"slices"
 	"strconv"
 
-	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/trainlog"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -32,8 +29,7 @@ func WriteLossPlot(logPath, pngPath string, opt PlotOptions) error {
 	if err != nil {
 		return fmt.Errorf("loss plot %s from %s: %w", pngPath, logPath, err)
 	}
-	img, _ := renderStack(ps, opt.Width, opt.Height)
-	return atomicfile.WriteFunc(pngPath, func(w io.Writer) error { return png.Encode(w, img) })
+	return writeFigure(pngPath, opt.Width, opt.Height, opt.Formats, func(dc draw.Canvas) { drawStack(ps, dc) })
 }
 
 // lossPlots builds the panels of a loss plot, top to bottom.
@@ -53,26 +49,31 @@ func lossPlots(tl *trainlog.Log, opt PlotOptions) ([]*plot.Plot, PlotOptions, er
 		}
 	}
 	opt = opt.withDefaults("training loss", 800, 300*panels)
+	// One legend for every term, drawn under the panels (see drawStack);
+	// the last panel carries it.
+	leg := plot.NewLegend()
+	leg.TextStyle.Handler = newSubHandler()
 	var ps []*plot.Plot
 	if len(pos) > 0 {
-		p, err := termPlot(tl, pos, "loss (log scale)", true, opt.Width)
+		p, err := termPlot(tl, &leg, pos, "loss (log scale)", true, opt.Width)
 		if err != nil {
 			return nil, opt, err
 		}
 		ps = append(ps, p)
 	}
 	if len(other) > 0 {
-		p, err := termPlot(tl, other, "loss (values ≤ 0: linear)", false, opt.Width)
+		p, err := termPlot(tl, &leg, other, "loss (values ≤ 0: linear)", false, opt.Width)
 		if err != nil {
 			return nil, opt, err
 		}
 		ps = append(ps, p)
 	}
 	lr := newPlot("", "step", "learning rate")
-	if err := addStepLine(lr, "learning rate", tl.Steps, tl.LR, 0, opt.Width); err != nil {
+	var none plot.Legend // the axis label names the one series
+	if err := addStepLine(lr, &none, "learning rate", tl.Steps, tl.LR, 0, opt.Width); err != nil {
 		return nil, opt, err
 	}
-	lr.Legend = plot.NewLegend() // the axis label names the one series
+	lr.Legend = leg
 	if v := tl.LR[0]; slices.Min(tl.LR) == slices.Max(tl.LR) && v > 0 {
 		// A constant rate would get gonum's ±1 range, far wider than it.
 		lr.Y.Min, lr.Y.Max = 0, 2*v
@@ -81,22 +82,22 @@ func lossPlots(tl *trainlog.Log, opt PlotOptions) ([]*plot.Plot, PlotOptions, er
 	ps[0].Title.Text = opt.Title
 	for _, p := range ps {
 		p.X.Min, p.X.Max = tl.Steps[0], tl.Steps[len(tl.Steps)-1]
+		p.X.Tick.Marker = integerTicks{}
 	}
 	return ps, opt, nil
 }
 
 // termPlot draws the loss terms listed in which; a term keeps the colour of
 // its column index in every panel.
-func termPlot(tl *trainlog.Log, which []int, yLabel string, logY bool, width int) (*plot.Plot, error) {
+func termPlot(tl *trainlog.Log, leg *plot.Legend, which []int, yLabel string, logY bool, width int) (*plot.Plot, error) {
 	p := newPlot("", "", yLabel)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, i := range which {
-		if err := addStepLine(p, tl.Terms[i], tl.Steps, tl.Values[i], i, width); err != nil {
+		if err := addStepLine(p, leg, tl.Terms[i], tl.Steps, tl.Values[i], i, width); err != nil {
 			return nil, err
 		}
 		lo, hi = min(lo, slices.Min(tl.Values[i])), max(hi, slices.Max(tl.Values[i]))
 	}
-	p.Legend.Top = true
 	if !logY {
 		return p, nil
 	}
@@ -134,13 +135,13 @@ func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // addStepLine adds one series; short logs get a marker per point so that a
 // single step still shows.
-func addStepLine(p *plot.Plot, name string, steps, ys []float64, colour, width int) error {
+func addStepLine(p *plot.Plot, leg *plot.Legend, name string, steps, ys []float64, colour, width int) error {
 	xys := make(plotter.XYs, len(steps))
 	for k := range steps {
 		xys[k] = plotter.XY{X: steps[k], Y: ys[k]}
 	}
 	xys = envelope(xys, width)
-	return addLine(p, name, xys, colour, len(xys) <= 20)
+	return addLineTo(p, leg, name, xys, colour, len(xys) <= 20)
 }
 
 // envelope keeps, of a long series, the lowest and highest point of each of
@@ -170,11 +171,29 @@ func envelope(xys plotter.XYs, buckets int) plotter.XYs {
 	return out
 }
 
-// renderStack draws plots one above the other on a white w x h image, their
-// data areas aligned, and returns the image and each plot's canvas.
+// renderStack draws plots as WriteLossPlot does, on a white image of w x h
+// pixels at plotDPI (printPixels of each at printDPI), and returns the
+// image and each plot's canvas.
 func renderStack(ps []*plot.Plot, w, h int) (image.Image, []draw.Canvas) {
-	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, w, h))), vgimg.UseDPI(plotDPI))
+	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, printPixels(w), printPixels(h)))), vgimg.UseDPI(printDPI))
 	dc := draw.New(c)
+	fillWhite(dc)
+	return c.Image(), drawStack(ps, dc)
+}
+
+// drawStack draws plots one above the other, their data areas aligned, and
+// the legends of all of them in one strip under the last (a loss term
+// keeps its colour in every panel, so one legend names them all). It
+// returns each plot's canvas.
+func drawStack(ps []*plot.Plot, dc draw.Canvas) []draw.Canvas {
+	last := ps[len(ps)-1]
+	leg := last.Legend
+	last.Legend = plot.NewLegend()
+	defer func() { last.Legend = leg }()
+	if h := legendStrip(leg, dc); h > 0 {
+		drawLegend(leg, dc, h)
+		dc = draw.Crop(dc, 0, 0, h, 0)
+	}
 	grid := make([][]*plot.Plot, len(ps))
 	for i, p := range ps {
 		grid[i] = []*plot.Plot{p}
@@ -186,5 +205,5 @@ func renderStack(ps []*plot.Plot, w, h int) (image.Image, []draw.Canvas) {
 		p.Draw(canvases[i][0])
 		out[i] = canvases[i][0]
 	}
-	return c.Image(), out
+	return out
 }

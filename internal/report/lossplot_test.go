@@ -63,8 +63,8 @@ func TestWriteLossPlot(t *testing.T) {
 	pixel := func(panel int, x, y float64) (int, int) {
 		da := ps[panel].DataCanvas(canvases[panel])
 		trX, trY := ps[panel].Transforms(&da)
-		const perPoint = float64(plotDPI) / 72
-		return int(float64(trX(x)) * perPoint), opt.Height - int(float64(trY(y))*perPoint)
+		const perPoint = float64(printDPI) / 72
+		return int(float64(trX(x)) * perPoint), printPixels(opt.Height) - int(float64(trY(y))*perPoint)
 	}
 	// On a log axis 10 sits half way between 1 and 100.
 	_, y1 := pixel(0, 1, 1)

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"strconv"
 
 	"github.com/fmam/fmam/internal/atomicfile"
 	"golang.org/x/image/draw"
@@ -120,6 +121,13 @@ type Panel struct {
 	Colormap              Colormap
 	// Alpha is the opacity of the colour map in overlay tiles; zero means 0.5.
 	Alpha float64
+	// Label is a line above the row (which image it is, its score); ""
+	// leaves no room for one.
+	Label string
+	// Bar, when set, adds a colour bar after the tiles from Bar.Lo (bottom)
+	// to Bar.Hi (top), labelled with both: the scale of the heat tiles
+	// drawn with that Range.
+	Bar *Range
 }
 
 // Panel geometry in pixels: margin around and between tiles, and the strip
@@ -167,12 +175,18 @@ func WritePanels(path string, rows ...Panel) error {
 }
 
 // tileRect returns where tile i of a panel with tiles of tw x th pixels is
-// drawn.
-func tileRect(i, tw, th int) image.Rectangle {
+// drawn, top is the height of the label strip above the titles.
+func tileRect(i, tw, th, top int) image.Rectangle {
 	x := panelMargin + i*(tw+panelMargin)
-	y := panelMargin + titleStrip
+	y := panelMargin + top + titleStrip
 	return image.Rect(x, y, x+tw, y+th)
 }
+
+// Colour bar geometry: the bar's width, and room for its labels.
+const (
+	barWidth  = 14
+	barLabels = 8 * 7 // eight characters of basicfont
+)
 
 func (p Panel) render() (*image.RGBA, error) {
 	if len(p.Tiles) == 0 {
@@ -199,14 +213,55 @@ func (p Panel) render() (*image.RGBA, error) {
 		return nil, fmt.Errorf("overlay alpha %v is outside [0, 1]", p.Alpha)
 	}
 	n := len(p.Tiles)
-	out := image.NewRGBA(image.Rect(0, 0, n*tw+(n+1)*panelMargin, th+titleStrip+2*panelMargin))
+	top := 0
+	if p.Label != "" {
+		top = titleStrip
+	}
+	w := n*tw + (n+1)*panelMargin
+	if p.Bar != nil {
+		if !(p.Bar.Hi > p.Bar.Lo) {
+			return nil, fmt.Errorf("colour bar range [%v, %v] is empty", p.Bar.Lo, p.Bar.Hi)
+		}
+		w += barWidth + 4 + barLabels + panelMargin
+	}
+	out := image.NewRGBA(image.Rect(0, 0, w, th+top+titleStrip+2*panelMargin))
 	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
+	if p.Label != "" {
+		drawText(out, p.Label, panelMargin, panelMargin+titleStrip-3, w-2*panelMargin)
+	}
 	for i, t := range p.Tiles {
-		r := tileRect(i, tw, th)
+		r := tileRect(i, tw, th, top)
 		t.draw(out, r, p.Colormap, alpha)
 		drawTitle(out, t.title, r)
 	}
+	if p.Bar != nil {
+		r := tileRect(n, tw, th, top)
+		r.Max.X = r.Min.X + barWidth
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			c := p.Colormap.At(float64(r.Max.Y-1-y) / float64(max(1, r.Dy()-1)))
+			for x := r.Min.X; x < r.Max.X; x++ {
+				out.SetRGBA(x, y, c)
+			}
+		}
+		lx := r.Max.X + 4
+		drawText(out, barValue(p.Bar.Hi), lx, r.Min.Y+10, barLabels)
+		drawText(out, barValue(p.Bar.Lo), lx, r.Max.Y, barLabels)
+	}
 	return out, nil
+}
+
+// barValue is a colour bar's label: four significant digits.
+func barValue(v float32) string { return strconv.FormatFloat(float64(v), 'g', 4, 32) }
+
+// drawText writes s with its baseline at (x, y), cut short to width.
+func drawText(dst *image.RGBA, s string, x, y, width int) {
+	d := font.Drawer{Dst: dst, Src: image.Black, Face: basicfont.Face7x13}
+	runes := []rune(s)
+	for len(runes) > 0 && d.MeasureString(string(runes)).Ceil() > width {
+		runes = runes[:len(runes)-1]
+	}
+	d.Dot = fixed.P(x, y)
+	d.DrawString(string(runes))
 }
 
 func (t Tile) size() (w, h int) {

@@ -110,7 +110,7 @@ func TestRenderPanels(t *testing.T) {
 		t.Fatalf("panel is %v, want %v", got, want)
 	}
 	at := func(tile, x, y int) color.RGBA {
-		r := tileRect(tile, 32, 32)
+		r := tileRect(tile, 32, 32, 0)
 		return out.RGBAAt(r.Min.X+x, r.Min.Y+y)
 	}
 	tests := []struct {
@@ -146,7 +146,7 @@ func TestRenderPanels(t *testing.T) {
 		t.Error("resized map shows no intermediate colours; was it coloured before resizing?")
 	}
 	// Titles are drawn in black in the strip above each tile.
-	r := tileRect(0, 32, 32)
+	r := tileRect(0, 32, 32, 0)
 	dark := 0
 	for y := r.Min.Y - titleStrip; y < r.Min.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
@@ -170,7 +170,7 @@ func TestPanelSizing(t *testing.T) {
 	if got, want := out.Bounds().Size(), image.Pt(2*50+3*6, 20+16+12); got != want {
 		t.Errorf("fixed tile size: panel is %v, want %v", got, want)
 	}
-	if got := out.RGBAAt(tileRect(1, 50, 20).Max.X-1, tileRect(1, 50, 20).Min.Y); got != Viridis.At(1) {
+	if got := out.RGBAAt(tileRect(1, 50, 20, 0).Max.X-1, tileRect(1, 50, 20, 0).Min.Y); got != Viridis.At(1) {
 		t.Errorf("viridis panel: high corner = %v, want %v", got, Viridis.At(1))
 	}
 
@@ -225,7 +225,7 @@ func TestNoteTile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := tileRect(0, 64, 64)
+	r := tileRect(0, 64, 64, 0)
 	bg := color.RGBA{NoteGray, NoteGray, NoteGray, 255}
 	for _, p := range []image.Point{r.Min, {r.Max.X - 1, r.Min.Y}, {r.Min.X, r.Max.Y - 1}, {r.Max.X - 1, r.Max.Y - 1}} {
 		if c := out.RGBAAt(p.X, p.Y); c != bg {
@@ -253,5 +253,44 @@ func TestNoteTile(t *testing.T) {
 	}
 	if _, err := RenderPanels(Panel{Tiles: []Tile{NoteTile("t", "x", 0, 5)}}); err == nil {
 		t.Error("a 0x5 note tile was accepted")
+	}
+}
+
+// A labelled row with a colour bar: the label strip above the titles, the
+// bar after the tiles running from the colour of Lo at the bottom to Hi's.
+func TestPanelLabelAndBar(t *testing.T) {
+	m := Map{Data: []float32{0, 1, 2, 3}, H: 2, W: 2}
+	r := JointRange(m)
+	p := Panel{Tiles: []Tile{HeatTile("map", m, r)}, TileWidth: 40, TileHeight: 40, Label: "bottle / crack / 003.png", Bar: &r}
+	out, err := RenderPanels(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := image.Pt(40+2*panelMargin+barWidth+4+barLabels+panelMargin, 40+2*titleStrip+2*panelMargin)
+	if got := out.Bounds().Size(); got != want {
+		t.Fatalf("size %v, want %v", got, want)
+	}
+	bar := tileRect(1, 40, 40, titleStrip)
+	if got := out.RGBAAt(bar.Min.X+2, bar.Max.Y-1); got != p.Colormap.At(0) {
+		t.Errorf("bar bottom %v, want the colour of Lo %v", got, p.Colormap.At(0))
+	}
+	if got := out.RGBAAt(bar.Min.X+2, bar.Min.Y); got != p.Colormap.At(1) {
+		t.Errorf("bar top %v, want the colour of Hi %v", got, p.Colormap.At(1))
+	}
+	dark := 0
+	for x := 0; x < out.Bounds().Dx(); x++ {
+		for y := panelMargin; y < panelMargin+titleStrip; y++ {
+			if c := out.RGBAAt(x, y); c.R < 100 {
+				dark++
+			}
+		}
+	}
+	if dark < 50 {
+		t.Errorf("label strip has %d dark pixels; label missing?", dark)
+	}
+	bad := p
+	bad.Bar = &Range{1, 1}
+	if _, err := RenderPanels(bad); err == nil {
+		t.Error("an empty colour bar range was accepted")
 	}
 }

@@ -1,12 +1,12 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
-	"io"
 	"math"
+	"os"
 
 	"github.com/fmam/fmam/internal/atomicfile"
 	"github.com/fmam/fmam/internal/results"
@@ -26,6 +26,9 @@ const plotDPI = 96
 type PlotOptions struct {
 	Title         string
 	Width, Height int
+	// Formats are the forms written besides the PNG: "svg", "pdf" (see
+	// FigureFormats; "png" is always written).
+	Formats []string
 }
 
 func (o PlotOptions) withDefaults(title string, w, h int) PlotOptions {
@@ -63,28 +66,46 @@ func bandColor() color.RGBA { return color.RGBA{255, 205, 205, 255} }
 
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = yLabel
+	h := newSubHandler()
+	p.Title.TextStyle.Handler = h
+	p.X.Label.TextStyle.Handler = h
+	p.Y.Label.TextStyle.Handler = h
+	p.Legend.TextStyle.Handler = h
+	p.Title.Text = subscripts(title)
+	p.X.Label.Text = subscripts(xLabel)
+	p.Y.Label.Text = subscripts(yLabel)
 	return p
 }
 
-// renderPlot draws p on a white image of exactly w x h pixels. It also
-// returns the canvas drawn on, from which p.DataCanvas gives where data
+// renderPlot draws p as savePlot does, on a white image of w x h pixels
+// at plotDPI (printPixels of each at printDPI). It also returns the canvas
+// the plot was drawn on, from which p.DataCanvas gives where data
 // coordinates land.
 func renderPlot(p *plot.Plot, w, h int) (image.Image, draw.Canvas) {
-	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, w, h))), vgimg.UseDPI(plotDPI))
+	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, printPixels(w), printPixels(h)))), vgimg.UseDPI(printDPI))
 	dc := draw.New(c)
-	p.Draw(dc)
-	return c.Image(), dc
+	fillWhite(dc)
+	pc := drawWithLegendBelow(p, dc)
+	return c.Image(), pc
 }
 
-func savePlot(path string, p *plot.Plot, w, h int) error {
-	img, _ := renderPlot(p, w, h)
-	return atomicfile.WriteFunc(path, func(wr io.Writer) error { return png.Encode(wr, img) })
+func fillWhite(dc draw.Canvas) {
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+}
+
+// savePlot writes p as a w x h figure (pixels at plotDPI), its legend
+// under the data: path as PNG, and the formats opt names beside it.
+func savePlot(path string, p *plot.Plot, w, h int, formats []string) error {
+	return writeFigure(path, w, h, formats, func(dc draw.Canvas) { drawWithLegendBelow(p, dc) })
 }
 
 func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, points bool) error {
+	return addLineTo(p, &p.Legend, name, xys, i, points)
+}
+
+// addLineTo adds a series to p and its entry to leg.
+func addLineTo(p *plot.Plot, leg *plot.Legend, name string, xys plotter.XYs, i int, points bool) error {
 	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return fmt.Errorf("series %q: %w", name, err)
@@ -92,8 +113,9 @@ func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, points bool) err
 	l.Color = seriesColor(i)
 	l.Width = vg.Points(1.5)
 	p.Add(l)
+	name = subscripts(name)
 	if !points {
-		p.Legend.Add(name, l)
+		leg.Add(name, l)
 		return nil
 	}
 	s, err := plotter.NewScatter(xys)
@@ -103,7 +125,7 @@ func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, points bool) err
 	s.Color = seriesColor(i)
 	s.Shape = draw.CircleGlyph{}
 	p.Add(s)
-	p.Legend.Add(name, l, s)
+	leg.Add(name, l, s)
 	return nil
 }
 
@@ -124,7 +146,7 @@ func WriteROCPlot(path string, curves []ROCCurve, opt PlotOptions) error {
 	if err != nil {
 		return fmt.Errorf("ROC plot %s: %w", path, err)
 	}
-	return savePlot(path, p, opt.Width, opt.Height)
+	return savePlot(path, p, opt.Width, opt.Height, opt.Formats)
 }
 
 func rocPlot(curves []ROCCurve, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
@@ -163,7 +185,6 @@ func rocPlot(curves []ROCCurve, opt PlotOptions) (*plot.Plot, PlotOptions, error
 			return nil, opt, err
 		}
 	}
-	p.Legend.Top = false // bottom right, away from a good curve's knee
 	return p, opt, nil
 }
 
@@ -237,7 +258,7 @@ func WriteScorePlot(path string, v VideoScores, opt PlotOptions) error {
 	if err != nil {
 		return fmt.Errorf("score plot %s: %w", path, err)
 	}
-	return savePlot(path, p, opt.Width, opt.Height)
+	return savePlot(path, p, opt.Width, opt.Height, opt.Formats)
 }
 
 func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
@@ -253,24 +274,23 @@ func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) 
 		}
 		frames = max(frames, len(s.Scores))
 		for i, x := range s.Scores {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
+			if math.IsNaN(x) {
+				continue // no prediction (the first frames of a predictor)
+			}
+			if math.IsInf(x, 0) {
 				return nil, opt, fmt.Errorf("video %q: series %q frame %d: score %v is not finite", v.Video, s.Name, i, x)
 			}
 			lo, hi = min(lo, x), max(hi, x)
+		}
+		if math.IsInf(lo, 1) {
+			return nil, opt, fmt.Errorf("video %q: series %q has no frame with a score", v.Video, s.Name)
 		}
 	}
 	if lo == hi {
 		lo, hi = lo-0.5, hi+0.5
 	}
-	// Headroom for the legend, which gonum draws inside the data area: about
-	// 6% of the height per entry keeps it above the curves.
-	entries := len(v.Series)
-	if len(v.Anomalous) > 0 {
-		entries++
-	}
-	top := min(0.5, 0.05+0.06*float64(entries))
 	span := hi - lo
-	lo, hi = lo-0.05*span, lo+span/(1-top)
+	lo, hi = lo-0.05*span, hi+0.05*span
 
 	p := newPlot(opt.Title, "frame", "anomaly score")
 	for _, r := range v.Anomalous {
@@ -294,18 +314,42 @@ func scorePlot(v VideoScores, opt PlotOptions) (*plot.Plot, PlotOptions, error) 
 		p.Legend.Add("anomalous (ground truth)", band)
 	}
 	for i, s := range v.Series {
-		xys := make(plotter.XYs, len(s.Scores))
+		// Frames without a score (NaN) are left out: the line starts at
+		// the first frame with a prediction and breaks at any gap.
+		var runs []plotter.XYs
+		var cur plotter.XYs
 		for j, x := range s.Scores {
-			xys[j] = plotter.XY{X: float64(j), Y: x}
+			if math.IsNaN(x) {
+				if len(cur) > 0 {
+					runs = append(runs, cur)
+				}
+				cur = nil
+				continue
+			}
+			cur = append(cur, plotter.XY{X: float64(j), Y: x})
 		}
-		if err := addLine(p, s.Name, xys, i, false); err != nil {
-			return nil, opt, err
+		if len(cur) > 0 {
+			runs = append(runs, cur)
+		}
+		for k, xys := range runs {
+			if k == 0 {
+				if err := addLine(p, s.Name, xys, i, false); err != nil {
+					return nil, opt, err
+				}
+				continue
+			}
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return nil, opt, err
+			}
+			l.Color, l.Width = seriesColor(i), vg.Points(1.5)
+			p.Add(l)
 		}
 	}
 	// Fixed after Add, which would otherwise widen the axes to the bands.
 	p.X.Min, p.X.Max = -0.5, float64(frames)-0.5
 	p.Y.Min, p.Y.Max = lo, hi
-	p.Legend.Top = true
+	p.X.Tick.Marker = integerTicks{}
 	return p, opt, nil
 }
 
@@ -316,7 +360,7 @@ func WriteLambdaPlot(path string, m LambdaMeasure, points []results.LambdaPoint,
 	if err != nil {
 		return fmt.Errorf("lambda plot %s: %w", path, err)
 	}
-	return savePlot(path, p, opt.Width, opt.Height)
+	return savePlot(path, p, opt.Width, opt.Height, opt.Formats)
 }
 
 func lambdaPlot(m LambdaMeasure, points []results.LambdaPoint, opt PlotOptions) (*plot.Plot, PlotOptions, error) {
@@ -351,6 +395,105 @@ func lambdaPlot(m LambdaMeasure, points []results.LambdaPoint, opt PlotOptions) 
 			return nil, opt, err
 		}
 	}
-	p.Legend.Top = false
 	return p, opt, nil
+}
+
+// rocFile is the JSON form of ROC curves (AUC null when unknown).
+type rocFile struct {
+	Curves []rocEntry `json:"curves"`
+}
+
+type rocEntry struct {
+	Name string    `json:"name"`
+	AUC  *float64  `json:"auc"`
+	FPR  []float64 `json:"fpr"`
+	TPR  []float64 `json:"tpr"`
+}
+
+// WriteROCCurves saves ROC curves as JSON beside their picture, so that
+// pictures over several runs ('fmam compare') can redraw them. Curves are
+// thinned to what a 2000 px picture can show.
+func WriteROCCurves(path string, curves []ROCCurve) error {
+	var f rocFile
+	for _, c := range curves {
+		if len(c.FPR) != len(c.TPR) {
+			return fmt.Errorf("ROC curves %s: curve %q has %d FPR and %d TPR values", path, c.Name, len(c.FPR), len(c.TPR))
+		}
+		xys := make(plotter.XYs, len(c.FPR))
+		for j := range c.FPR {
+			xys[j] = plotter.XY{X: c.FPR[j], Y: c.TPR[j]}
+		}
+		xys = thinCurve(xys, 0.5/2000)
+		e := rocEntry{Name: c.Name}
+		if !math.IsNaN(c.AUC) {
+			a := c.AUC
+			e.AUC = &a
+		}
+		for _, q := range xys {
+			e.FPR = append(e.FPR, q.X)
+			e.TPR = append(e.TPR, q.Y)
+		}
+		f.Curves = append(f.Curves, e)
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("ROC curves %s: %w", path, err)
+	}
+	return atomicfile.Write(path, b)
+}
+
+// ReadROCCurves reads curves WriteROCCurves saved.
+func ReadROCCurves(path string) ([]ROCCurve, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f rocFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("ROC curves %s: %w", path, err)
+	}
+	var out []ROCCurve
+	for _, c := range f.Curves {
+		r := ROCCurve{Name: c.Name, FPR: c.FPR, TPR: c.TPR, AUC: math.NaN()}
+		if c.AUC != nil {
+			r.AUC = *c.AUC
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// LambdaCurve is one run's or method's measure against lambda, fractions.
+type LambdaCurve struct {
+	Name           string
+	Lambda, Values []float64
+}
+
+// WriteLambdaCurves draws several measures against lambda on one plot
+// (yLabel names the measure) and writes it to path as PNG (default 640 x
+// 420 pixels).
+func WriteLambdaCurves(path, yLabel string, curves []LambdaCurve, opt PlotOptions) error {
+	opt = opt.withDefaults(yLabel+" against λ", 640, 420)
+	if len(curves) == 0 {
+		return fmt.Errorf("lambda plot %s: no curves", path)
+	}
+	p := newPlot(opt.Title, "λ", yLabel+" (%)")
+	for i, c := range curves {
+		if len(c.Lambda) != len(c.Values) {
+			return fmt.Errorf("lambda plot %s: curve %q has %d lambdas and %d values", path, c.Name, len(c.Lambda), len(c.Values))
+		}
+		var xys plotter.XYs
+		for j, l := range c.Lambda {
+			if !math.IsNaN(c.Values[j]) {
+				xys = append(xys, plotter.XY{X: l, Y: 100 * c.Values[j]})
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		if err := addLine(p, c.Name, xys, i, true); err != nil {
+			return fmt.Errorf("lambda plot %s: %w", path, err)
+		}
+	}
+	return savePlot(path, p, opt.Width, opt.Height, opt.Formats)
 }

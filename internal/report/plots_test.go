@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,6 +58,8 @@ func countNear(img image.Image, c color.RGBA, tol int) int {
 func checkPicture(t *testing.T, path string, w, h int, want ...color.Color) image.Image {
 	t.Helper()
 	img := decodePNG(t, path)
+	// Sizes are given at screen resolution; the PNG is at print resolution.
+	w, h = printPixels(w), printPixels(h)
 	if got := img.Bounds().Size(); got != image.Pt(w, h) {
 		t.Fatalf("%s is %v pixels, want %dx%d", filepath.Base(path), got, w, h)
 	}
@@ -125,8 +128,8 @@ func TestScorePlotShadesAnomalousFrames(t *testing.T) {
 	da := p.DataCanvas(dc)
 	trX, trY := p.Transforms(&da)
 	pixel := func(frame, score float64) (int, int) {
-		const perPoint = float64(plotDPI) / 72 // vg lengths are in points
-		return int(float64(trX(frame)) * perPoint), h - int(float64(trY(score))*perPoint)
+		const perPoint = float64(printDPI) / 72 // vg lengths are in points
+		return int(float64(trX(frame)) * perPoint), printPixels(h) - int(float64(trY(score))*perPoint)
 	}
 	tests := []struct {
 		frame  float64
@@ -186,9 +189,12 @@ func TestPlotErrors(t *testing.T) {
 			return WriteROCPlot(path, []ROCCurve{{Name: "a", FPR: []float64{0, 1}, TPR: []float64{0, 1}, AUC: 50}}, PlotOptions{})
 		}, "not a fraction"},
 		{"no series", func() error { return WriteScorePlot(path, VideoScores{Video: "v"}, PlotOptions{}) }, "no score series"},
-		{"NaN score", func() error {
-			return WriteScorePlot(path, VideoScores{Video: "v", Series: []ScoreSeries{{"s", []float64{0, nan}}}}, PlotOptions{})
+		{"infinite score", func() error {
+			return WriteScorePlot(path, VideoScores{Video: "v", Series: []ScoreSeries{{"s", []float64{0, math.Inf(1)}}}}, PlotOptions{})
 		}, "frame 1"},
+		{"no frame with a score", func() error {
+			return WriteScorePlot(path, VideoScores{Video: "v", Series: []ScoreSeries{{"s", []float64{nan, nan}}}}, PlotOptions{})
+		}, "no frame with a score"},
 		{"range past the end", func() error {
 			return WriteScorePlot(path, VideoScores{Video: "v", Series: []ScoreSeries{{"s", []float64{0, 1}}}, Anomalous: []FrameRange{{1, 3}}}, PlotOptions{})
 		}, "outside the 2 frames"},

@@ -22,6 +22,9 @@ type Cell struct {
 	Value   float64
 	Prec    int // decimals shown in Markdown; negative means the shortest exact form
 	Numeric bool
+	// Signed shows a plus sign on positive numbers (and on a zero), as a
+	// difference reads unambiguously.
+	Signed bool
 }
 
 // Str returns a text cell.
@@ -31,6 +34,10 @@ func Str(s string) Cell { return Cell{Text: s} }
 // form that reads back exactly). NaN means absent.
 func Num(v float64, prec int) Cell { return Cell{Value: v, Prec: prec, Numeric: true} }
 
+// Diff returns a numeric cell for a difference, always shown with its
+// sign ("+1.5", "-0.3", "+0.0").
+func Diff(v float64, prec int) Cell { return Cell{Value: v, Prec: prec, Numeric: true, Signed: true} }
+
 // String formats the cell for people: numbers rounded to Prec decimals,
 // absent numbers as "-".
 func (c Cell) String() string {
@@ -39,6 +46,9 @@ func (c Cell) String() string {
 	}
 	if math.IsNaN(c.Value) {
 		return "-"
+	}
+	if c.Signed {
+		return signed(c.Value, c.Prec)
 	}
 	return strconv.FormatFloat(c.Value, 'f', c.Prec, 64)
 }

@@ -2,13 +2,14 @@
 // read-only material in ../shared (next to the repository root), and tools
 // such as ONNX Runtime or ffmpeg. A test whose dependency is missing skips,
 // except where the dependency is required: under CI=true every one is, and
-// FMAM_REQUIRE=ort,shared,ffmpeg,python-onnx,slurm names some for anyone, so that a failed
+// FMAM_REQUIRE=ort,shared,ffmpeg,python-onnx,slurm,chromium names some for anyone, so that a failed
 // install cannot pass as a green run of skipped tests.
 package sharedtest
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,6 +33,9 @@ const (
 	// Slurm is a Slurm cluster answering sinfo (scripts/slurm-up.sh
 	// starts a single-node one).
 	Slurm Dep = "slurm"
+	// Chromium is a headless browser (Debian's chromium), which opens the
+	// HTML pages fmam writes.
+	Chromium Dep = "chromium"
 )
 
 // Required reports whether a missing dep fails tests instead of skipping
@@ -81,4 +85,18 @@ func Path(t testing.TB, parts ...string) string {
 		Missing(t, Shared, "%s is not available (read-only material next to the repository): %v", p, err)
 	}
 	return p
+}
+
+// ChromiumPath returns the path of a Chromium binary (chromium, or
+// chromium-browser where it goes by that name), or ends the test through
+// Missing.
+func ChromiumPath(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Missing(t, Chromium, "chromium not installed (Debian's chromium package); skipping the browser test")
+	return ""
 }

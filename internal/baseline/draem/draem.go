@@ -273,7 +273,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	// defect image has one (else there are no pixel metrics to redo).
 	withTruth := hasPixelTruth(ds)
 	var srows, trows []score.ImageRow
-	bar := baseline.NewBar(u.Progress, b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
+	bar := u.Bar(b.BatchesPerEpoch(), "eval "+m.Stage.Dir)
 	for batch, err := range b.Epoch(ctx, data.Position{}) {
 		if err != nil {
 			return err
@@ -373,6 +373,8 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if !slices.Contains(data.MVTecCategories(), cat) {
 		group = u.DatasetName()
 	}
+	// The image scores of each model, for the panels' row labels.
+	imageScores := map[string][]float64{}
 	res := func(method, file, model string) (results.ImageResult, [][]float32, error) {
 		out := results.ImageResult{Category: cat, Method: method, Group: group, PixelAUROCSigma: math.NaN(), PixelAPSigma: math.NaN(), PixelAUROC: math.NaN(), PixelAP: math.NaN(), AUPRO: math.NaN()}
 		rows, err := score.ReadImageCSV(file)
@@ -387,6 +389,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		for i, row := range rows {
 			sc[i], labels[i] = row.SO, row.Label
 		}
+		imageScores[model] = sc
 		if out.ImageAUROC, err = metrics.ROCAUC(sc, labels); err != nil {
 			return out, nil, fmt.Errorf("image AUROC: %w", err)
 		}
@@ -453,7 +456,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}
-	return ev, mapPanels(u, st, truth, tMaps, sMaps)
+	return ev, mapPanels(u, st, ds, truth, tMaps, sMaps, imageScores)
 }
 
 // imageStudentLabel names an image student as the paper's Table 4 does
@@ -505,9 +508,12 @@ func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*t
 }
 
 // mapPanels writes Figure-3-style rows for the first anomalous images:
-// image, ground truth, teacher map, student map.
-func mapPanels(u *baseline.Unit, st baseline.Stage, t *truth, tMaps, sMaps [][]float32) error {
+// image, ground truth, teacher map, student map, and a colour bar of the
+// maps' joint range, each row labelled with its category, defect, file
+// and image scores. Tiles are shown at least 192 px wide.
+func mapPanels(u *baseline.Unit, st baseline.Stage, ds *data.ImageDataset, t *truth, tMaps, sMaps [][]float32, scores map[string][]float64) error {
 	s := u.Cfg.Data.Size
+	tile := s * max(1, (192+s-1)/s)
 	var rows []report.Panel
 	for i := range t.masks {
 		img, ok := t.images[i]
@@ -526,14 +532,23 @@ func mapPanels(u *baseline.Unit, st baseline.Stage, t *truth, tMaps, sMaps [][]f
 			truthTile = report.NoteTile("truth", "no mask", s, s)
 		}
 		tiles := []report.Tile{report.ImageTile("image", report.ImageCHW{Data: img, C: 3, H: s, W: s}), truthTile}
+		it := ds.Test[i]
+		label := fmt.Sprintf("%s / %s / %s   image score: teacher %.4g", u.Name, it.Defect, filepath.Base(it.Path), scores["teacher"][i])
+		var r report.Range
 		if sMaps != nil {
 			sm := report.Map{Data: sMaps[i], H: s, W: s}
-			r := report.JointRange(tm, sm)
+			r = report.JointRange(tm, sm)
 			tiles = append(tiles, report.HeatTile("teacher", tm, r), report.HeatTile("student", sm, r))
+			label += fmt.Sprintf(", student %.4g", scores["student"][i])
 		} else {
-			tiles = append(tiles, report.HeatTile("teacher", tm, report.JointRange(tm)))
+			r = report.JointRange(tm)
+			tiles = append(tiles, report.HeatTile("teacher", tm, r))
 		}
-		rows = append(rows, report.Panel{Tiles: tiles})
+		p := report.Panel{Tiles: tiles, TileWidth: tile, TileHeight: tile, Label: label}
+		if r.Hi > r.Lo {
+			p.Bar = &r
+		}
+		rows = append(rows, p)
 	}
 	if len(rows) == 0 {
 		return nil

@@ -146,7 +146,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	layout := layoutFor(nc.Size)
 	in := sess.Input(0)
 	var buf []float32
-	bar := baseline.NewBar(u.Progress, total, "eval "+m.Stage.Dir)
+	bar := u.Bar(total, "eval "+m.Stage.Dir)
 	for _, v := range vs {
 		for start := 0; start < v.Len(); start += bs {
 			n := min(bs, v.Len()-start)
@@ -284,10 +284,10 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	for _, vr := range res {
 		names = append(names, vr.Method)
 	}
-	if err := baseline.WriteROC(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves); err != nil {
+	if err := baseline.WriteROC(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+ds, names, curves, u.Cfg.Report.Formats); err != nil {
 		return nil, err
 	}
-	if err := baseline.WriteScoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, student, curves[0], 0); err != nil {
+	if err := baseline.WriteScoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, student, curves[0], 0, u.Cfg.Report.Formats); err != nil {
 		return nil, err
 	}
 	return ev, nil

@@ -190,11 +190,17 @@ func cubes(ctx context.Context, u *baseline.Unit, ds *data.VideoDataset, sp data
 	}
 	cc := cubeConfig(u.Cfg, sp)
 	dir := cubeDir(u, sp)
+	// Extraction takes minutes on a full split: progress per video.
+	bar := u.Bar(len(ds.Videos), "cubes "+splitName(sp))
 	sum, err := objects.WriteCache(ctx, dir, ds, set, cc, objects.CacheOptions{Logger: u.Log, Progress: func(p objects.Progress) {
-		if p.Done == p.Total && p.Total > 0 {
-			u.Log.Debug("cubes", "split", splitName(sp), "video", p.Video, "cubes", p.Total)
+		if p.Done == p.Total {
+			bar.Set(p.VideoIndex + 1)
+			if p.Total > 0 {
+				u.Log.Debug("cubes", "split", splitName(sp), "video", p.Video, "cubes", p.Total)
+			}
 		}
 	}})
+	bar.Finish()
 	if err != nil {
 		return "", err
 	}

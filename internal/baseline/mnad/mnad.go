@@ -279,7 +279,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	var srows, trows []score.VideoRow
 	var sdist, tdist []float64
 	stride := cfg.Data.TestStride
-	bar := baseline.NewBar(u.Progress, batcher.BatchesPerEpoch(), "eval "+m.Stage.Dir)
+	bar := u.Bar(batcher.BatchesPerEpoch(), "eval "+m.Stage.Dir)
 	for batch, err := range batcher.Epoch(ctx, data.Position{}) {
 		if err != nil {
 			return err

@@ -241,7 +241,7 @@ func (bl *Baseline) runModel(ctx context.Context, u *baseline.Unit, m baseline.E
 	in := sess.Input(0)
 	per := len(in) / bs
 	nc := bl.k + 1
-	bar := baseline.NewBar(u.Progress, total, label)
+	bar := u.Bar(total, label)
 	var buf []float32
 	for _, v := range vs {
 		for start := 0; start < v.Len(); start += bs {
@@ -536,10 +536,10 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	for _, vr := range res {
 		names = append(names, vr.Method)
 	}
-	if err := baseline.WriteROC(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+name, names, curves); err != nil {
+	if err := baseline.WriteROC(st.Picture("roc"+r.Suffix), "Frame-level ROC, "+name, names, curves, u.Cfg.Report.Formats); err != nil {
 		return nil, err
 	}
-	if err := baseline.WriteScoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, student, curves[0], 0); err != nil {
+	if err := baseline.WriteScoreCurves(st.Curves()+r.Suffix, u.Cfg.Eval.Pictures, student, curves[0], 0, u.Cfg.Report.Formats); err != nil {
 		return nil, err
 	}
 	return ev, nil
