@@ -94,6 +94,12 @@ type Data struct {
 	Mean   []float64 `mapstructure:"mean" yaml:"mean,omitempty"`
 	Std    []float64 `mapstructure:"std" yaml:"std,omitempty"`
 	Filter string    `mapstructure:"filter" yaml:"filter,omitempty"`
+	// ValFraction holds that fraction of the training normals out of
+	// training (whole videos for video data sets): their scores give the
+	// label-free threshold and the normalisation `fmam predict` uses. 0
+	// trains on every normal, as runs made before the key did; it is left
+	// out of config.yaml then, so those run folders still match.
+	ValFraction float64 `mapstructure:"val_fraction" yaml:"val_fraction,omitempty"`
 }
 
 // Model is the baseline, the teacher source and the method's settings.
@@ -154,7 +160,15 @@ type Eval struct {
 	Batch  int     `mapstructure:"batch" yaml:"batch"`
 	// Pictures caps score curves or map panels written per run.
 	Pictures int `mapstructure:"pictures" yaml:"pictures"`
+	// Quantile is the quantile of the normal reference scores (held-out
+	// with data.val_fraction, else training normals) taken as the
+	// label-free threshold.
+	Quantile float64 `mapstructure:"quantile" yaml:"quantile"`
 }
+
+// DefaultQuantile is eval.quantile's default: the label-free threshold is
+// the 99th percentile of the normal reference scores.
+const DefaultQuantile = 0.99
 
 // Defaults are used for every key a file does not set.
 func Defaults() map[string]any {
@@ -163,7 +177,7 @@ func Defaults() map[string]any {
 		"ort_lib": "", "log_level": "info", "runs_dir": "runs",
 		"data": map[string]any{"kind": "synth-video", "root": "", "labels": "", "categories": []string{}, "textures": "",
 			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false, "seed": 0,
-			"range": "", "mean": []float64{}, "std": []float64{}, "filter": ""},
+			"range": "", "mean": []float64{}, "std": []float64{}, "filter": "", "val_fraction": 0.0},
 		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "teacher_run": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
@@ -173,7 +187,7 @@ func Defaults() map[string]any {
 			"optim":            optimDefaults(),
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
 			"checkpoint_every": 100, "seeds": []uint64{}},
-		"eval": map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6},
+		"eval": map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6, "quantile": DefaultQuantile},
 	}
 }
 
@@ -392,6 +406,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Eval.Lambda < 0 || c.Eval.Lambda > 1 {
 		bad("eval.lambda %v must be in [0, 1]", c.Eval.Lambda)
+	}
+	if !(c.Data.ValFraction >= 0 && c.Data.ValFraction < 1) {
+		bad("data.val_fraction %v must be in [0, 1): the fraction of training normals held out for thresholds", c.Data.ValFraction)
+	}
+	if !(c.Eval.Quantile > 0 && c.Eval.Quantile <= 1) {
+		bad("eval.quantile %v must be in (0, 1], e.g. 0.99", c.Eval.Quantile)
 	}
 	if c.Eval.Sigma < 0 || c.Eval.Batch < 1 {
 		bad("eval.sigma must be >= 0 and eval.batch >= 1")
