@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/fmam/fmam/internal/baseline"
@@ -199,4 +201,152 @@ eval: {batch: 4, pictures: 1}
 			t.Errorf("%s: session s_o %v s_fea %v; predict %v %v", p, so, sess.Output(1)[i], want.SO, want.SFea)
 		}
 	}
+}
+
+// A video run stores thresholds from its held-out training video; predict
+// on a test video's frame folder gives the raw scores of the run's own
+// scores.csv frame for frame, with S_total from the stored normalisation
+// (not the test video's min-max); a video file goes through ffmpeg; the
+// exported model runs at another batch size.
+func TestPredictVideo(t *testing.T) {
+	e := open(t, `
+name: predict-video
+task: video
+data: {kind: synth-video, size: 32, frames: 4, channels: 1, workers: 2, val_fraction: 0.25}
+model: {arch: mnad, width: 0.0625, taps: [bottleneck], attention: {kind: sca, reduction: 2}}
+train: {batch: 4, teacher_steps: 2, student_steps: 2, lr: 0.002}
+eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
+`, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(e.RunDir(), "data", "synth-video")
+	train, err := data.LoadFrames(root, data.Train, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage := filepath.Join(e.RunDir(), "student")
+	// One of the four training videos is held out: its frames with a full
+	// clip before them are the reference.
+	held := -1
+	for _, v := range train.Videos {
+		if n := len(v.Frames) - 4; held < 0 || n < held { // any one; checked below by range
+			held = n
+		}
+	}
+	c, err := baseline.ReadCalibration(filepath.Join(stage, "thresholds.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCalibration(t, stage, "held-out", c.References)
+	if c.References < held || c.SO.Direction != "lower-is-anomalous" {
+		t.Errorf("reference %d frames (shortest video %d), s_o %+v", c.References, held, c.SO)
+	}
+	onnxChecker(t, filepath.Join(stage, "model.onnx"))
+
+	test, err := data.LoadFrames(root, data.Test, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := test.Videos[0]
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: t.TempDir(), Threshold: "f1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1, _ := c.Threshold(baseline.ThresholdF1)
+	if rep.ThresholdOf != baseline.ThresholdF1 || rep.Threshold != f1.Value || len(rep.Items) != len(v.Frames)-4 {
+		t.Fatalf("report: %d items (video of %d frames), threshold %v of %s", len(rep.Items), len(v.Frames), rep.Threshold, rep.ThresholdOf)
+	}
+	rows, err := score.ReadVideoCSV(filepath.Join(stage, "scores.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string]score.VideoRow{}
+	for _, r := range rows {
+		raw[r.Video+"/"+strconv.Itoa(r.Frame)] = r
+	}
+	for _, p := range rep.Items {
+		r, ok := raw[v.Name+"/"+strconv.Itoa(p.Frame)]
+		if !ok || math.Abs(r.SO-p.SO) > 1e-9 || math.Abs(r.SFea-p.SFea) > 1e-9*math.Max(1, r.SFea) {
+			t.Errorf("frame %d: predict s_o %v s_fea %v; scores.csv %+v", p.Frame, p.SO, p.SFea, r)
+		}
+		if p.STotal != c.Total(p.SO, p.SFea) || p.Anomalous != (p.STotal >= f1.Value) || p.Map != "" {
+			t.Errorf("frame %d: %+v", p.Frame, p)
+		}
+	}
+
+	// A fresh session at batch 3 gives predict's error and S_fea.
+	lib, _ := ort.FindLibrary("", "")
+	rt, err := ort.Open(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := os.ReadFile(filepath.Join(stage, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, s = 3, 32
+	sess, err := rt.NewInference(mb, []ort.Port{{Name: "frames", Shape: []int64{n, 4, s, s}}, {Name: "target", Shape: []int64{n, 1, s, s}}},
+		[]ort.Port{{Name: "s_err", Shape: []int64{n}}, {Name: method.OutFea, Shape: []int64{n}}}, ort.Options{Threads: 2})
+	if err != nil {
+		t.Fatalf("dynamic batch: %v", err)
+	}
+	defer sess.Close()
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 1, H: s, W: s, Range: imageio.RangeSigned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n { // clips ending at frames 4, 5, 6
+		for k := range 5 {
+			img, err := dec.Decode(v.Frames[i+k])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k < 4 {
+				copy(sess.Input(0)[(i*4+k)*s*s:], img.Pix)
+			} else {
+				copy(sess.Input(1)[i*s*s:], img.Pix)
+			}
+		}
+	}
+	if err := sess.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		p := rep.Items[i]
+		if so := score.FramePSNR(float64(sess.Output(0)[i])); p.Frame != i+4 || math.Abs(so-p.SO) > 1e-4 || math.Abs(float64(sess.Output(1)[i])-p.SFea) > 1e-5*math.Max(1, p.SFea) {
+			t.Errorf("frame %d: session s_o %v s_fea %v; predict %+v", i+4, so, sess.Output(1)[i], p)
+		}
+	}
+
+	// A video file, made from the same frames.
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		sharedtest.Missing(t, sharedtest.FFmpeg, "ffmpeg not installed: the video-file input is not tested")
+	}
+	avi := filepath.Join(t.TempDir(), "clip.avi")
+	pattern := filepath.Join(filepath.Dir(v.Frames[0]), "%03d"+filepath.Ext(v.Frames[0]))
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-start_number", firstNumber(v.Frames[0]), "-i", pattern, "-c:v", "ffv1", avi).CombinedOutput(); err != nil {
+		t.Fatalf("make %s: %v\n%s", avi, err, out)
+	}
+	out := t.TempDir()
+	rv, err := e.Predict(ctx, experiment.PredictOptions{Input: avi, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rv.Items) != len(rep.Items) || rv.Items[0].Video != "clip" {
+		t.Fatalf("video file: %d items, first %+v", len(rv.Items), rv.Items[0])
+	}
+	if _, err := os.Stat(filepath.Join(out, "frames", "clip", "0000.jpg")); err != nil {
+		t.Error(err)
+	}
+}
+
+func firstNumber(frame string) string {
+	b := strings.TrimSuffix(filepath.Base(frame), filepath.Ext(frame))
+	n, _ := strconv.Atoi(b)
+	return strconv.Itoa(n)
 }
