@@ -73,6 +73,7 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 		newDataCmd(f),
 		newMetricsCmd(f),
 		newCompareCmd(f),
+		newPredictCmd(f),
 	)
 	return root
 }

@@ -78,6 +78,9 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 	if e.TeacherOnly() {
 		return nil, fmt.Errorf("predict needs a trained student; this run has train.student_steps: 0")
 	}
+	if len(e.Cfg.Train.Seeds) > 0 {
+		return nil, fmt.Errorf("predict: %s holds one run per seed; pick one: --run %s", e.Layout.Root, filepath.Join(e.Layout.Root, "seed-<k>"))
+	}
 	units, err := e.Units(ctx)
 	if err != nil {
 		return nil, err
@@ -349,14 +352,14 @@ func writeOverlay(path string, it baseline.PredictItem, level float64, pr Predic
 	img := report.ImageCHW{Data: it.Image, C: it.C, H: it.H, W: it.W}
 	m := report.Map{Data: it.Map, H: it.H, W: it.W}
 	con := contour(img, it.Map, level)
-	verdict := "normal"
+	verdict := "normal" // the tile's title has room for a word; the score is in the CSV
 	if pr.Anomalous {
-		verdict = "ANOMALY"
+		verdict = "anomaly"
 	}
 	return report.WritePanels(path, report.Panel{Tiles: []report.Tile{
 		report.ImageTile("image", img),
 		report.HeatTile("map", m, report.Range{Lo: 0, Hi: max(1, report.JointRange(m).Hi)}),
-		report.ImageTile(fmt.Sprintf("%s %.3f", verdict, pr.STotal), con),
+		report.ImageTile(verdict, con),
 	}})
 }
 
