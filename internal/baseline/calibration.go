@@ -33,9 +33,8 @@ type Calibration struct {
 	Default    string      `json:"default"`
 }
 
-// Norm is a min-max normalisation oriented so that 1 is anomalous: (x -
-// Min)/(Max - Min), or 1 minus that when Direction is lower-is-anomalous.
-// Values outside the reference range go beyond [0, 1].
+// Norm is a min-max normalisation oriented so that 1 is anomalous (see
+// Apply). Values outside the reference range go beyond [0, 1].
 type Norm struct {
 	Min       float64 `json:"min"`
 	Max       float64 `json:"max"`
@@ -83,19 +82,17 @@ func NewNorm(xs []float64, d score.Direction) (Norm, error) {
 	return n, nil
 }
 
-// Apply normalises x; a constant reference gives x - Min (oriented).
+// Apply normalises x: (x - Min)/(Max - Min), or (Max - x)/(Max - Min)
+// for lower-is-anomalous; a constant reference divides by 1.
 func (n Norm) Apply(x float64) float64 {
-	v := x - n.Min
-	if n.Max > n.Min {
-		v /= n.Max - n.Min
+	span := n.Max - n.Min
+	if !(span > 0) {
+		span = 1
 	}
 	if n.Direction == score.LowerIsAnomalous.String() {
-		v = 1 - v
-		if !(n.Max > n.Min) {
-			v = -(x - n.Min)
-		}
+		return (n.Max - x) / span
 	}
-	return v
+	return (x - n.Min) / span
 }
 
 // Total is S_total of raw scores.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/graph"
 )
 
 // Predictor is implemented by baselines that score unlabelled inputs
@@ -139,3 +140,20 @@ func evenly[T any](items []T, n int) []T {
 	}
 	return out
 }
+
+// PostProcessor is implemented by Predictors whose S_o the exported model
+// can compute itself: eval appends it, with the normalisation, fusion and
+// decision of the run's calibration, to model.onnx (outputs OutSO,
+// OutSTotal, OutAnomalous), so that another program needs no fmam code.
+type PostProcessor interface {
+	// PostScore appends the student's S_o ([N]) computed from the
+	// evaluation model's outputs and returns its tensor.
+	PostScore(a *graph.Appender) string
+}
+
+// The outputs eval appends to an evaluation model.
+const (
+	OutSO        = "s_o"
+	OutSTotal    = "s_total"
+	OutAnomalous = "anomalous"
+)

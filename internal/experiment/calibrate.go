@@ -89,12 +89,45 @@ func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage
 	if err != nil {
 		return err
 	}
-	if err := graph.Annotate(model, meta, true); err != nil {
+	var extend func(*graph.Appender) error
+	if pp, ok := e.Baseline.(baseline.PostProcessor); ok {
+		extend = func(a *graph.Appender) error { return postProcess(a, pp, c) }
+		meta[MetaScore] += "; outputs " + baseline.OutSO + ", " + baseline.OutSTotal + " and " + baseline.OutAnomalous + " (1 at S_total >= fmam.threshold, else 0) compute this in float32 in the model"
+	}
+	if err := graph.Annotate(model, meta, true, extend); err != nil {
 		return err
 	}
 	th, _ := c.Threshold(c.Default)
 	e.Log.Info("thresholds", "unit", u.Name, "reference", source, "n", c.References, c.Default, fmt.Sprintf("%.4g", th.Value), "file", st.Thresholds())
 	return nil
+}
+
+// postProcess appends the baseline's S_o, the calibration's
+// normalisation and fusion (S_total) and the decision at its default
+// threshold to an evaluation model.
+func postProcess(a *graph.Appender, pp baseline.PostProcessor, c *baseline.Calibration) error {
+	norm := func(x string, n baseline.Norm) string {
+		span := n.Max - n.Min
+		if !(span > 0) {
+			span = 1
+		}
+		d := a.Op(graph.OpSub, []string{x, a.Scalar(float32(n.Min))}, nil)
+		if n.Direction == score.LowerIsAnomalous.String() {
+			d = a.Op(graph.OpSub, []string{a.Scalar(float32(n.Max)), x}, nil)
+		}
+		return a.Op(graph.OpDiv, []string{d, a.Scalar(float32(span))}, nil)
+	}
+	so := pp.PostScore(a)
+	nf := a.Op(graph.OpMul, []string{norm(method.OutFea, c.SFea), a.Scalar(float32(c.Lambda))}, nil)
+	no := a.Op(graph.OpMul, []string{norm(so, c.SO), a.Scalar(float32(1 - c.Lambda))}, nil)
+	total := a.Op(graph.OpAdd, []string{nf, no}, nil)
+	th, _ := c.Threshold(c.Default)
+	// 1 anomalous, 0 normal: a float, as every other output.
+	dec := a.Op(graph.OpCast, []string{a.Op(graph.OpGreaterOrEqual, []string{total, a.Scalar(float32(th.Value))}, nil)}, graph.Attrs{"to": int64(graph.Float)})
+	a.Output(baseline.OutSO, so, graph.Float)
+	a.Output(baseline.OutSTotal, total, graph.Float)
+	a.Output(baseline.OutAnomalous, dec, graph.Float)
+	return a.Err()
 }
 
 // modelMeta is the metadata of a calibrated evaluation model: the input

@@ -171,7 +171,8 @@ eval: {batch: 4, pictures: 1}
 	}
 	const n, s = 3, 64
 	sess, err := rt.NewInference(mb, []ort.Port{{Name: "image", Shape: []int64{n, 3, s, s}}},
-		[]ort.Port{{Name: "s_map", Shape: []int64{n, s, s}}, {Name: method.OutFea, Shape: []int64{n}}}, ort.Options{Threads: 2})
+		[]ort.Port{{Name: "s_map", Shape: []int64{n, s, s}}, {Name: method.OutFea, Shape: []int64{n}},
+			{Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}}, ort.Options{Threads: 2})
 	if err != nil {
 		t.Fatalf("dynamic batch: %v", err)
 	}
@@ -200,6 +201,7 @@ eval: {batch: 4, pictures: 1}
 		if math.Abs(so-want.SO) > 1e-5 || math.Abs(float64(sess.Output(1)[i])-want.SFea) > 1e-5*math.Max(1, want.SFea) {
 			t.Errorf("%s: session s_o %v s_fea %v; predict %v %v", p, so, sess.Output(1)[i], want.SO, want.SFea)
 		}
+		checkPost(t, p, sess.Output(2)[i], sess.Output(3)[i], sess.Output(4)[i], want, c)
 	}
 }
 
@@ -291,7 +293,8 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 	}
 	const n, s = 3, 32
 	sess, err := rt.NewInference(mb, []ort.Port{{Name: "frames", Shape: []int64{n, 4, s, s}}, {Name: "target", Shape: []int64{n, 1, s, s}}},
-		[]ort.Port{{Name: "s_err", Shape: []int64{n}}, {Name: method.OutFea, Shape: []int64{n}}}, ort.Options{Threads: 2})
+		[]ort.Port{{Name: "s_err", Shape: []int64{n}}, {Name: method.OutFea, Shape: []int64{n}},
+			{Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}}, ort.Options{Threads: 2})
 	if err != nil {
 		t.Fatalf("dynamic batch: %v", err)
 	}
@@ -321,6 +324,7 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		if so := score.FramePSNR(float64(sess.Output(0)[i])); p.Frame != i+4 || math.Abs(so-p.SO) > 1e-4 || math.Abs(float64(sess.Output(1)[i])-p.SFea) > 1e-5*math.Max(1, p.SFea) {
 			t.Errorf("frame %d: session s_o %v s_fea %v; predict %+v", i+4, so, sess.Output(1)[i], p)
 		}
+		checkPost(t, p.ID, sess.Output(2)[i], sess.Output(3)[i], sess.Output(4)[i], p, c) // decided at the default threshold
 	}
 
 	// A video file, made from the same frames.
@@ -342,6 +346,27 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 	}
 	if _, err := os.Stat(filepath.Join(out, "frames", "clip", "0000.jpg")); err != nil {
 		t.Error(err)
+	}
+}
+
+// checkPost compares the model's own S_o, S_total and decision with
+// predict's (float32 in the model; a decision within rounding of the
+// threshold may differ).
+// The tolerance on S_total is float32's resolution of the raw scores
+// magnified by the normalisation (a 2-step model's reference scores may
+// all but coincide).
+func checkPost(t *testing.T, id string, so, total, dec float32, p experiment.Prediction, c *baseline.Calibration) {
+	t.Helper()
+	thr, _ := c.Threshold(c.Default)
+	span := func(n baseline.Norm, x float64) float64 {
+		return 64 * 6e-8 * math.Max(1, math.Abs(x)) / math.Max(n.Max-n.Min, 1e-30)
+	}
+	tol := 1e-3 + (1-c.Lambda)*span(c.SO, p.SO) + c.Lambda*span(c.SFea, p.SFea)
+	if math.Abs(float64(so)-p.SO) > 1e-4*math.Max(1, math.Abs(p.SO)) || math.Abs(float64(total)-p.STotal) > tol {
+		t.Errorf("%s: model s_o %v s_total %v; predict %v %v (tolerance %v)", id, so, total, p.SO, p.STotal, tol)
+	}
+	if math.Abs(p.STotal-thr.Value) > tol && (dec == 1) != (p.STotal >= thr.Value) {
+		t.Errorf("%s: model decision %v, predict's s_total %v (threshold %v)", id, dec, p.STotal, thr.Value)
 	}
 }
 

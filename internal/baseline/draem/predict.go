@@ -7,6 +7,7 @@ import (
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/ort"
@@ -81,4 +82,14 @@ func (*Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.EvalM
 // the exported model's metadata.
 func (*Baseline) ScoreRule() string {
 	return "S_o = max over pixels of the 21x21 mean filter of s_map (windows cut at the image border and averaged over their pixels inside); S_fea = s_fea; s_map is the anomaly map"
+}
+
+// PostScore is S_o inside the model: the 21x21 mean filter of s_map
+// (AveragePool without the padding in the count, as DRAEMImageScore
+// averages over the pixels inside the image), then its maximum.
+func (*Baseline) PostScore(a *graph.Appender) string {
+	u := a.Op(graph.OpUnsqueeze, []string{OutStudentMap, a.Ints(1)}, nil)
+	p := a.Op(graph.OpAveragePool, []string{u}, graph.Attrs{"kernel_shape": []int64{21, 21}, "pads": []int64{10, 10, 10, 10},
+		"strides": []int64{1, 1}, "count_include_pad": int64(0)})
+	return a.Op(graph.OpReduceMax, []string{p}, graph.Attrs{"axes": []int64{1, 2, 3}, "keepdims": int64(0)})
 }

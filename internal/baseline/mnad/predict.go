@@ -3,11 +3,13 @@ package mnad
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/score"
@@ -77,4 +79,12 @@ func (*Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.EvalM
 // the exported model's metadata.
 func (*Baseline) ScoreRule() string {
 	return "inputs: frames (the clip) and target (the next frame); S_o = min(10*log10(4/s_err), 100), the PSNR of the prediction (lower is anomalous); S_fea = s_fea"
+}
+
+// PostScore is S_o inside the model: min(10*log10(4/s_err), 100)
+// (score.FramePSNR).
+func (*Baseline) PostScore(a *graph.Appender) string {
+	r := a.Op(graph.OpDiv, []string{a.Scalar(4), OutStudentErr}, nil)
+	db := a.Op(graph.OpMul, []string{a.Op(graph.OpLog, []string{r}, nil), a.Scalar(float32(10 / math.Ln10))}, nil)
+	return a.Op(graph.OpMin, []string{db, a.Scalar(100)}, nil)
 }
