@@ -78,8 +78,9 @@ func (*Baseline) Check(s method.Spec) error {
 }
 
 func (*Baseline) CheckConfig(cfg *config.Config) error {
-	if cfg.Data.Size%64 != 0 {
-		return fmt.Errorf("data.size %d must be a multiple of 64 for DRAEM (it pools 5 times)", cfg.Data.Size)
+	// An imported DRAEM's own input shape decides (LoadTeacher checks it).
+	if cfg.Data.Size%64 != 0 && cfg.Model.Teacher == "" {
+		return fmt.Errorf("data.size %d must be a multiple of 64 for fmam's DRAEM (it pools 5 times)", cfg.Data.Size)
 	}
 	if cfg.Data.Channels != 3 {
 		return fmt.Errorf("data.channels %d: DRAEM reads RGB images; set data.channels: 3", cfg.Data.Channels)
@@ -172,7 +173,7 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 	}
 	tex := u.Cfg.Data.Textures
 	if tex == "" {
-		return nil, fmt.Errorf("data.textures is empty: DRAEM needs a folder of anomaly source images (the DTD set, or ../shared/data/textures)")
+		return nil, fmt.Errorf("data.textures is empty: DRAEM's training batches, the student's too (also of an imported DRAEM: it mimics the teacher on the images DRAEM trains on), are normal images with anomalies pasted from texture images; set data.textures to a folder of images (the DTD set, or ../shared/data/textures)")
 	}
 	s := u.Cfg.Data.Size
 	// DRAEM rotates 30% of its training inputs; the clean target turns too.
