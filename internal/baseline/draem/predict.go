@@ -11,7 +11,6 @@ import (
 	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/ort"
-	"github.com/fmam/fmam/internal/score"
 )
 
 // DRAEM scores unlabelled images.
@@ -21,7 +20,7 @@ var _ baseline.Predictor = (*Baseline)(nil)
 // DRAEM's image score of the student's map (as in Score), S_fea the
 // feature inconsistency; with in.Maps the map and the input in [0, 1]
 // come with each item. The last batch is padded.
-func (*Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.EvalModel, in baseline.PredictInput, emit func(baseline.PredictItem) error) error {
+func (bl *Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.EvalModel, in baseline.PredictInput, emit func(baseline.PredictItem) error) error {
 	if m.TeacherOnly {
 		return fmt.Errorf("predict needs a student's model.onnx; %s is the teacher alone", m.Path)
 	}
@@ -62,7 +61,7 @@ func (*Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.EvalM
 		for i := 0; i < batch.N; i++ {
 			it := items[batch.Items[i]]
 			sMap := sess.Output(0)[i*n : (i+1)*n]
-			p := baseline.PredictItem{ID: it.Path, SO: score.DRAEMImageScore(sMap, s, s), SFea: float64(sess.Output(1)[i])}
+			p := baseline.PredictItem{ID: it.Path, SO: bl.imageScore(sMap, s, s), SFea: float64(sess.Output(1)[i])}
 			if in.Maps {
 				p.Map = append([]float32(nil), sMap...)
 				img := dec.ToUnit(imageio.Image{C: 3, H: s, W: s, Pix: batch.Images[i*3*n : (i+1)*3*n]})

@@ -11,6 +11,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline/jigsaw"
 	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/baseline/pkgnet"
+	"github.com/fmam/fmam/internal/baseline/recon"
 	"github.com/fmam/fmam/internal/config"
 )
 
@@ -22,6 +23,7 @@ func Baselines() []baseline.Baseline {
 		draem.New(),
 		jigsaw.New(),
 		pkgnet.New(),
+		recon.New(),
 	}
 }
 
