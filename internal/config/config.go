@@ -123,6 +123,10 @@ type Model struct {
 	// when false, so run folders written before the key existed still
 	// match their configuration.
 	Memory bool `mapstructure:"memory" yaml:"memory,omitempty"`
+	// ReconLoss is L_o of model.arch reconstruction: mse (also when
+	// empty), l1, or ssim (DRAEM's L2 + SSIM). Left out of config.yaml
+	// when empty, so older run folders still match.
+	ReconLoss string `mapstructure:"recon_loss" yaml:"recon_loss,omitempty"`
 	// PKGNet are PKG-Net's settings; config.yaml records them for
 	// model.arch pkgnet only.
 	PKGNet PKGNet `mapstructure:"pkgnet" yaml:"pkgnet"`
@@ -181,7 +185,7 @@ func Defaults() map[string]any {
 		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "teacher_run": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
-			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false,
+			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false, "recon_loss": "",
 			"pkgnet": pkgnetDefaults()},
 		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4,
 			"optim":            optimDefaults(),
@@ -378,6 +382,11 @@ func (c *Config) Validate() error {
 	case string(nn.InitPyTorch), string(nn.InitNormal002):
 	default:
 		bad("model.init %q: use pytorch or normal0.02", c.Model.Init)
+	}
+	switch c.Model.ReconLoss {
+	case "", "mse", "l1", "ssim":
+	default:
+		bad("model.recon_loss %q: use mse, l1 or ssim (model.arch reconstruction)", c.Model.ReconLoss)
 	}
 	if c.Model.WFea < 0 {
 		bad("model.w_fea %v must be >= 0", c.Model.WFea)

@@ -2,6 +2,7 @@ package experiment_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -61,18 +62,18 @@ func draemCut(t *testing.T, output string) string {
 // stores thresholds and predicts like the built-in baselines.
 func TestReconstructionArch(t *testing.T) {
 	for _, c := range []struct {
-		name, teacher string
-		size          int
+		name, teacher, loss string
+		size                int
 	}{
-		{"graph-ae", smallAutoencoder(t, 32), 32},
-		{"draem-rec", draemReconstructive(t), 64},
+		{"graph-ae", smallAutoencoder(t, 32), "l1", 32},
+		{"draem-rec", draemReconstructive(t), "ssim", 64},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := open(t, `
 name: recon
 task: image
 data: {kind: synth-mvtec, size: `+strconv.Itoa(c.size)+`, categories: [synth_object], val_fraction: 0.25}
-model: {arch: reconstruction, teacher: `+c.teacher+`, taps: [bottleneck], attention: {kind: sca, reduction: 2}}
+model: {arch: reconstruction, teacher: `+c.teacher+`, recon_loss: `+c.loss+`, taps: [bottleneck], attention: {kind: sca, reduction: 2}}
 train: {batch: 2, student_steps: 3, lr: 0.001}
 eval: {batch: 4, pictures: 1}
 `, nil)
@@ -89,6 +90,10 @@ eval: {batch: 4, pictures: 1}
 				t.Fatalf("rows %+v", rows)
 			}
 			stage := filepath.Join(e.RunDir(), "synth_object", "student")
+			logHead, err := os.ReadFile(filepath.Join(stage, "log.csv"))
+			if err != nil || !strings.Contains(strings.SplitN(string(logHead), "\n", 2)[0], map[string]string{"l1": "l1", "ssim": "ssim"}[c.loss]) {
+				t.Errorf("student log.csv header for recon_loss %s: %q (%v)", c.loss, strings.SplitN(string(logHead), "\n", 2)[0], err)
+			}
 			cal, _ := checkCalibration(t, stage, "held-out", -1)
 			onnxChecker(t, filepath.Join(stage, "model.onnx"))
 			rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Join(e.RunDir(), "data", "synth-mvtec", "synth_object", "test"), Out: t.TempDir()})

@@ -35,6 +35,15 @@ const InClean = "clean"
 // Baseline is the generic reconstruction baseline.
 type Baseline struct {
 	*draem.Baseline
+	// loss is model.recon_loss: "mse" (or empty), "l1" or "ssim".
+	loss string
+}
+
+// Configure returns the baseline with the configuration's L_o.
+func (bl *Baseline) Configure(cfg *config.Config) (baseline.Baseline, error) {
+	c := *bl
+	c.loss = cfg.Model.ReconLoss
+	return &c, nil
 }
 
 // Baseline is a baseline.Baseline that predicts.
@@ -101,10 +110,20 @@ func (bl *Baseline) Targets(g *graph.Graph, s method.Spec) []string {
 	return []string{g.Input(InClean, graph.Float, bl.InputShape(s))}
 }
 
-// Loss is L_o = MSE(reconstruction, input).
-func (*Baseline) Loss(g *graph.Graph, _ method.Spec, f method.Forward, targets []string) method.Loss {
-	l := loss.MSE(g, f.Outputs[0], targets[0])
-	return method.Loss{Total: l, Terms: []string{l}, Names: []string{"l_rec"}}
+// Loss is L_o between the reconstruction and the input: MSE, L1, or
+// DRAEM's L2 + SSIM loss (model.recon_loss).
+func (bl *Baseline) Loss(g *graph.Graph, _ method.Spec, f method.Forward, targets []string) method.Loss {
+	rec, in := f.Outputs[0], targets[0]
+	switch bl.loss {
+	case "l1":
+		l := loss.L1(g, rec, in)
+		return method.Loss{Total: l, Terms: []string{l}, Names: []string{"l1"}}
+	case "ssim":
+		l2, ss := loss.MSE(g, rec, in), loss.SSIMLoss(g, rec, in, loss.DRAEMSSIM())
+		return method.Loss{Total: g.Op(graph.OpAdd, []string{l2, ss}, nil), Terms: []string{l2, ss}, Names: []string{"l2", "ssim"}}
+	}
+	l := loss.MSE(g, rec, in)
+	return method.Loss{Total: l, Terms: []string{l}, Names: []string{"l2"}}
 }
 
 // errorMap is the squared error averaged over channels: [N, H, W].
