@@ -86,7 +86,8 @@ eval: {batch: 4, pictures: 1}
 				t.Fatal(err)
 			}
 			rows := ev.Units[0].Images
-			if len(rows) != 2 || !strings.HasPrefix(rows[0].Method, "Reconstruction (teacher)") || !(rows[1].ImageAUROC >= 0 && rows[1].ImageAUROC <= 1) {
+			// Teacher and student first (other rows, a control student, may follow).
+			if len(rows) < 2 || rows[0].Method != "Reconstruction (teacher)" || rows[1].Method != "Reconstruction+SCA" || !(rows[1].ImageAUROC >= 0 && rows[1].ImageAUROC <= 1) {
 				t.Fatalf("rows %+v", rows)
 			}
 			stage := filepath.Join(e.RunDir(), "synth_object", "student")
