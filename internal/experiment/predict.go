@@ -396,7 +396,11 @@ func contour(img report.ImageCHW, m []float32, level float64) report.ImageCHW {
 func writePredictions(r *PredictReport) error {
 	var rows [][]string
 	for _, p := range r.Items {
-		rows = append(rows, []string{p.ID, p.Video, strconv.Itoa(p.Frame), ff(p.SO), ff(p.SFea), ff(p.STotal), strconv.FormatBool(p.Anomalous), p.Map, p.Overlay})
+		frame := "" // images have none
+		if p.Video != "" {
+			frame = strconv.Itoa(p.Frame)
+		}
+		rows = append(rows, []string{p.ID, p.Video, frame, ff(p.SO), ff(p.SFea), ff(p.STotal), strconv.FormatBool(p.Anomalous), p.Map, p.Overlay})
 	}
 	if err := writeCSV(r.CSV, []string{"id", "video", "frame", "s_o", "s_fea", "s_total", "anomalous", "map", "overlay"}, rows); err != nil {
 		return err
