@@ -33,6 +33,8 @@ type modelInfo struct {
 	FeatureMaps []tensorInfo   `json:"feature_maps"`
 	// Expects says what input the model wants, in config keys.
 	Expects []string `json:"expects"`
+	// Deploy is the batch axis, score rules and calibration.
+	Deploy *deployInfo `json:"deploy"`
 }
 
 func inspectModel(path string, all bool) (*modelInfo, error) {
@@ -70,6 +72,9 @@ func inspectModel(path string, all bool) (*modelInfo, error) {
 		info.FeatureMaps = append(info.FeatureMaps, tensor(o, string(n.Op)))
 	}
 	info.Expects = expects(g)
+	if info.Deploy, err = inspectDeploy(path); err != nil {
+		return nil, err
+	}
 	return info, nil
 }
 
@@ -104,6 +109,7 @@ func (o *inspectOptions) run(_ context.Context, s streams, _ *slog.Logger) error
 	for _, l := range info.Expects {
 		fmt.Fprintln(out, l)
 	}
+	info.Deploy.print(out)
 	ops := make([]string, 0, len(info.Ops))
 	for op := range info.Ops {
 		ops = append(ops, op)

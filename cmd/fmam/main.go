@@ -79,6 +79,7 @@ Settings come from, lowest to highest: built-in defaults, the YAML file, the
 		newMetricsCmd(f),
 		newCompareCmd(f),
 		newGridSweepCmd(f),
+		newPredictCmd(f),
 	)
 	return root
 }

@@ -126,6 +126,10 @@ func (u *Unit) ImageSet(ctx context.Context) (*data.ImageDataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f := u.Cfg.Data.ValFraction; f > 0 {
+		keep, val := holdOut(len(ds.Train), f, u.Cfg.DataSeed())
+		ds.Train, ds.Val = pick(ds.Train, keep), pick(ds.Train, val)
+	}
 	return ds, u.checkImageSize(ds)
 }
 

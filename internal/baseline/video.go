@@ -49,8 +49,27 @@ func (u *Unit) DatasetName() string {
 }
 
 // VideoSets loads the train and test splits the config names, generating
-// the synthetic set into the run folder when asked for.
+// the synthetic set into the run folder when asked for. With
+// data.val_fraction the held-out videos are not in train (VideoSplits).
 func (u *Unit) VideoSets(ctx context.Context) (train, test *data.VideoDataset, err error) {
+	train, _, test, err = u.VideoSplits(ctx)
+	return train, test, err
+}
+
+// VideoSplits is VideoSets with the held-out training videos
+// (data.val_fraction of them, whole videos, at least one) as val; val has
+// no videos when the fraction is 0.
+func (u *Unit) VideoSplits(ctx context.Context) (train, val, test *data.VideoDataset, err error) {
+	if train, test, err = u.loadVideoSets(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	keep, held := holdOut(len(train.Videos), u.Cfg.Data.ValFraction, u.Cfg.DataSeed())
+	tr, v := *train, *train
+	tr.Videos, v.Videos = pick(train.Videos, keep), pick(train.Videos, held)
+	return &tr, &v, test, nil
+}
+
+func (u *Unit) loadVideoSets(ctx context.Context) (train, test *data.VideoDataset, err error) {
 	d := u.Cfg.Data
 	root := d.Root
 	name := d.Kind

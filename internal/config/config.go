@@ -103,6 +103,12 @@ type Data struct {
 	Mean   []float64 `mapstructure:"mean" yaml:"mean,omitempty"`
 	Std    []float64 `mapstructure:"std" yaml:"std,omitempty"`
 	Filter string    `mapstructure:"filter" yaml:"filter,omitempty"`
+	// ValFraction holds that fraction of the training normals out of
+	// training (whole videos for video data sets): their scores give the
+	// label-free threshold and the normalisation `fmam predict` uses. 0
+	// trains on every normal, as runs made before the key did; it is left
+	// out of config.yaml then, so those run folders still match.
+	ValFraction float64 `mapstructure:"val_fraction" yaml:"val_fraction,omitempty"`
 }
 
 // Model is the baseline, the teacher source and the method's settings.
@@ -126,6 +132,10 @@ type Model struct {
 	// when false, so run folders written before the key existed still
 	// match their configuration.
 	Memory bool `mapstructure:"memory" yaml:"memory,omitempty"`
+	// ReconLoss is L_o of model.arch reconstruction: mse (also when
+	// empty), l1, or ssim (DRAEM's L2 + SSIM). Left out of config.yaml
+	// when empty, so older run folders still match.
+	ReconLoss string `mapstructure:"recon_loss" yaml:"recon_loss,omitempty"`
 	// PKGNet are PKG-Net's settings; config.yaml records them for
 	// model.arch pkgnet only.
 	PKGNet PKGNet `mapstructure:"pkgnet" yaml:"pkgnet"`
@@ -167,7 +177,15 @@ type Eval struct {
 	Batch  int     `mapstructure:"batch" yaml:"batch"`
 	// Pictures caps score curves or map panels written per run.
 	Pictures int `mapstructure:"pictures" yaml:"pictures"`
+	// Quantile is the quantile of the normal reference scores (held-out
+	// with data.val_fraction, else training normals) taken as the
+	// label-free threshold.
+	Quantile float64 `mapstructure:"quantile" yaml:"quantile"`
 }
+
+// DefaultQuantile is eval.quantile's default: the label-free threshold is
+// the 99th percentile of the normal reference scores.
+const DefaultQuantile = 0.99
 
 // Defaults are used for every key a file does not set.
 func Defaults() map[string]any {
@@ -176,17 +194,17 @@ func Defaults() map[string]any {
 		"ort_lib": "", "log_level": "info", "runs_dir": "runs",
 		"data": map[string]any{"kind": "synth-video", "root": "", "labels": "", "categories": []string{}, "textures": "",
 			"size": 64, "frames": 4, "channels": 3, "frame_step": 1, "test_stride": 1, "workers": 2, "strict": false, "seed": 0,
-			"range": "", "mean": []float64{}, "std": []float64{}, "filter": ""},
+			"range": "", "mean": []float64{}, "std": []float64{}, "filter": "", "val_fraction": 0.0},
 		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "teacher_run": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
-			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false,
+			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false, "recon_loss": "",
 			"pkgnet": pkgnetDefaults()},
 		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4, "control": true,
 			"optim":            optimDefaults(),
 			"schedule":         map[string]any{"kind": "cosine", "milestones": []float64{}, "gamma": 0.2, "min_lr": 0.0, "warmup_steps": 0},
 			"checkpoint_every": 100, "seeds": []uint64{}},
-		"eval":   map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6},
+		"eval":   map[string]any{"lambda": 0.5, "grid": "0:1:0.05", "sigma": 0.0, "batch": 8, "pictures": 6, "quantile": DefaultQuantile},
 		"report": map[string]any{"formats": []string{"png"}},
 	}
 }
@@ -384,6 +402,11 @@ func (c *Config) Validate() error {
 	default:
 		bad("model.init %q: use pytorch or normal0.02", c.Model.Init)
 	}
+	switch c.Model.ReconLoss {
+	case "", "mse", "l1", "ssim":
+	default:
+		bad("model.recon_loss %q: use mse, l1 or ssim (model.arch reconstruction)", c.Model.ReconLoss)
+	}
 	if c.Model.WFea < 0 {
 		bad("model.w_fea %v must be >= 0", c.Model.WFea)
 	}
@@ -411,6 +434,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Eval.Lambda < 0 || c.Eval.Lambda > 1 {
 		bad("eval.lambda %v must be in [0, 1]", c.Eval.Lambda)
+	}
+	if !(c.Data.ValFraction >= 0 && c.Data.ValFraction < 1) {
+		bad("data.val_fraction %v must be in [0, 1): the fraction of training normals held out for thresholds", c.Data.ValFraction)
+	}
+	if !(c.Eval.Quantile > 0 && c.Eval.Quantile <= 1) {
+		bad("eval.quantile %v must be in (0, 1], e.g. 0.99", c.Eval.Quantile)
 	}
 	if c.Eval.Sigma < 0 || c.Eval.Batch < 1 {
 		bad("eval.sigma must be >= 0 and eval.batch >= 1")

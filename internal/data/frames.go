@@ -102,3 +102,7 @@ func naturalCompare(a, b string) int {
 	}
 	return strings.Compare(a, b)
 }
+
+// ListFrames returns the frame files of one video folder in temporal
+// order, refusing gaps and duplicates in their numbers (see listFrames).
+func ListFrames(dir string) ([]string, error) { return listFrames(dir) }

@@ -38,6 +38,9 @@ type ImageDataset struct {
 	Root  string
 	Train []ImageItem
 	Test  []ImageItem
+	// Val are training normals held out of Train (data.val_fraction) for
+	// thresholds; empty unless the caller splits them off.
+	Val []ImageItem
 }
 
 // HasMasks reports whether every anomalous test image has a pixel mask, so

@@ -1,7 +1,9 @@
 package method_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -290,6 +292,23 @@ func TestImportedTeacherErrors(t *testing.T) {
 	bad.Size = 32
 	if _, err := method.LoadTeacher(p, bad, nil); err == nil || !strings.Contains(err.Error(), "data.size") {
 		t.Errorf("input shape mismatch: %v", err)
+	}
+	// No input-format metadata: a warning names the keys and the
+	// assumed format.
+	var logged bytes.Buffer
+	ok := base
+	ok.Input = map[string]string{method.MetaRange: "-1,1", method.MetaMean: "none", method.MetaStd: "none"}
+	if _, err := method.LoadTeacher(p, ok, slog.New(slog.NewTextHandler(&logged, nil))); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"level=WARN", "no input format", "data.range=-1,1", "data.mean=none"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logged.String())
+		}
+	}
+	// A size the teacher takes but fmam refuses is not suggested.
+	if err := method.CheckInputShapeForTest(p, "x", graph.Shape{2, 12, 100, 100}, base); err == nil || strings.Contains(err.Error(), "set data.size: 100") || !strings.Contains(err.Error(), "multiple of 16") {
+		t.Errorf("size 100: %v", err)
 	}
 	trunc := filepath.Join(t.TempDir(), "trunc.onnx")
 	b, _ := os.ReadFile(p)

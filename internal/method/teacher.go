@@ -181,6 +181,11 @@ func LoadTeacher(path string, s Spec, log *slog.Logger) (*Teacher, error) {
 		if err := checkInputMeta(path, g, s, log); err != nil {
 			return nil, err
 		}
+	} else if log != nil && !slices.ContainsFunc(inputMetaKeys, func(k struct{ meta, key string }) bool { return g.Meta(k.meta) != "" }) {
+		// Nothing says what the network was trained on: a wrong range
+		// scores noise without any error.
+		log.Warn("the teacher records no input format; its input is assumed to be what the config gives: set data.range, data.mean and data.std to its training code's normalisation",
+			"teacher", path, "data.range", s.Input[MetaRange], "data.mean", s.Input[MetaMean], "data.std", s.Input[MetaStd])
 	}
 	if err := s.Net.CheckTeacher(t, s); err != nil {
 		return nil, fmt.Errorf("teacher %s: %w", path, err)
@@ -223,7 +228,11 @@ func checkInputShape(path, input string, got graph.Shape, s Spec) error {
 	}
 	for i := 2; i < len(got); i++ {
 		if got[i] != want[i] {
-			why = append(why, fmt.Sprintf("data.size %d: the teacher takes %v images (set data.size: %d)", s.Size, got[2:], got[i]))
+			hint := fmt.Sprintf("set data.size: %d", got[i])
+			if got[i] < 16 || got[i]%16 != 0 {
+				hint = fmt.Sprintf("fmam's data.size is a multiple of 16, so export the teacher at one, e.g. %d", max(16, (got[i]+8)/16*16))
+			}
+			why = append(why, fmt.Sprintf("data.size %d: the teacher takes %v images (%s)", s.Size, got[2:], hint))
 			break
 		}
 	}

@@ -40,7 +40,22 @@ import (
 )
 
 // Baseline is DRAEM. Its zero value is ready to use.
-type Baseline struct{}
+type Baseline struct {
+	// Name and ImageScore, when set, let another image baseline score
+	// and tabulate with DRAEM's code (internal/baseline/recon): its name
+	// in tables ("DRAEM") and its image score of an anomaly map
+	// (score.DRAEMImageScore).
+	Name       string
+	ImageScore func(m []float32, h, w int) float64
+}
+
+// imageScore is S_o of an anomaly map.
+func (bl *Baseline) imageScore(m []float32, h, w int) float64 {
+	if bl.ImageScore != nil {
+		return bl.ImageScore(m, h, w)
+	}
+	return score.DRAEMImageScore(m, h, w)
+}
 
 // Baseline is a baseline.Baseline.
 var _ baseline.Baseline = (*Baseline)(nil)
@@ -66,7 +81,10 @@ func (*Baseline) Taps() []string      { return Taps }
 func (*Baseline) Input() string       { return InImage }
 func (*Baseline) Outputs() []string   { return []string{"reconstruction", "mask_logits"} }
 func (*Baseline) Task() baseline.Task { return baseline.ImageTask() }
-func (*Baseline) Title(*config.Config) string {
+func (bl *Baseline) Title(*config.Config) string {
+	if bl.Name != "" {
+		return bl.Name
+	}
 	return "DRAEM"
 }
 
@@ -78,8 +96,9 @@ func (*Baseline) Check(s method.Spec) error {
 }
 
 func (*Baseline) CheckConfig(cfg *config.Config) error {
-	if cfg.Data.Size%64 != 0 {
-		return fmt.Errorf("data.size %d must be a multiple of 64 for DRAEM (it pools 5 times)", cfg.Data.Size)
+	// An imported DRAEM's own input shape decides (LoadTeacher checks it).
+	if cfg.Data.Size%64 != 0 && cfg.Model.Teacher == "" {
+		return fmt.Errorf("data.size %d must be a multiple of 64 for fmam's DRAEM (it pools 5 times)", cfg.Data.Size)
 	}
 	if cfg.Data.Channels != 3 {
 		return fmt.Errorf("data.channels %d: DRAEM reads RGB images; set data.channels: 3", cfg.Data.Channels)
@@ -172,7 +191,7 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 	}
 	tex := u.Cfg.Data.Textures
 	if tex == "" {
-		return nil, fmt.Errorf("data.textures is empty: DRAEM needs a folder of anomaly source images (the DTD set, or ../shared/data/textures)")
+		return nil, fmt.Errorf("data.textures is empty: DRAEM's training batches, the student's too (also of an imported DRAEM: it mimics the teacher on the images DRAEM trains on), are normal images with anomalies pasted from texture images; set data.textures to a folder of images (the DTD set, or ../shared/data/textures)")
 	}
 	s := u.Cfg.Data.Size
 	// DRAEM rotates 30% of its training inputs; the clean target turns too.
@@ -243,7 +262,7 @@ func saveMask(path string, m []float32, s int) error {
 // writes per-image raw scores (s_o = DRAEM's image score) and every
 // anomaly map as .npy (maps/teacher/..., maps/student/...), from which
 // Results computes the pixel metrics.
-func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalModel) error {
+func (bl *Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalModel) error {
 	mb, err := os.ReadFile(m.Path)
 	if err != nil {
 		return fmt.Errorf("evaluate %s: %w; train the student first", m.Stage.Dir, err)
@@ -287,7 +306,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 			row := score.ImageRow{ID: it.Defect + "/" + filepath.Base(it.Path), Category: ds.Name, Defect: it.Defect, Label: batch.Labels[i] == 1}
 			tMap := sess.Output(0)[i*n : (i+1)*n]
 			t := row
-			t.SO = score.DRAEMImageScore(tMap, s, s)
+			t.SO = bl.imageScore(tMap, s, s)
 			if err := saveMap(mapPath(m.Stage, "teacher", it), tMap, s); err != nil {
 				return err
 			}
@@ -298,7 +317,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 			}
 			if !m.TeacherOnly {
 				sMap := sess.Output(1)[i*n : (i+1)*n]
-				row.SO, row.SFea = score.DRAEMImageScore(sMap, s, s), float64(sess.Output(2)[i])
+				row.SO, row.SFea = bl.imageScore(sMap, s, s), float64(sess.Output(2)[i])
 				t.SFea = row.SFea
 				if err := saveMap(mapPath(m.Stage, "student", it), sMap, s); err != nil {
 					return err

@@ -11,6 +11,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline/jigsaw"
 	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/baseline/pkgnet"
+	"github.com/fmam/fmam/internal/baseline/recon"
 	"github.com/fmam/fmam/internal/config"
 )
 
@@ -22,6 +23,7 @@ func Baselines() []baseline.Baseline {
 		draem.New(),
 		jigsaw.New(),
 		pkgnet.New(),
+		recon.New(),
 	}
 }
 
@@ -36,9 +38,14 @@ func Lookup(cfg *config.Config) (baseline.Baseline, error) {
 		}
 		t := b.Task()
 		if t.Kind() != cfg.Task {
-			return nil, fmt.Errorf("model.arch %s is a %s baseline but task is %s; set task: %s", b.Arch(), t.Kind(), cfg.Task, t.Kind())
+			return nil, fmt.Errorf("model.arch %s is a %s baseline but task is %s: for %s data set model.arch to %s; for %s data set task: %s",
+				b.Arch(), t.Kind(), cfg.Task, cfg.Task, orList(archsOf(cfg.Task)), t.Kind(), t.Kind())
 		}
 		if !slices.Contains(t.DataKinds(), cfg.Data.Kind) {
+			if other, ok := taskOfKind(cfg.Data.Kind); ok {
+				return nil, fmt.Errorf("data.kind %q is not a %s data set but %s one: set task: %s (task is %s; video is the default) and model.arch to %s",
+					cfg.Data.Kind, t.Kind(), article(string(other)), other, cfg.Task, orList(archsOf(other)))
+			}
 			return nil, fmt.Errorf("data.kind %q is not a %s data set: use one of %v", cfg.Data.Kind, t.Kind(), t.DataKinds())
 		}
 		if err := b.CheckConfig(cfg); err != nil {
@@ -63,4 +70,43 @@ func LookupArch(arch string) (baseline.Baseline, error) {
 		names = append(names, b.Arch())
 	}
 	return nil, fmt.Errorf("unknown model %q: use one of %s", arch, strings.Join(names, ", "))
+}
+
+// archsOf lists the baselines of a task.
+func archsOf(task config.Task) []string {
+	var out []string
+	for _, b := range Baselines() {
+		if b.Task().Kind() == task {
+			out = append(out, b.Arch())
+		}
+	}
+	return out
+}
+
+// taskOfKind is the task whose baselines read a data kind.
+func taskOfKind(kind string) (config.Task, bool) {
+	for _, b := range Baselines() {
+		if slices.Contains(b.Task().DataKinds(), kind) {
+			return b.Task().Kind(), true
+		}
+	}
+	return "", false
+}
+
+func orList(names []string) string {
+	switch len(names) {
+	case 0:
+		return "none"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// article is "an image" or "a video".
+func article(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

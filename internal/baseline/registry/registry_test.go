@@ -15,7 +15,9 @@ func TestLookup(t *testing.T) {
 		{"name: x\n", "mnad", ""},
 		{"name: x\ntask: image\ndata: {kind: synth-mvtec}\nmodel: {arch: draem}\n", "draem", ""},
 		{"name: x\ntask: video\ndata: {kind: mvtec, root: r}\n", "", "not a video data set"},
-		{"name: x\ntask: image\ndata: {kind: synth-mvtec}\n", "", "model.arch mnad is a video baseline but task is image"},
+		{"name: x\ndata: {kind: mvtec, root: r}\n", "", "not a video data set but an image one: set task: image (task is video; video is the default) and model.arch to draem or reconstruction"},
+		{"name: x\ntask: image\ndata: {kind: synth-mvtec}\n", "", "model.arch mnad is a video baseline but task is image: for image data set model.arch to draem or reconstruction; for video data set task: video"},
+		{"name: x\ntask: image\ndata: {kind: synth-mvtec, size: 96}\nmodel: {arch: draem, teacher: t.onnx}\n", "draem", ""},
 		{"name: x\nmodel: {arch: resnet}\n", "", `model.arch "resnet": use one of mnad, draem`},
 		{"name: x\ntask: image\ndata: {kind: synth-mvtec, size: 96}\nmodel: {arch: draem}\n", "", "multiple of 64"},
 	}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fmam/fmam/internal/experiment"
+)
+
+// predictOptions are the options of 'fmam predict'.
+type predictOptions struct {
+	f              *factory
+	runDir, input  string
+	out, threshold string
+	category       string
+	asJSON         bool
+}
+
+func (o *predictOptions) complete(*cobra.Command, []string) error { return nil }
+
+func (o *predictOptions) validate() error {
+	if o.runDir == "" {
+		return fmt.Errorf("--run is required: the run folder whose model scores the input")
+	}
+	if o.input == "" {
+		return fmt.Errorf("--input is required: an image, a folder of images, a folder of frames or a video file")
+	}
+	return nil
+}
+
+func (o *predictOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err error) {
+	e, err := o.f.openRun(ctx, s.ErrOut, runRequest{dir: o.runDir, mustExist: true})
+	if err != nil {
+		return err
+	}
+	defer e.Finish(&err)
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: o.input, Out: o.out, Threshold: o.threshold, Category: o.category})
+	if err != nil {
+		return err
+	}
+	if o.asJSON {
+		return writeJSON(s.Out, rep)
+	}
+	w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "item\tS_o\tS_fea\tS_total\tdecision")
+	for _, p := range rep.Items {
+		d := "normal"
+		if p.Anomalous {
+			d = "anomalous"
+		}
+		fmt.Fprintf(w, "%s\t%.4g\t%.4g\t%.4f\t%s\n", p.ID, p.SO, p.SFea, p.STotal, d)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "%d of %d anomalous at S_total >= %.4g (%s, lambda %g)\nwritten: %s, %s\n",
+		rep.Anomalous, len(rep.Items), rep.Threshold, rep.ThresholdOf, rep.Lambda, rep.CSV, rep.JSON)
+	return nil
+}
+
+func newPredictCmd(f *factory) *cobra.Command {
+	o := &predictOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "predict",
+		Short: "Score new, unlabelled images or videos with a run's model and stored threshold",
+		Long: `Score new images (image runs: a file, or a folder searched recursively, any
+layout, no labels) or videos (video runs: a folder of frames, a folder of frame
+folders, or .avi/.mp4/.mov/.mkv files, extracted with ffmpeg) with the run's
+student model, as the run scores its test set: S_o (the baseline's score), S_fea
+(the feature inconsistency) and S_total = lambda*n(S_fea) + (1-lambda)*n(S_o),
+n the min-max normalisation over normal reference data that 'fmam eval' stored
+in <stage>/thresholds.json (not the test set's per-video min-max).
+
+The decision is S_total >= the threshold: by default the label-free one
+(eval.quantile of the normal reference scores: held-out training normals with
+data.val_fraction, else training normals), --threshold f1 the F1-max on the
+test set, or a number. Writes predictions.csv and predictions.json, and for
+image runs maps/<name>.npy (the student's anomaly map) and overlays/<name>.png
+(image, heat map, contour where the map reaches the deciding level) into --out
+(default <run>/predict).`,
+		Example: `  fmam predict --run runs/synth-mvtec --input new-images/ --category synth_object
+  fmam predict --run runs/ped2 --input ../shared/data/ped2/testing/frames/01 --json
+  fmam predict --run runs/avenue --input camera3.avi --threshold f1 --out out/camera3`,
+		Args: cobra.NoArgs,
+		RunE: f.runE(o),
+	}
+	cmd.Flags().StringVar(&o.runDir, "run", "", "run folder (trained and evaluated)")
+	cmd.Flags().StringVar(&o.input, "input", "", "image, folder of images, folder of frames, folder of frame folders, or video file")
+	cmd.Flags().StringVar(&o.out, "out", "", "output folder (default <run>/predict)")
+	cmd.Flags().StringVar(&o.threshold, "threshold", "", "quantile (default: label-free), f1 (F1-max on the test set) or a number on S_total")
+	cmd.Flags().StringVar(&o.category, "category", "", "category of an image run with several")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the predictions as JSON")
+	f.addRuntimeFlags(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,415 @@
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"codeberg.org/sbinet/npyio/npy"
+	"github.com/fmam/fmam/internal/atomicfile"
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/imageio"
+	"github.com/fmam/fmam/internal/report"
+)
+
+// PredictOptions says what `fmam predict` scores and where it writes.
+type PredictOptions struct {
+	// Input is an image file, a folder of images (any layout, searched
+	// recursively), a folder of frames (one video), a folder of frame
+	// folders (several videos) or a video file (.avi, .mp4, .mov, .mkv:
+	// extracted with ffmpeg).
+	Input string
+	// Out is the output folder: predictions.{csv,json}, maps/ and
+	// overlays/ (image runs).
+	Out string
+	// Threshold is "" (the run's default, the label-free quantile),
+	// "quantile", "f1" (the test set's F1-max) or a number on S_total.
+	Threshold string
+	// Category picks the unit of an image run with several categories.
+	Category string
+}
+
+// Prediction is one scored image or frame.
+type Prediction struct {
+	ID        string  `json:"id"`
+	Video     string  `json:"video,omitempty"`
+	Frame     int     `json:"frame,omitempty"`
+	SO        float64 `json:"s_o"`
+	SFea      float64 `json:"s_fea"`
+	STotal    float64 `json:"s_total"`
+	Anomalous bool    `json:"anomalous"`
+	// Map and Overlay are the files written for image runs.
+	Map     string `json:"map,omitempty"`
+	Overlay string `json:"overlay,omitempty"`
+}
+
+// PredictReport is what predict wrote.
+type PredictReport struct {
+	Run         string       `json:"run"`
+	Model       string       `json:"model"`
+	Threshold   float64      `json:"threshold"`
+	ThresholdOf string       `json:"threshold_of"`
+	Lambda      float64      `json:"lambda"`
+	Items       []Prediction `json:"items"`
+	Anomalous   int          `json:"anomalous"`
+	CSV         string       `json:"csv"`
+	JSON        string       `json:"json"`
+}
+
+// Predict scores unlabelled inputs with the run's student model and its
+// stored calibration (run 'fmam eval' first), and writes per-item scores,
+// decisions and, for image runs, anomaly maps and overlays.
+func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, error) {
+	p, ok := e.Baseline.(baseline.Predictor)
+	if !ok {
+		return nil, fmt.Errorf("predict: model.arch %s works on object boxes; predict scores images (draem) and frame-level video baselines (mnad)", e.Baseline.Arch())
+	}
+	if e.TeacherOnly() {
+		return nil, fmt.Errorf("predict needs a trained student; this run has train.student_steps: 0")
+	}
+	if len(e.Cfg.Train.Seeds) > 0 {
+		return nil, fmt.Errorf("predict: %s holds one run per seed; pick one: --run %s", e.Layout.Root, filepath.Join(e.Layout.Root, "seed-<k>"))
+	}
+	units, err := e.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := pickUnit(units, o.Category)
+	if err != nil {
+		return nil, err
+	}
+	st := e.student(u, e.Cfg.Model.Taps)
+	cal, err := baseline.ReadCalibration(st.Thresholds())
+	if err != nil {
+		return nil, fmt.Errorf("predict: no stored thresholds (%w); run 'fmam eval --run %s' first", err, e.Layout.Root)
+	}
+	thr, of, err := chooseThreshold(cal, o.Threshold)
+	if err != nil {
+		return nil, err
+	}
+	input, err := dataInput(st.Model())
+	if err != nil {
+		return nil, fmt.Errorf("predict: %w; run 'fmam train' and 'fmam eval' first", err)
+	}
+	if o.Out == "" {
+		o.Out = filepath.Join(e.Layout.Root, "predict")
+	}
+	in, err := e.predictInput(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	in.Maps = e.Cfg.Task == config.TaskImage
+	rep := &PredictReport{Run: e.Layout.Root, Model: st.Model(), Threshold: thr, ThresholdOf: of, Lambda: cal.Lambda,
+		CSV: filepath.Join(o.Out, "predictions.csv"), JSON: filepath.Join(o.Out, "predictions.json")}
+	names := uniqueNames(in.Images)
+	err = p.Predict(ctx, u, baseline.EvalModel{Stage: st, Path: st.Model(), Inputs: []string{input}}, in, func(it baseline.PredictItem) error {
+		pr := Prediction{ID: it.ID, Video: it.Video, Frame: it.Frame, SO: it.SO, SFea: it.SFea, STotal: cal.Total(it.SO, it.SFea)}
+		pr.Anomalous = pr.STotal >= thr
+		if it.Map != nil {
+			name := names[it.ID]
+			pr.Map = filepath.Join(o.Out, "maps", name+".npy")
+			pr.Overlay = filepath.Join(o.Out, "overlays", name+".png")
+			if err := writeMap(pr.Map, it.Map, it.H, it.W); err != nil {
+				return err
+			}
+			if err := writeOverlay(pr.Overlay, it, pixelLevel(cal, thr, it.SFea), pr); err != nil {
+				return err
+			}
+		}
+		if pr.Anomalous {
+			rep.Anomalous++
+		}
+		rep.Items = append(rep.Items, pr)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := writePredictions(rep); err != nil {
+		return nil, err
+	}
+	e.Log.Info("predicted", "items", len(rep.Items), "anomalous", rep.Anomalous, "threshold", ff(thr), "of", of, "csv", rep.CSV)
+	return rep, nil
+}
+
+func pickUnit(units []*baseline.Unit, category string) (*baseline.Unit, error) {
+	var names []string
+	for _, u := range units {
+		if category == "" && len(units) == 1 || u.Name == category {
+			return u, nil
+		}
+		names = append(names, u.Name)
+	}
+	if category == "" {
+		return nil, fmt.Errorf("predict: the run has categories %s; pick one with --category", strings.Join(names, ", "))
+	}
+	return nil, fmt.Errorf("predict: --category %s is not one of the run's (%s)", category, strings.Join(names, ", "))
+}
+
+// chooseThreshold resolves --threshold against the calibration.
+func chooseThreshold(c *baseline.Calibration, s string) (float64, string, error) {
+	name := c.Default
+	switch s {
+	case "":
+	case "quantile", baseline.ThresholdQuantile:
+		name = baseline.ThresholdQuantile
+	case "f1", baseline.ThresholdF1:
+		name = baseline.ThresholdF1
+	default:
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, "", fmt.Errorf("--threshold %q: give a number on S_total, quantile (label-free, the default) or f1 (F1-max on the test set)", s)
+		}
+		return v, "--threshold", nil
+	}
+	t, ok := c.Threshold(name)
+	if !ok {
+		return 0, "", fmt.Errorf("--threshold %s: the run stores no %s threshold; run 'fmam eval' again", s, name)
+	}
+	return t.Value, name, nil
+}
+
+// videoExts are the video files predict extracts with ffmpeg, as
+// scripts/extract-frames.sh does.
+var videoExts = []string{".avi", ".mp4", ".mov", ".mkv"}
+
+func isVideoFile(p string) bool { return slices.Contains(videoExts, strings.ToLower(filepath.Ext(p))) }
+
+// predictInput gathers the images or videos of o.Input.
+func (e *Env) predictInput(ctx context.Context, o PredictOptions) (baseline.PredictInput, error) {
+	var in baseline.PredictInput
+	st, err := os.Stat(o.Input)
+	if err != nil {
+		return in, fmt.Errorf("predict --input: %w", err)
+	}
+	if e.Cfg.Task == config.TaskImage {
+		if !st.IsDir() {
+			in.Images = []string{o.Input}
+			return in, nil
+		}
+		err := filepath.WalkDir(o.Input, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && imageio.IsImageFile(d.Name()) {
+				in.Images = append(in.Images, p)
+			}
+			return err
+		})
+		if err == nil && len(in.Images) == 0 {
+			err = fmt.Errorf("predict --input %s: no image files (.png, .jpg, ...)", o.Input)
+		}
+		return in, err
+	}
+	var sources []string // video files or frame folders
+	switch {
+	case !st.IsDir():
+		sources = []string{o.Input}
+	case hasImages(o.Input):
+		sources = []string{o.Input}
+	default:
+		ents, err := os.ReadDir(o.Input)
+		if err != nil {
+			return in, err
+		}
+		for _, en := range ents {
+			p := filepath.Join(o.Input, en.Name())
+			if isVideoFile(p) || hasImages(p) {
+				sources = append(sources, p)
+			}
+		}
+	}
+	for _, s := range sources {
+		dir := s
+		if isVideoFile(s) {
+			if dir, err = extractFrames(ctx, s, filepath.Join(o.Out, "frames")); err != nil {
+				return in, err
+			}
+		}
+		frames, err := data.ListFrames(dir)
+		if err != nil {
+			return in, fmt.Errorf("predict --input: %w", err)
+		}
+		name := strings.TrimSuffix(filepath.Base(s), filepath.Ext(s))
+		if isDirPath(s) {
+			name = filepath.Base(filepath.Clean(s))
+		}
+		in.Videos = append(in.Videos, data.Video{Name: name, Frames: frames})
+	}
+	if len(in.Videos) == 0 {
+		return in, fmt.Errorf("predict --input %s: no frame folders or video files (%s)", o.Input, strings.Join(videoExts, ", "))
+	}
+	return in, nil
+}
+
+func isDirPath(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func hasImages(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(ents, func(en os.DirEntry) bool { return !en.IsDir() && imageio.IsImageFile(en.Name()) })
+}
+
+// extractFrames decodes a video into out/<name>/0000.jpg, ... with the
+// ffmpeg command of scripts/extract-frames.sh (every frame, numbered from
+// 0); an existing folder is reused.
+func extractFrames(ctx context.Context, video, out string) (string, error) {
+	name := strings.TrimSuffix(filepath.Base(video), filepath.Ext(video))
+	dst := filepath.Join(out, name)
+	if hasImages(dst) {
+		return dst, nil
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return "", fmt.Errorf("predict --input %s: a video file needs ffmpeg (Debian: apt-get install ffmpeg), or give a folder of frames", video)
+	}
+	tmp := dst + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", video, "-map", "0:v:0",
+		"-fps_mode", "passthrough", "-q:v", "2", "-start_number", "0", filepath.Join(tmp, "%04d.jpg"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("ffmpeg %s: %w: %s", video, err, strings.TrimSpace(string(b)))
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return "", err
+	}
+	return dst, nil
+}
+
+// uniqueNames gives each image a file name for its map and overlay: its
+// path relative to the common folder, with separators replaced.
+func uniqueNames(paths []string) map[string]string {
+	out := map[string]string{}
+	if len(paths) == 0 {
+		return out
+	}
+	common := filepath.Dir(paths[0])
+	for _, p := range paths[1:] {
+		for !strings.HasPrefix(p, common+string(filepath.Separator)) && common != filepath.Dir(common) {
+			common = filepath.Dir(common)
+		}
+	}
+	for _, p := range paths {
+		rel, err := filepath.Rel(common, p)
+		if err != nil {
+			rel = filepath.Base(p)
+		}
+		rel = strings.TrimSuffix(rel, filepath.Ext(rel))
+		out[p] = strings.ReplaceAll(rel, string(filepath.Separator), "__")
+	}
+	return out
+}
+
+// pixelLevel is the level of the raw map at which an item's S_total
+// reaches the threshold given its S_fea: the S_o that would decide it.
+// For DRAEM, whose S_o is the maximum of the filtered map, the contour at
+// this level outlines where the map is as high as a deciding score.
+// With lambda 1 S_o plays no part and there is no level (NaN).
+func pixelLevel(c *baseline.Calibration, thr, sfea float64) float64 {
+	if c.Lambda >= 1 {
+		return nan()
+	}
+	need := (thr - c.Lambda*c.SFea.Apply(sfea)) / (1 - c.Lambda) // n(S_o) needed
+	n := c.SO
+	if n.Direction != "higher-is-anomalous" {
+		need = 1 - need
+	}
+	span := n.Max - n.Min
+	if !(span > 0) {
+		span = 1
+	}
+	return n.Min + need*span
+}
+
+func writeMap(path string, m []float32, h, w int) error {
+	rows := make([][]float32, h)
+	for y := range rows {
+		rows[y] = m[y*w : (y+1)*w]
+	}
+	return atomicfile.WriteFunc(path, func(wr io.Writer) error { return npy.Write(wr, rows) })
+}
+
+// writeOverlay draws the image, the heat map, and the image with the
+// contour of the map at level in red.
+func writeOverlay(path string, it baseline.PredictItem, level float64, pr Prediction) error {
+	img := report.ImageCHW{Data: it.Image, C: it.C, H: it.H, W: it.W}
+	m := report.Map{Data: it.Map, H: it.H, W: it.W}
+	con := contour(img, it.Map, level)
+	verdict := "normal" // the tile's title has room for a word; the score is in the CSV
+	if pr.Anomalous {
+		verdict = "anomaly"
+	}
+	return report.WritePanels(path, report.Panel{Tiles: []report.Tile{
+		report.ImageTile("image", img),
+		report.HeatTile("map", m, report.Range{Lo: 0, Hi: max(1, report.JointRange(m).Hi)}),
+		report.ImageTile(verdict, con),
+	}})
+}
+
+// contour copies img (as RGB) and paints red the pixels of m at or above
+// level that have a 4-neighbour below it (or lie on the border).
+func contour(img report.ImageCHW, m []float32, level float64) report.ImageCHW {
+	h, w := img.H, img.W
+	n := h * w
+	out := report.ImageCHW{Data: make([]float32, 3*n), C: 3, H: h, W: w}
+	for c := range 3 {
+		src := c
+		if img.C == 1 {
+			src = 0
+		}
+		copy(out.Data[c*n:(c+1)*n], img.Data[src*n:(src+1)*n])
+	}
+	in := func(x, y int) bool {
+		return x >= 0 && y >= 0 && x < w && y < h && float64(m[y*w+x]) >= level
+	}
+	red := color.RGBA{R: 255}
+	for y := range h {
+		for x := range w {
+			if !in(x, y) || in(x-1, y) && in(x+1, y) && in(x, y-1) && in(x, y+1) {
+				continue
+			}
+			i := y*w + x
+			out.Data[i], out.Data[n+i], out.Data[2*n+i] = float32(red.R)/255, 0, 0
+		}
+	}
+	return out
+}
+
+// writePredictions writes the CSV and JSON files of a report.
+func writePredictions(r *PredictReport) error {
+	var rows [][]string
+	for _, p := range r.Items {
+		frame := "" // images have none
+		if p.Video != "" {
+			frame = strconv.Itoa(p.Frame)
+		}
+		rows = append(rows, []string{p.ID, p.Video, frame, ff(p.SO), ff(p.SFea), ff(p.STotal), strconv.FormatBool(p.Anomalous), p.Map, p.Overlay})
+	}
+	if err := writeCSV(r.CSV, []string{"id", "video", "frame", "s_o", "s_fea", "s_total", "anomalous", "map", "overlay"}, rows); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(r.JSON, append(b, '\n'))
+}
+
+func nan() float64 { return math.NaN() }

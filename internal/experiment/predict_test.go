@@ -1,0 +1,378 @@
+package experiment_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fmam/fmam/internal/baseline"
+	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/experiment"
+	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/imageio"
+	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/score"
+	"github.com/fmam/fmam/internal/sharedtest"
+)
+
+// checkCalibration reads a stage's thresholds.json and checks that
+// results.json and model.onnx carry the same calibration, and that the
+// model's batch axis is symbolic; refs < 0 takes any number of reference
+// items.
+func checkCalibration(t *testing.T, stage, reference string, refs int) (*baseline.Calibration, map[string]string) {
+	t.Helper()
+	c, err := baseline.ReadCalibration(filepath.Join(stage, "thresholds.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Reference != reference || refs >= 0 && c.References != refs || c.Default != baseline.ThresholdQuantile {
+		t.Errorf("calibration reference %q (%d), default %q; want %q (%d)", c.Reference, c.References, c.Default, reference, refs)
+	}
+	q, ok1 := c.Threshold(baseline.ThresholdQuantile)
+	f, ok2 := c.Threshold(baseline.ThresholdF1)
+	if !ok1 || !ok2 || q.Labels != "none" || f.Labels != "test" || q.Quantile != 0.99 || !(f.F1 > 0 && f.F1 <= 1) {
+		t.Errorf("thresholds %+v", c.Thresholds)
+	}
+	b, err := os.ReadFile(filepath.Join(stage, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Title      string               `json:"title"`
+		Thresholds baseline.Calibration `json:"thresholds"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Title == "" || len(res.Thresholds.Thresholds) != 2 || res.Thresholds.Thresholds[0] != c.Thresholds[0] {
+		t.Errorf("results.json thresholds %+v (title %q)", res.Thresholds, res.Title)
+	}
+	m, err := graph.ReadModel(filepath.Join(stage, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := graph.ModelMetadata(m)
+	var mc baseline.Calibration
+	if err := json.Unmarshal([]byte(meta[experiment.MetaCalibration]), &mc); err != nil {
+		t.Fatalf("model metadata %s: %v", experiment.MetaCalibration, err)
+	}
+	if mc.Thresholds[0] != c.Thresholds[0] || meta[experiment.MetaThreshold] != strconv.FormatFloat(q.Value, 'g', -1, 64) {
+		t.Errorf("model calibration %+v, threshold %q; thresholds.json %+v", mc, meta[experiment.MetaThreshold], c)
+	}
+	for _, k := range []string{method.MetaArch, method.MetaTaps, method.MetaRange, method.MetaSize, experiment.MetaScore, experiment.MetaLambda} {
+		if meta[k] == "" {
+			t.Errorf("model metadata lacks %s: %v", k, meta)
+		}
+	}
+	for _, vi := range append(m.Graph.Input, m.Graph.Output...) {
+		if d := vi.GetType().GetTensorType().GetShape().GetDim()[0]; d.GetDimParam() != "N" {
+			t.Errorf("%s: batch axis %v, want symbolic N", vi.GetName(), d)
+		}
+	}
+	return c, meta
+}
+
+// An image run stores thresholds and normalisation (from held-out
+// normals), predict scores a folder of unlabelled images in any layout,
+// and a plain ONNX Runtime session on the exported model at another batch
+// size gives predict's scores.
+func TestPredictImages(t *testing.T) {
+	tex := sharedtest.Path(t, "data", "textures")
+	e := open(t, `
+name: predict-image
+task: image
+data: {kind: synth-mvtec, size: 64, categories: [synth_object], textures: `+tex+`, val_fraction: 0.25}
+model: {arch: draem, width: 0.0625, init: normal0.02, taps: [bottleneck], attention: {kind: ca, reduction: 2}}
+train: {batch: 2, teacher_steps: 2, student_steps: 2, lr: 0.001}
+eval: {batch: 4, pictures: 1}
+`, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := data.LoadMVTec(filepath.Join(e.RunDir(), "data", "synth-mvtec"), "synth_object")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage := filepath.Join(e.RunDir(), "synth_object", "student")
+	nTrain := len(ds.Train)
+	held := (nTrain + 3) / 4
+	c, _ := checkCalibration(t, stage, "held-out", held)
+	onnxChecker(t, filepath.Join(stage, "model.onnx"))
+
+	// New images: test images copied without labels into a nested layout;
+	// 5 of them, so that the last batch of 4 is padded.
+	in := filepath.Join(t.TempDir(), "new")
+	var srcs []string
+	for i, it := range ds.Test[:5] {
+		dir := filepath.Join(in, "line"+strconv.Itoa(i%2))
+		os.MkdirAll(dir, 0o755)
+		b, err := os.ReadFile(it.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, "img"+strconv.Itoa(i)+filepath.Ext(it.Path))
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, dst)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: in, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := c.Threshold(baseline.ThresholdQuantile)
+	if len(rep.Items) != 5 || rep.Threshold != q.Value || rep.ThresholdOf != baseline.ThresholdQuantile {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, p := range rep.Items {
+		if p.STotal != c.Total(p.SO, p.SFea) || p.Anomalous != (p.STotal >= q.Value) {
+			t.Errorf("%s: total %v anomalous %v", p.ID, p.STotal, p.Anomalous)
+		}
+		for _, f := range []string{p.Map, p.Overlay} {
+			if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+				t.Errorf("%s: missing %s", p.ID, f)
+			}
+		}
+	}
+	for _, f := range []string{rep.CSV, rep.JSON} {
+		if _, err := os.Stat(f); err != nil {
+			t.Error(err)
+		}
+	}
+	// --threshold overrides.
+	rep2, err := e.Predict(ctx, experiment.PredictOptions{Input: srcs[0], Out: t.TempDir(), Threshold: "-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep2.Items) != 1 || !rep2.Items[0].Anomalous || rep2.Items[0].SO != rep.Items[0].SO {
+		t.Errorf("one image at threshold -1: %+v (first of the folder %+v)", rep2.Items, rep.Items[0])
+	}
+
+	// A fresh session on the exported model with a batch of 3.
+	lib, _ := ort.FindLibrary("", "")
+	rt, err := ort.Open(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := os.ReadFile(filepath.Join(stage, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, s = 3, 64
+	sess, err := rt.NewInference(mb, []ort.Port{{Name: "image", Shape: []int64{n, 3, s, s}}},
+		[]ort.Port{{Name: "s_map", Shape: []int64{n, s, s}}, {Name: method.OutFea, Shape: []int64{n}},
+			{Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}}, ort.Options{Threads: 2})
+	if err != nil {
+		t.Fatalf("dynamic batch: %v", err)
+	}
+	defer sess.Close()
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 3, H: s, W: s, Range: imageio.RangeUnit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]experiment.Prediction{}
+	for _, p := range rep.Items {
+		byID[p.ID] = p
+	}
+	for i, p := range srcs[:n] {
+		img, err := dec.Decode(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(sess.Input(0)[i*3*s*s:], img.Pix)
+	}
+	if err := sess.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range srcs[:n] {
+		so := score.DRAEMImageScore(sess.Output(0)[i*s*s:(i+1)*s*s], s, s)
+		want := byID[p]
+		if math.Abs(so-want.SO) > 1e-5 || math.Abs(float64(sess.Output(1)[i])-want.SFea) > 1e-5*math.Max(1, want.SFea) {
+			t.Errorf("%s: session s_o %v s_fea %v; predict %v %v", p, so, sess.Output(1)[i], want.SO, want.SFea)
+		}
+		checkPost(t, p, sess.Output(2)[i], sess.Output(3)[i], sess.Output(4)[i], want, c)
+	}
+}
+
+// A video run stores thresholds from its held-out training video; predict
+// on a test video's frame folder gives the raw scores of the run's own
+// scores.csv frame for frame, with S_total from the stored normalisation
+// (not the test video's min-max); a video file goes through ffmpeg; the
+// exported model runs at another batch size.
+func TestPredictVideo(t *testing.T) {
+	e := open(t, `
+name: predict-video
+task: video
+data: {kind: synth-video, size: 32, frames: 4, channels: 1, workers: 2, val_fraction: 0.25}
+model: {arch: mnad, width: 0.0625, taps: [bottleneck], attention: {kind: sca, reduction: 2}}
+train: {batch: 4, teacher_steps: 2, student_steps: 2, lr: 0.002}
+eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
+`, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(e.RunDir(), "data", "synth-video")
+	train, err := data.LoadFrames(root, data.Train, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage := filepath.Join(e.RunDir(), "student")
+	// One of the four training videos is held out: its frames with a full
+	// clip before them are the reference.
+	held := -1
+	for _, v := range train.Videos {
+		if n := len(v.Frames) - 4; held < 0 || n < held { // any one; checked below by range
+			held = n
+		}
+	}
+	c, err := baseline.ReadCalibration(filepath.Join(stage, "thresholds.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCalibration(t, stage, "held-out", c.References)
+	if c.References < held || c.SO.Direction != "lower-is-anomalous" {
+		t.Errorf("reference %d frames (shortest video %d), s_o %+v", c.References, held, c.SO)
+	}
+	onnxChecker(t, filepath.Join(stage, "model.onnx"))
+
+	test, err := data.LoadFrames(root, data.Test, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := test.Videos[0]
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: t.TempDir(), Threshold: "f1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1, _ := c.Threshold(baseline.ThresholdF1)
+	if rep.ThresholdOf != baseline.ThresholdF1 || rep.Threshold != f1.Value || len(rep.Items) != len(v.Frames)-4 {
+		t.Fatalf("report: %d items (video of %d frames), threshold %v of %s", len(rep.Items), len(v.Frames), rep.Threshold, rep.ThresholdOf)
+	}
+	rows, err := score.ReadVideoCSV(filepath.Join(stage, "scores.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string]score.VideoRow{}
+	for _, r := range rows {
+		raw[r.Video+"/"+strconv.Itoa(r.Frame)] = r
+	}
+	for _, p := range rep.Items {
+		r, ok := raw[v.Name+"/"+strconv.Itoa(p.Frame)]
+		if !ok || math.Abs(r.SO-p.SO) > 1e-9 || math.Abs(r.SFea-p.SFea) > 1e-9*math.Max(1, r.SFea) {
+			t.Errorf("frame %d: predict s_o %v s_fea %v; scores.csv %+v", p.Frame, p.SO, p.SFea, r)
+		}
+		if p.STotal != c.Total(p.SO, p.SFea) || p.Anomalous != (p.STotal >= f1.Value) || p.Map != "" {
+			t.Errorf("frame %d: %+v", p.Frame, p)
+		}
+	}
+
+	// A fresh session at batch 3 gives predict's error and S_fea.
+	lib, _ := ort.FindLibrary("", "")
+	rt, err := ort.Open(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := os.ReadFile(filepath.Join(stage, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, s = 3, 32
+	sess, err := rt.NewInference(mb, []ort.Port{{Name: "frames", Shape: []int64{n, 4, s, s}}, {Name: "target", Shape: []int64{n, 1, s, s}}},
+		[]ort.Port{{Name: "s_err", Shape: []int64{n}}, {Name: method.OutFea, Shape: []int64{n}},
+			{Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}}, ort.Options{Threads: 2})
+	if err != nil {
+		t.Fatalf("dynamic batch: %v", err)
+	}
+	defer sess.Close()
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 1, H: s, W: s, Range: imageio.RangeSigned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n { // clips ending at frames 4, 5, 6
+		for k := range 5 {
+			img, err := dec.Decode(v.Frames[i+k])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k < 4 {
+				copy(sess.Input(0)[(i*4+k)*s*s:], img.Pix)
+			} else {
+				copy(sess.Input(1)[i*s*s:], img.Pix)
+			}
+		}
+	}
+	if err := sess.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		p := rep.Items[i]
+		if so := score.FramePSNR(float64(sess.Output(0)[i])); p.Frame != i+4 || math.Abs(so-p.SO) > 1e-4 || math.Abs(float64(sess.Output(1)[i])-p.SFea) > 1e-5*math.Max(1, p.SFea) {
+			t.Errorf("frame %d: session s_o %v s_fea %v; predict %+v", i+4, so, sess.Output(1)[i], p)
+		}
+		checkPost(t, p.ID, sess.Output(2)[i], sess.Output(3)[i], sess.Output(4)[i], p, c) // decided at the default threshold
+	}
+
+	// A video file, made from the same frames.
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		sharedtest.Missing(t, sharedtest.FFmpeg, "ffmpeg not installed: the video-file input is not tested")
+	}
+	avi := filepath.Join(t.TempDir(), "clip.avi")
+	pattern := filepath.Join(filepath.Dir(v.Frames[0]), "%03d"+filepath.Ext(v.Frames[0]))
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-start_number", firstNumber(v.Frames[0]), "-i", pattern, "-c:v", "ffv1", avi).CombinedOutput(); err != nil {
+		t.Fatalf("make %s: %v\n%s", avi, err, out)
+	}
+	out := t.TempDir()
+	rv, err := e.Predict(ctx, experiment.PredictOptions{Input: avi, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rv.Items) != len(rep.Items) || rv.Items[0].Video != "clip" {
+		t.Fatalf("video file: %d items, first %+v", len(rv.Items), rv.Items[0])
+	}
+	if _, err := os.Stat(filepath.Join(out, "frames", "clip", "0000.jpg")); err != nil {
+		t.Error(err)
+	}
+}
+
+// checkPost compares the model's own S_o, S_total and decision with
+// predict's (float32 in the model; a decision within rounding of the
+// threshold may differ).
+// The tolerance on S_total is float32's resolution of the raw scores
+// magnified by the normalisation (a 2-step model's reference scores may
+// all but coincide).
+func checkPost(t *testing.T, id string, so, total, dec float32, p experiment.Prediction, c *baseline.Calibration) {
+	t.Helper()
+	thr, _ := c.Threshold(c.Default)
+	span := func(n baseline.Norm, x float64) float64 {
+		return 64 * 6e-8 * math.Max(1, math.Abs(x)) / math.Max(n.Max-n.Min, 1e-30)
+	}
+	tol := 1e-3 + (1-c.Lambda)*span(c.SO, p.SO) + c.Lambda*span(c.SFea, p.SFea)
+	if math.Abs(float64(so)-p.SO) > 1e-4*math.Max(1, math.Abs(p.SO)) || math.Abs(float64(total)-p.STotal) > tol {
+		t.Errorf("%s: model s_o %v s_total %v; predict %v %v (tolerance %v)", id, so, total, p.SO, p.STotal, tol)
+	}
+	if math.Abs(p.STotal-thr.Value) > tol && (dec == 1) != (p.STotal >= thr.Value) {
+		t.Errorf("%s: model decision %v, predict's s_total %v (threshold %v)", id, dec, p.STotal, thr.Value)
+	}
+}
+
+func firstNumber(frame string) string {
+	b := strings.TrimSuffix(filepath.Base(frame), filepath.Ext(frame))
+	n, _ := strconv.Atoi(b)
+	return strconv.Itoa(n)
+}

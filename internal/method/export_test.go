@@ -1,0 +1,4 @@
+package method
+
+// CheckInputShapeForTest exposes checkInputShape to the external tests.
+var CheckInputShapeForTest = checkInputShape
