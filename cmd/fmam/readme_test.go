@@ -112,6 +112,11 @@ func TestReadmeExamples(t *testing.T) {
 				continue
 			}
 			env = append(env, [2]string{"FMAM_DATA_TEST_STRIDE", "1"})
+			// Runs on the same boxes share one cube cache, as the
+			// README's scripts do: the cubes are extracted once.
+			if strings.Contains(line, "configs/ped2-jigsaw") {
+				env = append(env, [2]string{"FMAM_DATA_OBJECTS_CACHE", filepath.Join(tmp, "cubes-jigsaw")})
+			}
 		}
 		restore := map[string]*string{}
 		for _, kv := range env {
