@@ -26,8 +26,9 @@ for attn in ca none; do
 done
 yolo=$((SECONDS - start))
 # The foreground detector's boxes instead of the box files.
-# (A detector takes the place of the box files; FMAM_* variables may not be empty.)
-export FMAM_DATA_OBJECTS_CACHE=$base/cubes-foreground FMAM_DATA_OBJECTS_DETECTOR=foreground
+# (An empty path variable clears the config's box files.)
+export FMAM_DATA_OBJECTS_CACHE=$base/cubes-foreground FMAM_DATA_OBJECTS_DETECTOR=foreground \
+  FMAM_DATA_OBJECTS_TRAIN_BOXES= FMAM_DATA_OBJECTS_TEST_BOXES=
 "$fmam" train --config $cfg --preset "$preset" --run "$base/foreground-sca"
 "$fmam" eval --run "$base/foreground-sca" >/dev/null
 mkdir -p "$out"

@@ -14,7 +14,7 @@ import (
 // The FMAM_* variables of config keys are as strict as the YAML: a
 // variable that names a section (FMAM_TRAIN_...) but no key is an error
 // with the nearest key, an empty value is an error (it would otherwise
-// read as 0), and an error about a value names the variable or flag it
+// read as 0) except for keys that name a file or folder (clearable), and an error about a value names the variable or flag it
 // came from rather than the config file. Variables that are not keys
 // (FMAM_CACHE, FMAM_REQUIRE, FMAM_PIL_REF, FMAM_PROFILE) name no section
 // and are left alone.
@@ -68,13 +68,25 @@ func envSettings(t reflect.Type, extra []string) ([]setting, error) {
 			near := nearest(name, byVar)
 			errs = append(errs, fmt.Errorf("%s names no config key; did you mean %s (%s)? Fix the name or unset it", name, near, byVar[near]))
 		case !ok:
-		case val == "":
+		case val == "" && !clearable(key):
 			errs = append(errs, fmt.Errorf("%s is set but empty: give %s a value or unset it", name, key))
 		default:
 			out = append(out, setting{key: key, value: val, from: name + "=" + val})
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// clearable reports whether an empty FMAM_* value is meaningful for key:
+// keys that name a file, folder or detector, where empty means "none" (a
+// detector in place of a config's box files, no imported teacher). Every
+// other key, numbers above all, refuses an empty value.
+func clearable(key string) bool {
+	switch key[strings.LastIndex(key, ".")+1:] {
+	case "root", "labels", "textures", "train_boxes", "test_boxes", "detector", "cache", "teacher", "teacher_run", "backbone", "ort_lib":
+		return true
+	}
+	return false
 }
 
 // leafKeys lists the keys of t's fields, as unknownKeys names them.

@@ -78,14 +78,16 @@ func TestEnvAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range map[string]string{"FMAM_CACHE": "/tmp", "FMAM_REQUIRE": "", "FMAM_PIL_REF": "x", "FMAM_PROFILE": "p",
-		"FMAM_TRAIN_TEACHER_STEPS": "7", "FMAM_MODEL_ATTENTION_KIND": "ca", "FMAM_TRAIN_SEEDS": "0,1", "FMAM_DATA_OBJECTS_TRAIN_STRIDE": "2"} {
+		"FMAM_TRAIN_TEACHER_STEPS": "7", "FMAM_MODEL_ATTENTION_KIND": "ca", "FMAM_TRAIN_SEEDS": "0,1", "FMAM_DATA_OBJECTS_TRAIN_STRIDE": "2",
+		// An empty path clears it: a detector in place of a config's box files.
+		"FMAM_DATA_OBJECTS_TEST_BOXES": "", "FMAM_MODEL_TEACHER": ""} {
 		t.Setenv(k, v)
 	}
 	c, err := config.Load("", b, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Train.TeacherSteps != 7 || c.Model.Attention.Kind != "ca" || len(c.Train.Seeds) != 2 || c.Data.Objects.TrainStride != 2 {
+	if c.Train.TeacherSteps != 7 || c.Model.Attention.Kind != "ca" || len(c.Train.Seeds) != 2 || c.Data.Objects.TrainStride != 2 || c.Data.Objects.TestBoxes != "" {
 		t.Errorf("variables not applied: steps %d, attention %s, seeds %v, objects.train_stride %d", c.Train.TeacherSteps, c.Model.Attention.Kind, c.Train.Seeds, c.Data.Objects.TrainStride)
 	}
 }
