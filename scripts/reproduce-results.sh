@@ -2,16 +2,16 @@
 # Re-runs every experiment whose numbers the README quotes, on the CPU, and
 # copies their tables and pictures into results/ (runs stay in runs/), each
 # part's tables as soon as that part is done. On 2 cores: about 15 minutes
-# for the single-seed MNAD/DRAEM parts, 25 for PKG-Net, 30 for the
-# three-seed Ped2 table, 25 for the Jigsaw-VAD runs and 25 for their seeds,
-# depending on the load.
+# for the single-seed MNAD/DRAEM parts, 25 for PKG-Net, 45 for its three
+# seeds, 25 for its layer ablation, 30 for the three-seed Ped2 table, 25 for
+# the Jigsaw-VAD runs and 25 for their seeds, depending on the load.
 #   scripts/reproduce-results.sh [part ...]   (default: all, in this order)
-#   parts: demo compare ablate images pkgnet seeds jigsaw jigsaw-seeds
+#   parts: demo compare ablate images pkgnet pkgnet-seeds pkgnet-ablate seeds jigsaw jigsaw-seeds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FMAM=${FMAM:-bin/fmam}
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(demo compare ablate images pkgnet seeds jigsaw jigsaw-seeds)
+[ ${#parts[@]} -gt 0 ] || parts=(demo compare ablate images pkgnet pkgnet-seeds pkgnet-ablate seeds jigsaw jigsaw-seeds)
 taps=encoder,bottleneck,decoder,encoder+bottleneck,bottleneck+decoder,encoder+bottleneck+decoder
 out=results/ped2-cpu-small
 
@@ -51,6 +51,18 @@ for part in "${parts[@]}"; do
   pkgnet)
     rm -rf runs/ped2-pkgnet-cpu-small
     scripts/ped2-pkgnet.sh cpu-small ;;   # copies its tables to results/ped2-pkgnet-cpu-small/
+  pkgnet-seeds)
+    # PKG-Net over three seeds, the runs (and the ablation) sharing one cube cache; tables to results/ped2-pkgnet-seeds-cpu-small/.
+    rm -rf runs/ped2-pkgnet-seeds
+    env CONFIG=configs/ped2-pkgnet.yaml NAME=ped2-pkgnet-seeds BASE=runs/ped2-pkgnet-seeds \
+      FMAM_DATA_OBJECTS_CACHE=runs/ped2-pkgnet-cubes scripts/ped2-seeds.sh cpu-small 0,1,2 ;;
+  pkgnet-ablate)
+    # The paper's Table 2 (taps and their combinations) on PKG-Net, Ped2, seed 0.
+    rm -rf runs/ped2-pkgnet-ablate
+    FMAM_DATA_OBJECTS_CACHE=runs/ped2-pkgnet-cubes \
+      "$FMAM" ablate-layer --config configs/ped2-pkgnet.yaml --preset cpu-small --run runs/ped2-pkgnet-ablate --taps "$taps"
+    mkdir -p results/ped2-pkgnet-ablate-cpu-small
+    for ext in md csv json; do cp "runs/ped2-pkgnet-ablate/ablation.$ext" "results/ped2-pkgnet-ablate-cpu-small/ablation.$ext"; done ;;
   seeds)
     rm -rf runs/ped2-seeds-cpu-small
     scripts/ped2-seeds.sh cpu-small 0,1,2 ;;   # copies its tables to results/ped2-seeds-cpu-small/
@@ -63,7 +75,7 @@ for part in "${parts[@]}"; do
     env CONFIG=configs/ped2-jigsaw.yaml NAME=ped2-jigsaw-seeds BASE=runs/ped2-jigsaw-seeds \
       FMAM_DATA_OBJECTS_CACHE=runs/ped2-jigsaw-seeds/cubes-yolov3 scripts/ped2-seeds.sh cpu-small 0,1,2 ;;
   *)
-    echo "reproduce-results: unknown part $part (use: demo compare ablate images pkgnet seeds jigsaw jigsaw-seeds)" >&2
+    echo "reproduce-results: unknown part $part (use: demo compare ablate images pkgnet pkgnet-seeds pkgnet-ablate seeds jigsaw jigsaw-seeds)" >&2
     exit 2 ;;
   esac
   echo "== $part done in $((SECONDS - start)) s"
