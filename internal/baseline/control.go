@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/fmam/fmam/internal/config"
@@ -49,6 +50,28 @@ func StudentLabel(title string, cfg *config.Config) string {
 // ShowSFea reports whether a student's results show S_fea alone: not for
 // the control, whose S_fea only enters its S_total.
 func ShowSFea(cfg *config.Config) bool { return !IsControl(cfg) }
+
+// StudentRow is one student row of a frame-level table: its method name
+// and the λ its scores are fused at.
+type StudentRow struct {
+	Name   string
+	Lambda float64
+}
+
+// StudentRows lists the rows of a student of an object-level baseline:
+// S_o (λ=0) named label+so, S_fea (λ=1) where ShowSFea, and the fusion at
+// lambda, named by fused (a format taking the label and λ), unless lambda
+// is 0 or 1 and so already a row.
+func StudentRows(label string, cfg *config.Config, lambda float64, so, fused string) []StudentRow {
+	rows := []StudentRow{{label + so, 0}}
+	if ShowSFea(cfg) {
+		rows = append(rows, StudentRow{label + " S_fea (λ=1)", 1})
+	}
+	if lambda != 0 && lambda != 1 {
+		rows = append(rows, StudentRow{fmt.Sprintf(fused, label, lambda), lambda})
+	}
+	return rows
+}
 
 // AddControl appends the control's rows (all but its teacher's, which is
 // the student's teacher) to a student's evaluation, after the student's

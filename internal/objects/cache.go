@@ -305,6 +305,34 @@ func openCubes[C cubeKind](dir, video string) (*cubeReader[C], error) {
 	return &cubeReader[C]{Index: x, f: f, buf: make([]byte, x.Config.Len()*x.DType.size())}, nil
 }
 
+// OpenAllVideoCubes opens the cached cubes of every video of ds, in its
+// order. The caller closes them with CloseAll.
+func OpenAllVideoCubes(dir string, ds *data.VideoDataset) ([]*VideoCubes, error) {
+	return openAll[CubeConfig](dir, ds)
+}
+
+func openAll[C cubeKind](dir string, ds *data.VideoDataset) ([]*cubeReader[C], error) {
+	out := make([]*cubeReader[C], 0, len(ds.Videos))
+	for _, v := range ds.Videos {
+		c, err := openCubes[C](dir, v.Name)
+		if err != nil {
+			CloseAll(out)
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// CloseAll closes every reader of cs and joins their errors.
+func CloseAll[C cubeKind](cs []*cubeReader[C]) error {
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
 // CachedVideos lists the videos with an index in a cache folder.
 func CachedVideos(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)

@@ -196,6 +196,12 @@ func WriteSTCCache(ctx context.Context, dir string, ds *data.VideoDataset, boxes
 	return writeCache(ctx, dir, ds, boxes, cfg, func(v data.Video) []Box { return boxes.Video(v.Name) }, opt)
 }
 
+// OpenAllSTCCubes opens the cached STC cubes of every video of ds, in its
+// order. The caller closes them with CloseAll.
+func OpenAllSTCCubes(dir string, ds *data.VideoDataset) ([]*STCCubes, error) {
+	return openAll[STCConfig](dir, ds)
+}
+
 // OpenSTCCubes opens a finished video of an STC cube cache folder.
 func OpenSTCCubes(dir, video string) (*STCCubes, error) {
 	return openCubes[STCConfig](dir, video)

@@ -203,14 +203,14 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 	if err != nil {
 		return nil, err
 	}
-	vs, err := openCubes(dir, tr)
+	vs, err := objects.OpenAllVideoCubes(dir, tr)
 	if err != nil {
 		return nil, err
 	}
 	cfg := u.Cfg
 	src, err := newCubeSource(netConfig(baseline.Spec(New(), cfg, nil)), augment(cfg), cfg.Train.Batch, seed, vs)
 	if err != nil {
-		closeAll(vs)
+		objects.CloseAll(vs)
 		return nil, err
 	}
 	u.Log.Info("training cubes", "cubes", len(src.index), "batches_per_epoch", src.batches())

@@ -150,7 +150,7 @@ func TestCubeSource(t *testing.T) {
 	aug := OfficialAugment
 	aug.Layout = layoutFor(16)
 	newSrc := func() *cubeSource {
-		vs, err := openCubes(dir, ds)
+		vs, err := objects.OpenAllVideoCubes(dir, ds)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func TestCubeSource(t *testing.T) {
 			t.Fatalf("restored source differs in batch input %d", i)
 		}
 	}
-	vs, _ := openCubes(dir, ds)
+	vs, _ := objects.OpenAllVideoCubes(dir, ds)
 	if _, err := newCubeSource(cfg, aug, 32, 9, vs); err == nil {
 		t.Error("a batch larger than the cubes gave no error")
 	}

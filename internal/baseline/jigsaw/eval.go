@@ -114,11 +114,11 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	if err != nil {
 		return err
 	}
-	vs, err := openCubes(dir, test.ds)
+	vs, err := objects.OpenAllVideoCubes(dir, test.ds)
 	if err != nil {
 		return err
 	}
-	defer closeAll(vs)
+	defer objects.CloseAll(vs)
 	cfg := u.Cfg
 	bs := cfg.Eval.Batch
 	spec := baseline.Spec(New(), cfg, nil)
@@ -241,23 +241,13 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			return nil, err
 		}
 		label := baseline.StudentLabel(title, u.Cfg)
-		type row struct {
-			name string
-			lam  float64
-		}
-		rows := []row{{label + " S_o = S_total (λ=0)", 0}}
-		if baseline.ShowSFea(u.Cfg) {
-			rows = append(rows, row{label + " S_fea (λ=1)", 1})
-		}
-		if l := r.Lambda; l != 0 && l != 1 {
-			rows = append(rows, row{fmt.Sprintf("%s S_o+S_fea (λ=%g)", label, l), l})
-		}
+		rows := baseline.StudentRows(label, u.Cfg, r.Lambda, " S_o = S_total (λ=0)", "%s S_o+S_fea (λ=%g)")
 		for i, row := range rows {
-			fs, auc, err := test.chain(srows, row.lam, p)
+			fs, auc, err := test.chain(srows, row.Lambda, p)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", row.name, err)
+				return nil, fmt.Errorf("%s: %w", row.Name, err)
 			}
-			res = append(res, results.VideoResult{Dataset: ds, Method: row.name, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
+			res = append(res, results.VideoResult{Dataset: ds, Method: row.Name, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
 			curves = append(curves, test.curves(fs))
 			if i == 0 {
 				ev.Headline, student = auc.Micro, curves[len(curves)-1]

@@ -2,7 +2,6 @@ package jigsaw
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -208,27 +207,4 @@ func cubes(ctx context.Context, u *baseline.Unit, ds *data.VideoDataset, sp data
 		u.Log.Info("cube cache", "split", splitName(sp), "dir", dir, "videos", sum.Videos, "written", sum.Written, "cubes", sum.Cubes)
 	}
 	return dir, nil
-}
-
-// openCubes opens the cached cubes of every video of ds, in its order.
-// The caller closes them.
-func openCubes(dir string, ds *data.VideoDataset) ([]*objects.VideoCubes, error) {
-	var out []*objects.VideoCubes
-	for _, v := range ds.Videos {
-		c, err := objects.OpenVideoCubes(dir, v.Name)
-		if err != nil {
-			closeAll(out)
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-func closeAll(cs []*objects.VideoCubes) error {
-	var errs []error
-	for _, c := range cs {
-		errs = append(errs, c.Close())
-	}
-	return errors.Join(errs...)
 }

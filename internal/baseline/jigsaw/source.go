@@ -87,4 +87,4 @@ func (s *cubeSource) Position() ([]byte, error) { return json.Marshal(s.pos) }
 func (s *cubeSource) Restore(b []byte) error { return json.Unmarshal(b, &s.pos) }
 
 // Close closes the cube files.
-func (s *cubeSource) Close() error { return closeAll(s.videos) }
+func (s *cubeSource) Close() error { return objects.CloseAll(s.videos) }

@@ -319,7 +319,7 @@ func (bl *Baseline) stageStats(ctx context.Context, u *baseline.Unit, m baseline
 		if err != nil {
 			return err
 		}
-		defer closeAll(vs)
+		defer objects.CloseAll(vs)
 		trows, srows, err := bl.runModel(ctx, u, m, model, vs, "z-stats "+m.Stage.Dir)
 		if err != nil {
 			return err
@@ -382,7 +382,7 @@ func (bl *Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.Eval
 	if err != nil {
 		return err
 	}
-	defer closeAll(vs)
+	defer objects.CloseAll(vs)
 	trows, srows, err := bl.runModel(ctx, u, m, model, vs, "eval "+m.Stage.Dir)
 	if err != nil {
 		return err
@@ -494,25 +494,15 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			return nil, err
 		}
 		label := baseline.StudentLabel(title, u.Cfg)
-		type row struct {
-			name string
-			lam  float64
-		}
-		rows := []row{{label + " S_o (λ=0)", 0}}
-		if baseline.ShowSFea(u.Cfg) {
-			rows = append(rows, row{label + " S_fea (λ=1)", 1})
-		}
-		if l := r.Lambda; l != 0 && l != 1 {
-			rows = append(rows, row{fmt.Sprintf("%s S_total (λ=%g)", label, l), l})
-		}
+		rows := baseline.StudentRows(label, u.Cfg, r.Lambda, " S_o (λ=0)", "%s S_total (λ=%g)")
 		for _, rw := range rows {
-			auc, vs, err := sc.AUC(videos, srows, rw.lam)
+			auc, vs, err := sc.AUC(videos, srows, rw.Lambda)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", rw.name, err)
+				return nil, fmt.Errorf("%s: %w", rw.Name, err)
 			}
-			res = append(res, results.VideoResult{Dataset: name, Method: rw.name, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
+			res = append(res, results.VideoResult{Dataset: name, Method: rw.Name, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
 			curves = append(curves, vs)
-			if rw.lam == r.Lambda {
+			if rw.Lambda == r.Lambda {
 				ev.Headline, student = auc.Micro, vs
 			}
 		}

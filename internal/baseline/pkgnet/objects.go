@@ -3,7 +3,6 @@ package pkgnet
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -184,24 +183,7 @@ func openCubes(ctx context.Context, u *baseline.Unit, ds *data.VideoDataset, sp 
 	if sum.Written > 0 {
 		u.Log.Info("cube cache", "split", splitName(sp), "dir", dir, "videos", sum.Videos, "written", sum.Written, "cubes", sum.Cubes)
 	}
-	var out []*objects.STCCubes
-	for _, v := range ds.Videos {
-		c, err := objects.OpenSTCCubes(dir, v.Name)
-		if err != nil {
-			closeAll(out)
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-func closeAll(cs []*objects.STCCubes) error {
-	var errs []error
-	for _, c := range cs {
-		errs = append(errs, c.Close())
-	}
-	return errors.Join(errs...)
+	return objects.OpenAllSTCCubes(dir, ds)
 }
 
 // Source extracts the training cubes (once, into the cube cache) and
@@ -217,7 +199,7 @@ func (*Baseline) Source(ctx context.Context, u *baseline.Unit, seed uint64) (tra
 	}
 	src, err := newCubeSource(u.Cfg.Train.Batch, seed, vs)
 	if err != nil {
-		closeAll(vs)
+		objects.CloseAll(vs)
 		return nil, err
 	}
 	u.Log.Info("training cubes", "cubes", len(src.index), "batches_per_epoch", src.batches())
@@ -284,4 +266,4 @@ func (s *cubeSource) Position() ([]byte, error) { return json.Marshal(s.pos) }
 func (s *cubeSource) Restore(b []byte) error { return json.Unmarshal(b, &s.pos) }
 
 // Close closes the cube files.
-func (s *cubeSource) Close() error { return closeAll(s.videos) }
+func (s *cubeSource) Close() error { return objects.CloseAll(s.videos) }
