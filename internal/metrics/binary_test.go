@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"github.com/fmam/fmam/internal/metrics/metricstest"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -10,16 +11,6 @@ import (
 	"gonum.org/v1/gonum/integrate"
 	"gonum.org/v1/gonum/stat"
 )
-
-func labelsOf(xs ...int) []bool {
-	out := make([]bool, len(xs))
-	for i, x := range xs {
-		out[i] = x == 1
-	}
-	return out
-}
-
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 // The expected values are worked out by hand in each comment. They agree with
 // scikit-learn 1.2's roc_auc_score and average_precision_score, and the F1
@@ -38,30 +29,30 @@ func TestBinaryMetricsHandComputed(t *testing.T) {
 			// ROC: (0,.5) (.5,.5) (.5,1) (1,1): area .5*.5 + .5*1 = .75.
 			// AP: R=.5 at P=1, then R=1 at P=2/3: .5 + .5*2/3 = 5/6.
 			// F1 = 2TP/(TP+FP+P): .8 -> 2/3, .4 -> 1/2, .35 -> 4/5, .1 -> 2/3.
-			name: "sklearn docstring", scores: []float64{0.1, 0.4, 0.35, 0.8}, labels: labelsOf(0, 0, 1, 1),
+			name: "sklearn docstring", scores: []float64{0.1, 0.4, 0.35, 0.8}, labels: metricstest.Labels(0, 0, 1, 1),
 			auc: 0.75, ap: 5.0 / 6, f1: 0.8, f1Thr: 0.35,
 		},
 		{
 			// Ties: threshold .5 holds 2 P and 1 N: ROC (0,0)->(.5,1)->(1,1): .25 + .5.
 			// AP: one step to R=1 with P=2/3. F1 at .5: 4/(3+2) = .8.
-			name: "tie across classes", scores: []float64{0.5, 0.5, 0.5, 0.2}, labels: labelsOf(1, 0, 1, 0),
+			name: "tie across classes", scores: []float64{0.5, 0.5, 0.5, 0.2}, labels: metricstest.Labels(1, 0, 1, 0),
 			auc: 0.75, ap: 2.0 / 3, f1: 0.8, f1Thr: 0.5,
 		},
 		{
 			// By hand: both anomalous scores lie above both normal ones, so every
 			// pair is ranked right and the top threshold holding both (.8) is exact.
-			name: "perfect", scores: []float64{0.2, 0.1, 0.9, 0.8}, labels: labelsOf(0, 0, 1, 1),
+			name: "perfect", scores: []float64{0.2, 0.1, 0.9, 0.8}, labels: metricstest.Labels(0, 0, 1, 1),
 			auc: 1, ap: 1, f1: 1, f1Thr: 0.8,
 		},
 		{
 			// Inverted: AUC 0. AP: positives at ranks 3 and 4: (1/3 + 2/4)/2 = 5/12.
 			// F1: .9 -> 0, .8 -> 0, .2 -> 2/(3+2), .1 -> 4/(4+2) = 2/3.
-			name: "inverted", scores: []float64{0.9, 0.8, 0.2, 0.1}, labels: labelsOf(0, 0, 1, 1),
+			name: "inverted", scores: []float64{0.9, 0.8, 0.2, 0.1}, labels: metricstest.Labels(0, 0, 1, 1),
 			auc: 0, ap: 5.0 / 12, f1: 2.0 / 3, f1Thr: 0.1,
 		},
 		{
 			// One threshold: ROC is the diagonal; AP = precision = 2/5; F1 = 4/(5+2).
-			name: "all tied", scores: []float64{0.3, 0.3, 0.3, 0.3, 0.3}, labels: labelsOf(1, 0, 0, 1, 0),
+			name: "all tied", scores: []float64{0.3, 0.3, 0.3, 0.3, 0.3}, labels: metricstest.Labels(1, 0, 0, 1, 0),
 			auc: 0.5, ap: 0.4, f1: 4.0 / 7, f1Thr: 0.3,
 		},
 		{
@@ -69,27 +60,27 @@ func TestBinaryMetricsHandComputed(t *testing.T) {
 			// and ties 2 (2.5 each): 8/12. Thresholds 5,3,2,1,0 have (TP,FP) =
 			// (0,1),(1,1),(3,2),(3,3),(3,4): AP = 1/3*1/2 + 2/3*3/5 = 17/30;
 			// F1 = 0, 2/5, 6/8, 6/9, 6/10.
-			name: "mixed ties", scores: []float64{3, 1, 2, 2, 0, 2, 5}, labels: labelsOf(1, 0, 1, 0, 0, 1, 0),
+			name: "mixed ties", scores: []float64{3, 1, 2, 2, 0, 2, 5}, labels: metricstest.Labels(1, 0, 1, 0, 0, 1, 0),
 			auc: 8.0 / 12, ap: 17.0 / 30, f1: 0.75, f1Thr: 2,
 		},
 		{
 			// -0 and +0 are one threshold, as in NumPy: same as "tie across classes".
-			name: "signed zeros", scores: []float64{0, math.Copysign(0, -1), 0, -1}, labels: labelsOf(1, 0, 1, 0),
+			name: "signed zeros", scores: []float64{0, math.Copysign(0, -1), 0, -1}, labels: metricstest.Labels(1, 0, 1, 0),
 			auc: 0.75, ap: 2.0 / 3, f1: 0.8, f1Thr: 0,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			auc, err := ROCAUC(tt.scores, tt.labels)
-			if err != nil || !near(auc, tt.auc, 1e-12) {
+			if err != nil || !metricstest.Near(auc, tt.auc, 1e-12) {
 				t.Errorf("ROCAUC = %v, %v; want %v", auc, err, tt.auc)
 			}
 			ap, err := AveragePrecision(tt.scores, tt.labels)
-			if err != nil || !near(ap, tt.ap, 1e-12) {
+			if err != nil || !metricstest.Near(ap, tt.ap, 1e-12) {
 				t.Errorf("AveragePrecision = %v, %v; want %v", ap, err, tt.ap)
 			}
 			f1, thr, err := F1Max(tt.scores, tt.labels)
-			if err != nil || !near(f1, tt.f1, 1e-12) || thr != tt.f1Thr {
+			if err != nil || !metricstest.Near(f1, tt.f1, 1e-12) || thr != tt.f1Thr {
 				t.Errorf("F1Max = %v at %v, %v; want %v at %v", f1, thr, err, tt.f1, tt.f1Thr)
 			}
 		})
@@ -106,10 +97,10 @@ func TestBinaryMetricsErrors(t *testing.T) {
 		labels  []bool
 		oneClas bool
 	}{
-		{"only normal", []float64{1, 2, 3}, labelsOf(0, 0, 0), true},
-		{"only anomalous", []float64{1, 2}, labelsOf(1, 1), true},
-		{"NaN score", []float64{1, math.NaN(), 3}, labelsOf(0, 1, 0), false},
-		{"length mismatch", []float64{1, 2, 3}, labelsOf(0, 1), false},
+		{"only normal", []float64{1, 2, 3}, metricstest.Labels(0, 0, 0), true},
+		{"only anomalous", []float64{1, 2}, metricstest.Labels(1, 1), true},
+		{"NaN score", []float64{1, math.NaN(), 3}, metricstest.Labels(0, 1, 0), false},
+		{"length mismatch", []float64{1, 2, 3}, metricstest.Labels(0, 1), false},
 		{"empty", nil, nil, false},
 	}
 	for _, tt := range tests {
@@ -137,7 +128,7 @@ func TestROCCurveHandComputed(t *testing.T) {
 	// points (its first threshold is max+1 before 1.3, +Inf since);
 	// precision_recall_curve gives the PR points in reverse order, plus its
 	// (recall 0, precision 1) end point.
-	fpr, tpr, thr, err := ROCCurve([]float64{3, 1, 2, 2, 0, 2, 5}, labelsOf(1, 0, 1, 0, 0, 1, 0))
+	fpr, tpr, thr, err := ROCCurve([]float64{3, 1, 2, 2, 0, 2, 5}, metricstest.Labels(1, 0, 1, 0, 0, 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +138,7 @@ func TestROCCurveHandComputed(t *testing.T) {
 	if !slices.Equal(fpr, wantFPR) || !slices.Equal(tpr, wantTPR) || !slices.Equal(thr, wantThr) {
 		t.Errorf("ROCCurve = %v %v %v; want %v %v %v", fpr, tpr, thr, wantFPR, wantTPR, wantThr)
 	}
-	prec, rec, thr, err := PRCurve([]float64{3, 1, 2, 2, 0, 2, 5}, labelsOf(1, 0, 1, 0, 0, 1, 0))
+	prec, rec, thr, err := PRCurve([]float64{3, 1, 2, 2, 0, 2, 5}, metricstest.Labels(1, 0, 1, 0, 0, 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,74 +147,6 @@ func TestROCCurveHandComputed(t *testing.T) {
 	if !slices.Equal(prec, wantPrec) || !slices.Equal(rec, wantRec) || !slices.Equal(thr, wantThr[1:]) {
 		t.Errorf("PRCurve = %v %v %v; want %v %v %v", prec, rec, thr, wantPrec, wantRec, wantThr[1:])
 	}
-}
-
-// bruteAUC is the Mann-Whitney statistic: the share of (anomalous, normal)
-// pairs ranked correctly, ties counting one half.
-func bruteAUC(scores []float64, labels []bool) float64 {
-	var wins float64
-	var pairs int
-	for i := range scores {
-		if !labels[i] {
-			continue
-		}
-		for j := range scores {
-			if labels[j] {
-				continue
-			}
-			pairs++
-			switch {
-			case scores[i] > scores[j]:
-				wins++
-			case scores[i] == scores[j]:
-				wins += 0.5
-			}
-		}
-	}
-	return wins / float64(pairs)
-}
-
-// bruteAP averages, over the anomalous samples, the precision of the
-// threshold at that sample's score, counted afresh for every sample.
-func bruteAP(scores []float64, labels []bool) float64 {
-	var sum float64
-	var p int
-	for i := range scores {
-		if !labels[i] {
-			continue
-		}
-		p++
-		var tp, all int
-		for j := range scores {
-			if scores[j] >= scores[i] {
-				all++
-				if labels[j] {
-					tp++
-				}
-			}
-		}
-		sum += float64(tp) / float64(all)
-	}
-	return sum / float64(p)
-}
-
-func bruteF1(scores []float64, labels []bool) float64 {
-	best := 0.0
-	for _, t := range scores {
-		var tp, fp, fn int
-		for j := range scores {
-			switch {
-			case scores[j] >= t && labels[j]:
-				tp++
-			case scores[j] >= t:
-				fp++
-			case labels[j]:
-				fn++
-			}
-		}
-		best = max(best, 2*float64(tp)/float64(2*tp+fp+fn))
-	}
-	return best
 }
 
 // randomBinary draws scores from a few values (many ties) and labels whose
@@ -263,13 +186,13 @@ func TestBinaryMetricsAgainstBruteForce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := bruteAUC(scores, labels); !near(auc, want, 1e-12) {
+		if want := metricstest.AUC(scores, labels); !metricstest.Near(auc, want, 1e-12) {
 			t.Errorf("trial %d: ROCAUC = %v, brute force %v", trial, auc, want)
 		}
-		if want := bruteAP(scores, labels); !near(ap, want, 1e-12) {
+		if want := metricstest.AP(scores, labels); !metricstest.Near(ap, want, 1e-12) {
 			t.Errorf("trial %d: AveragePrecision = %v, brute force %v", trial, ap, want)
 		}
-		if want := bruteF1(scores, labels); !near(f1, want, 1e-12) {
+		if want := metricstest.F1(scores, labels); !metricstest.Near(f1, want, 1e-12) {
 			t.Errorf("trial %d: F1Max = %v, brute force %v", trial, f1, want)
 		}
 		if !slices.Contains(scores, thr) {
@@ -297,7 +220,7 @@ func TestROCAUCAgainstGonum(t *testing.T) {
 		tpr, fpr, _ := stat.ROC(nil, y, c, nil)
 		want := integrate.Trapezoidal(fpr, tpr)
 		got, err := ROCAUC(scores, labels)
-		if err != nil || !near(got, want, 1e-12) {
+		if err != nil || !metricstest.Near(got, want, 1e-12) {
 			t.Errorf("trial %d: ROCAUC = %v, %v; gonum %v", trial, got, err, want)
 		}
 	}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"github.com/fmam/fmam/internal/metrics/metricstest"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -26,7 +27,7 @@ func TestGaussianSmooth1DScipyValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range got {
-			if !near(got[i], tt.want[i], 5e-9) {
+			if !metricstest.Near(got[i], tt.want[i], 5e-9) {
 				t.Errorf("sigma %v: got %v, want %v", tt.sigma, got, tt.want)
 				break
 			}
@@ -65,7 +66,7 @@ func TestGaussianBlurScipyValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range got {
-			if !near(float64(got[i]), float64(tt.want[i]), 2e-6*float64(tt.want[i])) {
+			if !metricstest.Near(float64(got[i]), float64(tt.want[i]), 2e-6*float64(tt.want[i])) {
 				t.Errorf("sigma %v: pixel %d = %v, scipy %v", tt.sigma, i, got[i], tt.want[i])
 			}
 		}
@@ -122,7 +123,7 @@ func TestGaussianBlurAgainstBruteForce(t *testing.T) {
 		}
 		want := bruteBlur(m, tt.w, tt.h, tt.sigma)
 		for i := range got {
-			if !near(float64(got[i]), want[i], 1e-6) {
+			if !metricstest.Near(float64(got[i]), want[i], 1e-6) {
 				t.Errorf("%dx%d sigma %v: pixel %d = %v, brute force %v", tt.w, tt.h, tt.sigma, i, got[i], want[i])
 				break
 			}

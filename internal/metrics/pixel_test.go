@@ -3,15 +3,15 @@ package metrics
 import (
 	"context"
 	"errors"
+	"github.com/fmam/fmam/internal/metrics/metricstest"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 )
 
-func bools(xs ...int) []bool { return labelsOf(xs...) }
+func bools(xs ...int) []bool { return metricstest.Labels(xs...) }
 
 // Region sizes by hand; scipy.ndimage.label(mask, structure=np.ones((3, 3)))
 // gives the same regions and sizes for every case (scipy 1.10.1).
@@ -65,12 +65,12 @@ func TestPixelMetricsHandComputed(t *testing.T) {
 	masks := [][]bool{bools(1, 0), bools(1, 0)}
 	ctx := context.Background()
 	auroc, ap, err := PixelMetrics(ctx, maps, masks, 2, 1)
-	if err != nil || !near(auroc, 0.75, 1e-15) || !near(ap, 5.0/6, 1e-15) {
+	if err != nil || !metricstest.Near(auroc, 0.75, 1e-15) || !metricstest.Near(ap, 5.0/6, 1e-15) {
 		t.Errorf("PixelMetrics = %v, %v, %v; want 0.75, 5/6", auroc, ap, err)
 	}
 	for _, tt := range []struct{ maxFPR, want float64 }{{0.3, 0.5}, {0.5, 0.5}, {1, 0.75}} {
 		got, err := AUPRO(ctx, maps, masks, 2, 1, tt.maxFPR)
-		if err != nil || !near(got, tt.want, 1e-15) {
+		if err != nil || !metricstest.Near(got, tt.want, 1e-15) {
 			t.Errorf("AUPRO(maxFPR=%v) = %v, %v; want %v", tt.maxFPR, got, err, tt.want)
 		}
 	}
@@ -90,7 +90,7 @@ func TestPixelMetricsHandComputed(t *testing.T) {
 	masks = [][]bool{bools(1, 1, 0, 1, 0, 0, 0, 0)}
 	for _, tt := range []struct{ maxFPR, want float64 }{{0.3, 0.5}, {1, 0.85}} {
 		r, err := EvaluatePixels(ctx, maps, masks, 4, 2, tt.maxFPR)
-		if err != nil || !near(r.AUPRO, tt.want, 1e-15) || r.Regions != 2 || r.AnomalousPixels != 3 || r.Pixels != 8 {
+		if err != nil || !metricstest.Near(r.AUPRO, tt.want, 1e-15) || r.Regions != 2 || r.AnomalousPixels != 3 || r.Pixels != 8 {
 			t.Errorf("EvaluatePixels(maxFPR=%v) = %+v, %v; want AUPRO %v, 2 regions, 3 of 8 pixels", tt.maxFPR, r, err, tt.want)
 		}
 	}
@@ -133,107 +133,6 @@ func TestPixelMetricsErrors(t *testing.T) {
 	if _, err := EvaluatePixels(cancelled, ok, okMask, 2, 1, 0.3); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: error %v", err)
 	}
-}
-
-// floodRegions labels 8-connected regions by repeatedly lowering each
-// anomalous pixel's label to the smallest in its 3x3 neighbourhood until
-// nothing changes: slow and unlike the production flood fill.
-func floodRegions(mask []bool, w, h int) map[int][]int {
-	lab := make([]int, len(mask))
-	for i := range lab {
-		lab[i] = i + 1
-	}
-	for changed := true; changed; {
-		changed = false
-		for p, on := range mask {
-			if !on {
-				continue
-			}
-			x, y := p%w, p/w
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					xx, yy := x+dx, y+dy
-					if xx < 0 || yy < 0 || xx >= w || yy >= h || !mask[yy*w+xx] {
-						continue
-					}
-					if q := yy*w + xx; lab[q] < lab[p] {
-						lab[p] = lab[q]
-						changed = true
-					}
-				}
-			}
-		}
-	}
-	regions := make(map[int][]int)
-	for p, on := range mask {
-		if on {
-			regions[lab[p]] = append(regions[lab[p]], p)
-		}
-	}
-	return regions
-}
-
-// brutePRO evaluates FPR and PRO at every distinct threshold by counting
-// over all pixels, then integrates as MVTec AD's trapezoid(x, y, x_max):
-// bisect, interpolate at x_max unless it is a curve point, sum over x <= x_max.
-func brutePRO(maps [][]float32, masks [][]bool, w, h int, maxFPR float64) float64 {
-	type region struct {
-		img int
-		pix []int
-	}
-	var regions []region
-	var thresholds []float32
-	var neg int
-	for i := range maps {
-		for _, pix := range floodRegions(masks[i], w, h) {
-			regions = append(regions, region{i, pix})
-		}
-		thresholds = append(thresholds, maps[i]...)
-		for _, on := range masks[i] {
-			if !on {
-				neg++
-			}
-		}
-	}
-	slices.Sort(thresholds)
-	thresholds = slices.Compact(thresholds)
-	slices.Reverse(thresholds)
-
-	x, y := []float64{0}, []float64{0}
-	for _, th := range thresholds {
-		var fp int
-		for i := range maps {
-			for p, v := range maps[i] {
-				if !masks[i][p] && v >= th {
-					fp++
-				}
-			}
-		}
-		var pro float64
-		for _, r := range regions {
-			var hit int
-			for _, p := range r.pix {
-				if maps[r.img][p] >= th {
-					hit++
-				}
-			}
-			pro += float64(hit) / float64(len(r.pix))
-		}
-		x = append(x, min(float64(fp)/float64(neg), 1))
-		y = append(y, min(pro/float64(len(regions)), 1))
-	}
-	x, y = append(x, 1), append(y, 1)
-
-	var area, correction float64
-	if !slices.Contains(x, maxFPR) {
-		ins := sort.Search(len(x), func(i int) bool { return x[i] > maxFPR })
-		yi := y[ins-1] + (y[ins]-y[ins-1])*(maxFPR-x[ins-1])/(x[ins]-x[ins-1])
-		correction = 0.5 * (yi + y[ins-1]) * (maxFPR - x[ins-1])
-	}
-	for k := 1; k < len(x) && x[k] <= maxFPR; k++ {
-		area += 0.5 * (y[k] + y[k-1]) * (x[k] - x[k-1])
-	}
-	return (area + correction) / maxFPR
 }
 
 // randomPixels draws maps whose values repeat (ties), include -0 and +0 and
@@ -286,16 +185,16 @@ func TestPixelMetricsAgainstBruteForce(t *testing.T) {
 				flatLabels = append(flatLabels, masks[i][p])
 			}
 		}
-		wantAUC, wantAP := bruteAUC(flat, flatLabels), bruteAP(flat, flatLabels)
+		wantAUC, wantAP := metricstest.AUC(flat, flatLabels), metricstest.AP(flat, flatLabels)
 		maxFPR := []float64{0.3, 0.05, 0.5, 1}[trial%4]
-		wantPRO := brutePRO(maps, masks, w, h, maxFPR)
+		wantPRO := metricstest.PRO(maps, masks, w, h, maxFPR)
 		// countMin 1 counts every bucket, a huge one sorts every bucket.
 		for _, countMin := range []int{1, countMinDefault, math.MaxInt} {
 			got, err := evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMin)
 			if err != nil {
 				t.Fatalf("trial %d: %v", trial, err)
 			}
-			if !near(got.AUROC, wantAUC, 1e-9) || !near(got.AP, wantAP, 1e-9) || !near(got.AUPRO, wantPRO, 1e-9) {
+			if !metricstest.Near(got.AUROC, wantAUC, 1e-9) || !metricstest.Near(got.AP, wantAP, 1e-9) || !metricstest.Near(got.AUPRO, wantPRO, 1e-9) {
 				t.Errorf("trial %d (%d maps %dx%d, countMin %d, maxFPR %v): AUROC %v AP %v AUPRO %v; brute force %v %v %v",
 					trial, len(maps), w, h, countMin, maxFPR, got.AUROC, got.AP, got.AUPRO, wantAUC, wantAP, wantPRO)
 			}
@@ -329,14 +228,14 @@ func TestPixelMetricsManyThresholds(t *testing.T) {
 			labels = append(labels, masks[i][p])
 		}
 	}
-	wantAUC, wantAP := bruteAUC(flat, labels), bruteAP(flat, labels)
-	wantPRO := brutePRO(maps, masks, w, h, 0.3)
+	wantAUC, wantAP := metricstest.AUC(flat, labels), metricstest.AP(flat, labels)
+	wantPRO := metricstest.PRO(maps, masks, w, h, 0.3)
 	for _, countMin := range []int{64, countMinDefault, math.MaxInt} {
 		got, err := evaluatePixels(context.Background(), maps, masks, w, h, 0.3, countMin)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !near(got.AUROC, wantAUC, 1e-9) || !near(got.AP, wantAP, 1e-9) || !near(got.AUPRO, wantPRO, 1e-9) {
+		if !metricstest.Near(got.AUROC, wantAUC, 1e-9) || !metricstest.Near(got.AP, wantAP, 1e-9) || !metricstest.Near(got.AUPRO, wantPRO, 1e-9) {
 			t.Errorf("countMin %d: AUROC %v AP %v AUPRO %v; brute force %v %v %v",
 				countMin, got.AUROC, got.AP, got.AUPRO, wantAUC, wantAP, wantPRO)
 		}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"github.com/fmam/fmam/internal/metrics/metricstest"
 	"math"
 	"path/filepath"
 	"slices"
@@ -39,12 +40,12 @@ func TestMinMaxNormalize(t *testing.T) {
 // By hand: with offset 2 the three predictions score frames 2..4, and only
 // offset 2 makes three predictions end on the fifth frame.
 func TestNewVideoScores(t *testing.T) {
-	labels := labelsOf(0, 0, 1, 1, 0)
+	labels := metricstest.Labels(0, 0, 1, 1, 0)
 	v, err := NewVideoScores("01", labels, []float64{0.5, 0.7, 0.1}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(v.Scores, []float64{0, 0, 0.5, 0.7, 0.1}) || !slices.Equal(v.Valid, labelsOf(0, 0, 1, 1, 1)) {
+	if !slices.Equal(v.Scores, []float64{0, 0, 0.5, 0.7, 0.1}) || !slices.Equal(v.Valid, metricstest.Labels(0, 0, 1, 1, 1)) {
 		t.Errorf("NewVideoScores = %+v; want predictions on frames 2..4", v)
 	}
 	for _, offset := range []int{-1, 1, 3} {
@@ -67,9 +68,9 @@ func TestFrameAUCHandComputed(t *testing.T) {
 	// scikit-learn 1.2.1's roc_auc_score on the valid frames gives the same
 	// macro .75 and micro .7 and .5.
 	videos := []VideoScores{
-		{Name: "A", Labels: labelsOf(1, 1, 0, 1), Scores: []float64{1000, math.NaN(), 0, 10}, Valid: labelsOf(0, 0, 1, 1)},
-		{Name: "B", Labels: labelsOf(0, 0, 1), Scores: []float64{100, 200, 150}},
-		{Name: "C", Labels: labelsOf(0, 0), Scores: []float64{5, 600}},
+		{Name: "A", Labels: metricstest.Labels(1, 1, 0, 1), Scores: []float64{1000, math.NaN(), 0, 10}, Valid: metricstest.Labels(0, 0, 1, 1)},
+		{Name: "B", Labels: metricstest.Labels(0, 0, 1), Scores: []float64{100, 200, 150}},
+		{Name: "C", Labels: metricstest.Labels(0, 0), Scores: []float64{5, 600}},
 	}
 	for _, tt := range []struct {
 		name  string
@@ -84,7 +85,7 @@ func TestFrameAUCHandComputed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !near(got.Micro, tt.micro, 1e-15) || !near(got.Macro, 0.75, 1e-15) {
+			if !metricstest.Near(got.Micro, tt.micro, 1e-15) || !metricstest.Near(got.Macro, 0.75, 1e-15) {
 				t.Errorf("micro %v macro %v; want %v and 0.75", got.Micro, got.Macro, tt.micro)
 			}
 			if got.Videos != 3 || got.MacroVideos != 2 || got.Frames != 7 || !slices.Equal(got.Skipped, []string{"C"}) {
@@ -104,9 +105,9 @@ func TestFrameAUCSmoothing(t *testing.T) {
 	// roc_auc_score's on those scores (scikit-learn 1.2.1, scipy 1.10.1).
 	v := VideoScores{
 		Name:   "A",
-		Labels: labelsOf(1, 0, 0, 0, 1, 1, 1, 0, 0),
+		Labels: metricstest.Labels(1, 0, 0, 0, 1, 1, 1, 0, 0),
 		Scores: []float64{1e9, 0, 0.6, 0, 0.4, 0.4, 0.4, 0, 0},
-		Valid:  labelsOf(0, 1, 1, 1, 1, 1, 1, 1, 1),
+		Valid:  metricstest.Labels(0, 1, 1, 1, 1, 1, 1, 1, 1),
 	}
 	for _, tt := range []struct {
 		sigma, want float64
@@ -115,7 +116,7 @@ func TestFrameAUCSmoothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !near(got.Micro, tt.want, 1e-15) || !near(got.Macro, tt.want, 1e-15) {
+		if !metricstest.Near(got.Micro, tt.want, 1e-15) || !metricstest.Near(got.Macro, tt.want, 1e-15) {
 			t.Errorf("sigma %v: micro %v macro %v, want %v", tt.sigma, got.Micro, got.Macro, tt.want)
 		}
 	}
@@ -131,14 +132,14 @@ func TestFrameAUCErrors(t *testing.T) {
 	}{
 		{"no videos", nil, false},
 		{"one class per video", []VideoScores{
-			{Name: "a", Labels: labelsOf(0, 0), Scores: []float64{1, 2}},
-			{Name: "b", Labels: labelsOf(1, 1), Scores: []float64{1, 2}},
+			{Name: "a", Labels: metricstest.Labels(0, 0), Scores: []float64{1, 2}},
+			{Name: "b", Labels: metricstest.Labels(1, 1), Scores: []float64{1, 2}},
 		}, true},
-		{"one class overall", []VideoScores{{Name: "a", Labels: labelsOf(0, 0), Scores: []float64{1, 2}}}, true},
-		{"NaN on a valid frame", []VideoScores{{Name: "a", Labels: labelsOf(0, 1), Scores: []float64{math.NaN(), 2}}}, false},
-		{"length mismatch", []VideoScores{{Name: "a", Labels: labelsOf(0, 1), Scores: []float64{1}}}, false},
-		{"valid length mismatch", []VideoScores{{Name: "a", Labels: labelsOf(0, 1), Scores: []float64{1, 2}, Valid: labelsOf(1)}}, false},
-		{"no valid frame", []VideoScores{{Name: "a", Labels: labelsOf(0, 1), Scores: []float64{1, 2}, Valid: labelsOf(0, 0)}}, false},
+		{"one class overall", []VideoScores{{Name: "a", Labels: metricstest.Labels(0, 0), Scores: []float64{1, 2}}}, true},
+		{"NaN on a valid frame", []VideoScores{{Name: "a", Labels: metricstest.Labels(0, 1), Scores: []float64{math.NaN(), 2}}}, false},
+		{"length mismatch", []VideoScores{{Name: "a", Labels: metricstest.Labels(0, 1), Scores: []float64{1}}}, false},
+		{"valid length mismatch", []VideoScores{{Name: "a", Labels: metricstest.Labels(0, 1), Scores: []float64{1, 2}, Valid: metricstest.Labels(1)}}, false},
+		{"no valid frame", []VideoScores{{Name: "a", Labels: metricstest.Labels(0, 1), Scores: []float64{1, 2}, Valid: metricstest.Labels(0, 0)}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,7 +213,7 @@ func TestFrameAUCPed2Labels(t *testing.T) {
 	// (1,648 minus the first 4 of the 7 videos anomalous from frame 1), of
 	// which 614 are in 08-11 (176+116+146+176); normal frames: 1,962 - 1,620
 	// = 342, all at 0. Micro = (1,006 wins + 614/2 ties) / 1,620 = 1313/1620.
-	if got.MacroVideos != 8 || got.Frames != 2010-12*offset || got.Macro != 1 || !near(got.Micro, 1313.0/1620, 1e-15) {
+	if got.MacroVideos != 8 || got.Frames != 2010-12*offset || got.Macro != 1 || !metricstest.Near(got.Micro, 1313.0/1620, 1e-15) {
 		t.Errorf("got %+v; want 8 videos in macro, %d frames, macro 1, micro 1313/1620", got, 2010-12*offset)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/fmam/fmam/internal/metrics/metricstest"
 	"image"
 	"image/png"
 	"io"
@@ -213,7 +214,7 @@ func TestEvaluateMapsDir(t *testing.T) {
 				}
 			}
 		}
-		want := brutePRO(in, masks, w, h, metrics.DefaultMaxFPR)
+		want := metricstest.PRO(in, masks, w, h, metrics.DefaultMaxFPR)
 		var flat []float64
 		var labels []bool
 		for i := range in {
@@ -221,8 +222,8 @@ func TestEvaluateMapsDir(t *testing.T) {
 				flat, labels = append(flat, float64(v)), append(labels, masks[i][p])
 			}
 		}
-		if !near(got.AUPRO, want, 1e-9) || !near(got.AUROC, bruteAUC(flat, labels), 1e-9) || !near(got.AP, bruteAP(flat, labels), 1e-9) {
-			t.Errorf("sigma %v: %+v; brute force AUROC %v AP %v AUPRO %v", sigma, got, bruteAUC(flat, labels), bruteAP(flat, labels), want)
+		if !metricstest.Near(got.AUPRO, want, 1e-9) || !metricstest.Near(got.AUROC, metricstest.AUC(flat, labels), 1e-9) || !metricstest.Near(got.AP, metricstest.AP(flat, labels), 1e-9) {
+			t.Errorf("sigma %v: %+v; brute force AUROC %v AP %v AUPRO %v", sigma, got, metricstest.AUC(flat, labels), metricstest.AP(flat, labels), want)
 		}
 		if got.Images != n || got.Width != w || got.Height != h || got.MaxFPR != metrics.DefaultMaxFPR || got.Regions != 3 {
 			t.Errorf("sigma %v: %+v; want %d images of %dx%d, max FPR %v, 3 regions", sigma, got, n, w, h, metrics.DefaultMaxFPR)

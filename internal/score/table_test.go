@@ -1,6 +1,7 @@
 package score
 
 import (
+	"github.com/fmam/fmam/internal/metrics/metricstest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,7 +30,7 @@ func TestReadScoresCSV(t *testing.T) {
 	}
 	if !slices.Equal(tab.IDs, []string{"a", "b", "c", "d"}) ||
 		!slices.Equal(tab.Scores, []float64{0.1, 0.8, 0.001, 0.35}) ||
-		!slices.Equal(tab.Labels, labelsOf(0, 1, 0, 1)) || tab.Videos != nil {
+		!slices.Equal(tab.Labels, metricstest.Labels(0, 1, 0, 1)) || tab.Videos != nil {
 		t.Errorf("ReadScoresCSV = %+v", tab)
 	}
 	// Descending .8 P, .35 P, .1 N, .001 N: perfect, so AUROC = AP = F1 = 1
@@ -68,7 +69,7 @@ c1,C,600,0
 	if res.Video == nil {
 		t.Fatal("no video metrics for a table with a video column")
 	}
-	if !near(res.AUROC, 0.5, 1e-15) || !near(res.Video.Micro, 0.7, 1e-15) || !near(res.Video.Macro, 0.75, 1e-15) ||
+	if !metricstest.Near(res.AUROC, 0.5, 1e-15) || !metricstest.Near(res.Video.Micro, 0.7, 1e-15) || !metricstest.Near(res.Video.Macro, 0.75, 1e-15) ||
 		!slices.Equal(res.Video.Skipped, []string{"C"}) {
 		t.Errorf("metrics.EvaluateScores = %+v, video %+v", res, *res.Video)
 	}

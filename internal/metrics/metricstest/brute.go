@@ -1,4 +1,8 @@
-package score
+// Package metricstest holds slow, obviously-correct references for the
+// metrics of package metrics (pairwise Mann-Whitney AUC, AP recounted at
+// every threshold, MVTec AD's PRO over a naive region labelling), for the
+// tests of metrics and of the packages that read maps and scores from files.
+package metricstest
 
 import (
 	"math"
@@ -6,11 +10,8 @@ import (
 	"sort"
 )
 
-// The brute-force references below are copies of package metrics' test
-// references, so that reading maps from files is checked against the same
-// definitions as the in-memory metrics.
-
-func labelsOf(xs ...int) []bool {
+// Labels turns 0/1 integers into labels (1 = anomalous).
+func Labels(xs ...int) []bool {
 	out := make([]bool, len(xs))
 	for i, x := range xs {
 		out[i] = x == 1
@@ -18,11 +19,12 @@ func labelsOf(xs ...int) []bool {
 	return out
 }
 
-func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
+// Near reports whether a and b differ by at most tol.
+func Near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
-// bruteAUC is the Mann-Whitney statistic: the share of (anomalous, normal)
+// AUC is the Mann-Whitney statistic: the share of (anomalous, normal)
 // pairs ranked correctly, ties counting one half.
-func bruteAUC(scores []float64, labels []bool) float64 {
+func AUC(scores []float64, labels []bool) float64 {
 	var wins float64
 	var pairs int
 	for i := range scores {
@@ -45,9 +47,9 @@ func bruteAUC(scores []float64, labels []bool) float64 {
 	return wins / float64(pairs)
 }
 
-// bruteAP averages, over the anomalous samples, the precision of the
+// AP averages, over the anomalous samples, the precision of the
 // threshold at that sample's score, counted afresh for every sample.
-func bruteAP(scores []float64, labels []bool) float64 {
+func AP(scores []float64, labels []bool) float64 {
 	var sum float64
 	var p int
 	for i := range scores {
@@ -69,10 +71,31 @@ func bruteAP(scores []float64, labels []bool) float64 {
 	return sum / float64(p)
 }
 
-// floodRegions labels 8-connected regions by repeatedly lowering each
+// F1 is the best F1 over the thresholds at each sample's score, counted
+// afresh for every threshold.
+func F1(scores []float64, labels []bool) float64 {
+	best := 0.0
+	for _, t := range scores {
+		var tp, fp, fn int
+		for j := range scores {
+			switch {
+			case scores[j] >= t && labels[j]:
+				tp++
+			case scores[j] >= t:
+				fp++
+			case labels[j]:
+				fn++
+			}
+		}
+		best = max(best, 2*float64(tp)/float64(2*tp+fp+fn))
+	}
+	return best
+}
+
+// Regions labels 8-connected regions by repeatedly lowering each
 // anomalous pixel's label to the smallest in its 3x3 neighbourhood until
 // nothing changes: slow and unlike the production flood fill.
-func floodRegions(mask []bool, w, h int) map[int][]int {
+func Regions(mask []bool, w, h int) map[int][]int {
 	lab := make([]int, len(mask))
 	for i := range lab {
 		lab[i] = i + 1
@@ -107,10 +130,10 @@ func floodRegions(mask []bool, w, h int) map[int][]int {
 	return regions
 }
 
-// brutePRO evaluates FPR and PRO at every distinct threshold by counting
+// PRO evaluates FPR and PRO at every distinct threshold by counting
 // over all pixels, then integrates as MVTec AD's trapezoid(x, y, x_max):
 // bisect, interpolate at x_max unless it is a curve point, sum over x <= x_max.
-func brutePRO(maps [][]float32, masks [][]bool, w, h int, maxFPR float64) float64 {
+func PRO(maps [][]float32, masks [][]bool, w, h int, maxFPR float64) float64 {
 	type region struct {
 		img int
 		pix []int
@@ -119,7 +142,7 @@ func brutePRO(maps [][]float32, masks [][]bool, w, h int, maxFPR float64) float6
 	var thresholds []float32
 	var neg int
 	for i := range maps {
-		for _, pix := range floodRegions(masks[i], w, h) {
+		for _, pix := range Regions(masks[i], w, h) {
 			regions = append(regions, region{i, pix})
 		}
 		thresholds = append(thresholds, maps[i]...)
