@@ -1,7 +1,7 @@
 package report
 
 import (
-	"fmt"
+	"github.com/fmam/fmam/internal/trainlog/trainlogtest"
 	"image/color"
 	"math"
 	"os"
@@ -15,28 +15,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 )
 
-// writeTrainLog writes a log in internal/train's layout: total loss, a term
-// falling over three decades, a hinge term that reaches zero, a cosine
-// learning rate and a gradient norm.
-func writeTrainLog(t *testing.T, steps int) string {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("step,lr,loss,l_o,l_separate,grad_norm\n")
-	for s := 1; s <= steps; s++ {
-		lo := 1000 * math.Exp(-float64(s)/30)
-		sep := max(0, 0.5-float64(s)/100)
-		lr := 0.01 * 0.5 * (1 + math.Cos(math.Pi*float64(s-1)/float64(steps)))
-		fmt.Fprintf(&b, "%d,%g,%g,%g,%g,%g\n", s, lr, lo+sep, lo, sep, 1/float64(s))
-	}
-	path := filepath.Join(t.TempDir(), "log.csv")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestWriteLossPlot(t *testing.T) {
-	logPath := writeTrainLog(t, 200)
+	logPath := trainlogtest.Write(t, 200)
 	png := filepath.Join(t.TempDir(), "loss.png")
 	if err := WriteLossPlot(logPath, png, PlotOptions{}); err != nil {
 		t.Fatal(err)

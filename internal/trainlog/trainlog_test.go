@@ -2,10 +2,9 @@ package trainlog_test
 
 import (
 	"errors"
-	"fmt"
+	"github.com/fmam/fmam/internal/trainlog/trainlogtest"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,28 +13,8 @@ import (
 	"github.com/fmam/fmam/internal/trainlog"
 )
 
-// writeTrainLog writes a log in internal/train's layout: total loss, a term
-// falling over three decades, a hinge term that reaches zero, a cosine
-// learning rate and a gradient norm.
-func writeTrainLog(t *testing.T, steps int) string {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("step,lr,loss,l_o,l_separate,grad_norm\n")
-	for s := 1; s <= steps; s++ {
-		lo := 1000 * math.Exp(-float64(s)/30)
-		sep := max(0, 0.5-float64(s)/100)
-		lr := 0.01 * 0.5 * (1 + math.Cos(math.Pi*float64(s-1)/float64(steps)))
-		fmt.Fprintf(&b, "%d,%g,%g,%g,%g,%g\n", s, lr, lo+sep, lo, sep, 1/float64(s))
-	}
-	path := filepath.Join(t.TempDir(), "log.csv")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestRead(t *testing.T) {
-	tl, err := trainlog.Read(writeTrainLog(t, 200))
+	tl, err := trainlog.Read(trainlogtest.Write(t, 200))
 	if err != nil {
 		t.Fatal(err)
 	}
