@@ -40,8 +40,10 @@ func (o *runOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err er
 	if err != nil {
 		return err
 	}
-	if err := printFile(s.Out, ev.Table); err != nil {
-		return err
+	for _, t := range append([]string{ev.Table}, ev.KindTables()...) {
+		if err := printFile(s.Out, t); err != nil {
+			return err
+		}
 	}
 	g := o.grid
 	if !o.gridGiven {

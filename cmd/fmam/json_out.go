@@ -20,6 +20,14 @@ type videoRowJSON struct {
 	Method   string   `json:"method"`
 	MicroAUC *float64 `json:"micro_auc"`
 	MacroAUC *float64 `json:"macro_auc"`
+	// Kinds: AUC per anomaly kind, where the data set names them.
+	Kinds []kindJSON `json:"kinds,omitempty"`
+}
+
+type kindJSON struct {
+	Kind   string   `json:"kind"`
+	AUC    *float64 `json:"auc"`
+	Frames int      `json:"frames"`
 }
 
 type imageRowJSON struct {
@@ -42,6 +50,7 @@ type unitJSON struct {
 	Video        []videoRowJSON `json:"video,omitempty"`
 	Images       []imageRowJSON `json:"images,omitempty"`
 	Table        string         `json:"table"`
+	KindTable    string         `json:"kind_table,omitempty"`
 }
 
 // evalJSON is what 'fmam eval --json' prints: the run, its headline table
@@ -49,9 +58,13 @@ type unitJSON struct {
 func evalJSON(e *experiment.Env, ev *experiment.Evaluation) any {
 	var units []unitJSON
 	for _, u := range ev.Units {
-		j := unitJSON{Unit: u.Unit, HeadlineName: u.HeadlineName, Headline: num(u.Headline), Teacher: num(u.Teacher), Frames: u.Frames, Table: u.Table}
+		j := unitJSON{Unit: u.Unit, HeadlineName: u.HeadlineName, Headline: num(u.Headline), Teacher: num(u.Teacher), Frames: u.Frames, Table: u.Table, KindTable: u.KindTable}
 		for _, r := range u.Video {
-			j.Video = append(j.Video, videoRowJSON{r.Dataset, r.Method, num(r.MicroAUC), num(r.MacroAUC)})
+			row := videoRowJSON{Dataset: r.Dataset, Method: r.Method, MicroAUC: num(r.MicroAUC), MacroAUC: num(r.MacroAUC)}
+			for _, k := range r.Kinds {
+				row.Kinds = append(row.Kinds, kindJSON{k.Kind, num(k.AUC), k.Frames})
+			}
+			j.Video = append(j.Video, row)
 		}
 		for _, r := range u.Images {
 			j.Images = append(j.Images, imageRowJSON{r.Category, r.Method, num(r.PixelAUROC), num(r.PixelAP), num(r.ImageAUROC), num(r.AUPRO), num(r.PixelAUROCSigma), num(r.PixelAPSigma)})

@@ -105,6 +105,10 @@ func TestRunOutputsAgree(t *testing.T) {
 			t.Errorf("run output lacks %q:\n%s", want, out)
 		}
 	}
+	checkKindAUCsByHand(t, rd, m+" S_fea (λ=1)")
+	if !strings.Contains(out, "Per anomaly kind") || !strings.Contains(out, "wrong_look AUC") {
+		t.Errorf("run output lacks the AUCs per anomaly kind:\n%s", out)
+	}
 	for _, s := range []string{"teacher", "student"} {
 		if _, err := os.Stat(filepath.Join(rd, s, "loss.png")); err != nil {
 			t.Errorf("no loss plot: %v", err)

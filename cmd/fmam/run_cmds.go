@@ -142,7 +142,7 @@ func (o *evalOptions) run(ctx context.Context, s streams, _ *slog.Logger) (err e
 	if o.asJSON {
 		return writeJSON(s.Out, evalJSON(e, ev))
 	}
-	for _, t := range ev.Tables() {
+	for _, t := range append(ev.Tables(), ev.KindTables()...) {
 		if err := printFile(s.Out, t); err != nil {
 			return err
 		}

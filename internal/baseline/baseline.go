@@ -136,6 +136,9 @@ type Eval struct {
 	Control int
 	// Table is the path of the unit's results table (Markdown).
 	Table string
+	// KindTable is the path of the table of AUCs per anomaly kind
+	// (Markdown), where the data set names each frame's kind; "" for none.
+	KindTable string
 	// Notes are sentences about the unit the run's summary repeats (for
 	// images: defect images without a mask).
 	Notes []string

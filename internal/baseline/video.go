@@ -2,14 +2,18 @@ package baseline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/report"
+	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/synth"
 )
 
@@ -69,14 +73,52 @@ func (u *Unit) VideoSplits(ctx context.Context) (train, val, test *data.VideoDat
 	return &tr, &v, test, nil
 }
 
+// videoRoot is the data set's root folder: data.root, or for the synthetic
+// set without one the folder in the run where it is generated.
+func (u *Unit) videoRoot() string {
+	if d := u.Cfg.Data; d.Kind == "synth-video" && d.Root == "" {
+		return filepath.Join(u.Layout.DataDir(), "synth-video")
+	}
+	return u.Cfg.Data.Root
+}
+
+// FrameKinds reads the anomaly kind of every test frame from the data
+// set's data.FrameKindsFile (the synthetic video set has one); nil when
+// the data set has none.
+func (u *Unit) FrameKinds() (map[string][]string, error) {
+	root := u.videoRoot()
+	if root == "" {
+		return nil, nil
+	}
+	p := filepath.Join(root, data.FrameKindsFile)
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return data.ReadFrameKinds(p)
+}
+
+// KindAUCs is the frame AUC of each anomaly kind of fused, normalised
+// frame scores (metrics.FrameAUCByKind); nil when kinds is nil.
+func KindAUCs(vs []metrics.VideoScores, kinds map[string][]string) ([]results.KindAUC, error) {
+	if kinds == nil {
+		return nil, nil
+	}
+	ks, err := metrics.FrameAUCByKind(vs, kinds)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]results.KindAUC, len(ks))
+	for i, k := range ks {
+		out[i] = results.KindAUC{Kind: k.Kind, AUC: k.AUC, Frames: k.Frames}
+	}
+	return out, nil
+}
+
 func (u *Unit) loadVideoSets(ctx context.Context) (train, test *data.VideoDataset, err error) {
 	d := u.Cfg.Data
-	root := d.Root
+	root := u.videoRoot()
 	name := d.Kind
 	if d.Kind == "synth-video" {
-		if root == "" {
-			root = filepath.Join(u.Layout.DataDir(), "synth-video")
-		}
 		if _, err := os.Stat(filepath.Join(root, "labels.json")); err != nil {
 			u.Log.Info("generating the synthetic video set", "dir", root)
 			if _, err := synth.GenerateVideo(ctx, synth.VideoOptions{Log: u.Log, Out: root, Width: d.Size, Height: d.Size, Seed: u.Cfg.DataSeed(), Force: true}); err != nil {

@@ -48,7 +48,15 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	if err != nil {
 		return nil, fmt.Errorf("teacher scores: %w", err)
 	}
-	rows := []results.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: teacher.Micro, MacroAUC: teacher.Macro}}
+	kinds, err := u.FrameKinds()
+	if err != nil {
+		return nil, err
+	}
+	tkinds, err := KindAUCs(tfused, kinds)
+	if err != nil {
+		return nil, fmt.Errorf("teacher scores: %w", err)
+	}
+	rows := []results.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: teacher.Micro, MacroAUC: teacher.Macro, Kinds: tkinds}}
 	curves := [][]metrics.VideoScores{tfused}
 	ev := &Eval{Unit: u.Name, Headline: teacher.Micro, Teacher: teacher.Micro, HeadlineName: "frame micro AUC", Table: st.Table("results"+r.Suffix) + ".md"}
 	frames := len(trows)
@@ -73,7 +81,11 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
-			rows = append(rows, results.VideoResult{Dataset: ds, Method: p.name, MicroAUC: res.Micro, MacroAUC: res.Macro})
+			ks, err := KindAUCs(vs, kinds)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			rows = append(rows, results.VideoResult{Dataset: ds, Method: p.name, MicroAUC: res.Micro, MacroAUC: res.Macro, Kinds: ks})
 			curves = append(curves, vs)
 			ev.Headline, fused = res.Micro, vs
 		}
@@ -91,6 +103,16 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	}
 	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
+	}
+	if report.HasKinds(ev.Video) {
+		kt, err := report.KindTable(fmt.Sprintf("Frame-level AUC (%%) per anomaly kind, %s, %s", ds, what), ev.Video)
+		if err != nil {
+			return nil, err
+		}
+		if err := report.WriteAll(st.Dir, "results-kinds"+r.Suffix, kt); err != nil {
+			return nil, err
+		}
+		ev.KindTable = st.Table("results-kinds"+r.Suffix) + ".md"
 	}
 	var names []string
 	for _, res := range rows {

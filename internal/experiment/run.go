@@ -99,6 +99,18 @@ func (ev *Evaluation) Tables() []string {
 	return out
 }
 
+// KindTables are the units' tables of AUC per anomaly kind, where the
+// data set names each frame's kind.
+func (ev *Evaluation) KindTables() []string {
+	var out []string
+	for _, u := range ev.Units {
+		if u.KindTable != "" {
+			out = append(out, u.KindTable)
+		}
+	}
+	return out
+}
+
 // Evaluate scores the configured student of every unit and writes the
 // results tables; a run without a student (TeacherOnly) is evaluated as
 // EvaluateTeacher does (per seed for a multi-seed run); a multi-seed run

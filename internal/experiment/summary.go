@@ -22,7 +22,8 @@ const (
 // unit's evaluation; pts its lambda sweep (may be nil).
 func Summary(ev *baseline.Eval, pts []results.LambdaPoint) []string {
 	if len(ev.Video)-ev.Control == 4 {
-		return append(videoSummary(ev, pts), controlSentence(ev)...)
+		out := append(videoSummary(ev, pts), controlSentence(ev)...)
+		return append(out, kindSentences(ev)...)
 	}
 	if len(ev.Images)-ev.Control == 2 {
 		return append(imageSummary(ev, pts), controlSentence(ev)...)
@@ -153,4 +154,76 @@ func unitName(u string) string {
 		return ""
 	}
 	return " on " + u
+}
+
+// kindAUC is the AUC of kind k in r, and whether r has it.
+func kindAUC(r results.VideoResult, k string) (results.KindAUC, bool) {
+	for _, x := range r.Kinds {
+		if x.Kind == k {
+			return x, true
+		}
+	}
+	return results.KindAUC{}, false
+}
+
+// kindSentences sums up the AUCs per anomaly kind of a video unit whose
+// data set names them: one line per kind with every score's AUC, then on
+// which kinds fusing S_fea in helps or hurts against S_o alone.
+func kindSentences(ev *baseline.Eval) []string {
+	teacher, so, fea, fused := ev.Video[0], ev.Video[1], ev.Video[2], ev.Video[3]
+	if len(so.Kinds) == 0 {
+		return nil
+	}
+	out := []string{"Per anomaly kind (AUC of the kind's frames against all normal frames):"}
+	var helps, hurts, feaWins []string
+	for _, k := range so.Kinds {
+		line := fmt.Sprintf("  %s (%d frames): teacher %s; student S_o %s, S_fea %s, %s %s", k.Kind, k.Frames,
+			kindPct(teacher, k.Kind), pct(k.AUC), kindPct(fea, k.Kind), fusedName(fused.Method), kindPct(fused, k.Kind))
+		if ev.Control > 0 {
+			c := ev.Video[len(ev.Video)-1]
+			line += fmt.Sprintf("; control %s %s", fusedName(c.Method), kindPct(c, k.Kind))
+		}
+		out = append(out, line+".")
+		f, okF := kindAUC(fused, k.Kind)
+		e, okE := kindAUC(fea, k.Kind)
+		switch d := f.AUC - k.AUC; {
+		case okF && d > clearGain:
+			helps = append(helps, fmt.Sprintf("%s (%+.1f)", k.Kind, 100*d))
+		case okF && d < -clearGain:
+			hurts = append(hurts, fmt.Sprintf("%s (%+.1f)", k.Kind, 100*d))
+		}
+		if okE && e.AUC > k.AUC+clearGain {
+			feaWins = append(feaWins, fmt.Sprintf("%s (%s vs %s)", k.Kind, pct(e.AUC), pct(k.AUC)))
+		}
+	}
+	name := fusedName(fused.Method)
+	switch {
+	case len(helps) == 0 && len(hurts) == 0:
+		out = append(out, fmt.Sprintf("Fusing S_fea at %s changes no kind's AUC by %.1f points or more against S_o alone.", name, 100*clearGain))
+	default:
+		line := fmt.Sprintf("Fusing S_fea at %s against S_o alone (points):", name)
+		if len(helps) > 0 {
+			line += " helps on " + strings.Join(helps, ", ")
+		} else {
+			line += " helps on no kind"
+		}
+		if len(hurts) > 0 {
+			line += "; hurts on " + strings.Join(hurts, ", ")
+		}
+		out = append(out, line+".")
+	}
+	if len(feaWins) > 0 {
+		out = append(out, "S_fea alone beats S_o on "+strings.Join(feaWins, ", ")+".")
+	} else {
+		out = append(out, "S_fea alone beats S_o on no kind.")
+	}
+	return out
+}
+
+// kindPct is r's AUC of kind k as a percentage, "-" where r has none.
+func kindPct(r results.VideoResult, k string) string {
+	if x, ok := kindAUC(r, k); ok {
+		return pct(x.AUC)
+	}
+	return "-"
 }

@@ -152,3 +152,38 @@ func TestSummaryNamesJigsawScore(t *testing.T) {
 		t.Errorf("summary %q", got)
 	}
 }
+
+// With AUCs per anomaly kind the summary gives each kind's numbers and
+// says on which kinds fusing S_fea helps or hurts, from those numbers.
+func TestSummaryPerKind(t *testing.T) {
+	ev := videoEval(0.88, 0.87, 0.61, 0.79)
+	kinds := [][]results.KindAUC{
+		{{Kind: "fast", AUC: 0.95, Frames: 20}, {Kind: "look", AUC: 0.80, Frames: 12}},
+		{{Kind: "fast", AUC: 0.96, Frames: 20}, {Kind: "look", AUC: 0.70, Frames: 12}},
+		{{Kind: "fast", AUC: 0.60, Frames: 20}, {Kind: "look", AUC: 0.90, Frames: 12}},
+		{{Kind: "fast", AUC: 0.90, Frames: 20}, {Kind: "look", AUC: 0.85, Frames: 12}},
+	}
+	for i := range ev.Video {
+		ev.Video[i].Kinds = kinds[i]
+	}
+	got := strings.Join(Summary(ev, nil), "\n")
+	for _, w := range []string{
+		"fast (20 frames): teacher 95.0%; student S_o 96.0%, S_fea 60.0%, λ=0.5 90.0%.",
+		"look (12 frames): teacher 80.0%; student S_o 70.0%, S_fea 90.0%, λ=0.5 85.0%.",
+		"Fusing S_fea at λ=0.5 against S_o alone (points): helps on look (+15.0); hurts on fast (-6.0).",
+		"S_fea alone beats S_o on look (90.0% vs 70.0%).",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("summary lacks %q:\n%s", w, got)
+		}
+	}
+	for i := range ev.Video {
+		ev.Video[i].Kinds = kinds[0]
+	}
+	got = strings.Join(Summary(ev, nil), "\n")
+	for _, w := range []string{"changes no kind's AUC by 0.5 points or more", "S_fea alone beats S_o on no kind."} {
+		if !strings.Contains(got, w) {
+			t.Errorf("equal kinds: summary lacks %q:\n%s", w, got)
+		}
+	}
+}

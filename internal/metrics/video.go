@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // VideoScores holds the frame scores of one test video aligned by frame
@@ -177,4 +178,77 @@ func FrameAUC(videos []VideoScores, opts VideoOptions) (FrameAUCResult, error) {
 	}
 	res.Macro = macro.value() / float64(res.MacroVideos)
 	return res, nil
+}
+
+// NormalKind is the kind of a normal frame in the kinds FrameAUCByKind
+// reads ("" means the same).
+const NormalKind = "normal"
+
+// KindAUC is the frame-level AUC of one anomaly kind: the frames of that
+// kind against all normal frames, pooled over the videos.
+type KindAUC struct {
+	Kind string  `json:"kind"`
+	AUC  float64 `json:"auc"`
+	// Frames is the number of valid frames of the kind.
+	Frames int `json:"frames"`
+}
+
+// FrameAUCByKind computes one micro AUC per anomaly kind. kinds maps each
+// video's name to the kind of each of its frames (index = frame);
+// anomalous frames must name their kind, normal frames must be NormalKind
+// or "". Scores are pooled as given: normalise and fuse them per video
+// first (score.FuseVideos), as FrameAUC with SkipNormalize expects. Frames
+// whose Valid flag is false are left out. Kinds come back sorted by name;
+// a kind without valid frames is left out.
+func FrameAUCByKind(videos []VideoScores, kinds map[string][]string) ([]KindAUC, error) {
+	var normal []float64
+	byKind := map[string][]float64{}
+	for _, v := range videos {
+		k, ok := kinds[v.Name]
+		if !ok {
+			return nil, fmt.Errorf("frame auc by kind: no kinds for video %s", v.Name)
+		}
+		if len(k) < len(v.Labels) {
+			return nil, fmt.Errorf("frame auc by kind: video %s has %d frames but kinds for %d", v.Name, len(v.Labels), len(k))
+		}
+		if len(v.Scores) != len(v.Labels) || v.Valid != nil && len(v.Valid) != len(v.Labels) {
+			return nil, fmt.Errorf("frame auc by kind: video %s: %d scores, %d labels, %d valid flags", v.Name, len(v.Scores), len(v.Labels), len(v.Valid))
+		}
+		for i, s := range v.Scores {
+			if v.Valid != nil && !v.Valid[i] {
+				continue
+			}
+			if math.IsNaN(s) {
+				return nil, fmt.Errorf("frame auc by kind: video %s: frame %d score is NaN", v.Name, i)
+			}
+			isNormal := k[i] == "" || k[i] == NormalKind
+			if isNormal == v.Labels[i] {
+				return nil, fmt.Errorf("frame auc by kind: video %s frame %d: label anomalous %v but kind %q", v.Name, i, v.Labels[i], k[i])
+			}
+			if isNormal {
+				normal = append(normal, s)
+			} else {
+				byKind[k[i]] = append(byKind[k[i]], s)
+			}
+		}
+	}
+	names := make([]string, 0, len(byKind))
+	for k := range byKind {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	out := make([]KindAUC, 0, len(names))
+	for _, k := range names {
+		scores := append(slices.Clone(normal), byKind[k]...)
+		labels := make([]bool, len(scores))
+		for i := len(normal); i < len(labels); i++ {
+			labels[i] = true
+		}
+		auc, err := ROCAUC(scores, labels)
+		if err != nil {
+			return nil, fmt.Errorf("frame auc of kind %s: %w", k, err)
+		}
+		out = append(out, KindAUC{Kind: k, AUC: auc, Frames: len(byKind[k])})
+	}
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fmam/fmam/internal/npyfile"
@@ -235,5 +236,33 @@ func TestFrameAUCMacroPad(t *testing.T) {
 	}
 	if math.Abs(r.Macro-11.0/12) > 1e-12 || math.Abs(r.Micro-3.0/8) > 1e-12 || r.MacroVideos != 3 {
 		t.Errorf("macro %v over %d videos, micro %v; want 11/12 over 3, 3/8", r.Macro, r.MacroVideos, r.Micro)
+	}
+}
+
+// TestFrameAUCByKind checks each kind against all normal frames on a case
+// worked by hand, and that kinds and labels must agree.
+func TestFrameAUCByKind(t *testing.T) {
+	vs := []VideoScores{
+		{Name: "a", Labels: []bool{false, false, true, true, false}, Scores: []float64{0, 0.2, 0.9, 0.1, 0.5}, Valid: []bool{false, true, true, true, true}},
+		{Name: "b", Labels: []bool{false, true, false}, Scores: []float64{0.3, 0.4, 0.6}},
+	}
+	kinds := map[string][]string{"a": {"normal", "normal", "fast", "odd", ""}, "b": {"normal", "fast", "normal"}}
+	got, err := FrameAUCByKind(vs, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Valid normal frames: 0.2, 0.5, 0.3, 0.6 (a's frame 0 has no prediction).
+	// fast: 0.9 beats all 4, 0.4 beats 0.2 and 0.3: 6/8. odd: 0.1 beats none: 0/4.
+	want := []KindAUC{{Kind: "fast", AUC: 0.75, Frames: 2}, {Kind: "odd", AUC: 0, Frames: 1}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	kinds["b"] = []string{"normal", "normal", "normal"}
+	if _, err := FrameAUCByKind(vs, kinds); err == nil || !strings.Contains(err.Error(), "video b frame 1") {
+		t.Errorf("anomalous frame of kind normal: error %v", err)
+	}
+	delete(kinds, "b")
+	if _, err := FrameAUCByKind(vs, kinds); err == nil || !strings.Contains(err.Error(), "no kinds for video b") {
+		t.Errorf("missing video: error %v", err)
 	}
 }

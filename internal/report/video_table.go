@@ -166,3 +166,63 @@ func VideoDetailTable(title, dataset string, all []results.VideoResult) (Table, 
 	}
 	return t, nil
 }
+
+// HasKinds reports whether any result holds AUCs per anomaly kind.
+func HasKinds(rs []results.VideoResult) bool {
+	return slices.ContainsFunc(rs, func(r results.VideoResult) bool { return len(r.Kinds) > 0 })
+}
+
+// KindTable builds the per-kind table of one data set's results: one row
+// per method (in the order given), one "<kind> AUC" column per anomaly kind
+// (sorted), each the AUC of that kind's frames against all normal frames,
+// and a footer row with each kind's number of frames (from the first
+// result that has the kind). A method without a kind shows -.
+func KindTable(title string, rs []results.VideoResult) (Table, error) {
+	if err := validateVideoResults(title, rs); err != nil {
+		return Table{}, err
+	}
+	var kinds []string
+	frames := map[string]int{}
+	for _, r := range rs {
+		for _, k := range r.Kinds {
+			if err := checkFraction(k.AUC); err != nil {
+				return Table{}, fmt.Errorf("kind table %q: AUC of %s on %s: %w", title, r.Method, k.Kind, err)
+			}
+			if k.Kind == "" {
+				return Table{}, fmt.Errorf("kind table %q: %s has a kind without a name", title, r.Method)
+			}
+			if !slices.Contains(kinds, k.Kind) {
+				kinds = append(kinds, k.Kind)
+				frames[k.Kind] = k.Frames
+			}
+		}
+	}
+	if len(kinds) == 0 {
+		return Table{}, fmt.Errorf("kind table %q: no result has AUCs per anomaly kind", title)
+	}
+	slices.Sort(kinds)
+	t := Table{Title: title, Columns: []string{"Method"}}
+	for _, k := range kinds {
+		t.Columns = append(t.Columns, k+" AUC")
+	}
+	for _, r := range rs {
+		row := []Cell{Str(r.Method)}
+		for _, k := range kinds {
+			v := math.NaN()
+			if i := slices.IndexFunc(r.Kinds, func(x results.KindAUC) bool { return x.Kind == k }); i >= 0 {
+				v = r.Kinds[i].AUC
+			}
+			row = append(row, percent(v))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	foot := []Cell{Str("frames of the kind")}
+	for _, k := range kinds {
+		foot = append(foot, Num(float64(frames[k]), 0))
+	}
+	t.Footer = [][]Cell{foot}
+	t.Notes = []string{
+		"Frame-level AUROC in percent, one decimal, per anomaly kind: the frames of that kind against all normal frames, all videos pooled (micro).",
+	}
+	return t, nil
+}

@@ -102,3 +102,32 @@ func TestVideoTableErrors(t *testing.T) {
 		})
 	}
 }
+
+// The per-kind table has one row per method, kinds sorted, a frames footer,
+// and - where a method lacks a kind.
+func TestKindTable(t *testing.T) {
+	rs := []results.VideoResult{
+		{Dataset: "d", Method: "teacher", MicroAUC: 0.9, MacroAUC: math.NaN(), Kinds: []results.KindAUC{{Kind: "slow", AUC: 0.5, Frames: 3}, {Kind: "fast", AUC: 0.75, Frames: 7}}},
+		{Dataset: "d", Method: "student", MicroAUC: 0.8, MacroAUC: math.NaN(), Kinds: []results.KindAUC{{Kind: "fast", AUC: 1, Frames: 7}}},
+	}
+	if !HasKinds(rs) || HasKinds(rs[:0]) {
+		t.Error("HasKinds")
+	}
+	tab, err := KindTable("k", rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := tab.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "Method,fast AUC,slow AUC\nteacher,75,50\nstudent,100,\nframes of the kind,7,3\n"
+	if b.String() != want {
+		t.Errorf("csv:\n%s\nwant:\n%s", b.String(), want)
+	}
+	rs[1].Kinds = nil
+	rs[0].Kinds = nil
+	if _, err := KindTable("k", rs); err == nil {
+		t.Error("a table without kinds: no error")
+	}
+}

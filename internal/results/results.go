@@ -11,16 +11,27 @@ type VideoAUC struct {
 	AUC   float64
 }
 
+// KindAUC is the frame-level AUC of one anomaly kind: the test frames of
+// that kind against all normal frames, pooled. Frames counts the kind's
+// frames.
+type KindAUC struct {
+	Kind   string
+	AUC    float64
+	Frames int
+}
+
 // VideoResult holds one method's frame-level results on one video data set,
 // as fractions in [0, 1]. MicroAUC is over all frames of the test set pooled;
 // MacroAUC, the mean of per-video AUCs, is NaN when not computed. Videos is
-// optional.
+// optional; Kinds is set where the data set names each frame's anomaly
+// kind.
 type VideoResult struct {
 	Dataset  string
 	Method   string
 	MicroAUC float64
 	MacroAUC float64
 	Videos   []VideoAUC
+	Kinds    []KindAUC
 }
 
 // ImageResult holds one method's metrics on one image category, as fractions

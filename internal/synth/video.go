@@ -3,6 +3,7 @@ package synth
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,24 @@ const (
 	// KindUnseenObject: a large bright triangle, a shape and size never seen
 	// in training.
 	KindUnseenObject = "unseen_object"
+	// KindWrongLook: an object of a look never seen in training (dark,
+	// checkered, triangular) that moves exactly like the normal objects:
+	// left-right at walking speed. A frame predictor can carry it along
+	// from the past frames, so its prediction error stays low; the
+	// motivating case of feature mimicking.
+	KindWrongLook = "wrong_look"
+
+	// KindNormal is the kind of a frame without an anomaly in
+	// FrameKindsFile.
+	KindNormal = "normal"
 )
 
-var anomalyKinds = [...]string{KindWrongDirection, KindWrongSpeed, KindUnseenObject}
+// FrameKindsFile is the per-frame anomaly kind table GenerateVideo writes
+// into the dataset root: header video,frame,kind; one row per test frame,
+// kind KindNormal for a normal frame.
+const FrameKindsFile = "frame_kinds.csv"
+
+var anomalyKinds = [...]string{KindWrongDirection, KindWrongSpeed, KindUnseenObject, KindWrongLook}
 
 // VideoOptions sizes a synthetic frames-layout video dataset. Zero values
 // take the defaults noted on each field.
@@ -102,14 +118,16 @@ func (o *VideoOptions) setDefaults() error {
 //	<Out>/testing/pixel_masks/NN/NNN.png   one 0/255 mask per test frame
 //	<Out>/frame_labels_<Name>.npy          int64, shape (1, total test frames)
 //	<Out>/labels.json                      lengths, anomalous ranges, events
+//	<Out>/frame_kinds.csv                  video,frame,kind of every test frame
 //
 // Videos are 01, 02, ... and frames 000, 001, ... (0-based, like Ped2's
 // frames); mask NNN.png belongs to frame NNN.png (unlike Ped2's 1-based mask
 // files). Frames are 8-bit gray PNGs: a noisy gray background with 2-4
 // squares and disks walking left-right at constant speeds. Test videos add
-// anomalous intervals (KindWrongDirection, KindWrongSpeed, KindUnseenObject);
-// a frame's label is 1 exactly when an anomalous object is visible in it,
-// and its mask is 255 exactly on the pixels that object changed. The output
+// anomalous intervals (KindWrongDirection, KindWrongSpeed, KindUnseenObject,
+// KindWrongLook); a frame's label is 1 exactly when an anomalous object is
+// visible in it, its kind in frame_kinds.csv is that object's kind, and its
+// mask is 255 exactly on the pixels that object changed. The output
 // is byte-identical for equal options. It is built in a temporary folder
 // beside Out and renamed into place.
 func GenerateVideo(ctx context.Context, opts VideoOptions) (VideoSummary, error) {
@@ -195,6 +213,7 @@ func writeVideos(ctx context.Context, st *staging, opts VideoOptions, sum *Video
 	}
 
 	var labels []int64
+	kinds := [][]string{{"video", "frame", "kind"}}
 	for v := range opts.TestVideos {
 		video := fmt.Sprintf("%02d", v+1)
 		sc := newVideoScene(opts, "test", v)
@@ -214,13 +233,18 @@ func writeVideos(ctx context.Context, st *staging, opts VideoOptions, sum *Video
 			sum.Files += 2
 			sum.TestFrames++
 			var label int64
+			kind := KindNormal
 			for e := range sc.events {
 				if sc.visible(e, t) {
 					seen[e] = append(seen[e], t)
 					label = 1
+					// Events lie in separate parts of a video: at most
+					// one is visible.
+					kind = sc.events[e].kind
 				}
 			}
 			labels = append(labels, label)
+			kinds = append(kinds, []string{video, fmt.Sprint(t), kind})
 			if label == 1 {
 				entry.AnomalousFrames++
 				if n := len(entry.AnomalousRanges); n > 0 && entry.AnomalousRanges[n-1][1] == t-1 {
@@ -253,7 +277,15 @@ func writeVideos(ctx context.Context, st *staging, opts VideoOptions, sum *Video
 	if err := os.WriteFile(st.path("labels.json"), append(js, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write labels.json: %w", err)
 	}
-	sum.Files += 2
+	var kb bytes.Buffer
+	cw := csv.NewWriter(&kb)
+	if err := cw.WriteAll(kinds); err != nil {
+		return fmt.Errorf("encode %s: %w", FrameKindsFile, err)
+	}
+	if err := os.WriteFile(st.path(FrameKindsFile), kb.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", FrameKindsFile, err)
+	}
+	sum.Files += 3
 	return nil
 }
 
@@ -275,6 +307,9 @@ type mover struct {
 	vx, vy float64
 	t0     int
 	wrap   bool // leaves one side and comes back on the other (normal walkers)
+	// alt, when not 0, checkers the shape: pixels whose offset from the
+	// shape's box has an odd sum take alt instead of value.
+	alt uint8
 }
 
 func (m mover) pos(t, w int) (x, y float64) {
@@ -317,6 +352,20 @@ func (m mover) draw(t, w, h int, paint func(i int)) {
 			}
 		}
 	}
+}
+
+// shade is the gray value of pixel i of the w-wide frame at frame t, which
+// the shape covers. The checker moves with the shape.
+func (m mover) shade(t, w, i int) uint8 {
+	if m.alt == 0 {
+		return m.value
+	}
+	x, y := m.pos(t, w)
+	dx, dy := i%w-int(math.Floor(x)), i/w-int(math.Floor(y))
+	if (dx+dy)%2 != 0 {
+		return m.alt
+	}
+	return m.value
 }
 
 // event is an anomalous object present during frames [start, end).
@@ -380,15 +429,16 @@ func randomWalker(rng *rand.Rand, scale float64) mover {
 	return m
 }
 
-// planEvents gives test video idx one anomalous interval, of kind idx mod 3,
+// planEvents gives test video idx one anomalous interval, of kind idx mod 4,
 // and every fourth video a second one of the next kind; intervals lie in
 // separate parts of the video. Moving anomalies start just inside an edge of
 // the frame, so they are visible from their first frame; the unseen object
 // appears whole.
 func planEvents(rng *rand.Rand, idx, frames, w, h int, scale float64) []event {
-	kinds := []string{anomalyKinds[idx%3]}
+	n := len(anomalyKinds)
+	kinds := []string{anomalyKinds[idx%n]}
 	if idx%4 == 3 {
-		kinds = append(kinds, anomalyKinds[(idx+1)%3])
+		kinds = append(kinds, anomalyKinds[(idx+1)%n])
 	}
 	seg := frames / len(kinds)
 	var evs []event
@@ -424,6 +474,17 @@ func planEvents(rng *rand.Rand, idx, frames, w, h int, scale float64) []event {
 			a.value = 250
 			a.x0 = uniform(rng, 0.1*float64(w), 0.9*float64(w)-a.size)
 			a.y0 = uniform(rng, 0, float64(h)-a.size)
+		case KindWrongLook:
+			// A walker's size, speed and entry, a look no walker has:
+			// a triangle, dark where walkers are light, checkered.
+			a.shape = shapeTriangle
+			a.value, a.alt = uint8(20+rng.IntN(20)), uint8(70+rng.IntN(20))
+			a.y0 = uniform(rng, 0, float64(h)-a.size)
+			if a.vx > 0 {
+				a.x0 = 1 - a.size
+			} else {
+				a.x0 = float64(w) - 1
+			}
 		}
 		evs = append(evs, event{kind: kind, start: start, end: end, actor: a})
 	}
@@ -460,8 +521,7 @@ func (sc *videoScene) render(t int, anomalies bool) (*raster, []bool) {
 		if t < ev.start || t >= ev.end {
 			continue
 		}
-		col := []uint8{ev.actor.value}
-		ev.actor.draw(t, sc.w, sc.h, func(i int) { r.paint(i, col, mask) })
+		ev.actor.draw(t, sc.w, sc.h, func(i int) { r.paint(i, []uint8{ev.actor.shade(t, sc.w, i)}, mask) })
 	}
 	return r, mask
 }

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ func TestGenerateVideoLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"frame_labels_tiny.npy", "labels.json"}
+	want := []string{"frame_kinds.csv", "frame_labels_tiny.npy", "labels.json"}
 	for _, dir := range []string{"testing/frames", "testing/pixel_masks", "training/frames"} {
 		videos := 4
 		if dir == "training/frames" {
@@ -81,7 +82,8 @@ func readLabels(t *testing.T, path string, n int) []int64 {
 }
 
 // TestVideoLabelsAgree checks the .npy against the masks, labels.json
-// against the .npy, and the planned anomaly kinds.
+// against the .npy, frame_kinds.csv against labels.json's events, and the
+// planned anomaly kinds.
 func TestVideoLabelsAgree(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "v")
 	opts := smallVideo(out)
@@ -102,7 +104,16 @@ func TestVideoLabelsAgree(t *testing.T) {
 	if len(doc.Train) != 2 || len(doc.Test) != 4 || doc.Name != "tiny" || doc.Width != 40 || doc.Height != 32 {
 		t.Fatalf("labels.json header: %+v", doc)
 	}
-	wantKinds := [][]string{{KindWrongDirection}, {KindWrongSpeed}, {KindUnseenObject}, {KindWrongDirection, KindWrongSpeed}}
+	wantKinds := [][]string{{KindWrongDirection}, {KindWrongSpeed}, {KindUnseenObject}, {KindWrongLook, KindWrongDirection}}
+	kf, err := os.Open(filepath.Join(out, FrameKindsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kindRows, err := csv.NewReader(kf).ReadAll()
+	kf.Close()
+	if err != nil || len(kindRows) != 1+4*30 || !slices.Equal(kindRows[0], []string{"video", "frame", "kind"}) {
+		t.Fatalf("%s: %d rows, header %v, error %v; want video,frame,kind and 120 frames", FrameKindsFile, len(kindRows), kindRows[:min(1, len(kindRows))], err)
+	}
 	anomalous := 0
 	for v, entry := range doc.Test {
 		if entry.Video != fmt.Sprintf("%02d", v+1) || entry.Frames != 30 {
@@ -124,6 +135,18 @@ func TestVideoLabelsAgree(t *testing.T) {
 		count := 0
 		for f := range 30 {
 			label := labels[v*30+f]
+			wantKind := KindNormal
+			for _, e := range entry.Events {
+				if f >= e.First && f <= e.Last {
+					wantKind = e.Kind
+				}
+			}
+			if label == 0 {
+				wantKind = KindNormal // an event's object may leave and come back
+			}
+			if got := kindRows[1+v*30+f]; !slices.Equal(got, []string{entry.Video, fmt.Sprint(f), wantKind}) {
+				t.Errorf("%s row %d: %v, want %s %d %s", FrameKindsFile, 1+v*30+f, got, entry.Video, f, wantKind)
+			}
 			mask := maskFromPNG(t, filepath.Join(out, "testing", "pixel_masks", entry.Video, fmt.Sprintf("%03d.png", f)))
 			if (label == 1) != slices.Contains(mask, true) {
 				t.Errorf("video %s frame %d: label %d but mask non-empty %v", entry.Video, f, label, slices.Contains(mask, true))
@@ -180,14 +203,15 @@ func TestVideoMaskIsChange(t *testing.T) {
 
 // TestVideoAnomalyMotion measures the anomalous objects in the masks: the
 // wrong-direction one moves vertically, the fast one 3-4 times the normal
-// speed (normal walkers go at most 1.3 px/frame at 64 px width), and the
-// unseen object is large.
+// speed (normal walkers go at most 1.3 px/frame at 64 px width), the
+// unseen object is large, and the wrong-looking one walks like a normal
+// object: left-right at walking speed, at walking size.
 func TestVideoAnomalyMotion(t *testing.T) {
 	opts := VideoOptions{Width: 64, Height: 64, Frames: 60, Seed: 9}
 	if err := opts.setDefaults(); err != nil {
 		t.Fatal(err)
 	}
-	for v, kind := range []string{KindWrongDirection, KindWrongSpeed, KindUnseenObject} {
+	for v, kind := range []string{KindWrongDirection, KindWrongSpeed, KindUnseenObject, KindWrongLook} {
 		sc := newVideoScene(opts, "test", v)
 		if sc.events[0].kind != kind {
 			t.Fatalf("video %d: event %s, want %s", v+1, sc.events[0].kind, kind)
@@ -201,7 +225,7 @@ func TestVideoAnomalyMotion(t *testing.T) {
 		type box struct{ x0, y0, x1, y1, n int }
 		var boxes []box
 		var frames []int
-		for f := range opts.Frames {
+		for f := sc.events[0].start; f < sc.events[0].end; f++ { // video 4 has a second event
 			_, mask := sc.render(f, true)
 			b := box{64, 64, -1, -1, 0}
 			for i, on := range mask {
@@ -234,6 +258,27 @@ func TestVideoAnomalyMotion(t *testing.T) {
 		case KindUnseenObject:
 			if h := first.y1 - first.y0 + 1; h < 20 {
 				t.Errorf("unseen object %d px tall, want about 0.35*64", h)
+			}
+		case KindWrongLook:
+			if vy != 0 || math.Abs(vx) < 0.7 || math.Abs(vx) > 1.4 {
+				t.Errorf("wrong look: velocity (%.2f, %.2f) px/frame, want horizontal at walking speed", vx, vy)
+			}
+			if h := first.y1 - first.y0 + 1; h < 4 || h > 9 {
+				t.Errorf("wrong look: %d px tall, want a walker's 5-8", h)
+			}
+			frame, _ := sc.render(frames[0], true)
+			a := sc.events[0].actor
+			var dark, mid int
+			for i := range frame.pix {
+				switch p := frame.pix[i]; {
+				case p == a.value:
+					dark++
+				case p == a.alt:
+					mid++
+				}
+			}
+			if a.value >= 50 || dark == 0 || mid == 0 {
+				t.Errorf("wrong look: value %d alt %d, %d and %d pixels of each; want a dark checkered object", a.value, a.alt, dark, mid)
 			}
 		}
 	}
