@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"runtime"
@@ -147,7 +148,8 @@ func (r *Report) Err() error {
 	return errors.New(b.String())
 }
 
-// leaves counts the problems in err: those of a joined error, or one.
+// leaves counts the problems in err: those of a joined error (wrapped or
+// not), or one.
 func leaves(err error) int {
 	switch e := err.(type) {
 	case interface{ Unwrap() []error }:
@@ -155,12 +157,10 @@ func leaves(err error) int {
 		for _, x := range e.Unwrap() {
 			n += leaves(x)
 		}
-		return n
+		return max(n, 1)
 	case interface{ Unwrap() error }:
 		if in := e.Unwrap(); in != nil {
-			if _, ok := in.(interface{ Unwrap() []error }); ok {
-				return leaves(in)
-			}
+			return leaves(in)
 		}
 	}
 	return 1
@@ -305,6 +305,10 @@ func checkModel(m Model) error {
 func checkImage(f File) result {
 	fh, err := os.Open(f.Path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // the problem names the path already
+			err = pe.Err
+		}
 		return result{err: err}
 	}
 	defer fh.Close()
