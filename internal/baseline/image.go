@@ -103,26 +103,7 @@ func (u *Unit) ImageRoot(ctx context.Context) (string, error) {
 
 // ImageSet loads the unit's category.
 func (u *Unit) ImageSet(ctx context.Context) (*data.ImageDataset, error) {
-	root, err := u.ImageRoot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(u.Cfg.Data.Categories) != 1 {
-		return nil, fmt.Errorf("internal error: an image unit holds one category, not %v", u.Cfg.Data.Categories)
-	}
-	cat := u.Cfg.Data.Categories[0]
-	var ds *data.ImageDataset
-	switch {
-	case u.Cfg.Data.Kind != "folder":
-		ds, err = data.LoadMVTec(root, cat)
-	case isDir(filepath.Join(root, "train")):
-		if cat != filepath.Base(filepath.Clean(root)) {
-			return nil, fmt.Errorf("data.root %s holds one category (%s/train) but data.categories asks for %q; drop data.categories or use the layout <root>/<category>/{train,test}", root, root, cat)
-		}
-		ds, err = data.LoadImageFolder(root)
-	default:
-		ds, err = data.LoadImageFolderCategory(root, cat)
-	}
+	ds, err := u.scanImageSet(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,16 @@ func KindAUCs(vs []metrics.VideoScores, kinds map[string][]string) ([]results.Ki
 }
 
 func (u *Unit) loadVideoSets(ctx context.Context) (train, test *data.VideoDataset, err error) {
+	if train, test, err = u.scanVideoSets(ctx, DataUse{Train: true, Test: true}); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
+
+// scanVideoSets loads the splits use names, keeping what was found beside
+// the layout's problems (data.ScanVideo): a split is nil when it was not
+// asked for or its folder could not be listed.
+func (u *Unit) scanVideoSets(ctx context.Context, use DataUse) (train, test *data.VideoDataset, err error) {
 	d := u.Cfg.Data
 	root := u.videoRoot()
 	name := d.Kind
@@ -132,21 +142,24 @@ func (u *Unit) loadVideoSets(ctx context.Context) (train, test *data.VideoDatase
 		return nil, nil, err
 	}
 	opt := data.FramesOptions{Labels: labels, Log: u.Log}
-	load := func(split data.Split) (*data.VideoDataset, error) {
+	scan := func(split data.Split) (*data.VideoDataset, error) {
 		switch name {
 		case "ped1", "ped2", "avenue", "shanghaitech":
-			return data.LoadVideo(name, root, split, opt)
+			return data.ScanVideo(name, root, split, opt)
 		default:
-			return data.LoadFrames(root, split, opt)
+			return data.ScanFrames(root, split, opt)
 		}
 	}
-	if train, err = load(data.Train); err != nil {
-		return nil, nil, err
+	var errs []error
+	if use.Train {
+		train, err = scan(data.Train)
+		errs = append(errs, err)
 	}
-	if test, err = load(data.Test); err != nil {
-		return nil, nil, err
+	if use.Test {
+		test, err = scan(data.Test)
+		errs = append(errs, err)
 	}
-	return train, test, nil
+	return train, test, errors.Join(errs...)
 }
 
 // FrameLabels turns a labels path into a label source by its form: a .mat

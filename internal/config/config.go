@@ -83,9 +83,13 @@ type Data struct {
 	// FrameStep is the temporal stride between clip frames.
 	FrameStep int `mapstructure:"frame_step" yaml:"frame_step"`
 	// TestStride scores every k-th test frame (1 = all).
-	TestStride int  `mapstructure:"test_stride" yaml:"test_stride"`
-	Workers    int  `mapstructure:"workers" yaml:"workers"`
-	Strict     bool `mapstructure:"strict" yaml:"strict"`
+	TestStride int `mapstructure:"test_stride" yaml:"test_stride"`
+	Workers    int `mapstructure:"workers" yaml:"workers"`
+	// Strict makes the data check before training (package datacheck)
+	// decode every file in full, not only the test split's and small
+	// ones, and holds every image of an image data set to Size x Size
+	// instead of resizing it.
+	Strict bool `mapstructure:"strict" yaml:"strict"`
 	// Objects is the object pipeline of object-centric baselines.
 	Objects Objects `mapstructure:"objects" yaml:"objects,omitempty"`
 	// Seed seeds generated data sets (synth-*); 0 uses the run's seed. A

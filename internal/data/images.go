@@ -83,6 +83,24 @@ func IsTexture(category string) bool {
 // Every anomalous test image must have a mask of its own size; the sizes are
 // checked from the file headers.
 func LoadMVTec(root, category string) (*ImageDataset, error) {
+	return whole(ScanMVTec(root, category))
+}
+
+// whole is a loader's answer: the dataset, or nil with the error.
+func whole[D any](ds *D, err error) (*D, error) {
+	if err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// ScanMVTec is LoadMVTec that keeps what it found when the layout has
+// problems: the dataset then holds every item that could be listed (it is
+// nil only when the category folder itself is missing) beside the error
+// that names every problem. A check of the files' contents (package
+// datacheck) reads it, so that layout and content problems are reported
+// together.
+func ScanMVTec(root, category string) (*ImageDataset, error) {
 	dir := filepath.Join(root, category)
 	if !isDir(dir) {
 		return nil, fmt.Errorf("load MVTec category %q: folder %s not found; want <root>/<category>/{train/good,test,ground_truth} (categories: %s)",
@@ -110,7 +128,7 @@ func LoadMVTec(root, category string) (*ImageDataset, error) {
 	ds.Test = test
 	errs = append(errs, testErrs...)
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("load MVTec category %q from %s:\n%w", category, root, errors.Join(errs...))
+		return ds, fmt.Errorf("load MVTec category %q from %s:\n%w", category, root, errors.Join(errs...))
 	}
 	return ds, nil
 }
@@ -125,9 +143,15 @@ func LoadMVTec(root, category string) (*ImageDataset, error) {
 // ImageDataset.HasMasks). For several categories under one root see
 // ImageFolderCategories and LoadImageFolderCategory.
 func LoadImageFolder(root string) (*ImageDataset, error) {
+	return whole(ScanImageFolder(root))
+}
+
+// ScanImageFolder is LoadImageFolder that keeps what it found beside the
+// error, as ScanMVTec does.
+func ScanImageFolder(root string) (*ImageDataset, error) {
 	ds, errs := loadImageFolder(root, filepath.Base(root), root)
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("load image folder %s:\n%w", root, errors.Join(errs...))
+		return ds, fmt.Errorf("load image folder %s:\n%w", root, errors.Join(errs...))
 	}
 	return ds, nil
 }
@@ -164,6 +188,12 @@ func ImageFolderCategories(root string) ([]string, error) {
 // as <root>/<category>/{train,test[,ground_truth]}, each category as
 // LoadImageFolder reads a root. The dataset is named after the category.
 func LoadImageFolderCategory(root, category string) (*ImageDataset, error) {
+	return whole(ScanImageFolderCategory(root, category))
+}
+
+// ScanImageFolderCategory is LoadImageFolderCategory that keeps what it
+// found beside the error, as ScanMVTec does.
+func ScanImageFolderCategory(root, category string) (*ImageDataset, error) {
 	dir := filepath.Join(root, category)
 	if category == "" || category != filepath.Base(dir) {
 		return nil, fmt.Errorf("load image folder %s: category %q must be one folder name", root, category)
@@ -179,7 +209,7 @@ func LoadImageFolderCategory(root, category string) (*ImageDataset, error) {
 	}
 	ds, errs := loadImageFolder(dir, category, root)
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("load image folder %s category %q:\n%w", root, category, errors.Join(errs...))
+		return ds, fmt.Errorf("load image folder %s category %q:\n%w", root, category, errors.Join(errs...))
 	}
 	return ds, nil
 }

@@ -14,6 +14,12 @@ import (
 //	Test/Test001/001.tif ...   Test/Test001_gt/001.bmp ... (some videos)
 //	Test/UCSDped2.m            anomalous frame ranges of every test video
 func LoadUCSD(root string, split Split) (*VideoDataset, error) {
+	return whole(ScanUCSD(root, split))
+}
+
+// ScanUCSD is LoadUCSD that keeps what it found beside the error, as
+// ScanFrames does.
+func ScanUCSD(root string, split Split) (*VideoDataset, error) {
 	sub := "Train"
 	if split == Test {
 		sub = "Test"
@@ -59,8 +65,9 @@ func LoadUCSD(root string, split Split) (*VideoDataset, error) {
 			v.Masks = masks
 		}
 	}
+	ds := &VideoDataset{Name: name, Root: root, Split: split, Videos: videos}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("load UCSD %s %s split from %s:\n%w", name, split, root, errors.Join(errs...))
+		return ds, fmt.Errorf("load UCSD %s %s split from %s:\n%w", name, split, root, errors.Join(errs...))
 	}
-	return &VideoDataset{Name: name, Root: root, Split: split, Videos: videos}, nil
+	return ds, nil
 }

@@ -183,6 +183,14 @@ type FramesOptions struct {
 //	shanghaitech:  <root>/testing/test_frame_mask/
 //	any:           <root>/frame_labels_<name>.npy, or the only frame_labels_*.npy in <root>
 func LoadFrames(root string, split Split, opt FramesOptions) (*VideoDataset, error) {
+	return whole(ScanFrames(root, split, opt))
+}
+
+// ScanFrames is LoadFrames that keeps what it found when the layout has
+// problems: the dataset then holds every video that could be listed (nil
+// only when the split's folder is missing) beside the error that names
+// every problem, as ScanMVTec does for images.
+func ScanFrames(root string, split Split, opt FramesOptions) (*VideoDataset, error) {
 	name := strings.ToLower(opt.Name)
 	ds := &VideoDataset{Name: name, Root: root, Split: split}
 	dir := filepath.Join(root, split.dir(), "frames")
@@ -226,7 +234,7 @@ func LoadFrames(root string, split Split, opt FramesOptions) (*VideoDataset, err
 		}
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("load %s %s split from %s:\n%w", nameOr(name), split, root, errors.Join(errs...))
+		return ds, fmt.Errorf("load %s %s split from %s:\n%w", nameOr(name), split, root, errors.Join(errs...))
 	}
 	return ds, nil
 }
@@ -262,6 +270,12 @@ func LoadShanghaiTech(root string, split Split, labels FrameLabels) (*VideoDatas
 // official UCSD layout is used when root has a Train or Test folder; all
 // other cases use the frames layout (LoadFrames).
 func LoadVideo(name, root string, split Split, opt FramesOptions) (*VideoDataset, error) {
+	return whole(ScanVideo(name, root, split, opt))
+}
+
+// ScanVideo is LoadVideo that keeps what it found beside the error, as
+// ScanFrames does.
+func ScanVideo(name, root string, split Split, opt FramesOptions) (*VideoDataset, error) {
 	opt.Name = name
 	switch strings.ToLower(name) {
 	case "ped1", "ped2":
@@ -269,10 +283,10 @@ func LoadVideo(name, root string, split Split, opt FramesOptions) (*VideoDataset
 			if len(opt.Labels.sources()) > 0 {
 				return nil, fmt.Errorf("load %s from %s: the official UCSD layout takes its labels from Test/UCSD%s.m; do not pass %s", name, root, name, opt.Labels)
 			}
-			return LoadUCSD(root, split)
+			return ScanUCSD(root, split)
 		}
 	}
-	return LoadFrames(root, split, opt)
+	return ScanFrames(root, split, opt)
 }
 
 // scanVideos lists the video folders in dir accepted by keep and their

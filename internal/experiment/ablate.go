@@ -48,6 +48,9 @@ func (e *Env) Ablate(ctx context.Context, sets [][]string) (report.Table, error)
 	if e.Cfg.MultiSeed() {
 		return e.ablateSeeds(ctx, sets)
 	}
+	if err := e.CheckData(ctx, baseline.DataUse{Train: true, Test: true}); err != nil {
+		return report.Table{}, err
+	}
 	if err := e.CheckTaps(ctx, sets); err != nil {
 		return report.Table{}, err
 	}

@@ -39,6 +39,8 @@ type Env struct {
 	Baseline baseline.Baseline
 	// created: Open made the run folder, so a failed start may remove it.
 	created bool
+	// checks are the data checks passed (CheckData).
+	checks *dataChecks
 }
 
 // Open resolves the run folder, checks the configuration against the one
@@ -76,7 +78,7 @@ func Open(cfg *config.Config, runDir, lib string, log *slog.Logger, progress io.
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, Layout: layout, Baseline: b}
+	e := &Env{Cfg: cfg, RT: rt, Log: log, Progress: progress, Layout: layout, Baseline: b, checks: newDataChecks()}
 	if isNew {
 		_, err := os.Stat(runDir)
 		e.created = err != nil

@@ -39,6 +39,11 @@ func (e *Env) Train(ctx context.Context, stage Stage) error {
 	if e.Cfg.MultiSeed() {
 		return e.trainSeeds(ctx, stage)
 	}
+	// Training reads the training split; the run then evaluates on the
+	// test split: both are checked before the first step.
+	if err := e.CheckData(ctx, baseline.DataUse{Train: true, Test: true}); err != nil {
+		return err
+	}
 	if stage != StageTeacher {
 		if err := e.CheckTaps(ctx, [][]string{e.Cfg.Model.Taps}); err != nil {
 			return err
@@ -145,6 +150,9 @@ func (e *Env) EvaluateAt(ctx context.Context, lambda float64) (*Evaluation, erro
 }
 
 func (e *Env) evaluateTaps(ctx context.Context, taps []string, lambda float64, suffix string) (*Evaluation, error) {
+	if err := e.CheckData(ctx, baseline.DataUse{Test: true}); err != nil {
+		return nil, err
+	}
 	units, err := e.Units(ctx)
 	if err != nil {
 		return nil, err

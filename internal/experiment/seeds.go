@@ -37,7 +37,7 @@ func (e *Env) seedEnv(k uint64, write bool) (*Env, error) {
 	if log != nil {
 		log = log.With("seed", k)
 	}
-	s := &Env{Cfg: e.Cfg.ForSeed(k), RT: e.RT, Log: log, Progress: e.Progress, Layout: e.Layout.Seed(k), Baseline: e.Baseline}
+	s := &Env{Cfg: e.Cfg.ForSeed(k), RT: e.RT, Log: log, Progress: e.Progress, Layout: e.Layout.Seed(k), Baseline: e.Baseline, checks: e.checks}
 	if !write {
 		return s, nil
 	}

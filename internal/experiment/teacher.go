@@ -32,6 +32,9 @@ func (e *Env) EvaluateTeacher(ctx context.Context) (*Evaluation, error) {
 	if e.Cfg.MultiSeed() {
 		return e.perSeed(func(s *Env) (*Evaluation, error) { return s.EvaluateTeacher(ctx) })
 	}
+	if err := e.CheckData(ctx, baseline.DataUse{Test: true}); err != nil {
+		return nil, err
+	}
 	units, err := e.Units(ctx)
 	if err != nil {
 		return nil, err

@@ -80,3 +80,7 @@ func loadTexture(path string, h, w int) (Image, error) {
 	draw.BiLinear.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
 	return fromGoImage(dst), nil
 }
+
+// TextureFiles lists the anomaly source images a Synthesizer reads from
+// dir, in its order; an error says why dir gives none.
+func TextureFiles(dir string) ([]string, error) { return findTextures(dir) }

@@ -3,6 +3,7 @@ package jigsaw
 import (
 	"context"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/datacheck"
 	"github.com/fmam/fmam/internal/objects"
 )
 
@@ -100,14 +102,9 @@ func boxes(ctx context.Context, u *baseline.Unit, ds *data.VideoDataset, sp data
 			return nil, fmt.Errorf("%s %s: %w", key, o.Detector, err)
 		}
 	}
-	d, err := objects.DatasetOf(ds)
+	rep, err := validate(set, ds, path, key)
 	if err != nil {
 		return nil, err
-	}
-	d.EmptyOK = true
-	_, rep, err := objects.Validate(set, path, d)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	if len(rep.Empty) > 0 {
 		u.Log.Warn("videos without any box: their frames score as normal", "split", splitName(sp), "file", path, "videos", strings.Join(rep.Empty, ","))
@@ -117,6 +114,59 @@ func boxes(ctx context.Context, u *baseline.Unit, ds *data.VideoDataset, sp data
 	u.Log.Info("boxes", "split", splitName(sp), "file", path, "boxes", st.In, "kept", st.Kept, "low_score", st.LowScore,
 		"inside", st.Contained, "small", st.Small, "partly_outside", rep.Clipped, "score_above", f.Score)
 	return kept, nil
+}
+
+// validate checks boxes read from path (named by the config key) against
+// the frames of ds; videos without any box are accepted.
+func validate(set *objects.Set, ds *data.VideoDataset, path, key string) (objects.ValidateReport, error) {
+	d, err := objects.DatasetOf(ds)
+	if err != nil {
+		return objects.ValidateReport{}, err
+	}
+	d.EmptyOK = true
+	_, rep, err := objects.Validate(set, path, d)
+	if err != nil {
+		return rep, fmt.Errorf("%s: %w", key, err)
+	}
+	return rep, nil
+}
+
+// DataChecks reads the box files the config names (boxes a detector
+// found in the run folder were checked when they were written) and checks
+// them against the frames of their split, as training and evaluation do.
+func (*Baseline) DataChecks(u *baseline.Unit, train, test *data.VideoDataset) []datacheck.Check {
+	o := u.Cfg.Data.Objects
+	if o.Detector != "" {
+		return nil
+	}
+	var out []datacheck.Check
+	for sp, ds := range splits(train, test) {
+		path, key := boxFile(o, sp)
+		if path == "" {
+			continue
+		}
+		out = append(out, datacheck.Check{Files: 1, Run: func(context.Context) error {
+			set, err := objects.Load(path)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			_, err = validate(set, ds, path, key)
+			return err
+		}})
+	}
+	return out
+}
+
+// splits yields the splits that were read, train first.
+func splits(train, test *data.VideoDataset) iter.Seq2[data.Split, *data.VideoDataset] {
+	return func(yield func(data.Split, *data.VideoDataset) bool) {
+		if train != nil && !yield(data.Train, train) {
+			return
+		}
+		if test != nil {
+			yield(data.Test, test)
+		}
+	}
 }
 
 // detected runs the configured detector over ds unless its boxes are

@@ -11,6 +11,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
+	"github.com/fmam/fmam/internal/datacheck"
 	"github.com/fmam/fmam/internal/objects"
 	"github.com/fmam/fmam/internal/train"
 )
@@ -67,6 +68,41 @@ func splitName(sp data.Split) string {
 		return "train"
 	}
 	return "test"
+}
+
+// DataChecks reads the STC box files the config names (boxes of fmam's
+// own extraction in the run folder were checked when they were written):
+// one entry per frame of the split's videos, and no box naming a video or
+// frame the split lacks or lying entirely outside the frame.
+func (*Baseline) DataChecks(u *baseline.Unit, train, test *data.VideoDataset) []datacheck.Check {
+	o := u.Cfg.Data.Objects
+	if o.Detector != "" {
+		return nil
+	}
+	var out []datacheck.Check
+	add := func(ds *data.VideoDataset, path, key string) {
+		if ds == nil || path == "" {
+			return
+		}
+		out = append(out, datacheck.Check{Files: 1, Run: func(context.Context) error {
+			set, err := objects.LoadSTCBoxes(path, ds)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			d, err := objects.DatasetOf(ds)
+			if err != nil {
+				return err
+			}
+			d.EmptyOK = true
+			if _, _, err := objects.Validate(set, path, d); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			return nil
+		}})
+	}
+	add(train, o.TrainBoxes, "data.objects.train_boxes")
+	add(test, o.TestBoxes, "data.objects.test_boxes")
+	return out
 }
 
 // boxes returns the STC boxes of one split: from the configured file, or
