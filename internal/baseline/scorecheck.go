@@ -93,10 +93,10 @@ func CheckScoresFile(ctx context.Context, b Baseline, u *Unit, path string, stud
 
 func checkFile(u *Unit, path string, student bool, want []score.Sample) error {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no raw scores %s: run 'fmam eval' on %s first", path, u.Layout.Root)
+		return fmt.Errorf("no raw scores %s: run 'fmam eval --run %s' first", path, u.Layout.Root)
 	}
 	if err := score.Check(path, student, want); err != nil {
-		return fmt.Errorf("raw scores do not match the run's test set: %w; no table was written: delete %s and run 'fmam eval' on %s again to score the test set anew", err, path, u.Layout.Root)
+		return fmt.Errorf("raw scores do not match the run's test set: %w; no table was written: delete %s and run 'fmam eval --run %s' to score the test set anew", err, path, u.Layout.Root)
 	}
 	return nil
 }

@@ -94,6 +94,7 @@ func CheckScoresFile(ctx context.Context, cfg *config.Config, runDir, path strin
 		}
 		return filepath.Clean(p)
 	}
+	file := path
 	path = abs(path)
 	e := &Env{Cfg: cfg, Log: log, Progress: io.Discard, Layout: baseline.Layout{Root: abs(runDir)}, Baseline: b}
 	units, err := e.Units(ctx)
@@ -111,9 +112,9 @@ func CheckScoresFile(ctx context.Context, cfg *config.Config, runDir, path strin
 		}
 		switch path {
 		case st.Scores():
-			return true, inUnit(u, baseline.CheckScoresFile(ctx, b, u, path, true))
+			return true, inUnit(u, baseline.CheckScoresFile(ctx, b, u, file, true))
 		case st.TeacherScores():
-			return true, inUnit(u, baseline.CheckScoresFile(ctx, b, u, path, false))
+			return true, inUnit(u, baseline.CheckScoresFile(ctx, b, u, file, false))
 		}
 	}
 	return false, nil
