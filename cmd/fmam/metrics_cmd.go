@@ -16,6 +16,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/experiment"
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/score"
 )
@@ -71,7 +72,7 @@ func (o *metricsOptions) run(ctx context.Context, s streams, log *slog.Logger) e
 		if o.lambdaGiven {
 			lam = &o.lambda
 		}
-		return rawScoresFile(out, o.scores, o.column, o.runDir, lam, o.asJSON)
+		return rawScoresFile(ctx, log, out, o.scores, o.column, o.runDir, lam, o.asJSON)
 	}
 	masks, skipUnmasked := o.masks, o.skipUnmasked
 	if st, err := os.Stat(o.maps); err != nil || !st.IsDir() {
@@ -189,13 +190,18 @@ func scoresFile(out io.Writer, path, column string, sigma float64, asJSON bool) 
 
 // rawScoresFile evaluates one score of a raw scores file as its run's
 // evaluation does; lambda nil means the run's eval.lambda.
-func rawScoresFile(out io.Writer, path, column, runDir string, lambda *float64, asJSON bool) error {
+func rawScoresFile(ctx context.Context, log *slog.Logger, out io.Writer, path, column, runDir string, lambda *float64, asJSON bool) error {
 	teacher, err := score.IsTeacherFile(path)
 	if err != nil {
 		return err
 	}
-	cfg, err := runConfigOf(path, runDir)
+	cfg, cfgPath, err := runConfigOf(path, runDir)
 	if err != nil {
+		return err
+	}
+	// A file of the run's stage folders is checked against the run's test
+	// set as eval checks it: a damaged file must not give numbers.
+	if _, err := experiment.CheckScoresFile(ctx, cfg, filepath.Dir(cfgPath), path, log); err != nil {
 		return err
 	}
 	b, err := registry.Lookup(cfg)
@@ -249,14 +255,14 @@ func rawScoresFile(out io.Writer, path, column, runDir string, lambda *float64, 
 // to: runDir's config.yaml, or the first one in the file's folder or the
 // three above it (a stage folder of a video run is one below the run, of
 // an image run two).
-func runConfigOf(path, runDir string) (*config.Config, error) {
+func runConfigOf(path, runDir string) (cfg *config.Config, cfgPath string, err error) {
 	var cand []string
 	if runDir != "" {
 		cand = []string{filepath.Join(runDir, "config.yaml")}
 	} else {
 		dir, err := filepath.Abs(filepath.Dir(path))
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		for range 4 {
 			cand = append(cand, filepath.Join(dir, "config.yaml"))
@@ -265,13 +271,14 @@ func runConfigOf(path, runDir string) (*config.Config, error) {
 	}
 	for _, c := range cand {
 		if _, err := os.Stat(c); err == nil {
-			return config.LoadRecorded(c)
+			cfg, err := config.LoadRecorded(c)
+			return cfg, c, err
 		}
 	}
 	if runDir != "" {
-		return nil, fmt.Errorf("--run %s has no config.yaml; is it a run folder written by fmam train?", runDir)
+		return nil, "", fmt.Errorf("--run %s has no config.yaml; is it a run folder written by fmam train?", runDir)
 	}
-	return nil, fmt.Errorf("%s holds raw scores of fmam, but no config.yaml of its run is in its folder or the three above; give --run DIR (the run folder) so that fmam knows which end of each score is anomalous", path)
+	return nil, "", fmt.Errorf("%s holds raw scores of fmam, but no config.yaml of its run is in its folder or the three above; give --run DIR (the run folder) so that fmam knows which end of each score is anomalous", path)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -125,6 +125,9 @@ func (e *Env) Evaluate(ctx context.Context) (*Evaluation, error) {
 	if e.TeacherOnly() {
 		return e.EvaluateTeacher(ctx)
 	}
+	if err := e.checkRawScores(ctx, false, true); err != nil {
+		return nil, err
+	}
 	if e.Cfg.MultiSeed() {
 		return e.evaluateSeeds(ctx)
 	}
@@ -142,6 +145,9 @@ func (e *Env) EvaluateAt(ctx context.Context, lambda float64) (*Evaluation, erro
 	}
 	if lambda < 0 || lambda > 1 {
 		return nil, fmt.Errorf("lambda %v must be in [0, 1]", lambda)
+	}
+	if err := e.checkRawScores(ctx, false, true); err != nil {
+		return nil, err
 	}
 	if e.Cfg.MultiSeed() { // each seed's tables at lambda, in its folder
 		return e.perSeed(func(s *Env) (*Evaluation, error) { return s.EvaluateAt(ctx, lambda) })
@@ -196,6 +202,11 @@ type SweepResult struct {
 // several units writes a summary with the mean over them; a multi-seed run
 // sweeps every seed and writes the points over seeds in the run folder.
 func (e *Env) Sweep(ctx context.Context, grid string) (*SweepResult, error) {
+	if !e.TeacherOnly() {
+		if err := e.checkRawScores(ctx, false, false); err != nil {
+			return nil, fmt.Errorf("sweep-lambda: %w", err)
+		}
+	}
 	if e.Cfg.MultiSeed() {
 		return e.sweepSeeds(ctx, grid)
 	}

@@ -267,18 +267,21 @@ func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lam
 }
 
 // score writes the raw scores of a student stage's model, unless those
-// present are newer than it.
+// present are newer than it, and checks them against the test set.
 func (e *Env) score(ctx context.Context, u *baseline.Unit, taps []string, st baseline.Stage) error {
 	model := st.Model()
 	if fresh(st.Scores(), model) && fresh(st.TeacherScores(), model) {
 		e.Log.Info("reusing raw scores", "file", st.Scores())
-		return nil
+	} else {
+		t, _, err := e.teacher(u, taps, e.Cfg.Eval.Batch)
+		if err != nil {
+			return err
+		}
+		if err := e.Baseline.Score(ctx, u, baseline.EvalModel{Stage: st, Path: model, Inputs: []string{t.Input}}); err != nil {
+			return err
+		}
 	}
-	t, _, err := e.teacher(u, taps, e.Cfg.Eval.Batch)
-	if err != nil {
-		return err
-	}
-	return e.Baseline.Score(ctx, u, baseline.EvalModel{Stage: st, Path: model, Inputs: []string{t.Input}})
+	return baseline.CheckScores(ctx, e.Baseline, u, st, false)
 }
 
 // evaluateControl scores the unit's control and writes its own results

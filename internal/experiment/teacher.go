@@ -29,6 +29,9 @@ func errNoStudent(what string) error {
 // (results-teacher.* in the run folder).
 // A multi-seed run scores each seed's teacher in its seed folder.
 func (e *Env) EvaluateTeacher(ctx context.Context) (*Evaluation, error) {
+	if err := e.checkRawScores(ctx, true, true); err != nil {
+		return nil, err
+	}
 	if e.Cfg.MultiSeed() {
 		return e.perSeed(func(s *Env) (*Evaluation, error) { return s.EvaluateTeacher(ctx) })
 	}
@@ -88,6 +91,9 @@ func (e *Env) evaluateTeacher(ctx context.Context, u *baseline.Unit) (*baseline.
 	if fresh(st.TeacherScores(), model) {
 		e.Log.Info("reusing raw scores", "file", st.TeacherScores())
 	} else if err := e.Baseline.Score(ctx, u, baseline.EvalModel{Stage: st, Path: model, Inputs: ins, TeacherOnly: true}); err != nil {
+		return nil, err
+	}
+	if err := baseline.CheckScores(ctx, e.Baseline, u, st, true); err != nil {
 		return nil, err
 	}
 	return e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: e.Cfg.Model.Taps, Lambda: e.Cfg.Eval.Lambda, TeacherOnly: true})

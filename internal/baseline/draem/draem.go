@@ -303,7 +303,7 @@ func (bl *Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.Eval
 		}
 		for i := 0; i < batch.N; i++ {
 			it := ds.Test[batch.Items[i]]
-			row := score.ImageRow{ID: it.Defect + "/" + filepath.Base(it.Path), Category: ds.Name, Defect: it.Defect, Label: batch.Labels[i] == 1}
+			row := score.ImageRow{ID: baseline.ImageID(it), Category: ds.Name, Defect: it.Defect, Label: batch.Labels[i] == 1}
 			tMap := sess.Output(0)[i*n : (i+1)*n]
 			t := row
 			t.SO = bl.imageScore(tMap, s, s)

@@ -295,7 +295,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 				continue
 			}
 			v := test.Videos[batch.Video[i]].Name
-			row := score.VideoRow{ID: v + "/" + strconv.Itoa(batch.Frame[i]), Video: v, Frame: batch.Frame[i], Label: batch.Label[i] == 1}
+			row := score.VideoRow{ID: baseline.FrameID(v, batch.Frame[i]), Video: v, Frame: batch.Frame[i], Label: batch.Label[i] == 1}
 			t := row
 			t.SO = score.FramePSNR(float64(te[i]))
 			if !m.TeacherOnly {
@@ -361,3 +361,20 @@ func (*Baseline) Sweep(ctx context.Context, _ *baseline.Unit, st baseline.Stage,
 // RawScoring says how MNAD's raw scores files are read: a low PSNR (or
 // memory normality score) and a high feature inconsistency are anomalous.
 func (*Baseline) RawScoring() baseline.FrameScoring { return scoring }
+
+// ScoredSamples are the frames Score writes a row for: the target frame
+// of every test clip, every data.test_stride-th.
+func (*Baseline) ScoredSamples(ctx context.Context, u *baseline.Unit) ([]score.Sample, error) {
+	_, test, err := u.VideoSets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	spec := clips(u.Cfg)
+	var out []score.Sample
+	for _, c := range data.Clips(test, spec) {
+		if f := c.Start + spec.Span(); f%u.Cfg.Data.TestStride == 0 {
+			out = append(out, baseline.FrameSample(test.Videos[c.Video], f))
+		}
+	}
+	return out, nil
+}
