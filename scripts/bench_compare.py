@@ -43,9 +43,11 @@ def main(argv):
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--k", type=int, choices=(1, 2), default=1, help="pkgnet: variant, passed to both programs")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="passed to both programs")
     args = ap.parse_args(argv)
     common = ["--model", args.model, "--width", str(args.width), "--size", str(args.size),
-              "--batch", str(args.batch), "--threads", str(args.threads), "--steps", str(args.steps)]
+              "--batch", str(args.batch), "--threads", str(args.threads), "--steps", str(args.steps),
+              "--device", args.device]
     if args.model == "pkgnet":
         common += ["--k", str(args.k)]
     here = os.path.dirname(os.path.abspath(__file__))
@@ -66,7 +68,7 @@ def main(argv):
                   f"(fastest {res['train_step_min_ms']:.1f}), infer {res['infer_batch_ms']:.1f} ms "
                   f"(fastest {res['infer_batch_min_ms']:.1f})", file=sys.stderr)
     summary = {"model": args.model, "width": args.width, "size": args.size, "batch": args.batch,
-               "threads": args.threads, "steps": args.steps, "rounds": args.rounds}
+               "threads": args.threads, "steps": args.steps, "rounds": args.rounds, "device": args.device}
     if args.model == "pkgnet":
         summary["k"] = args.k
     for name, rs in runs.items():

@@ -284,12 +284,20 @@ def pkgnet_gradient_loss(a, b, alpha=3):
     return torch.mean(dx.abs() ** alpha + dy.abs() ** alpha)
 
 
-def build(model, width, size, batch, gen, frames=7, k=1):
-    """Return (net, inputs, loss_fn) for one benchmark configuration."""
+def build(model, width, size, batch, gen, frames=7, k=1, device="cpu"):
+    """Return (net, inputs, loss_fn) for one benchmark configuration, on device.
+
+    The data are drawn on the CPU from gen (the same values on every device)
+    and moved."""
+    net, inputs, loss_fn = _build(model, width, size, batch, gen, frames, k, torch.device(device))
+    return net.to(device), inputs.to(device), loss_fn
+
+
+def _build(model, width, size, batch, gen, frames, k, dev):
     if model == "mnad":
         net = MNADPred(width)
         frames = torch.rand(batch, 12, size, size, generator=gen) * 2 - 1
-        target = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
+        target = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(dev)
 
         def loss_fn(out):
             return nn.functional.mse_loss(out, target)
@@ -298,19 +306,22 @@ def build(model, width, size, batch, gen, frames=7, k=1):
     if model == "draem":
         net = DRAEM(width)
         image = torch.rand(batch, 3, size, size, generator=gen)
-        mask = torch.randint(0, 2, (batch, size, size), generator=gen)
+        mask = torch.randint(0, 2, (batch, size, size), generator=gen).to(dev)
+
+        image_dev = image.to(dev)
 
         def loss_fn(out):
             rec, logits = out
-            return nn.functional.mse_loss(rec, image) + nn.functional.cross_entropy(logits, mask)
+            return nn.functional.mse_loss(rec, image_dev) + nn.functional.cross_entropy(logits, mask)
 
         return net, image, loss_fn
     if model == "jigsaw":
         net = Jigsaw(width, frames, size)
         cubes = torch.rand(batch, 3, frames, size, size, generator=gen)
         temporal = torch.arange(batch) % 2 == 0
-        tlabels = torch.stack([torch.randperm(frames, generator=gen) for _ in range(batch)])[temporal].view(-1)
-        slabels = torch.stack([torch.randperm(9, generator=gen) for _ in range(batch)])[~temporal].view(-1)
+        tlabels = torch.stack([torch.randperm(frames, generator=gen) for _ in range(batch)])[temporal].view(-1).to(dev)
+        slabels = torch.stack([torch.randperm(9, generator=gen) for _ in range(batch)])[~temporal].view(-1).to(dev)
+        temporal = temporal.to(dev)
 
         def loss_fn(out):
             tl, sl = out
@@ -321,11 +332,12 @@ def build(model, width, size, batch, gen, frames=7, k=1):
     if model == "pkgnet":
         net = PKGNet(width, k)
         clip = torch.rand(batch, 15, size, size, generator=gen)
-        inputs, target = clip[:, :12].contiguous(), clip[:, 12:].contiguous()
+        inputs, target = clip[:, :12].contiguous(), clip[:, 12:].contiguous().to(dev)
         c256, c512 = scaled(256, width), scaled(512, width)
         teacher = [torch.rand(batch, c512, size // 8, size // 8, generator=gen)]
         if k == 2:
             teacher.append(torch.rand(batch, c256, size // 4, size // 4, generator=gen))
+        teacher = [t.to(dev) for t in teacher]
 
         def loss_fn(out):
             pred, feats = out[0], out[1:]
@@ -337,14 +349,16 @@ def build(model, width, size, batch, gen, frames=7, k=1):
     raise ValueError(f"unknown model {model!r}: want mnad, draem, jigsaw or pkgnet")
 
 
-def median_ms(fn, steps, warmup):
-    """Median and minimum of the timed calls, in ms."""
+def median_ms(fn, steps, warmup, sync=lambda: None):
+    """Median and minimum of the timed calls, in ms; sync waits for the device."""
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(steps):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times), min(times)
 
@@ -363,6 +377,8 @@ def main(argv):
     ap.add_argument("--k", type=int, choices=(1, 2), default=1, help="pkgnet: variant (1 or 2)")
     ap.add_argument("--pkgnet-bn", choices=("eval", "train"), default="eval",
                     help="pkgnet: BatchNorm mode while training (eval, as the official train.py)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="cuda: fp32 on GPU 0 with cudnn.benchmark on (TF32 off, as fmam's fp32)")
     args = ap.parse_args(argv)
     if args.width <= 0 or args.size <= 0 or args.batch <= 0 or args.steps <= 0 or args.threads <= 0:
         ap.error("--width, --size, --batch, --steps and --threads must be positive")
@@ -374,8 +390,17 @@ def main(argv):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    sync = lambda: None  # noqa: E731
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            print("bench_torch: --device cuda but torch.cuda.is_available() is False", file=sys.stderr)
+            return 1
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        sync = torch.cuda.synchronize
     gen = torch.Generator().manual_seed(args.seed)
-    net, inputs, loss_fn = build(args.model, args.width, args.size, args.batch, gen, args.frames, args.k)
+    net, inputs, loss_fn = build(args.model, args.width, args.size, args.batch, gen, args.frames, args.k, args.device)
     params = sum(p.numel() for p in net.parameters() if p.requires_grad)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
 
@@ -388,14 +413,14 @@ def main(argv):
     net.train()
     if args.model == "pkgnet" and args.pkgnet_bn == "eval":
         net.eval()  # the official train.py trains its student in eval mode
-    train_ms, train_min = median_ms(train_step, args.steps, args.warmup)
+    train_ms, train_min = median_ms(train_step, args.steps, args.warmup, sync)
 
     def infer():
         with torch.no_grad():
             net(inputs)
 
     net.eval()
-    infer_ms, infer_min = median_ms(infer, args.steps, args.warmup)
+    infer_ms, infer_min = median_ms(infer, args.steps, args.warmup, sync)
 
     result = {
         "model": args.model,
@@ -403,6 +428,7 @@ def main(argv):
         "size": args.size,
         "batch": args.batch,
         "threads": args.threads,
+        "device": args.device,
         "train_step_ms": round(train_ms, 3),
         "infer_batch_ms": round(infer_ms, 3),
         "train_step_min_ms": round(train_min, 3),

@@ -55,6 +55,12 @@ type Result struct {
 	// ThreadsUsed is the intra-op thread count the session ran with:
 	// Threads, or ONNX Runtime's default (one per physical core) for 0.
 	ThreadsUsed int `json:"threads_used"`
+	// FirstLoss and FirstGradNorm are the first step's loss and gradient
+	// norm. Weights and batch come from fixed seeds, so two devices
+	// running the same options should agree on them up to rounding
+	// (scripts/gpu-check.sh compares the CPU with CUDA).
+	FirstLoss     float64 `json:"first_loss"`
+	FirstGradNorm float64 `json:"first_grad_norm"`
 	// ConvFloor is set when Options.ConvFloor asks for it.
 	ConvFloor *ConvFloor `json:"conv_floor,omitempty"`
 }
@@ -121,8 +127,12 @@ func Run(ctx context.Context, rt *ort.Runtime, b method.Net, o Options) (*Result
 		}
 		batch = append(batch, d)
 	}
+	first := true
 	times, err := timeRuns(ctx, o.Warmup, o.Steps, func() error {
-		_, err := r.Run(ctx, batch, 1e-4)
+		st, err := r.Run(ctx, batch, 1e-4)
+		if first {
+			res.FirstLoss, res.FirstGradNorm, first = st.Loss, st.GradNorm, false
+		}
 		return err
 	})
 	if err != nil {

@@ -163,7 +163,11 @@ func trainFixed(t *testing.T, b *method.Built, steps int, lr float64) (float64, 
 		}
 		last = res.Loss
 	}
-	return first, last, r.State(), st
+	state, err := r.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first, last, state, st
 }
 
 func TestTeacherFrozenAndStudentLearns(t *testing.T) {

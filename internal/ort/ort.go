@@ -1,6 +1,8 @@
 // Package ort runs ONNX graphs with ONNX Runtime through onnxruntime_go:
 // finding the shared library, choosing the execution provider, and running
-// sessions on float32 tensors.
+// sessions on float32 tensors. Train steps run through IoBinding instead
+// (Bound, with fmam's own calls into the C API in capi.c), so their state
+// stays in device memory between runs.
 //
 // ONNX Runtime's environment is process-wide (the C library allows one),
 // so Open hands out reference-counted handles to it; that counter is the
@@ -81,6 +83,7 @@ var env struct {
 	mu   sync.Mutex
 	refs int
 	lib  string
+	capi *capi // fmam's own C API handle (bound.go), beside onnxruntime_go's
 }
 
 // Runtime is a handle on the initialised ONNX Runtime environment.
@@ -88,6 +91,7 @@ type Runtime struct {
 	LibPath string
 	Version string
 	closed  bool
+	capi    *capi
 }
 
 // ErrNoCUDAProvider means the CUDA provider library is not installed
@@ -108,7 +112,7 @@ func Open(libPath string) (*Runtime, error) {
 			return nil, fmt.Errorf("ONNX Runtime is already loaded from %s; cannot also load %s", env.lib, libPath)
 		}
 		env.refs++
-		return &Runtime{LibPath: libPath, Version: ortgo.GetVersion()}, nil
+		return &Runtime{LibPath: libPath, Version: ortgo.GetVersion(), capi: env.capi}, nil
 	}
 	if _, err := os.Stat(libPath); err != nil {
 		return nil, fmt.Errorf("ONNX Runtime library %s: %w; %s", libPath, err, SetupHint)
@@ -117,8 +121,12 @@ func Open(libPath string) (*Runtime, error) {
 	if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelError()); err != nil {
 		return nil, fmt.Errorf("load ONNX Runtime %s: %w; %s", libPath, err, SetupHint)
 	}
-	env.refs, env.lib = 1, libPath
-	return &Runtime{LibPath: libPath, Version: ortgo.GetVersion()}, nil
+	c, err := loadCAPI(libPath)
+	if err != nil {
+		return nil, errors.Join(err, ortgo.DestroyEnvironment())
+	}
+	env.refs, env.lib, env.capi = 1, libPath, c
+	return &Runtime{LibPath: libPath, Version: ortgo.GetVersion(), capi: c}, nil
 }
 
 // Close releases the handle; the last one tears the environment down.
@@ -129,9 +137,12 @@ func (r *Runtime) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.capi = nil
 	env.refs--
 	if env.refs == 0 {
 		env.lib = ""
+		env.capi.close()
+		env.capi = nil
 		return ortgo.DestroyEnvironment()
 	}
 	return nil
@@ -189,13 +200,21 @@ func (r *Runtime) CUDAStatus() error {
 	return r.appendCUDA(so)
 }
 
-func (r *Runtime) appendCUDA(so *ortgo.SessionOptions) error {
-	// Check the provider files first: ONNX Runtime would otherwise print
-	// its own error to stderr before returning one.
+// cudaFiles checks the provider files before the CUDA provider is
+// appended: ONNX Runtime would otherwise print its own error to stderr
+// before returning one.
+func (r *Runtime) cudaFiles() error {
 	for _, lib := range []string{r.CUDAProviderPath(), filepath.Join(filepath.Dir(r.LibPath), "libonnxruntime_providers_shared.so")} {
 		if _, err := os.Stat(lib); err != nil {
 			return fmt.Errorf("%w: %s is missing: run 'scripts/setup-ort.sh --cuda' (CUDA 13 machines)", ErrNoCUDAProvider, lib)
 		}
+	}
+	return nil
+}
+
+func (r *Runtime) appendCUDA(so *ortgo.SessionOptions) error {
+	if err := r.cudaFiles(); err != nil {
+		return err
 	}
 	co, err := ortgo.NewCUDAProviderOptions()
 	if err != nil {
@@ -254,36 +273,46 @@ func (r *Runtime) NewSession(model []byte, inputs, outputs []string, opt Options
 			return nil, fmt.Errorf("enable profiling: %w", err)
 		}
 	}
-	dev := CPU
-	switch opt.Device {
-	case CUDA:
-		if err := r.appendCUDA(so); err != nil {
-			return nil, err
-		}
-		dev = CUDA
-	case Auto:
-		if err := r.appendCUDA(so); err != nil {
-			if opt.Logger != nil {
-				// Said once: at info level where no CUDA provider is
-				// installed (a CPU machine), as a warning where one is
-				// installed and fails.
-				cudaWarning.Do(func() {
-					if errors.Is(err, ErrNoCUDAProvider) {
-						opt.Logger.Info("no CUDA provider installed, running on the CPU")
-						return
-					}
-					opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err)
-				})
-			}
-		} else {
-			dev = CUDA
-		}
+	dev, err := r.device(opt, func() error { return r.appendCUDA(so) })
+	if err != nil {
+		return nil, err
 	}
 	s, err := ortgo.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, so)
 	if err != nil {
 		return nil, fmt.Errorf("create ONNX Runtime session: %w", err)
 	}
 	return &Session{s: s, Inputs: inputs, Outputs: outputs, Device: dev}, nil
+}
+
+// device says where a session with opt runs, appending the CUDA provider
+// through appendCUDA where opt asks for it: with Device cuda a failure is
+// an error; with auto it is one message and the CPU.
+func (r *Runtime) device(opt Options, appendCUDA func() error) (Device, error) {
+	switch opt.Device {
+	case CUDA:
+		if err := appendCUDA(); err != nil {
+			return "", err
+		}
+		return CUDA, nil
+	case Auto:
+		err := appendCUDA()
+		if err == nil {
+			return CUDA, nil
+		}
+		if opt.Logger != nil {
+			// Said once: at info level where no CUDA provider is
+			// installed (a CPU machine), as a warning where one is
+			// installed and fails.
+			cudaWarning.Do(func() {
+				if errors.Is(err, ErrNoCUDAProvider) {
+					opt.Logger.Info("no CUDA provider installed, running on the CPU")
+					return
+				}
+				opt.Logger.Warn("CUDA is not usable, running on the CPU", "reason", err)
+			})
+		}
+	}
+	return CPU, nil
 }
 
 // Tensor is a float32 tensor ONNX Runtime reads and writes in place.

@@ -213,3 +213,61 @@ func TestCUDAFallbackWarnsOnce(t *testing.T) {
 		t.Errorf("no CUDA provider is installed, yet the fallback is a warning:\n%s", buf.String())
 	}
 }
+
+// TestBoundRun: an IoBinding session computes what a plain one does,
+// values round-trip through CopyIn and CopyOut, and one value cannot be
+// both an input and an output.
+func TestBoundRun(t *testing.T) {
+	rt := openRuntime(t)
+	g := graph.New("t")
+	x := g.Input("x", graph.Float, graph.Shape{2, 3})
+	y := g.Op(graph.OpMul, []string{g.Op(graph.OpAdd, []string{x, g.Scalar(1)}, nil), g.Scalar(2)}, nil)
+	g.Output(y)
+	b, err := g.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rt.NewBound(b, []string{"x"}, []string{y}, ort.Options{Device: ort.CPU, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	in, err := s.NewDeviceValue([]int64{2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.NewHostValue([]int64{2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CopyIn(in, []float32{0, 1, 2, 3, 4, 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CopyIn(in, []float32{1}); err == nil {
+		t.Error("CopyIn of the wrong length accepted")
+	}
+	if _, err := s.Bind([]*ort.Value{in}, []*ort.Value{in}); err == nil {
+		t.Error("a value bound as input and output accepted")
+	}
+	bi, err := s.Bind([]*ort.Value{in}, []*ort.Value{out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background(), bi); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, 6)
+	if err := s.CopyOut(out, got); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if want := float32(2 * (i + 1)); v != want {
+			t.Fatalf("out[%d] = %v, want %v", i, v, want)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Run(ctx, bi); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled run: %v", err)
+	}
+}

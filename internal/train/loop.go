@@ -95,7 +95,11 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 		if err != nil {
 			return err
 		}
-		return SaveCheckpoint(cfg.CheckpointPath, &Checkpoint{Step: step, Tensors: r.State(), Data: pos, Fingerprint: cfg.Fingerprint})
+		state, err := r.State()
+		if err != nil {
+			return err
+		}
+		return SaveCheckpoint(cfg.CheckpointPath, &Checkpoint{Step: step, Tensors: state, Data: pos, Fingerprint: cfg.Fingerprint})
 	}
 	t0 := time.Now()
 	obs := &observers{list: cfg.Observers}
@@ -158,7 +162,11 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 	if sum.Steps > 0 {
 		sum.StepMS = float64(time.Since(t0).Microseconds()) / 1000 / float64(sum.Steps)
 	}
-	sum.State = r.State()
+	state, err := r.State()
+	if err != nil {
+		return sum, err
+	}
+	sum.State = state
 	if err := save(step); err != nil {
 		return sum, err
 	}

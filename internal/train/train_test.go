@@ -206,7 +206,7 @@ func TestNaNStopsAndKeepsCheckpoint(t *testing.T) {
 		}
 	}
 	// The runner kept the pre-NaN state too.
-	for k, v := range r.State() {
+	for k, v := range runnerState(t, r) {
 		for _, f := range v {
 			if math.IsNaN(float64(f)) {
 				t.Fatalf("runner state %s holds NaN", k)
@@ -320,7 +320,7 @@ func TestParameterStateIsPerTensor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	state := r.State()
+	state := runnerState(t, r)
 	if _, ok := state[train.ParamsInput]; ok {
 		t.Error("State exposes the flat vector instead of the parameters")
 	}
@@ -335,7 +335,7 @@ func TestParameterStateIsPerTensor(t *testing.T) {
 	if err := r.SetState(state); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.State()[p][0]; got != state[p][0] {
+	if got := runnerState(t, r)[p][0]; got != state[p][0] {
 		t.Errorf("SetState did not reach the flat vector: %v, want %v", got, state[p][0])
 	}
 	short := maps.Clone(state)
@@ -347,4 +347,14 @@ func TestParameterStateIsPerTensor(t *testing.T) {
 	if err := r.SetState(short); err == nil || !strings.Contains(err.Error(), p) {
 		t.Errorf("missing parameter accepted or unnamed: %v", err)
 	}
+}
+
+// runnerState is r.State, failing t on an error.
+func runnerState(t *testing.T, r *train.Runner) map[string][]float32 {
+	t.Helper()
+	s, err := r.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

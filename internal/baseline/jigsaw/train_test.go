@@ -136,7 +136,11 @@ func TestTrainStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := train.ApplyState(inf, r.State()); err != nil || n != len(spec.Trainable) {
+	state, err := r.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := train.ApplyState(inf, state); err != nil || n != len(spec.Trainable) {
 		t.Fatalf("applied %d of %d parameters: %v", n, len(spec.Trainable), err)
 	}
 	out := infer(t, inf, data[0], batch)
