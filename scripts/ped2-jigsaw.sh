@@ -35,8 +35,11 @@ mkdir -p "$out"
 for run in sca ca none foreground-sca; do
   for ext in md csv json; do cp "$base/$run/student/results.$ext" "$out/$run.$ext"; done
 done
-cp "$base/sca/student/roc.png" "$out/sca-roc.png"
-cp "$base/sca/student/lambda.md" "$base/sca/student/lambda.png" "$out/"
+# copyfig (scripts/reproduce-results.sh) also copies the .svg/.pdf beside a .png.
+if declare -F copyfig >/dev/null; then fig=copyfig; else fig=cp; fi
+"$fig" "$base/sca/student/roc.png" "$out/sca-roc.png"
+cp "$base/sca/student/lambda.md" "$out/"
+"$fig" "$base/sca/student/lambda.png" "$out/"
 for run in sca ca none foreground-sca; do
   echo "== $run"; grep '^|' "$out/$run.md" | sed -n '3,$p'
 done

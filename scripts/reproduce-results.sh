@@ -14,6 +14,18 @@ parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(demo compare ablate images pkgnet pkgnet-seeds pkgnet-ablate seeds jigsaw jigsaw-seeds)
 taps=encoder,bottleneck,decoder,encoder+bottleneck,bottleneck+decoder,encoder+bottleneck+decoder
 out=results/ped2-cpu-small
+# Figures also as vector files for papers (report.formats); copyfig copies
+# the .svg and .pdf written beside a .png along with it.
+export FMAM_REPORT_FORMATS=${FMAM_REPORT_FORMATS:-png,svg,pdf}
+copyfig() { # copyfig SRC.png DEST(.png or folder/)
+  local src=$1 dest=$2 ext
+  cp "$src" "$dest"
+  for ext in svg pdf; do
+    [ -f "${src%.png}.$ext" ] || continue
+    if [ -d "$dest" ]; then cp "${src%.png}.$ext" "$dest"; else cp "${src%.png}.$ext" "${dest%.png}.$ext"; fi
+  done
+}
+export -f copyfig
 
 for part in "${parts[@]}"; do
   echo "== $part"
@@ -30,8 +42,9 @@ for part in "${parts[@]}"; do
     for attn in sca ca sa none; do
       for ext in md csv json; do cp "runs/ped2-compare-cpu-small/$attn/student/results.$ext" "$out/$attn.$ext"; done
     done
-    cp runs/ped2-compare-cpu-small/sca/student/lambda.md runs/ped2-compare-cpu-small/sca/student/lambda.png "$out/"
-    cp runs/ped2-compare-cpu-small/sca/student/roc.png "$out/sca-roc.png" ;;
+    cp runs/ped2-compare-cpu-small/sca/student/lambda.md "$out/"
+    copyfig runs/ped2-compare-cpu-small/sca/student/lambda.png "$out/"
+    copyfig runs/ped2-compare-cpu-small/sca/student/roc.png "$out/sca-roc.png" ;;
   ablate)
     rm -rf runs/ped2-ablate
     "$FMAM" ablate-layer --config configs/ped2.yaml --preset cpu-small --run runs/ped2-ablate --taps "$taps"
@@ -47,7 +60,7 @@ for part in "${parts[@]}"; do
       cp "runs/synth-mvtec/results.$ext" "results/synth-mvtec-cpu/results.$ext"
       cp "runs/ped2-images/results.$ext" "results/ped2-images-cpu/results.$ext"
     done
-    cp runs/ped2-images/ped2/student/maps.png results/ped2-images-cpu/maps.png ;;
+    copyfig runs/ped2-images/ped2/student/maps.png results/ped2-images-cpu/maps.png ;;
   pkgnet)
     rm -rf runs/ped2-pkgnet-cpu-small
     scripts/ped2-pkgnet.sh cpu-small ;;   # copies its tables to results/ped2-pkgnet-cpu-small/

@@ -13,6 +13,7 @@ import (
 	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/objects"
 	"github.com/fmam/fmam/internal/ort"
+	"github.com/fmam/fmam/internal/progress"
 	"github.com/fmam/fmam/internal/synth"
 )
 
@@ -222,7 +223,12 @@ func (o *boxesOptions) run(ctx context.Context, s streams, log *slog.Logger) err
 	} else if bo.Library, err = o.f.library(""); err != nil {
 		return err
 	}
+	// A bar on a terminal, else a log line every progress.LogEvery: a
+	// split takes minutes on a real detector.
+	bar := progress.NewLogged(barWriter(s.ErrOut), log, ds.NumFrames(), "boxes", "frames")
+	bo.Progress = func(done, _ int) { bar.Set(done) }
 	res, err := objects.DetectBoxes(ctx, bo, log)
+	bar.Finish()
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (o *metricsOptions) run(ctx context.Context, s streams, log *slog.Logger) e
 		// tables leave such images out too.
 		skipUnmasked = true
 	}
-	res, err := score.EvaluateMapsDir(ctx, log, o.maps, masks, score.PixelOptions{Sigma: o.sigma, MaxFPR: o.maxFPR, SkipUnmasked: skipUnmasked})
+	res, err := score.EvaluateMapsDir(ctx, log, o.maps, masks, score.PixelOptions{Sigma: o.sigma, MaxFPR: o.maxFPR, SkipUnmasked: skipUnmasked, Progress: barWriter(s.ErrOut)})
 	if err != nil {
 		return err
 	}

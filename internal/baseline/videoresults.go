@@ -104,15 +104,8 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}
-	if report.HasKinds(ev.Video) {
-		kt, err := report.KindTable(fmt.Sprintf("Frame-level AUC (%%) per anomaly kind, %s, %s", ds, what), ev.Video)
-		if err != nil {
-			return nil, err
-		}
-		if err := report.WriteAll(st.Dir, "results-kinds"+r.Suffix, kt); err != nil {
-			return nil, err
-		}
-		ev.KindTable = st.Table("results-kinds"+r.Suffix) + ".md"
+	if err := WriteKindTable(st, r, ev, ds, what); err != nil {
+		return nil, err
 	}
 	var names []string
 	for _, res := range rows {
@@ -243,4 +236,23 @@ func WriteROC(path, title string, names []string, scorings [][]metrics.VideoScor
 // make their own frame scores.
 func WriteScoreCurves(dir string, n int, student, teacher []metrics.VideoScores, lam float64, formats []string) error {
 	return scoreCurves(dir, n, student, teacher, lam, formats)
+}
+
+// WriteKindTable writes results-kinds.md/csv/json, the frame AUC of each
+// anomaly kind of ev.Video's rows (KindAUCs), and names the table in
+// ev.KindTable; it writes nothing where no row has kinds (a data set
+// without data.FrameKindsFile). ds and what title it as the results table.
+func WriteKindTable(st Stage, r ResultsSpec, ev *Eval, ds, what string) error {
+	if !report.HasKinds(ev.Video) {
+		return nil
+	}
+	kt, err := report.KindTable(fmt.Sprintf("Frame-level AUC (%%) per anomaly kind, %s, %s", ds, what), ev.Video)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteAll(st.Dir, "results-kinds"+r.Suffix, kt); err != nil {
+		return err
+	}
+	ev.KindTable = st.Table("results-kinds"+r.Suffix) + ".md"
+	return nil
 }

@@ -117,6 +117,7 @@ func TestJigsawPipeline(t *testing.T) {
 			t.Errorf("missing student/%s", f)
 		}
 	}
+	checkKinds(t, e.RunDir(), root, u.Video)
 	// 'fmam metrics --scores' reads the frame scores as the table does.
 	for _, c := range []struct {
 		file  string

@@ -59,6 +59,7 @@ func TestPKGNetPipeline(t *testing.T) {
 			t.Errorf("%s: AUC %v / %v out of [0,1]", r.Method, r.MicroAUC, r.MacroAUC)
 		}
 	}
+	checkKinds(t, e.RunDir(), root, u.Video)
 	// Every box of video 01 is an object (no margin: early frames repeat).
 	objs := readCSV(t, filepath.Join(e.RunDir(), "student", "objects.csv"))
 	if len(objs) != 1+64 || strings.Join(objs[0], ",") != "video,frame,x1,y1,x2,y2,mse,cos1,cos2,s_fea" {

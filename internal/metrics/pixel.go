@@ -35,7 +35,7 @@ type PixelResult struct {
 // roc_auc_score and average_precision_score on the flattened arrays). Each map
 // and mask holds w*h pixels in row-major order.
 func PixelMetrics(ctx context.Context, maps [][]float32, masks [][]bool, w, h int) (auroc, ap float64, err error) {
-	r, err := evaluatePixels(ctx, maps, masks, w, h, 0, countMinDefault)
+	r, err := evaluatePixels(ctx, maps, masks, w, h, 0, countMinDefault, nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -49,7 +49,7 @@ func AUPRO(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, maxF
 	if err := CheckMaxFPR(maxFPR); err != nil {
 		return 0, err
 	}
-	r, err := evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMinDefault)
+	r, err := evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMinDefault, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -62,7 +62,41 @@ func EvaluatePixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h 
 	if err := CheckMaxFPR(maxFPR); err != nil {
 		return PixelResult{}, err
 	}
-	return evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMinDefault)
+	return evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMinDefault, nil)
+}
+
+// EvaluatePixelsProgress is EvaluatePixels that tells progress (nil: no
+// one) how far it got, for a bar or log lines over a large test set: done
+// of total steps, one per image in each of the two passes over the pixels
+// and one for the walk over the thresholds, so total is 2*len(maps)+1.
+// The calls come one at a time, with done increasing.
+func EvaluatePixelsProgress(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, maxFPR float64, progress func(done, total int)) (PixelResult, error) {
+	if err := CheckMaxFPR(maxFPR); err != nil {
+		return PixelResult{}, err
+	}
+	return evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMinDefault, progress)
+}
+
+// PixelSteps is the total that EvaluatePixelsProgress counts to for n
+// images.
+func PixelSteps(n int) int { return 2*n + 1 }
+
+// counter reports the steps done to a progress function from several
+// goroutines, one call at a time and in increasing order.
+type counter struct {
+	mu       sync.Mutex
+	done, of int
+	f        func(done, total int)
+}
+
+func (c *counter) add() {
+	if c == nil || c.f == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done++
+	c.f(c.done, c.of)
 }
 
 // CheckMaxFPR reports an AUPRO FPR limit outside (0, 1], so that callers can
@@ -108,14 +142,16 @@ func pixelKey(v float32) (key uint32, ok bool) {
 
 // evaluatePixels computes AUROC and AP, and AUPRO when maxFPR > 0. countMin
 // is a parameter so that tests can force both ways of walking a bucket.
-func evaluatePixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, maxFPR float64, countMin int) (PixelResult, error) {
+// progress (nil: none) is told of every step (EvaluatePixelsProgress).
+func evaluatePixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, maxFPR float64, countMin int, progress func(done, total int)) (PixelResult, error) {
 	withPRO := maxFPR > 0
 	res := PixelResult{MaxFPR: maxFPR, Images: len(maps), Width: w, Height: h}
 	if err := checkPixelInput(maps, masks, w, h); err != nil {
 		return res, err
 	}
 
-	sc, err := scanPixels(ctx, maps, masks, w, h, withPRO)
+	steps := &counter{of: PixelSteps(len(maps)), f: progress}
+	sc, err := scanPixels(ctx, maps, masks, w, h, withPRO, steps)
 	if err != nil {
 		return res, err
 	}
@@ -131,6 +167,7 @@ func evaluatePixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h 
 	if err := sc.walk(ctx, &acc, countMin); err != nil {
 		return res, err
 	}
+	steps.add()
 	if acc.tp != acc.p || acc.fp != acc.n {
 		return res, errors.New("pixel metrics: internal error: walk lost pixels")
 	}
@@ -164,7 +201,8 @@ type scanChunk struct {
 // the cores by contiguous runs of images: pass 1 counts bucket sizes and
 // measures the ground-truth regions, pass 2 writes each pixel's key to its
 // chunk's own part of its bucket, so no two goroutines write one place.
-func scanPixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, withPRO bool) (scanned, error) {
+// steps is told of each image in each pass.
+func scanPixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h int, withPRO bool, steps *counter) (scanned, error) {
 	nChunks := min(runtime.GOMAXPROCS(0), len(maps))
 	chunks := make([]scanChunk, nChunks)
 	for c := range chunks {
@@ -213,6 +251,7 @@ func scanPixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h int,
 				ch.lab.label(mask, w, h)
 				sizes[i] = slices.Clone(ch.lab.sizes)
 			}
+			steps.add()
 		}
 		return nil
 	})
@@ -269,6 +308,7 @@ func scanPixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h int,
 					ch.negCur[b]++
 				}
 			}
+			steps.add()
 		}
 		return nil
 	})

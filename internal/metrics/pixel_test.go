@@ -190,7 +190,7 @@ func TestPixelMetricsAgainstBruteForce(t *testing.T) {
 		wantPRO := metricstest.PRO(maps, masks, w, h, maxFPR)
 		// countMin 1 counts every bucket, a huge one sorts every bucket.
 		for _, countMin := range []int{1, countMinDefault, math.MaxInt} {
-			got, err := evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMin)
+			got, err := evaluatePixels(ctx, maps, masks, w, h, maxFPR, countMin, nil)
 			if err != nil {
 				t.Fatalf("trial %d: %v", trial, err)
 			}
@@ -231,7 +231,7 @@ func TestPixelMetricsManyThresholds(t *testing.T) {
 	wantAUC, wantAP := metricstest.AUC(flat, labels), metricstest.AP(flat, labels)
 	wantPRO := metricstest.PRO(maps, masks, w, h, 0.3)
 	for _, countMin := range []int{64, countMinDefault, math.MaxInt} {
-		got, err := evaluatePixels(context.Background(), maps, masks, w, h, 0.3, countMin)
+		got, err := evaluatePixels(context.Background(), maps, masks, w, h, 0.3, countMin, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,5 +263,48 @@ func TestPixelKeyOrder(t *testing.T) {
 	}
 	if _, ok := pixelKey(float32(math.NaN())); ok {
 		t.Error("key(NaN) accepted")
+	}
+}
+
+// EvaluatePixelsProgress counts every image of both passes and the walk,
+// one call at a time with done increasing to PixelSteps, even with the
+// images spread over several goroutines, and gives EvaluatePixels' result.
+func TestEvaluatePixelsProgress(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	const n, w, h = 37, 9, 7
+	maps := make([][]float32, n)
+	masks := make([][]bool, n)
+	for i := range maps {
+		maps[i] = make([]float32, w*h)
+		masks[i] = make([]bool, w*h)
+		for j := range maps[i] {
+			maps[i][j] = rng.Float32()
+			masks[i][j] = i%3 == 0 && j%w < 3 && j/w < 2
+		}
+	}
+	var got []int
+	res, err := EvaluatePixelsProgress(context.Background(), maps, masks, w, h, DefaultMaxFPR, func(done, total int) {
+		if total != PixelSteps(n) {
+			t.Errorf("total %d, want %d", total, PixelSteps(n))
+		}
+		got = append(got, done)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != PixelSteps(n) {
+		t.Fatalf("%d progress calls, want %d", len(got), PixelSteps(n))
+	}
+	for i, d := range got {
+		if d != i+1 {
+			t.Fatalf("progress call %d: done %d, want %d (calls %v)", i, d, i+1, got)
+		}
+	}
+	want, err := EvaluatePixels(context.Background(), maps, masks, w, h, DefaultMaxFPR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != want {
+		t.Errorf("with progress %+v, without %+v", res, want)
 	}
 }

@@ -21,6 +21,10 @@ type BoxesOptions struct {
 	Library    string
 	// Out is the CSV to write (WriteCSV).
 	Out string
+	// Progress, when set, is told after every frame how many frames of
+	// the whole split are done and how many there are, so that a caller
+	// can draw a bar or log (progress.NewLogged); the counts increase.
+	Progress func(done, total int)
 }
 
 // BoxesResult is what DetectBoxes found.
@@ -32,8 +36,8 @@ type BoxesResult struct {
 }
 
 // DetectBoxes runs the detector of o over every frame of o.Dataset and
-// writes the boxes to o.Out, logging a line per video (and every 10% of a
-// long one) to log (nil: nowhere).
+// writes the boxes to o.Out, logging a line per video to log (nil:
+// nowhere) and telling o.Progress (nil: no one) of every frame.
 func DetectBoxes(ctx context.Context, o BoxesOptions, log *slog.Logger) (*BoxesResult, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -60,10 +64,17 @@ func DetectBoxes(ctx context.Context, o BoxesOptions, log *slog.Logger) (*BoxesR
 		det = d
 	}
 	log.Info("detecting boxes", "videos", len(ds.Videos), "frames", ds.NumFrames(), "root", ds.Root)
+	// Frames done in the videos before the current one: the progress
+	// of the whole split, which o.Progress counts in.
+	total, before := ds.NumFrames(), 0
 	set, err := DetectDataset(ctx, det, ds, func(p Progress) {
-		// A line per video, and every 10% of a long one.
-		step := max(p.Total/10, 50)
-		if p.Done == p.Total || p.Done%step == 0 {
+		if o.Progress != nil {
+			o.Progress(before+p.Done, total)
+		}
+		// A line per video; within one, the bar (or its log lines every
+		// progress.LogEvery) shows how far it got.
+		if p.Done == p.Total {
+			before += p.Total
 			log.Info("detecting boxes", "video", p.Video, "index", fmt.Sprintf("%d/%d", p.VideoIndex+1, p.Videos), "frame", fmt.Sprintf("%d/%d", p.Done, p.Total))
 		}
 	})

@@ -54,6 +54,19 @@ func NewLogged(w io.Writer, log *slog.Logger, total int, label, unit string) *Ba
 func (l *logged) set(n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.setLocked(n)
+}
+
+// add records one more item done, in one step so that goroutines adding
+// at once lose no count.
+func (l *logged) add() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.setLocked(l.n + 1)
+}
+
+// setLocked is set with l.mu held.
+func (l *logged) setLocked(n int) {
 	l.n = n
 	now := l.now()
 	if now.Sub(l.last) < LogEvery {
@@ -117,16 +130,13 @@ func (b *Bar) Describe(label string) {
 	}
 }
 
-// Add advances the bar by one.
+// Add advances the bar by one; goroutines may call it at once.
 func (b *Bar) Add() {
 	if b.b != nil {
 		_ = b.b.Add(1)
 	}
 	if b.log != nil {
-		b.log.mu.Lock()
-		n := b.log.n + 1
-		b.log.mu.Unlock()
-		b.log.set(n)
+		b.log.add()
 	}
 }
 

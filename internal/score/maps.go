@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/npyfile"
+	"github.com/fmam/fmam/internal/progress"
 )
 
 // LoadMapNPY reads an anomaly map from a .npy file holding a float32 (or
@@ -108,6 +110,10 @@ type PixelOptions struct {
 	// the folders fmam eval writes, a missing mask means the image's pixel
 	// truth is unknown (a defect image without a mask).
 	SkipUnmasked bool
+	// Progress is where loading the maps and computing the metrics draw
+	// their bars: a terminal, or nil to log a line every
+	// progress.LogEvery instead (progress.NewLogged), as evaluation does.
+	Progress io.Writer
 }
 
 // MapMaskPair names the files of one test image.
@@ -228,12 +234,16 @@ func EvaluateMapsDir(ctx context.Context, log *slog.Logger, mapsDir, masksDir st
 	if skipped > 0 {
 		log.Info("maps without a mask left out", "maps", mapsDir, "left_out", skipped, "kept", len(pairs))
 	}
-	maps, masks, w, h, err := loadPairs(ctx, pairs, opts.Sigma)
+	bar := progress.NewLogged(opts.Progress, log, len(pairs), "load maps", "maps")
+	maps, masks, w, h, err := loadPairs(ctx, pairs, opts.Sigma, bar.Add)
+	bar.Finish()
 	if err != nil {
 		return metrics.PixelResult{}, err
 	}
 	log.Debug("pixel metrics", "maps", len(maps), "width", w, "height", h, "sigma", opts.Sigma)
-	res, err := metrics.EvaluatePixels(ctx, maps, masks, w, h, maxFPR)
+	bar = progress.NewLogged(opts.Progress, log, metrics.PixelSteps(len(maps)), "pixel metrics", "")
+	res, err := metrics.EvaluatePixelsProgress(ctx, maps, masks, w, h, maxFPR, func(done, _ int) { bar.Set(done) })
+	bar.Finish()
 	if err != nil {
 		return res, fmt.Errorf("maps %s, masks %s: %w", mapsDir, masksDir, err)
 	}
@@ -248,8 +258,9 @@ type loadedPair struct {
 }
 
 // loadPairs reads the files on all cores (decoding and blurring dominate) and
-// reports the first failing pair in file order.
-func loadPairs(ctx context.Context, pairs []MapMaskPair, sigma float64) (maps [][]float32, masks [][]bool, w, h int, err error) {
+// reports the first failing pair in file order. loaded (nil: none) is
+// called after each pair, from the loading goroutines.
+func loadPairs(ctx context.Context, pairs []MapMaskPair, sigma float64, loaded func()) (maps [][]float32, masks [][]bool, w, h int, err error) {
 	out := make([]loadedPair, len(pairs))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -257,6 +268,9 @@ func loadPairs(ctx context.Context, pairs []MapMaskPair, sigma float64) (maps []
 		wg.Go(func() {
 			for i := range jobs {
 				out[i] = loadPair(pairs[i], sigma)
+				if loaded != nil {
+					loaded()
+				}
 			}
 		})
 	}

@@ -421,7 +421,10 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			for j, i := range known {
 				km[j] = mm[i]
 			}
-			pr, err := metrics.EvaluatePixels(ctx, km, masks, s, s, metrics.DefaultMaxFPR)
+			// A full MVTec category holds millions of pixels: progress.
+			bar := u.Bar(metrics.PixelSteps(len(km)), "pixel metrics "+model)
+			pr, err := metrics.EvaluatePixelsProgress(ctx, km, masks, s, s, metrics.DefaultMaxFPR, func(done, _ int) { bar.Set(done) })
+			bar.Finish()
 			if err != nil {
 				return out, nil, err
 			}

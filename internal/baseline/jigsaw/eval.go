@@ -230,8 +230,17 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, fmt.Errorf("teacher scores: %w", err)
 	}
+	// Per anomaly kind where the data set names them (frame_kinds.csv).
+	kinds, err := u.FrameKinds()
+	if err != nil {
+		return nil, err
+	}
+	tkinds, err := baseline.KindAUCs(test.curves(tfs), kinds)
+	if err != nil {
+		return nil, fmt.Errorf("teacher scores: %w", err)
+	}
 	frames := test.ds.NumFrames()
-	res := []results.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: tauc.Micro, MacroAUC: tauc.Macro}}
+	res := []results.VideoResult{{Dataset: ds, Method: title + " (teacher)", MicroAUC: tauc.Micro, MacroAUC: tauc.Macro, Kinds: tkinds}}
 	curves := [][]metrics.VideoScores{test.curves(tfs)}
 	ev := &baseline.Eval{Unit: u.Name, Headline: tauc.Micro, Teacher: tauc.Micro, HeadlineName: "frame micro AUC", Frames: frames, Table: st.Table("results"+r.Suffix) + ".md"}
 	var student []metrics.VideoScores
@@ -247,7 +256,11 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", row.Name, err)
 			}
-			res = append(res, results.VideoResult{Dataset: ds, Method: row.Name, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
+			ks, err := baseline.KindAUCs(test.curves(fs), kinds)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", row.Name, err)
+			}
+			res = append(res, results.VideoResult{Dataset: ds, Method: row.Name, MicroAUC: auc.Micro, MacroAUC: auc.Macro, Kinds: ks})
 			curves = append(curves, test.curves(fs))
 			if i == 0 {
 				ev.Headline, student = auc.Micro, curves[len(curves)-1]
@@ -268,6 +281,9 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	tab.Notes = append(tab.Notes, "Jigsaw-VAD's official scoring: per-object branch scores, "+protocolName(p)+", Gaussian smoothing; micro AUC pools all frames, macro averages the videos.",
 		"S_total = S_o, as the paper scores Jigsaw-VAD; the S_fea and fused rows fuse per-object scores (S_fea min-max normalised per video) before the frame chain, for analysis.")
 	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
+		return nil, err
+	}
+	if err := baseline.WriteKindTable(st, r, ev, ds, what); err != nil {
 		return nil, err
 	}
 	var names []string

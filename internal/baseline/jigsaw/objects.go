@@ -207,11 +207,17 @@ func detected(ctx context.Context, u *baseline.Unit, ds *data.VideoDataset, path
 		det = d
 	}
 	u.Log.Info("detecting boxes", "detector", o.Detector, "videos", len(ds.Videos), "frames", ds.NumFrames(), "out", path)
+	// Detection takes minutes on a full split: progress over all frames.
+	bar := u.Bar(ds.NumFrames(), "boxes "+filepath.Base(path))
+	done := 0
 	set, err := objects.DetectDataset(ctx, det, ds, func(p objects.Progress) {
+		done++
+		bar.Set(done)
 		if p.Done == p.Total {
 			u.Log.Debug("detected", "video", p.Video, "frames", p.Total)
 		}
 	})
+	bar.Finish()
 	if err != nil {
 		return nil, err
 	}

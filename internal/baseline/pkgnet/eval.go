@@ -479,8 +479,17 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	if err != nil {
 		return nil, fmt.Errorf("teacher scores: %w", err)
 	}
+	// Per anomaly kind where the data set names them (frame_kinds.csv).
+	kinds, err := u.FrameKinds()
+	if err != nil {
+		return nil, err
+	}
+	tkinds, err := baseline.KindAUCs(tvs, kinds)
+	if err != nil {
+		return nil, fmt.Errorf("teacher scores: %w", err)
+	}
 	frames := ds.NumFrames()
-	res := []results.VideoResult{{Dataset: name, Method: title + " (teacher)", MicroAUC: tauc.Micro, MacroAUC: tauc.Macro}}
+	res := []results.VideoResult{{Dataset: name, Method: title + " (teacher)", MicroAUC: tauc.Micro, MacroAUC: tauc.Macro, Kinds: tkinds}}
 	curves := [][]metrics.VideoScores{tvs}
 	ev := &baseline.Eval{Unit: u.Name, Headline: tauc.Micro, Teacher: tauc.Micro, HeadlineName: "frame micro AUC", Frames: frames, Table: st.Table("results"+r.Suffix) + ".md"}
 	var student []metrics.VideoScores
@@ -500,7 +509,11 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", rw.Name, err)
 			}
-			res = append(res, results.VideoResult{Dataset: name, Method: rw.Name, MicroAUC: auc.Micro, MacroAUC: auc.Macro})
+			ks, err := baseline.KindAUCs(vs, kinds)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", rw.Name, err)
+			}
+			res = append(res, results.VideoResult{Dataset: name, Method: rw.Name, MicroAUC: auc.Micro, MacroAUC: auc.Macro, Kinds: ks})
 			curves = append(curves, vs)
 			if rw.Lambda == r.Lambda {
 				ev.Headline, student = auc.Micro, vs
@@ -520,6 +533,9 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 	}
 	tab.Notes = append(tab.Notes, bl.notes(u.Cfg, z, tc)...)
 	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
+		return nil, err
+	}
+	if err := baseline.WriteKindTable(st, r, ev, name, what); err != nil {
 		return nil, err
 	}
 	var names []string
