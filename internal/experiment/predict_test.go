@@ -250,6 +250,7 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		t.Errorf("reference %d frames (shortest video %d), s_o %+v", c.References, held, c.SO)
 	}
 	onnxChecker(t, filepath.Join(stage, "model.onnx"))
+	checkTeacherCalibration(t, filepath.Join(e.RunDir(), "teacher", "teacher.onnx"), stage, "encoder,bottleneck,decoder")
 
 	test, err := data.LoadFrames(root, data.Test, data.FramesOptions{})
 	if err != nil {
@@ -375,4 +376,37 @@ func firstNumber(frame string) string {
 	b := strings.TrimSuffix(filepath.Base(frame), filepath.Ext(frame))
 	n, _ := strconv.Atoi(b)
 	return strconv.Itoa(n)
+}
+
+// checkTeacherCalibration checks the thresholds eval writes into the
+// metadata of the teacher the run trained: lambda 0, the label-free one
+// the quantile of the teacher's reference scores (reference_scores.csv's
+// teacher_s_o), the teacher's own metadata (taps) kept.
+func checkTeacherCalibration(t *testing.T, teacher, stage, taps string) {
+	t.Helper()
+	m, err := graph.ReadModel(teacher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := graph.ModelMetadata(m)
+	var c baseline.Calibration
+	if err := json.Unmarshal([]byte(meta[experiment.MetaCalibration]), &c); err != nil {
+		t.Fatalf("teacher.onnx calibration %q: %v", meta[experiment.MetaCalibration], err)
+	}
+	if meta[method.MetaTaps] != taps || c.Lambda != 0 || len(c.Thresholds) != 2 || !strings.Contains(meta[experiment.MetaScore], "teacher alone") {
+		t.Errorf("teacher.onnx metadata %v", meta)
+	}
+	rows := readCSV(t, filepath.Join(stage, "reference_scores.csv"))
+	if strings.Join(rows[0], ",") != "id,s_o,s_fea,teacher_s_o" || len(rows)-1 != c.References {
+		t.Fatalf("reference_scores.csv header %v, %d rows; calibration of %d", rows[0], len(rows)-1, c.References)
+	}
+	var n []float64
+	for _, r := range rows[1:] {
+		x, _ := strconv.ParseFloat(r[3], 64)
+		n = append(n, c.SO.Apply(x))
+	}
+	q, _ := c.Threshold(baseline.ThresholdQuantile)
+	if want := baseline.Quantile(n, q.Quantile); math.Abs(q.Value-want) > 1e-12 || meta[experiment.MetaThreshold] == "" {
+		t.Errorf("teacher quantile threshold %v, want %v from teacher_s_o", q.Value, want)
+	}
 }
