@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/score"
@@ -197,6 +198,18 @@ func ReadCalibration(path string) (*Calibration, error) {
 
 // Thresholds is the stage's calibration file.
 func (s Stage) Thresholds() string { return s.Table("thresholds.json") }
+
+// ThresholdsAt is the calibration `fmam eval --lambda L` writes for
+// another fusion weight: thresholds-lambda-L.json.
+func (s Stage) ThresholdsAt(lambda float64) string {
+	return s.Table("thresholds" + LambdaSuffix(lambda) + ".json")
+}
+
+// LambdaSuffix names the files of another lambda's results and
+// thresholds: "-lambda-L".
+func LambdaSuffix(lambda float64) string {
+	return "-lambda-" + strconv.FormatFloat(lambda, 'g', -1, 64)
+}
 
 // ReferenceScores is the stage's raw scores of the normal reference data.
 func (s Stage) ReferenceScores() string { return s.Table("reference_scores.csv") }

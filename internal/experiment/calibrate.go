@@ -36,8 +36,11 @@ const (
 // model), computes the normalisation and thresholds, and writes them to
 // thresholds.json, into results.json and into model.onnx's metadata,
 // which also gets a dynamic batch axis. Baselines that cannot predict
-// (object baselines) have no calibration.
-func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage) error {
+// (object baselines) have no calibration. other marks another lambda
+// than eval.lambda (`fmam eval --lambda`): its calibration goes to
+// thresholds-lambda-L.json alone (`fmam predict --lambda L`), and
+// model.onnx, results.json and teacher.onnx keep eval.lambda's.
+func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage, lambda float64, other bool) error {
 	p, ok := e.Baseline.(baseline.Predictor)
 	if !ok || e.Cfg.Model.Memory {
 		return nil
@@ -75,9 +78,19 @@ func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage
 	if err != nil {
 		return err
 	}
-	c, err := baseline.Calibrate(baseline.ScoringOf(e.Baseline), e.Cfg.Eval.Lambda, e.Cfg.Eval.Quantile, source, refO, refF, testO, testF, labels)
+	c, err := baseline.Calibrate(baseline.ScoringOf(e.Baseline), lambda, e.Cfg.Eval.Quantile, source, refO, refF, testO, testF, labels)
 	if err != nil {
 		return fmt.Errorf("thresholds: %w", err)
+	}
+	if other {
+		path := st.ThresholdsAt(lambda)
+		if err := writeJSON(path, c); err != nil {
+			return err
+		}
+		th, _ := c.Threshold(c.Default)
+		e.Log.Info("thresholds at lambda "+ff(lambda)+": 'fmam predict --lambda "+ff(lambda)+"' uses them; plain predict and model.onnx keep eval.lambda's "+st.Thresholds(),
+			"unit", u.Name, c.Default, fmt.Sprintf("%.4g", th.Value), "file", path)
+		return nil
 	}
 	if err := writeJSON(st.Thresholds(), c); err != nil {
 		return err

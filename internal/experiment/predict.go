@@ -38,6 +38,11 @@ type PredictOptions struct {
 	Threshold string
 	// Category picks the unit of an image run with several categories.
 	Category string
+	// Lambda, when LambdaSet, picks the calibration `fmam eval --lambda`
+	// wrote for that fusion weight (thresholds-lambda-L.json) in place of
+	// eval.lambda's (thresholds.json).
+	Lambda    float64
+	LambdaSet bool
 }
 
 // Prediction is one scored image or frame.
@@ -90,9 +95,13 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 		return nil, err
 	}
 	st := e.student(u, e.Cfg.Model.Taps)
-	cal, err := baseline.ReadCalibration(st.Thresholds())
+	thrFile, evalCmd := st.Thresholds(), "fmam eval --run "+e.Layout.Root
+	if o.LambdaSet {
+		thrFile, evalCmd = st.ThresholdsAt(o.Lambda), evalCmd+" --lambda "+ff(o.Lambda)
+	}
+	cal, err := baseline.ReadCalibration(thrFile)
 	if err != nil {
-		return nil, fmt.Errorf("predict: no stored thresholds (%w); run 'fmam eval --run %s' first", err, e.Layout.Root)
+		return nil, fmt.Errorf("predict: no stored thresholds (%w); run '%s' first", err, evalCmd)
 	}
 	thr, of, err := chooseThreshold(cal, o.Threshold)
 	if err != nil {

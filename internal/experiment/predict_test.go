@@ -329,6 +329,30 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		checkPost(t, p.ID, sess.Output(2)[i], sess.Output(3)[i], sess.Output(4)[i], p, c) // decided at the default threshold
 	}
 
+	// eval --lambda 0.3 stores that lambda's thresholds beside the run's,
+	// which stay eval.lambda's; predict --lambda 0.3 uses them.
+	if _, err := e.EvaluateAt(ctx, 0.3); err != nil {
+		t.Fatal(err)
+	}
+	c3, err := baseline.ReadCalibration(filepath.Join(stage, "thresholds-lambda-0.3.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c0, err := baseline.ReadCalibration(filepath.Join(stage, "thresholds.json")); err != nil || c0.Lambda != c.Lambda || c3.Lambda != 0.3 || c3.SO != c.SO || c3.SFea != c.SFea {
+		t.Errorf("thresholds.json lambda %v (%v), thresholds-lambda-0.3.json %+v", c0, err, c3)
+	}
+	q3, _ := c3.Threshold(baseline.ThresholdQuantile)
+	r3, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: t.TempDir(), Lambda: 0.3, LambdaSet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.Lambda != 0.3 || r3.Threshold != q3.Value || r3.Items[0].STotal != c3.Total(r3.Items[0].SO, r3.Items[0].SFea) {
+		t.Errorf("predict --lambda 0.3: lambda %v threshold %v (want %v), %+v", r3.Lambda, r3.Threshold, q3.Value, r3.Items[0])
+	}
+	if _, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: t.TempDir(), Lambda: 0.7, LambdaSet: true}); err == nil || !strings.Contains(err.Error(), "--lambda 0.7") {
+		t.Errorf("predict --lambda 0.7 without its eval: %v", err)
+	}
+
 	// A video file, made from the same frames.
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		sharedtest.Missing(t, sharedtest.FFmpeg, "ffmpeg not installed: the video-file input is not tested")
