@@ -78,7 +78,13 @@ type PredictReport struct {
 func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, error) {
 	p, ok := e.Baseline.(baseline.Predictor)
 	if !ok {
-		return nil, fmt.Errorf("predict: model.arch %s works on object boxes; predict scores images (draem) and frame-level video baselines (mnad)", e.Baseline.Arch())
+		return nil, fmt.Errorf("predict: model.arch %s scores object cubes cut around the boxes of a whole split (objects/boxes/<split>: data.boxes or fmam's foreground detector) "+
+			"and turns them into frame scores normalised over each whole video, so it has no per-frame score to threshold on new input, and eval stores no thresholds for it; "+
+			"to predict, train a frame-level video baseline (model.arch mnad, or reconstruction with your own network) or an image one (draem, reconstruction)", e.Baseline.Arch())
+	}
+	if e.Cfg.Model.Memory {
+		return nil, fmt.Errorf("predict: MNAD with model.memory scores a frame by fusing its PSNR and memory distance after min-max normalising each over the whole video (MNAD's rule), " +
+			"so a frame has no score of its own to threshold, and eval stores no thresholds for it; to predict, train a run with model.memory: false (a new run folder)")
 	}
 	if e.TeacherOnly() {
 		return nil, fmt.Errorf("predict needs a trained student; this run has train.student_steps: 0")

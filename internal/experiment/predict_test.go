@@ -434,3 +434,18 @@ func checkTeacherCalibration(t *testing.T, teacher, stage, taps string) {
 		t.Errorf("teacher quantile threshold %v, want %v from teacher_s_o", q.Value, want)
 	}
 }
+
+// predict refuses the runs it cannot score, saying why and what to do,
+// before anything is read from the run.
+func TestPredictRefusals(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"name: p-jigsaw\ntask: video\ndata: {kind: synth-video, size: 32, frames: 7, objects: {detector: foreground}}\nmodel: {arch: jigsaw}\n", "model.arch jigsaw scores object cubes"},
+		{"name: p-mem\ntask: video\ndata: {kind: synth-video, size: 32, frames: 4, channels: 1}\nmodel: {arch: mnad, memory: true}\n", "model.memory: false"},
+	} {
+		e := open(t, c.yaml, nil)
+		_, err := e.Predict(context.Background(), experiment.PredictOptions{Input: t.TempDir(), Out: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "to predict") {
+			t.Errorf("%s: %v", c.yaml, err)
+		}
+	}
+}
