@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -114,7 +115,9 @@ step that only faster conv kernels could shrink.`,
 func archNames() []string {
 	var out []string
 	for _, b := range registry.Baselines() {
-		out = append(out, b.Arch())
+		if !slices.Contains(out, b.Arch()) { // reconstruction has an image and a video baseline
+			out = append(out, b.Arch())
+		}
 	}
 	return out
 }

@@ -18,9 +18,14 @@ type predictOptions struct {
 	out, threshold string
 	category       string
 	asJSON         bool
+	lambda         float64
+	at             bool // --lambda given
 }
 
-func (o *predictOptions) complete(*cobra.Command, []string) error { return nil }
+func (o *predictOptions) complete(cmd *cobra.Command, _ []string) error {
+	o.at = cmd.Flags().Changed("lambda")
+	return nil
+}
 
 func (o *predictOptions) validate() error {
 	if o.runDir == "" {
@@ -28,6 +33,9 @@ func (o *predictOptions) validate() error {
 	}
 	if o.input == "" {
 		return fmt.Errorf("--input is required: an image, a folder of images, a folder of frames or a video file")
+	}
+	if o.at && (o.lambda < 0 || o.lambda > 1) {
+		return fmt.Errorf("--lambda %v must be in [0, 1]", o.lambda)
 	}
 	return nil
 }
@@ -38,7 +46,7 @@ func (o *predictOptions) run(ctx context.Context, s streams, _ *slog.Logger) (er
 		return err
 	}
 	defer e.Finish(&err)
-	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: o.input, Out: o.out, Threshold: o.threshold, Category: o.category})
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: o.input, Out: o.out, Threshold: o.threshold, Category: o.category, Lambda: o.lambda, LambdaSet: o.at})
 	if err != nil {
 		return err
 	}
@@ -78,13 +86,16 @@ in <stage>/thresholds.json (not the test set's per-video min-max).
 The decision is S_total >= the threshold: by default the label-free one
 (eval.quantile of the normal reference scores: held-out training normals with
 data.val_fraction, else training normals), --threshold f1 the F1-max on the
-test set, or a number. Writes predictions.csv and predictions.json, and for
+test set, or a number. --lambda L uses the thresholds and fusion weight that
+'fmam eval --lambda L' stored (<stage>/thresholds-lambda-L.json) in place of
+eval.lambda's. Writes predictions.csv and predictions.json, and for
 image runs maps/<name>.npy (the student's anomaly map) and overlays/<name>.png
 (image, heat map, contour where the map reaches the deciding level) into --out
 (default <run>/predict).`,
 		Example: `  fmam predict --run runs/synth-mvtec --input new-images/ --category synth_object
   fmam predict --run runs/ped2 --input ../shared/data/ped2/testing/frames/01 --json
-  fmam predict --run runs/avenue --input camera3.avi --threshold f1 --out out/camera3`,
+  fmam predict --run runs/avenue --input camera3.avi --threshold f1 --out out/camera3
+  fmam predict --run runs/ped2 --input new-frames/ --lambda 0.3   # after fmam eval --lambda 0.3`,
 		Args: cobra.NoArgs,
 		RunE: f.runE(o),
 	}
@@ -93,6 +104,7 @@ image runs maps/<name>.npy (the student's anomaly map) and overlays/<name>.png
 	cmd.Flags().StringVar(&o.out, "out", "", "output folder (default <run>/predict)")
 	cmd.Flags().StringVar(&o.threshold, "threshold", "", "quantile (default: label-free), f1 (F1-max on the test set) or a number on S_total")
 	cmd.Flags().StringVar(&o.category, "category", "", "category of an image run with several")
+	cmd.Flags().Float64Var(&o.lambda, "lambda", 0, "use the thresholds 'fmam eval --lambda L' stored for this fusion weight (default: eval.lambda's)")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the predictions as JSON")
 	f.addRuntimeFlags(cmd.Flags())
 	return cmd

@@ -85,4 +85,15 @@ eval: {batch: 4, pictures: 1, grid: "0,1"}
 			t.Errorf("inspect lacks %q:\n%s", want, out)
 		}
 	}
+	// The teacher this run trained carries its own thresholds (lambda 0:
+	// its S_o alone).
+	out, err = run(t, "inspect", filepath.Join(rd, "synth_object", "teacher", "teacher.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"batch   dynamic", "the teacher alone", "lambda 0", "threshold normal-quantile", "threshold test-f1max"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect of teacher.onnx lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -163,7 +163,10 @@ normalised per video; raw scores allow any lambda later (sweep-lambda).
 
 --lambda L scores a video run at another lambda than its eval.lambda and
 writes results-lambda-L.{md,csv,json} (and roc-lambda-L.png) beside the
-run's results; the run's config.yaml is not changed.
+run's results, and the thresholds at that lambda into
+<stage>/thresholds-lambda-L.json, which 'fmam predict --lambda L' uses (plain
+predict and model.onnx keep eval.lambda's thresholds.json); the run's
+config.yaml is not changed.
 
 --teacher-only scores the teacher alone (trained, imported with
 model.teacher, or model.teacher_run's) into the teacher stage folder: the

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/fmam/fmam/internal/metrics"
 	"github.com/fmam/fmam/internal/score"
@@ -140,6 +141,34 @@ func Calibrate(f FrameScoring, lambda, quantile float64, reference string, refSO
 	return c, nil
 }
 
+// CalibrateTeacher is the calibration of a teacher alone, from its own
+// S_o: lambda 0 (S_total = n(S_o)), no S_fea normalisation, and the same
+// two thresholds as Calibrate.
+func CalibrateTeacher(f FrameScoring, quantile float64, reference string, refSO, testSO []float64, testLabels []bool) (*Calibration, error) {
+	c := &Calibration{Reference: reference, References: len(refSO), Default: ThresholdQuantile}
+	var err error
+	if c.SO, err = NewNorm(refSO, f.SO); err != nil {
+		return nil, fmt.Errorf("teacher s_o: %w", err)
+	}
+	tot := make([]float64, len(refSO))
+	for i, x := range refSO {
+		tot[i] = c.SO.Apply(x)
+	}
+	c.Thresholds = append(c.Thresholds, Threshold{Name: ThresholdQuantile, Value: Quantile(tot, quantile), Labels: "none", Quantile: quantile})
+	if testLabels != nil {
+		tt := make([]float64, len(testSO))
+		for i, x := range testSO {
+			tt[i] = c.SO.Apply(x)
+		}
+		f1, t, err := metrics.F1Max(tt, testLabels)
+		if err != nil {
+			return nil, fmt.Errorf("teacher F1-max threshold: %w", err)
+		}
+		c.Thresholds = append(c.Thresholds, Threshold{Name: ThresholdF1, Value: t, Labels: "test", F1: f1})
+	}
+	return c, nil
+}
+
 // Quantile is the q-quantile of xs with linear interpolation between
 // order statistics (numpy's default).
 func Quantile(xs []float64, q float64) float64 {
@@ -169,6 +198,18 @@ func ReadCalibration(path string) (*Calibration, error) {
 
 // Thresholds is the stage's calibration file.
 func (s Stage) Thresholds() string { return s.Table("thresholds.json") }
+
+// ThresholdsAt is the calibration `fmam eval --lambda L` writes for
+// another fusion weight: thresholds-lambda-L.json.
+func (s Stage) ThresholdsAt(lambda float64) string {
+	return s.Table("thresholds" + LambdaSuffix(lambda) + ".json")
+}
+
+// LambdaSuffix names the files of another lambda's results and
+// thresholds: "-lambda-L".
+func LambdaSuffix(lambda float64) string {
+	return "-lambda-" + strconv.FormatFloat(lambda, 'g', -1, 64)
+}
 
 // ReferenceScores is the stage's raw scores of the normal reference data.
 func (s Stage) ReferenceScores() string { return s.Table("reference_scores.csv") }

@@ -40,6 +40,10 @@ type PredictItem struct {
 	Frame int
 	SO    float64
 	SFea  float64
+	// TeacherSO is the teacher's S_o of the item, from the evaluation
+	// model's teacher output: the reference scores of the teacher's own
+	// thresholds (teacher.onnx's metadata).
+	TeacherSO float64
 	// Map is the student's anomaly map (H x W) and Image the input in
 	// [0, 1] (C x H x W), for image baselines when PredictInput.Maps is
 	// set.

@@ -140,6 +140,12 @@ type Model struct {
 	// empty), l1, or ssim (DRAEM's L2 + SSIM). Left out of config.yaml
 	// when empty, so older run folders still match.
 	ReconLoss string `mapstructure:"recon_loss" yaml:"recon_loss,omitempty"`
+	// ReconMode is what model.arch reconstruction's imported network does
+	// on a video task: autoencoder (its output is its input clip),
+	// predictor (its output is the clip's next frame), or auto (also when
+	// empty: told from the teacher's shapes). Image tasks reconstruct.
+	// Left out of config.yaml when empty, so older run folders still match.
+	ReconMode string `mapstructure:"recon_mode" yaml:"recon_mode,omitempty"`
 	// PKGNet are PKG-Net's settings; config.yaml records them for
 	// model.arch pkgnet only.
 	PKGNet PKGNet `mapstructure:"pkgnet" yaml:"pkgnet"`
@@ -202,7 +208,7 @@ func Defaults() map[string]any {
 		"model": map[string]any{"arch": "mnad", "width": 0.125, "teacher": "", "teacher_run": "", "taps": []string{"bottleneck"},
 			"attention":    map[string]any{"kind": "sca", "reduction": 8, "kernel": 0},
 			"student_init": "random", "w_fea": 1.0, "init": "pytorch",
-			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false, "recon_loss": "",
+			"mimic": map[string]any{"backbone": "", "layer": "", "weight": 1.0}, "memory": false, "recon_loss": "", "recon_mode": "",
 			"pkgnet": pkgnetDefaults()},
 		"train": map[string]any{"batch": 4, "teacher_steps": 300, "student_steps": 300, "lr": 2e-4, "control": true,
 			"optim":            optimDefaults(),
@@ -410,6 +416,11 @@ func (c *Config) Validate() error {
 	case "", "mse", "l1", "ssim":
 	default:
 		bad("model.recon_loss %q: use mse, l1 or ssim (model.arch reconstruction)", c.Model.ReconLoss)
+	}
+	switch c.Model.ReconMode {
+	case "", "auto", "autoencoder", "predictor":
+	default:
+		bad("model.recon_mode %q: use auto, autoencoder or predictor (model.arch reconstruction on video)", c.Model.ReconMode)
 	}
 	if c.Model.WFea < 0 {
 		bad("model.w_fea %v must be >= 0", c.Model.WFea)

@@ -36,8 +36,11 @@ const (
 // model), computes the normalisation and thresholds, and writes them to
 // thresholds.json, into results.json and into model.onnx's metadata,
 // which also gets a dynamic batch axis. Baselines that cannot predict
-// (object baselines) have no calibration.
-func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage) error {
+// (object baselines) have no calibration. other marks another lambda
+// than eval.lambda (`fmam eval --lambda`): its calibration goes to
+// thresholds-lambda-L.json alone (`fmam predict --lambda L`), and
+// model.onnx, results.json and teacher.onnx keep eval.lambda's.
+func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage, lambda float64, other bool) error {
 	p, ok := e.Baseline.(baseline.Predictor)
 	if !ok || e.Cfg.Model.Memory {
 		return nil
@@ -51,23 +54,23 @@ func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage
 	if err != nil {
 		return fmt.Errorf("thresholds: %w", err)
 	}
-	var refO, refF []float64
+	var refO, refF, refT []float64
 	if fresh(st.ReferenceScores(), model) {
-		if refO, refF, err = readReference(st.ReferenceScores()); err != nil {
-			return err
-		}
-	} else {
+		refO, refF, refT, err = readReference(st.ReferenceScores())
+	}
+	if refT == nil { // not scored yet, or scored before the teacher's column
 		var rows [][]string
+		refO, refF = nil, nil
 		em := baseline.EvalModel{Stage: st, Path: model, Inputs: []string{input}}
 		err := p.Predict(ctx, u, em, in, func(it baseline.PredictItem) error {
-			refO, refF = append(refO, it.SO), append(refF, it.SFea)
-			rows = append(rows, []string{it.ID, ff(it.SO), ff(it.SFea)})
+			refO, refF, refT = append(refO, it.SO), append(refF, it.SFea), append(refT, it.TeacherSO)
+			rows = append(rows, []string{it.ID, ff(it.SO), ff(it.SFea), ff(it.TeacherSO)})
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("thresholds: score the %s normals: %w", source, err)
 		}
-		if err := writeCSV(st.ReferenceScores(), []string{"id", "s_o", "s_fea"}, rows); err != nil {
+		if err := writeCSV(st.ReferenceScores(), []string{"id", "s_o", "s_fea", "teacher_s_o"}, rows); err != nil {
 			return err
 		}
 	}
@@ -75,9 +78,19 @@ func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage
 	if err != nil {
 		return err
 	}
-	c, err := baseline.Calibrate(baseline.ScoringOf(e.Baseline), e.Cfg.Eval.Lambda, e.Cfg.Eval.Quantile, source, refO, refF, testO, testF, labels)
+	c, err := baseline.Calibrate(baseline.ScoringOf(e.Baseline), lambda, e.Cfg.Eval.Quantile, source, refO, refF, testO, testF, labels)
 	if err != nil {
 		return fmt.Errorf("thresholds: %w", err)
+	}
+	if other {
+		path := st.ThresholdsAt(lambda)
+		if err := writeJSON(path, c); err != nil {
+			return err
+		}
+		th, _ := c.Threshold(c.Default)
+		e.Log.Info("thresholds at lambda "+ff(lambda)+": 'fmam predict --lambda "+ff(lambda)+"' uses them; plain predict and model.onnx keep eval.lambda's "+st.Thresholds(),
+			"unit", u.Name, c.Default, fmt.Sprintf("%.4g", th.Value), "file", path)
+		return nil
 	}
 	if err := writeJSON(st.Thresholds(), c); err != nil {
 		return err
@@ -99,6 +112,45 @@ func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage
 	}
 	th, _ := c.Threshold(c.Default)
 	e.Log.Info("thresholds", "unit", u.Name, "reference", source, "n", c.References, c.Default, fmt.Sprintf("%.4g", th.Value), "file", st.Thresholds())
+	return e.calibrateTeacher(u, st, source, refT)
+}
+
+// calibrateTeacher writes the teacher's own calibration (its S_o alone,
+// from its reference and test scores) into the metadata of the teacher
+// this run trained (teacher.onnx); an imported teacher or another run's
+// is left as it is, not being this run's to change.
+func (e *Env) calibrateTeacher(u *baseline.Unit, st baseline.Stage, source string, refT []float64) error {
+	if e.Cfg.Model.Teacher != "" || e.Cfg.Model.TeacherRun != "" {
+		return nil
+	}
+	path := e.TeacherPath(u)
+	if _, err := os.Stat(path); err != nil {
+		return nil // trained elsewhere and not here (nothing to annotate)
+	}
+	testO, _, labels, err := readScores(e.Cfg, st.TeacherScores())
+	if err != nil {
+		return err
+	}
+	c, err := baseline.CalibrateTeacher(baseline.ScoringOf(e.Baseline), e.Cfg.Eval.Quantile, source, refT, testO, labels)
+	if err != nil {
+		return fmt.Errorf("teacher thresholds: %w", err)
+	}
+	all, err := e.modelMeta(u, c)
+	if err != nil {
+		return err
+	}
+	// The calibration's keys only: the teacher's own (method.Meta*: its
+	// taps, input format) say what the network is and stay as trained.
+	meta := map[string]string{}
+	for _, k := range []string{MetaTask, MetaCalibration, MetaThreshold, MetaLambda, MetaScore, MetaDynamic} {
+		meta[k] = all[k]
+	}
+	meta[MetaScore] = "the teacher alone: S_o as the evaluation model scores the teacher's output (" + meta[MetaScore] + "); here lambda is 0, so S_total = n(S_o)"
+	if err := graph.Annotate(path, meta, true, nil); err != nil {
+		return err
+	}
+	th, _ := c.Threshold(c.Default)
+	e.Log.Info("teacher thresholds", "unit", u.Name, c.Default, fmt.Sprintf("%.4g", th.Value), "model", path)
 	return nil
 }
 
@@ -179,8 +231,13 @@ func ff(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
 // testScores reads the student's raw test scores and labels.
 func testScores(cfg *config.Config, st baseline.Stage) (so, fea []float64, labels []bool, err error) {
+	return readScores(cfg, st.Scores())
+}
+
+// readScores reads a raw scores file (a student's or a teacher's).
+func readScores(cfg *config.Config, path string) (so, fea []float64, labels []bool, err error) {
 	if cfg.Task == config.TaskImage {
-		rows, err := score.ReadImageCSV(st.Scores())
+		rows, err := score.ReadImageCSV(path)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -189,7 +246,7 @@ func testScores(cfg *config.Config, st baseline.Stage) (so, fea []float64, label
 		}
 		return so, fea, labels, nil
 	}
-	rows, err := score.ReadVideoCSV(st.Scores())
+	rows, err := score.ReadVideoCSV(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -247,23 +304,27 @@ func writeCSV(path string, header []string, rows [][]string) error {
 	})
 }
 
-func readReference(path string) (so, fea []float64, err error) {
+func readReference(path string) (so, fea, teacher []float64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
 	if err != nil || len(recs) < 2 {
-		return nil, nil, fmt.Errorf("read %s: %v; delete it to score the reference again", path, err)
+		return nil, nil, nil, fmt.Errorf("read %s: %v; delete it to score the reference again", path, err)
+	}
+	if len(recs[0]) < 4 { // written before the teacher's column: score again
+		return nil, nil, nil, nil
 	}
 	for _, r := range recs[1:] {
 		a, err1 := strconv.ParseFloat(r[1], 64)
 		b, err2 := strconv.ParseFloat(r[2], 64)
-		if err1 != nil || err2 != nil {
-			return nil, nil, fmt.Errorf("read %s: bad row %v; delete it to score the reference again", path, r)
+		t, err3 := strconv.ParseFloat(r[3], 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, nil, nil, fmt.Errorf("read %s: bad row %v; delete it to score the reference again", path, r)
 		}
-		so, fea = append(so, a), append(fea, b)
+		so, fea, teacher = append(so, a), append(fea, b), append(teacher, t)
 	}
-	return so, fea, nil
+	return so, fea, teacher, nil
 }

@@ -38,6 +38,11 @@ type PredictOptions struct {
 	Threshold string
 	// Category picks the unit of an image run with several categories.
 	Category string
+	// Lambda, when LambdaSet, picks the calibration `fmam eval --lambda`
+	// wrote for that fusion weight (thresholds-lambda-L.json) in place of
+	// eval.lambda's (thresholds.json).
+	Lambda    float64
+	LambdaSet bool
 }
 
 // Prediction is one scored image or frame.
@@ -73,7 +78,13 @@ type PredictReport struct {
 func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, error) {
 	p, ok := e.Baseline.(baseline.Predictor)
 	if !ok {
-		return nil, fmt.Errorf("predict: model.arch %s works on object boxes; predict scores images (draem) and frame-level video baselines (mnad)", e.Baseline.Arch())
+		return nil, fmt.Errorf("predict: model.arch %s scores object cubes cut around the boxes of a whole split (objects/boxes/<split>: data.boxes or fmam's foreground detector) "+
+			"and turns them into frame scores normalised over each whole video, so it has no per-frame score to threshold on new input, and eval stores no thresholds for it; "+
+			"to predict, train a frame-level video baseline (model.arch mnad, or reconstruction with your own network) or an image one (draem, reconstruction)", e.Baseline.Arch())
+	}
+	if e.Cfg.Model.Memory {
+		return nil, fmt.Errorf("predict: MNAD with model.memory scores a frame by fusing its PSNR and memory distance after min-max normalising each over the whole video (MNAD's rule), " +
+			"so a frame has no score of its own to threshold, and eval stores no thresholds for it; to predict, train a run with model.memory: false (a new run folder)")
 	}
 	if e.TeacherOnly() {
 		return nil, fmt.Errorf("predict needs a trained student; this run has train.student_steps: 0")
@@ -90,9 +101,13 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 		return nil, err
 	}
 	st := e.student(u, e.Cfg.Model.Taps)
-	cal, err := baseline.ReadCalibration(st.Thresholds())
+	thrFile, evalCmd := st.Thresholds(), "fmam eval --run "+e.Layout.Root
+	if o.LambdaSet {
+		thrFile, evalCmd = st.ThresholdsAt(o.Lambda), evalCmd+" --lambda "+ff(o.Lambda)
+	}
+	cal, err := baseline.ReadCalibration(thrFile)
 	if err != nil {
-		return nil, fmt.Errorf("predict: no stored thresholds (%w); run 'fmam eval --run %s' first", err, e.Layout.Root)
+		return nil, fmt.Errorf("predict: no stored thresholds (%w); run '%s' first", err, evalCmd)
 	}
 	thr, of, err := chooseThreshold(cal, o.Threshold)
 	if err != nil {

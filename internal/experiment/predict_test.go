@@ -250,6 +250,7 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		t.Errorf("reference %d frames (shortest video %d), s_o %+v", c.References, held, c.SO)
 	}
 	onnxChecker(t, filepath.Join(stage, "model.onnx"))
+	checkTeacherCalibration(t, filepath.Join(e.RunDir(), "teacher", "teacher.onnx"), stage, "encoder,bottleneck,decoder")
 
 	test, err := data.LoadFrames(root, data.Test, data.FramesOptions{})
 	if err != nil {
@@ -328,6 +329,30 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		checkPost(t, p.ID, sess.Output(2)[i], sess.Output(3)[i], sess.Output(4)[i], p, c) // decided at the default threshold
 	}
 
+	// eval --lambda 0.3 stores that lambda's thresholds beside the run's,
+	// which stay eval.lambda's; predict --lambda 0.3 uses them.
+	if _, err := e.EvaluateAt(ctx, 0.3); err != nil {
+		t.Fatal(err)
+	}
+	c3, err := baseline.ReadCalibration(filepath.Join(stage, "thresholds-lambda-0.3.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c0, err := baseline.ReadCalibration(filepath.Join(stage, "thresholds.json")); err != nil || c0.Lambda != c.Lambda || c3.Lambda != 0.3 || c3.SO != c.SO || c3.SFea != c.SFea {
+		t.Errorf("thresholds.json lambda %v (%v), thresholds-lambda-0.3.json %+v", c0, err, c3)
+	}
+	q3, _ := c3.Threshold(baseline.ThresholdQuantile)
+	r3, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: t.TempDir(), Lambda: 0.3, LambdaSet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.Lambda != 0.3 || r3.Threshold != q3.Value || r3.Items[0].STotal != c3.Total(r3.Items[0].SO, r3.Items[0].SFea) {
+		t.Errorf("predict --lambda 0.3: lambda %v threshold %v (want %v), %+v", r3.Lambda, r3.Threshold, q3.Value, r3.Items[0])
+	}
+	if _, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: t.TempDir(), Lambda: 0.7, LambdaSet: true}); err == nil || !strings.Contains(err.Error(), "--lambda 0.7") {
+		t.Errorf("predict --lambda 0.7 without its eval: %v", err)
+	}
+
 	// A video file, made from the same frames.
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		sharedtest.Missing(t, sharedtest.FFmpeg, "ffmpeg not installed: the video-file input is not tested")
@@ -375,4 +400,52 @@ func firstNumber(frame string) string {
 	b := strings.TrimSuffix(filepath.Base(frame), filepath.Ext(frame))
 	n, _ := strconv.Atoi(b)
 	return strconv.Itoa(n)
+}
+
+// checkTeacherCalibration checks the thresholds eval writes into the
+// metadata of the teacher the run trained: lambda 0, the label-free one
+// the quantile of the teacher's reference scores (reference_scores.csv's
+// teacher_s_o), the teacher's own metadata (taps) kept.
+func checkTeacherCalibration(t *testing.T, teacher, stage, taps string) {
+	t.Helper()
+	m, err := graph.ReadModel(teacher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := graph.ModelMetadata(m)
+	var c baseline.Calibration
+	if err := json.Unmarshal([]byte(meta[experiment.MetaCalibration]), &c); err != nil {
+		t.Fatalf("teacher.onnx calibration %q: %v", meta[experiment.MetaCalibration], err)
+	}
+	if meta[method.MetaTaps] != taps || c.Lambda != 0 || len(c.Thresholds) != 2 || !strings.Contains(meta[experiment.MetaScore], "teacher alone") {
+		t.Errorf("teacher.onnx metadata %v", meta)
+	}
+	rows := readCSV(t, filepath.Join(stage, "reference_scores.csv"))
+	if strings.Join(rows[0], ",") != "id,s_o,s_fea,teacher_s_o" || len(rows)-1 != c.References {
+		t.Fatalf("reference_scores.csv header %v, %d rows; calibration of %d", rows[0], len(rows)-1, c.References)
+	}
+	var n []float64
+	for _, r := range rows[1:] {
+		x, _ := strconv.ParseFloat(r[3], 64)
+		n = append(n, c.SO.Apply(x))
+	}
+	q, _ := c.Threshold(baseline.ThresholdQuantile)
+	if want := baseline.Quantile(n, q.Quantile); math.Abs(q.Value-want) > 1e-12 || meta[experiment.MetaThreshold] == "" {
+		t.Errorf("teacher quantile threshold %v, want %v from teacher_s_o", q.Value, want)
+	}
+}
+
+// predict refuses the runs it cannot score, saying why and what to do,
+// before anything is read from the run.
+func TestPredictRefusals(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"name: p-jigsaw\ntask: video\ndata: {kind: synth-video, size: 32, frames: 7, objects: {detector: foreground}}\nmodel: {arch: jigsaw}\n", "model.arch jigsaw scores object cubes"},
+		{"name: p-mem\ntask: video\ndata: {kind: synth-video, size: 32, frames: 4, channels: 1}\nmodel: {arch: mnad, memory: true}\n", "model.memory: false"},
+	} {
+		e := open(t, c.yaml, nil)
+		_, err := e.Predict(context.Background(), experiment.PredictOptions{Input: t.TempDir(), Out: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "to predict") {
+			t.Errorf("%s: %v", c.yaml, err)
+		}
+	}
 }

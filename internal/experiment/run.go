@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/fmam/fmam/internal/baseline"
@@ -152,7 +151,7 @@ func (e *Env) EvaluateAt(ctx context.Context, lambda float64) (*Evaluation, erro
 	if e.Cfg.MultiSeed() { // each seed's tables at lambda, in its folder
 		return e.perSeed(func(s *Env) (*Evaluation, error) { return s.EvaluateAt(ctx, lambda) })
 	}
-	return e.evaluateTaps(ctx, e.Cfg.Model.Taps, lambda, "-lambda-"+strconv.FormatFloat(lambda, 'g', -1, 64))
+	return e.evaluateTaps(ctx, e.Cfg.Model.Taps, lambda, baseline.LambdaSuffix(lambda))
 }
 
 func (e *Env) evaluateTaps(ctx context.Context, taps []string, lambda float64, suffix string) (*Evaluation, error) {

@@ -257,8 +257,8 @@ func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lam
 	if err == nil && suffix == "" { // records.json are the run's own tables, at eval.lambda
 		err = writeRecords(st, u, ev, taps)
 	}
-	if err == nil && suffix == "" && e.ownTaps(taps) { // thresholds of the run's own model
-		err = e.calibrate(ctx, u, st)
+	if err == nil && e.ownTaps(taps) { // thresholds of the run's own model (at another lambda: beside them)
+		err = e.calibrate(ctx, u, st, lambda, suffix != "")
 	}
 	if err != nil && u.Name != "" {
 		return nil, fmt.Errorf("%s: %w", u.Name, err)

@@ -41,7 +41,7 @@ func (bl *Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.Ev
 		return err
 	}
 	mapShape := []int64{int64(bs), int64(s), int64(s)}
-	outs := []ort.Port{{Name: OutStudentMap, Shape: mapShape}, {Name: method.OutFea, Shape: []int64{int64(bs)}}}
+	outs := []ort.Port{{Name: OutStudentMap, Shape: mapShape}, {Name: method.OutFea, Shape: []int64{int64(bs)}}, {Name: OutTeacherMap, Shape: mapShape}}
 	sess, err := u.RT.NewInference(mb, []ort.Port{{Name: m.Inputs[0], Shape: []int64{int64(bs), 3, int64(s), int64(s)}}}, outs, u.ORT())
 	if err != nil {
 		return fmt.Errorf("load %s: %w", m.Path, err)
@@ -61,7 +61,8 @@ func (bl *Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.Ev
 		for i := 0; i < batch.N; i++ {
 			it := items[batch.Items[i]]
 			sMap := sess.Output(0)[i*n : (i+1)*n]
-			p := baseline.PredictItem{ID: it.Path, SO: bl.imageScore(sMap, s, s), SFea: float64(sess.Output(1)[i])}
+			p := baseline.PredictItem{ID: it.Path, SO: bl.imageScore(sMap, s, s), SFea: float64(sess.Output(1)[i]),
+				TeacherSO: bl.imageScore(sess.Output(2)[i*n:(i+1)*n], s, s)}
 			if in.Maps {
 				p.Map = append([]float32(nil), sMap...)
 				img := dec.ToUnit(imageio.Image{C: 3, H: s, W: s, Pix: batch.Images[i*3*n : (i+1)*3*n]})

@@ -45,7 +45,7 @@ func (*Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.EvalM
 	}
 	spec := method.Spec{Batch: bs, Size: cfg.Data.Size, Frames: cfg.Data.Frames, Channels: cfg.Data.Channels}
 	ins := []ort.Port{{Name: m.Inputs[0], Shape: New().InputShape(spec)}, {Name: InTarget, Shape: frameShape(spec)}}
-	outs := []ort.Port{{Name: OutStudentErr, Shape: []int64{int64(bs)}}, {Name: method.OutFea, Shape: []int64{int64(bs)}}}
+	outs := []ort.Port{{Name: OutStudentErr, Shape: []int64{int64(bs)}}, {Name: method.OutFea, Shape: []int64{int64(bs)}}, {Name: OutTeacherErr, Shape: []int64{int64(bs)}}}
 	sess, err := u.RT.NewInference(b, ins, outs, u.ORT())
 	if err != nil {
 		return fmt.Errorf("load %s: %w", m.Path, err)
@@ -64,7 +64,7 @@ func (*Baseline) Predict(ctx context.Context, u *baseline.Unit, m baseline.EvalM
 		for i := 0; i < batch.N; i++ {
 			v := in.Videos[batch.Video[i]].Name
 			p := baseline.PredictItem{ID: v + "/" + strconv.Itoa(batch.Frame[i]), Video: v, Frame: batch.Frame[i],
-				SO: score.FramePSNR(float64(sess.Output(0)[i])), SFea: float64(sess.Output(1)[i])}
+				SO: score.FramePSNR(float64(sess.Output(0)[i])), SFea: float64(sess.Output(1)[i]), TeacherSO: score.FramePSNR(float64(sess.Output(2)[i]))}
 			if err := emit(p); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 // Package recon is the generic reconstruction baseline (model.arch
-// reconstruction): any imported ONNX autoencoder whose first output has
-// its image input's shape. L_o is the MSE between the reconstruction and
+// reconstruction): on images (Baseline), any imported ONNX autoencoder
+// whose first output has its image input's shape; on video (Video, see
+// video.go), any imported clip autoencoder or next-frame predictor. L_o is the MSE between the reconstruction and
 // the input; the anomaly map is the squared error averaged over channels
 // and S_o, the per-sample reconstruction error, its mean. Taps are tensor
 // names or "bottleneck", found automatically; the student is the
@@ -113,17 +114,7 @@ func (bl *Baseline) Targets(g *graph.Graph, s method.Spec) []string {
 // Loss is L_o between the reconstruction and the input: MSE, L1, or
 // DRAEM's L2 + SSIM loss (model.recon_loss).
 func (bl *Baseline) Loss(g *graph.Graph, _ method.Spec, f method.Forward, targets []string) method.Loss {
-	rec, in := f.Outputs[0], targets[0]
-	switch bl.loss {
-	case "l1":
-		l := loss.L1(g, rec, in)
-		return method.Loss{Total: l, Terms: []string{l}, Names: []string{"l1"}}
-	case "ssim":
-		l2, ss := loss.MSE(g, rec, in), loss.SSIMLoss(g, rec, in, loss.DRAEMSSIM())
-		return method.Loss{Total: g.Op(graph.OpAdd, []string{l2, ss}, nil), Terms: []string{l2, ss}, Names: []string{"l2", "ssim"}}
-	}
-	l := loss.MSE(g, rec, in)
-	return method.Loss{Total: l, Terms: []string{l}, Names: []string{"l2"}}
+	return reconLoss(g, bl.loss, f.Outputs[0], targets[0])
 }
 
 // errorMap is the squared error averaged over channels: [N, H, W].
@@ -141,7 +132,7 @@ func (*Baseline) Scores(g *graph.Graph, _ method.Spec, teacher, student *method.
 	in := g.Inputs[0]
 	for _, f := range []*method.Forward{teacher, student} {
 		if f != nil && !slicesEqual(g.Shape(f.Outputs[0]), g.Shape(in)) {
-			return nil, nil, fmt.Errorf("model.arch %s: the output %s has shape %v, the input %s %v; an autoencoder reconstructs its input (for a next-frame predictor use model.arch: mnad)", Arch, f.Outputs[0], g.Shape(f.Outputs[0]), in, g.Shape(in))
+			return nil, nil, fmt.Errorf("model.arch %s: the output %s has shape %v, the input %s %v; an autoencoder reconstructs its input (a next-frame predictor: task: video)", Arch, f.Outputs[0], g.Shape(f.Outputs[0]), in, g.Shape(in))
 		}
 	}
 	outs := []string{method.Rename(g, errorMap(g, teacher.Outputs[0], in), draem.OutTeacherMap)}
@@ -171,7 +162,7 @@ func (*Baseline) TeacherMeta(method.Spec) map[string]string { return nil }
 func (*Baseline) CheckTeacher(t *method.Teacher, _ method.Spec) error {
 	g := t.Orig
 	if got, want := g.Shape(t.Outputs[0]), g.Shape(t.Input); !slicesEqual(got, want) {
-		return fmt.Errorf("model.arch %s: the first output %s has shape %v but the input %s %v; an autoencoder reconstructs its input (a next-frame predictor: model.arch mnad)", Arch, t.Outputs[0], got, t.Input, want)
+		return fmt.Errorf("model.arch %s: the first output %s has shape %v but the input %s %v; an autoencoder reconstructs its input (a next-frame predictor: task: video)", Arch, t.Outputs[0], got, t.Input, want)
 	}
 	return nil
 }

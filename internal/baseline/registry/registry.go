@@ -24,6 +24,7 @@ func Baselines() []baseline.Baseline {
 		jigsaw.New(),
 		pkgnet.New(),
 		recon.New(),
+		recon.NewVideo(),
 	}
 }
 
@@ -32,11 +33,16 @@ func Baselines() []baseline.Baseline {
 func Lookup(cfg *config.Config) (baseline.Baseline, error) {
 	var names []string
 	for _, b := range Baselines() {
-		names = append(names, b.Arch())
+		if !slices.Contains(names, b.Arch()) {
+			names = append(names, b.Arch())
+		}
 		if b.Arch() != cfg.Model.Arch {
 			continue
 		}
 		t := b.Task()
+		if t.Kind() != cfg.Task && hasTask(cfg.Model.Arch, cfg.Task) {
+			continue // the arch has a baseline of the config's task too (reconstruction)
+		}
 		if t.Kind() != cfg.Task {
 			return nil, fmt.Errorf("model.arch %s is a %s baseline but task is %s: for %s data set model.arch to %s; for %s data set task: %s",
 				b.Arch(), t.Kind(), cfg.Task, cfg.Task, orList(archsOf(cfg.Task)), t.Kind(), t.Kind())
@@ -59,6 +65,11 @@ func Lookup(cfg *config.Config) (baseline.Baseline, error) {
 	return nil, fmt.Errorf("model.arch %q: use one of %s", cfg.Model.Arch, strings.Join(names, ", "))
 }
 
+// hasTask says whether some baseline named arch works on task.
+func hasTask(arch string, task config.Task) bool {
+	return slices.ContainsFunc(Baselines(), func(b baseline.Baseline) bool { return b.Arch() == arch && b.Task().Kind() == task })
+}
+
 // LookupArch returns the baseline of an architecture name, for commands
 // that take no config (bench).
 func LookupArch(arch string) (baseline.Baseline, error) {
@@ -76,7 +87,7 @@ func LookupArch(arch string) (baseline.Baseline, error) {
 func archsOf(task config.Task) []string {
 	var out []string
 	for _, b := range Baselines() {
-		if b.Task().Kind() == task {
+		if b.Task().Kind() == task && !slices.Contains(out, b.Arch()) {
 			out = append(out, b.Arch())
 		}
 	}
