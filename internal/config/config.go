@@ -187,6 +187,11 @@ type Eval struct {
 // the 99th percentile of the normal reference scores.
 const DefaultQuantile = 0.99
 
+// SizeMultiple is what data.size must be a multiple of: the built-in
+// networks pool 4 times. Networks that pool more say so in their
+// CheckConfig (and to fmam bench).
+const SizeMultiple = 16
+
 // Defaults are used for every key a file does not set.
 func Defaults() map[string]any {
 	return map[string]any{
@@ -366,8 +371,8 @@ func (c *Config) Validate() error {
 	if c.Data.Root == "" && !strings.HasPrefix(c.Data.Kind, "synth-") {
 		bad("data.root is empty: give the dataset folder")
 	}
-	if c.Data.Size < 16 || c.Data.Size%16 != 0 {
-		bad("data.size %d must be a multiple of 16 (the networks pool 4 times)", c.Data.Size)
+	if c.Data.Size < SizeMultiple || c.Data.Size%SizeMultiple != 0 {
+		bad("data.size %d must be a multiple of %d (the networks pool 4 times)", c.Data.Size, SizeMultiple)
 	}
 	if c.Data.Frames < 1 || c.Data.Channels != 1 && c.Data.Channels != 3 {
 		bad("data.frames must be >= 1 and data.channels 1 or 3")

@@ -95,10 +95,16 @@ func (*Baseline) Check(s method.Spec) error {
 	return nil
 }
 
-func (*Baseline) CheckConfig(cfg *config.Config) error {
+// SizeMultiple is the input side fmam's DRAEM can pool down; fmam bench
+// checks --size by it as CheckConfig checks data.size.
+func (*Baseline) SizeMultiple() (multiple int, why string) {
+	return 64, "it pools 5 times"
+}
+
+func (b *Baseline) CheckConfig(cfg *config.Config) error {
 	// An imported DRAEM's own input shape decides (LoadTeacher checks it).
-	if cfg.Data.Size%64 != 0 && cfg.Model.Teacher == "" {
-		return fmt.Errorf("data.size %d must be a multiple of 64 for fmam's DRAEM (it pools 5 times)", cfg.Data.Size)
+	if m, why := b.SizeMultiple(); cfg.Data.Size%m != 0 && cfg.Model.Teacher == "" {
+		return fmt.Errorf("data.size %d must be a multiple of %d for fmam's DRAEM (%s)", cfg.Data.Size, m, why)
 	}
 	if cfg.Data.Channels != 3 {
 		return fmt.Errorf("data.channels %d: DRAEM reads RGB images; set data.channels: 3", cfg.Data.Channels)
