@@ -22,6 +22,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/membudget"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/report"
@@ -69,6 +70,11 @@ func Open(cfg *config.Config, runDir, lib string, log *slog.Logger, progress io.
 	isNew := statErr != nil
 	if !isNew {
 		if err := checkSameRun(cfgPath, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if isNew {
+		if err := CheckMemory(b, cfg, membudget.System, log); err != nil {
 			return nil, err
 		}
 	}
