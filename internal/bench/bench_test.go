@@ -10,8 +10,8 @@ import (
 	"github.com/fmam/fmam/internal/baseline/jigsaw"
 	"github.com/fmam/fmam/internal/baseline/mnad"
 	"github.com/fmam/fmam/internal/baseline/registry"
-	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/bench"
+	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/gradcheck"
 )
 
