@@ -281,6 +281,7 @@ func (d *Decoder) DecodeWithSize(path string) (Image, image.Point, error) {
 	if err != nil {
 		return Image{}, image.Point{}, err
 	}
+	src = opaque(src)
 	var img Image
 	if d.opt.Filter == PILBilinear {
 		img = d.convertPIL(src)
