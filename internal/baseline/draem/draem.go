@@ -11,6 +11,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -279,7 +280,7 @@ func (bl *Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.Eval
 	}
 	s := u.Cfg.Data.Size
 	bs := u.Cfg.Eval.Batch
-	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: bs, Workers: u.Cfg.Data.Workers})
+	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: bs, Workers: u.Cfg.Data.Workers, Log: maskLog(u)})
 	if err != nil {
 		return err
 	}
@@ -505,7 +506,7 @@ type truth struct {
 func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*truth, error) {
 	s := u.Cfg.Data.Size
 	n := s * s
-	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: u.Cfg.Eval.Batch, Workers: u.Cfg.Data.Workers})
+	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: u.Cfg.Eval.Batch, Workers: u.Cfg.Data.Workers, Log: maskLog(u)})
 	if err != nil {
 		return nil, err
 	}
@@ -618,4 +619,13 @@ func (*Baseline) Sweep(ctx context.Context, _ *baseline.Unit, st baseline.Stage,
 		pts = append(pts, results.LambdaPoint{Lambda: l, MicroAUC: auc, MacroAUC: math.NaN()})
 	}
 	return pts, nil
+}
+
+// maskLog is the logger test batchers warn about non-binary masks on,
+// naming the category; nil without a logger.
+func maskLog(u *baseline.Unit) *slog.Logger {
+	if u.Log == nil {
+		return nil
+	}
+	return u.Log.With("category", u.Name)
 }
