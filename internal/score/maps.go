@@ -235,6 +235,7 @@ func EvaluateMapsDir(ctx context.Context, log *slog.Logger, mapsDir, masksDir st
 	log.Debug("pixel metrics", "maps", len(maps), "width", w, "height", h, "sigma", opts.Sigma)
 	res, err := metrics.EvaluatePixels(ctx, maps, masks, w, h, maxFPR)
 	if err != nil {
+		err = metrics.NameNaNMap(err, func(i int) string { return pairs[i].Map })
 		return res, fmt.Errorf("maps %s, masks %s: %w", mapsDir, masksDir, err)
 	}
 	return res, nil

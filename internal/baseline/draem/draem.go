@@ -430,7 +430,10 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			}
 			pr, err := metrics.EvaluatePixels(ctx, km, masks, s, s, metrics.DefaultMaxFPR)
 			if err != nil {
-				return out, nil, err
+				return out, nil, metrics.NameNaNMap(err, func(j int) string {
+					it := ds.Test[known[j]]
+					return fmt.Sprintf("%s (of %s)", mapPath(st, model, it), it.Path)
+				})
 			}
 			out.PixelAUROC, out.PixelAP, out.AUPRO = pr.AUROC, pr.AP, pr.AUPRO
 			if sig := u.Cfg.Eval.Sigma; sig > 0 {
