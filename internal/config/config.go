@@ -274,6 +274,10 @@ func load(file string, embedded []byte, preset string, overrides map[string]any,
 			}
 			return nil, fmt.Errorf("config %s: no preset %q (its presets: %s)", src, preset, have)
 		}
+		// Checked apart from the file so that the error names the preset.
+		if bad := unknownKeys(m, reflect.TypeOf(Config{}), ""); len(bad) > 0 {
+			return nil, fmt.Errorf("config %s: preset %s: unknown key %s", src, preset, strings.Join(bad, "; unknown key "))
+		}
 		if err := v.MergeConfigMap(m); err != nil {
 			return nil, fmt.Errorf("apply preset %s: %w", preset, err)
 		}
