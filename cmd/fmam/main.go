@@ -32,10 +32,22 @@ func main() {
 			log.Error("fmam: " + line)
 		}
 		if errors.Is(err, context.Canceled) {
+			log.Error("fmam: " + interruptedHint(os.Args))
 			os.Exit(130)
 		}
 		os.Exit(1)
 	}
+}
+
+// interruptedHint is what fmam says after Ctrl-C or SIGTERM, when the
+// error itself is only "context canceled": what became of the work and
+// how to go on.
+func interruptedHint(args []string) string {
+	cmd := "fmam"
+	if len(args) > 1 {
+		cmd += " " + strings.Join(args[1:], " ")
+	}
+	return fmt.Sprintf("interrupted (Ctrl-C or SIGTERM): every file already in the run folder is complete (fmam writes files atomically), so trained stages, checkpoints and finished scores are kept, and nothing half-written is; run '%s' again to resume: finished work is skipped", cmd)
 }
 
 // newRoot builds the command tree around one factory.

@@ -134,3 +134,14 @@ func TestHelpShowsOnlyUsedFlags(t *testing.T) {
 		t.Errorf("fmam --version: %q, %v", out, err)
 	}
 }
+
+// After Ctrl-C the message says what was kept and how to resume, not
+// only "context canceled" (issue 22).
+func TestInterruptedHint(t *testing.T) {
+	h := interruptedHint([]string{"/usr/bin/fmam", "eval", "--run", "runs/demo"})
+	for _, want := range []string{"interrupted", "kept", "run 'fmam eval --run runs/demo' again to resume"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("hint %q lacks %q", h, want)
+		}
+	}
+}

@@ -110,6 +110,9 @@ type ResultsSpec struct {
 	// writes ("results" + Suffix), so that another lambda's results lie
 	// beside the run's own.
 	Suffix string
+	// Notes are sentences about the data the table carries under it and
+	// the run's summary repeats (test videos left out).
+	Notes []string
 }
 
 // Eval is one unit's evaluation.

@@ -101,6 +101,8 @@ func (f FrameScoring) FrameResults(u *Unit, st Stage, title string, r ResultsSpe
 	if err != nil {
 		return nil, err
 	}
+	tab.Notes = append(tab.Notes, r.Notes...)
+	ev.Notes = append(ev.Notes, r.Notes...)
 	if err := report.WriteAll(st.Dir, "results"+r.Suffix, tab); err != nil {
 		return nil, err
 	}

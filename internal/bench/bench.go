@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/optim"
@@ -71,12 +72,36 @@ type Variants interface {
 	Variant(k int) (method.Net, error)
 }
 
+// SizeRule is implemented by networks whose input side must be a coarser
+// multiple than config.SizeMultiple (DRAEM pools 5 times); their
+// CheckConfig applies the same rule to data.size.
+type SizeRule interface {
+	SizeMultiple() (multiple int, why string)
+}
+
+// CheckSize refuses a --size the network cannot pool down, by the rule a
+// configuration's data.size is checked with: a multiple of
+// config.SizeMultiple, or of the network's own SizeRule.
+func CheckSize(b method.Net, size int) error {
+	m, why := config.SizeMultiple, "the networks pool 4 times; data.size in a config is checked the same way"
+	if r, ok := b.(SizeRule); ok {
+		m, why = r.SizeMultiple()
+	}
+	if size < m || size%m != 0 {
+		return fmt.Errorf("bench --size %d: %s takes a multiple of %d (%s); use --size %d or %d", size, b.Arch(), m, why, max(m, size/m*m), max(m, size/m*m)+m)
+	}
+	return nil
+}
+
 // Run builds the network's train step (its bench loss, Adam) and its
 // inference graph, and returns median times. Any baseline's network will
 // do: baseline.Baseline embeds method.Net.
 func Run(ctx context.Context, rt *ort.Runtime, b method.Net, o Options) (*Result, error) {
 	if o.Steps < 1 || o.Batch < 1 || o.Size < 16 || o.Width <= 0 {
 		return nil, fmt.Errorf("bench: steps, batch >= 1, size >= 16 and width > 0 are required")
+	}
+	if err := CheckSize(b, o.Size); err != nil {
+		return nil, err
 	}
 	dev, err := ort.ParseDevice(o.Device)
 	if err != nil {
@@ -93,6 +118,11 @@ func Run(ctx context.Context, rt *ort.Runtime, b method.Net, o Options) (*Result
 	}
 	spec := method.Spec{Net: b, Width: o.Width, Init: nn.InitPyTorch, Seed: 1, Batch: o.Batch, Size: o.Size}
 	spec.Frames, spec.Channels = b.BenchShape()
+	// The checks a configuration gets: without them a size the network
+	// cannot pool fails deep in graph building.
+	if err := b.Check(spec); err != nil {
+		return nil, fmt.Errorf("bench --model %s --size %d: %w", b.Arch(), o.Size, err)
+	}
 	t0 := time.Now()
 	built, err := method.BenchTrain(spec)
 	if err != nil {

@@ -2,11 +2,16 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/fmam/fmam/internal/baseline/draem"
 	"github.com/fmam/fmam/internal/baseline/jigsaw"
 	"github.com/fmam/fmam/internal/baseline/mnad"
+	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/bench"
+	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/gradcheck"
 )
 
@@ -51,5 +56,47 @@ func TestJigsawBench(t *testing.T) {
 	}
 	if res.TrainStepMS <= 0 || res.InferBatchMS <= 0 {
 		t.Errorf("train %.3f ms, inference %.3f ms: want both timed", res.TrainStepMS, res.InferBatchMS)
+	}
+}
+
+// Sizes a network cannot pool down are refused before anything is built,
+// by the rule configurations are checked with (issue 22: these panicked
+// with an index out of range).
+func TestRunRefusesSizesTheNetworkCannotPool(t *testing.T) {
+	for _, c := range []struct {
+		model string
+		size  int
+		want  string
+	}{
+		{"mnad", 17, "multiple of 16"},
+		{"mnad", 100, "use --size 96 or 112"},
+		{"draem", 48, "multiple of 64"},
+		{"jigsaw", 24, "multiple of 16"},
+		{"pkgnet", 40, "multiple of 16"},
+	} {
+		b, err := registry.LookupArch(c.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// No runtime: the size is refused before one is needed.
+		_, err = bench.Run(context.Background(), nil, b, bench.Options{
+			Model: c.model, Width: 0.05, Size: c.size, Batch: 1, Steps: 1, Threads: 1, Device: "cpu",
+		})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), fmt.Sprintf("--size %d", c.size)) {
+			t.Errorf("%s --size %d: error %v, want one naming --size %d and %q", c.model, c.size, err, c.size, c.want)
+		}
+	}
+}
+
+// bench and a configuration agree on DRAEM's sizes.
+func TestDRAEMSizeRuleMatchesCheckConfig(t *testing.T) {
+	b := draem.New()
+	for _, size := range []int{48, 64, 96, 128} {
+		cfg := &config.Config{Data: config.Data{Size: size, Channels: 3}}
+		cfgErr := b.CheckConfig(cfg)
+		benchErr := bench.CheckSize(b, size)
+		if (cfgErr == nil) != (benchErr == nil) {
+			t.Errorf("size %d: CheckConfig says %v, bench says %v", size, cfgErr, benchErr)
+		}
 	}
 }

@@ -197,6 +197,11 @@ type Eval struct {
 // the 99th percentile of the normal reference scores.
 const DefaultQuantile = 0.99
 
+// SizeMultiple is what data.size must be a multiple of: the built-in
+// networks pool 4 times. Networks that pool more say so in their
+// CheckConfig (and to fmam bench).
+const SizeMultiple = 16
+
 // Defaults are used for every key a file does not set.
 func Defaults() map[string]any {
 	return map[string]any{
@@ -278,6 +283,10 @@ func load(file string, embedded []byte, preset string, overrides map[string]any,
 				have = "none"
 			}
 			return nil, fmt.Errorf("config %s: no preset %q (its presets: %s)", src, preset, have)
+		}
+		// Checked apart from the file so that the error names the preset.
+		if bad := unknownKeys(m, reflect.TypeOf(Config{}), ""); len(bad) > 0 {
+			return nil, fmt.Errorf("config %s: preset %s: unknown key %s", src, preset, strings.Join(bad, "; unknown key "))
 		}
 		if err := v.MergeConfigMap(m); err != nil {
 			return nil, fmt.Errorf("apply preset %s: %w", preset, err)
@@ -376,8 +385,8 @@ func (c *Config) Validate() error {
 	if c.Data.Root == "" && !strings.HasPrefix(c.Data.Kind, "synth-") {
 		bad("data.root is empty: give the dataset folder")
 	}
-	if c.Data.Size < 16 || c.Data.Size%16 != 0 {
-		bad("data.size %d must be a multiple of 16 (the networks pool 4 times)", c.Data.Size)
+	if c.Data.Size < SizeMultiple || c.Data.Size%SizeMultiple != 0 {
+		bad("data.size %d must be a multiple of %d (the networks pool 4 times)", c.Data.Size, SizeMultiple)
 	}
 	if c.Data.Frames < 1 || c.Data.Channels != 1 && c.Data.Channels != 3 {
 		bad("data.frames must be >= 1 and data.channels 1 or 3")

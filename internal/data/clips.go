@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 
 	"github.com/fmam/fmam/internal/imageio"
 )
@@ -37,6 +38,31 @@ func Clips(ds *VideoDataset, spec ClipSpec) []Clip {
 		}
 	}
 	return out
+}
+
+// ShortVideos lists the videos of ds with no clip: fewer than Span+1
+// frames. Clips leaves them out; evaluations say so (ShortVideosNote).
+func ShortVideos(ds *VideoDataset, spec ClipSpec) []Video {
+	var out []Video
+	for _, v := range ds.Videos {
+		if len(v.Frames) <= spec.Span() {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ShortVideosNote is the sentence a results table carries about the
+// videos ShortVideos found ("" for none).
+func ShortVideosNote(short []Video, spec ClipSpec) string {
+	if len(short) == 0 {
+		return ""
+	}
+	var names []string
+	for _, v := range short {
+		names = append(names, fmt.Sprintf("%s (%d frames)", v.Name, len(v.Frames)))
+	}
+	return fmt.Sprintf("%d test video(s) left out: shorter than data.frames + 1 = %d frames, they have no clip to score: %s.", len(short), spec.Span()+1, strings.Join(names, ", "))
 }
 
 // Batch is a batch of clips. Input and Target always have room for the full
@@ -110,7 +136,12 @@ func NewVideoBatcher(ds *VideoDataset, cfg VideoBatchConfig) (*VideoBatcher, err
 	}
 	clips := Clips(ds, cfg.Clip)
 	if len(clips) == 0 {
-		return nil, fmt.Errorf("video batches: no video of %s %s has more than %d frames, the span of a clip of %d frames %d apart", ds.Name, ds.Split, cfg.Clip.Span(), cfg.Clip.T, cfg.Clip.step())
+		longest := 0
+		for _, v := range ds.Videos {
+			longest = max(longest, len(v.Frames))
+		}
+		return nil, fmt.Errorf("video batches: no video of the %s split in %s (%d videos, the longest %d frames) has more than %d frames, the span of a clip of data.frames %d with data.frame_step %d; lower data.frames or data.frame_step, or add longer videos",
+			ds.Split, ds.where(), len(ds.Videos), longest, cfg.Clip.Span(), cfg.Clip.T, cfg.Clip.step())
 	}
 	if cfg.DropLast && len(clips) < cfg.BatchSize {
 		return nil, fmt.Errorf("video batches: %d clips make no full batch of %d (DropLast is set)", len(clips), cfg.BatchSize)

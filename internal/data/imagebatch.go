@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
+	"sync"
 
 	"github.com/fmam/fmam/internal/imageio"
 )
@@ -77,6 +80,9 @@ type ImageBatchConfig struct {
 	Workers int
 	// Prefetch is how many batches are decoded ahead; 0 means 2.
 	Prefetch int
+	// Log, if set, is warned once about the first mask that is not binary
+	// (values other than 0 and 255).
+	Log *slog.Logger
 }
 
 // ImageBatcher cuts a list of images into batches.
@@ -84,6 +90,8 @@ type ImageBatcher struct {
 	items []ImageItem
 	cfg   ImageBatchConfig
 	dec   *imageio.Decoder // without Mean/Std: they are applied after Augment
+	// nonBinary warns about the first non-binary mask once.
+	nonBinary sync.Once
 }
 
 // NewImageBatcher checks cfg against items.
@@ -229,6 +237,12 @@ func (b *ImageBatcher) sample(idx int) (Sample, error) {
 	if msize != size {
 		return Sample{}, fmt.Errorf("mask %s is %dx%d but image %s is %dx%d (WxH); a mask must have its image's size",
 			it.MaskPath, msize.X, msize.Y, it.Path, size.X, size.Y)
+	}
+	if len(m.Levels) > 0 && b.cfg.Log != nil {
+		b.nonBinary.Do(func() {
+			b.cfg.Log.Warn("mask is not binary: it has values other than 0 and 255; every non-zero pixel counts as anomalous (warned once for these images)",
+				"mask", it.MaskPath, "values", strings.Join(m.Levels, " "))
+		})
 	}
 	s.Mask = m
 	return s, nil

@@ -56,6 +56,23 @@ type VideoDataset struct {
 	Videos []Video
 }
 
+// where names the dataset's folder for messages: the folder holding its
+// video folders, else Root, else its name.
+func (d *VideoDataset) where() string {
+	for _, v := range d.Videos {
+		if len(v.Frames) > 0 {
+			return filepath.Dir(filepath.Dir(v.Frames[0]))
+		}
+	}
+	if d.Root != "" {
+		return d.Root
+	}
+	if d.Name != "" {
+		return d.Name
+	}
+	return "(unnamed data set)"
+}
+
 // NumFrames is the total number of frames over all videos.
 func (d *VideoDataset) NumFrames() int {
 	n := 0

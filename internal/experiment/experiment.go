@@ -22,6 +22,7 @@ import (
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/baseline/registry"
 	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/membudget"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/report"
@@ -71,6 +72,20 @@ func Open(cfg *config.Config, runDir, lib string, log *slog.Logger, progress io.
 	isNew := statErr != nil
 	if !isNew {
 		if err := checkSameRun(cfgPath, cfg); err != nil {
+			return nil, err
+		}
+		// A killed process leaves its temporary files (a half-generated
+		// data set, a zero-byte picture); no later write takes their name.
+		n, err := atomicfile.RemoveStale(runDir, time.Now())
+		if n > 0 {
+			log.Info("removed temporary files a stopped fmam left in the run folder", "count", n, "dir", runDir)
+		}
+		if err != nil {
+			log.Warn("could not remove every stale temporary file", "dir", runDir, "err", err)
+		}
+	}
+	if isNew {
+		if err := CheckMemory(b, cfg, membudget.System, log); err != nil {
 			return nil, err
 		}
 	}

@@ -140,7 +140,11 @@ func (e *Env) loadTeacher(u *baseline.Unit, spec method.Spec, batch int) (*metho
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("teacher %s: %w; run 'fmam train --stage teacher' first, or set model.teacher or model.teacher_run", path, err)
 	}
-	return method.LoadTeacher(path, spec, e.Log)
+	t, err := method.LoadTeacher(path, spec, e.Log)
+	if err != nil && e.Cfg.Model.Teacher != "" {
+		return nil, fmt.Errorf("model.teacher: %w", err)
+	}
+	return t, err
 }
 
 // TrainStudent runs stage two for a set of taps and exports the

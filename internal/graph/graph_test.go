@@ -101,8 +101,9 @@ func TestBadModelFiles(t *testing.T) {
 	dir := t.TempDir()
 	trunc := filepath.Join(dir, "trunc.onnx")
 	os.WriteFile(trunc, b[:len(b)/3], 0o644)
-	if _, err := graph.LoadFile(trunc, graph.ImportOptions{Batch: 1}); err == nil || !strings.Contains(err.Error(), trunc) {
-		t.Errorf("truncated model: %v", err)
+	if _, err := graph.LoadFile(trunc, graph.ImportOptions{Batch: 1}); err == nil || !strings.Contains(err.Error(), trunc) ||
+		!strings.Contains(err.Error(), "truncated") || !strings.Contains(err.Error(), "export it again or download it again") {
+		t.Errorf("truncated model: %v, want the file, truncated and the way out", err)
 	}
 	text := filepath.Join(dir, "text.onnx")
 	os.WriteFile(text, []byte("hello, not a model"), 0o644)

@@ -44,7 +44,7 @@ func ReadModel(path string) (*onnxpb.ModelProto, error) {
 func DecodeModel(b []byte, name string) (*onnxpb.ModelProto, error) {
 	var m onnxpb.ModelProto
 	if err := proto.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("read model %s: not a valid ONNX file (truncated or corrupt?): %w", name, err)
+		return nil, fmt.Errorf("read model %s: not a valid ONNX file, it is truncated (an interrupted copy or download) or not ONNX at all: %w; export it again or download it again", name, err)
 	}
 	if m.Graph == nil || len(m.Graph.Node) == 0 {
 		return nil, fmt.Errorf("read model %s: no graph nodes; is this an ONNX model file?", name)

@@ -29,7 +29,15 @@ type Image struct {
 type Mask struct {
 	H, W int
 	Pix  []bool
+	// Levels lists pixel values of the file other than black and white
+	// (0 and 255; "r,g,b" for colour masks), up to MaxLevels: a mask
+	// that is not binary, whose every non-zero pixel still counts as
+	// anomalous. Nil for a binary mask.
+	Levels []string
 }
+
+// MaxLevels bounds Mask.Levels.
+const MaxLevels = 8
 
 // Range is the value range decoded pixels are mapped to.
 type Range int
@@ -281,6 +289,7 @@ func (d *Decoder) DecodeWithSize(path string) (Image, image.Point, error) {
 	if err != nil {
 		return Image{}, image.Point{}, err
 	}
+	src = opaque(src)
 	var img Image
 	if d.opt.Filter == PILBilinear {
 		img = d.convertPIL(src)
@@ -418,12 +427,27 @@ func DecodeMaskWithSize(path string, h, w int) (Mask, image.Point, error) {
 func maskOf(img image.Image) Mask {
 	b := img.Bounds()
 	m := Mask{H: b.Dy(), W: b.Dx(), Pix: make([]bool, b.Dx()*b.Dy())}
+	seen := map[[3]uint32]bool{}
+	level := func(r, g, bl uint32) {
+		if len(m.Levels) >= MaxLevels || r == g && g == bl && (r == 0 || r == 0xffff) || seen[[3]uint32{r, g, bl}] {
+			return
+		}
+		seen[[3]uint32{r, g, bl}] = true
+		s := strconv.Itoa(int(r >> 8))
+		if r != g || g != bl {
+			s = fmt.Sprintf("%d,%d,%d", r>>8, g>>8, bl>>8)
+		}
+		m.Levels = append(m.Levels, s)
+	}
 	switch src := img.(type) {
 	case *image.Gray:
 		for y := range m.H {
 			row := src.Pix[y*src.Stride : y*src.Stride+m.W]
 			for x, v := range row {
 				m.Pix[y*m.W+x] = v != 0
+				if v != 0 && v != 0xff {
+					level(uint32(v)<<8, uint32(v)<<8, uint32(v)<<8)
+				}
 			}
 		}
 	case *image.Paletted:
@@ -433,10 +457,20 @@ func maskOf(img image.Image) Mask {
 			r, g, b, _ := c.RGBA()
 			nonzero[i] = r|g|b != 0
 		}
+		used := make([]bool, len(src.Palette))
 		for y := range m.H {
 			row := src.Pix[y*src.Stride : y*src.Stride+m.W]
 			for x, v := range row {
 				m.Pix[y*m.W+x] = int(v) < len(nonzero) && nonzero[v]
+				if int(v) < len(used) {
+					used[v] = true
+				}
+			}
+		}
+		for i, u := range used {
+			if u {
+				r, g, b, _ := src.Palette[i].RGBA()
+				level(r, g, b)
 			}
 		}
 	default:
@@ -444,6 +478,7 @@ func maskOf(img image.Image) Mask {
 			for x := range m.W {
 				r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
 				m.Pix[y*m.W+x] = r|g|bl != 0
+				level(r, g, bl)
 			}
 		}
 	}
@@ -456,7 +491,7 @@ func (m Mask) resize(h, w int) Mask {
 	if h == 0 || (h == m.H && w == m.W) {
 		return m
 	}
-	out := Mask{H: h, W: w, Pix: make([]bool, h*w)}
+	out := Mask{H: h, W: w, Pix: make([]bool, h*w), Levels: m.Levels}
 	if m.H == 0 || m.W == 0 {
 		return out
 	}

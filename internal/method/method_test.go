@@ -314,6 +314,16 @@ func TestImportedTeacherErrors(t *testing.T) {
 	if err := method.CheckInputShapeForTest(p, "x", graph.Shape{2, 12, 100, 100}, base); err == nil || strings.Contains(err.Error(), "set data.size: 100") || !strings.Contains(err.Error(), "multiple of 16") {
 		t.Errorf("size 100: %v", err)
 	}
+	// A size no machine holds is not suggested either (issue 22: a
+	// crafted teacher's 1000000 was advised as data.size).
+	if err := method.CheckInputShapeForTest(p, "x", graph.Shape{2, 12, 1000000, 1000000}, base); err == nil || strings.Contains(err.Error(), "set data.size: 1000000") || !strings.Contains(err.Error(), "more than the machine's") {
+		t.Errorf("size 1000000: %v", err)
+	}
+	// Only data.channels 1 or 3 is advised: 24 channels of 4 frames is
+	// not data.channels 6.
+	if err := method.CheckInputShapeForTest(p, "x", graph.Shape{2, 24, 32, 32}, base); err == nil || strings.Contains(err.Error(), "data.channels: 6") || !strings.Contains(err.Error(), "data.channels: 3 with data.frames: 8") {
+		t.Errorf("24 channels: %v", err)
+	}
 	trunc := filepath.Join(t.TempDir(), "trunc.onnx")
 	b, _ := os.ReadFile(p)
 	os.WriteFile(trunc, b[:len(b)/2], 0o644)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fmam/fmam/internal/arch"
 	"github.com/fmam/fmam/internal/graph"
+	"github.com/fmam/fmam/internal/membudget"
 	"github.com/fmam/fmam/internal/nn"
 	"github.com/fmam/fmam/internal/rng"
 )
@@ -218,8 +219,10 @@ func checkInputShape(path, input string, got graph.Shape, s Spec) error {
 		// A clip stacks its frames on the channel axis.
 		if s.Frames > 1 && want[1] == int64(s.Frames*s.Channels) {
 			hint := ""
-			if got[1]%int64(s.Frames) == 0 {
-				hint = fmt.Sprintf("; with data.frames %d that is data.channels: %d", s.Frames, got[1]/int64(s.Frames))
+			if c := got[1] / int64(s.Frames); got[1]%int64(s.Frames) == 0 && (c == 1 || c == 3) {
+				hint = fmt.Sprintf("; with data.frames %d that is data.channels: %d", s.Frames, c)
+			} else {
+				hint = "; " + stackHint(got[1], s.Frames)
 			}
 			why = append(why, fmt.Sprintf("data.channels %d x data.frames %d gives %d input channels, the teacher takes %d%s", s.Channels, s.Frames, want[1], got[1], hint))
 		} else {
@@ -231,6 +234,8 @@ func checkInputShape(path, input string, got graph.Shape, s Spec) error {
 			hint := fmt.Sprintf("set data.size: %d", got[i])
 			if got[i] < 16 || got[i]%16 != 0 {
 				hint = fmt.Sprintf("fmam's data.size is a multiple of 16, so export the teacher at one, e.g. %d", max(16, (got[i]+8)/16*16))
+			} else if big := tooBig(s, int(got[i])); big != "" {
+				hint = fmt.Sprintf("data.size %d would need %s; export the teacher at the data's size, data.size %d", got[i], big, s.Size)
 			}
 			why = append(why, fmt.Sprintf("data.size %d: the teacher takes %v images (%s)", s.Size, got[2:], hint))
 			break
@@ -240,6 +245,37 @@ func checkInputShape(path, input string, got graph.Shape, s Spec) error {
 		why = append(why, fmt.Sprintf("the data gives %v", want))
 	}
 	return fmt.Errorf("teacher %s expects input %q of shape %v: %s", path, input, got, strings.Join(why, "; "))
+}
+
+// stackHint says which data.channels (1 or 3) and data.frames stack to
+// a teacher's n input channels, or that none do.
+func stackHint(n int64, frames int) string {
+	var alt []string
+	for _, c := range []int64{1, 3} {
+		if n%c == 0 && n/c >= 1 {
+			alt = append(alt, fmt.Sprintf("data.channels: %d with data.frames: %d", c, n/c))
+		}
+	}
+	if len(alt) == 0 {
+		return fmt.Sprintf("no data.channels (1 or 3) at data.frames %d gives %d; export the teacher for the data's channels", frames, n)
+	}
+	return "that is " + strings.Join(alt, " or ")
+}
+
+// tooBig says how much memory the network needs at data.size size when
+// that is more than the machine has ("" when it fits or cannot be told),
+// so that a shape mismatch never advises a size that cannot run.
+func tooBig(s Spec, size int) string {
+	s.Size = size
+	est, ok := EstimateMemory(s, s.Batch)
+	if !ok {
+		return ""
+	}
+	b, ok := membudget.Read(membudget.System)
+	if !ok || est.Bytes <= b.Bytes {
+		return ""
+	}
+	return fmt.Sprintf("about %s for the %s, more than the machine's %s", membudget.GiB(est.Bytes), est.Stage, b)
 }
 
 // checkInputMeta refuses a teacher fmam exported whose recorded input

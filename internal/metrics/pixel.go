@@ -30,6 +30,27 @@ type PixelResult struct {
 	Regions         int   `json:"regions"`
 }
 
+// NaNPixelError is a NaN in an anomaly map. Map is the map's index in
+// the slice given; callers that know the maps' files name the file
+// (NameNaNMap).
+type NaNPixelError struct {
+	Map, X, Y int
+}
+
+func (e *NaNPixelError) Error() string {
+	return fmt.Sprintf("anomaly map %d: pixel (x=%d, y=%d) is NaN", e.Map, e.X, e.Y)
+}
+
+// NameNaNMap rewrites a NaNPixelError in err to name the map by name(index)
+// and say what to do; other errors are returned as they are.
+func NameNaNMap(err error, name func(int) string) error {
+	var ne *NaNPixelError
+	if !errors.As(err, &ne) {
+		return err
+	}
+	return fmt.Errorf("anomaly map %s: pixel (x=%d, y=%d) is NaN; the network gave NaN for this image: check the image, and the training log for a NaN loss, then run 'fmam eval' again", name(ne.Map), ne.X, ne.Y)
+}
+
 // PixelMetrics returns the pixel AUROC and AP of anomaly maps against
 // ground-truth masks, all pixels of all images pooled (scikit-learn's
 // roc_auc_score and average_precision_score on the flattened arrays). Each map
@@ -238,7 +259,7 @@ func scanPixels(ctx context.Context, maps [][]float32, masks [][]bool, w, h int,
 			for j, v := range maps[i] {
 				k, ok := pixelKey(v)
 				if !ok {
-					return fmt.Errorf("anomaly map %d: pixel (x=%d, y=%d) is NaN", i, j%w, j/w)
+					return &NaNPixelError{Map: i, X: j % w, Y: j / w}
 				}
 				if mask[j] {
 					ch.posCur[k>>bucketBits]++

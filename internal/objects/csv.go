@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,7 @@ func DecodeCSV(r io.Reader, name string) (*Set, error) {
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
+	header = slices.Clone(header) // ReuseRecord: the next Read overwrites it
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("load boxes %s: empty file; want a header %s", name, strings.Join(csvColumns[:7], ","))
@@ -66,6 +68,9 @@ func DecodeCSV(r io.Reader, name string) (*Set, error) {
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
+		}
+		if err := extraFields(name, line, len(rec), header); err != nil {
+			return nil, err
 		}
 		field := func(c string) (string, error) {
 			i := col[c]
@@ -112,6 +117,15 @@ func DecodeCSV(r io.Reader, name string) (*Set, error) {
 		s.Add(b)
 	}
 	return s, nil
+}
+
+// extraFields refuses a row with more fields than the header: a shifted
+// or merged row would otherwise be read from the wrong columns.
+func extraFields(name string, line, n int, header []string) error {
+	if n <= len(header) {
+		return nil
+	}
+	return fmt.Errorf("load boxes %s line %d: %d fields, but the header %s has %d; each row holds exactly the header's columns (an unquoted comma in a field?)", name, line, n, strings.Join(header, ","), len(header))
 }
 
 // WriteCSV writes every box of s, with the header

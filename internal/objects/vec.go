@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -246,6 +247,7 @@ func decodeVECCSV(r io.Reader, name string) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load boxes %s: no header video,frame,x1,y1,x2,y2: %w", name, err)
 	}
+	header = slices.Clone(header) // ReuseRecord: the next Read overwrites it
 	cols := []string{"video", "frame", "x1", "y1", "x2", "y2"}
 	at := map[string]int{}
 	for i, h := range header {
@@ -271,6 +273,9 @@ func decodeVECCSV(r io.Reader, name string) (*Set, error) {
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
+		}
+		if err := extraFields(name, line, len(rec), header); err != nil {
+			return nil, err
 		}
 		var v [6]string
 		for i, j := range idx {

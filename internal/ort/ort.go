@@ -63,14 +63,15 @@ const LibraryEnv = "FMAM_ORT_LIB"
 // Empty values are skipped. A library named by 1-3 must exist: a typo is
 // an error, not a silent fall-back to the cache.
 func FindLibrary(flag, config string) (string, error) {
-	for _, c := range []string{flag, os.Getenv(LibraryEnv), config} {
-		if c == "" {
+	for _, c := range []struct{ path, from string }{{flag, "--ort-lib"}, {os.Getenv(LibraryEnv), LibraryEnv}, {config, "ort_lib in the configuration"}} {
+		if c.path == "" {
 			continue
 		}
-		if _, err := os.Stat(c); err != nil {
-			return "", fmt.Errorf("ONNX Runtime library %s: %w; %s", c, err, SetupHint)
+		if _, err := os.Stat(c.path); err != nil {
+			return "", fmt.Errorf("ONNX Runtime library %s (from %s): %w; fix or unset %s to use the library 'make setup' (scripts/setup-ort.sh) installs, or %s",
+				c.path, c.from, err, c.from, SetupHint)
 		}
-		return c, nil
+		return c.path, nil
 	}
 	p := DefaultLibPath()
 	if _, err := os.Stat(p); err != nil {

@@ -103,6 +103,15 @@ func TestFindLibraryOrder(t *testing.T) {
 	if _, err := ort.FindLibrary("", ""); err == nil || !strings.Contains(err.Error(), dir) {
 		t.Errorf("nothing named and no cache: %v, want an error naming %s", err, dir)
 	}
+	// A missing library names where it came from and the way out (issue
+	// 22: FMAM_ORT_LIB=/nonexistent gave no hint).
+	t.Setenv(ort.LibraryEnv, "/nonexistent")
+	_, err := ort.FindLibrary("", cfg)
+	for _, want := range []string{"/nonexistent (from FMAM_ORT_LIB)", "unset FMAM_ORT_LIB", "make setup", "scripts/setup-ort.sh"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("FMAM_ORT_LIB=/nonexistent: error %v lacks %q", err, want)
+		}
+	}
 }
 
 // slowModel is a chain of MatMuls, y = x^(depth+1); it returns the model

@@ -245,6 +245,7 @@ func EvaluateMapsDir(ctx context.Context, log *slog.Logger, mapsDir, masksDir st
 	res, err := metrics.EvaluatePixelsProgress(ctx, maps, masks, w, h, maxFPR, func(done, _ int) { bar.Set(done) })
 	bar.Finish()
 	if err != nil {
+		err = metrics.NameNaNMap(err, func(i int) string { return pairs[i].Map })
 		return res, fmt.Errorf("maps %s, masks %s: %w", mapsDir, masksDir, err)
 	}
 	return res, nil

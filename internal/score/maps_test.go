@@ -10,9 +10,11 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -292,6 +294,21 @@ func TestEvaluateMapsDirErrors(t *testing.T) {
 	for _, opts := range []PixelOptions{{Sigma: -1}, {MaxFPR: 2}} {
 		if _, err := EvaluateMapsDir(context.Background(), slog.New(slog.DiscardHandler), mapsDir, masksDir, opts); err == nil {
 			t.Errorf("options %+v accepted", opts)
+		}
+	}
+}
+
+// A NaN in a map names the map's file, not its index (issue 22).
+func TestEvaluateMapsDirNamesNaNMap(t *testing.T) {
+	const n, w, h = 5, 9, 7
+	mapsDir, masksDir, maps, _ := testMapsDir(t, n, w, h)
+	bad := slices.Clone(maps[3])
+	bad[w+2] = float32(math.NaN())
+	writeNPY(t, filepath.Join(mapsDir, "003.npy"), bad, []int{h, w}, false)
+	_, err := EvaluateMapsDir(context.Background(), slog.New(slog.DiscardHandler), mapsDir, masksDir, PixelOptions{})
+	for _, want := range []string{filepath.Join(mapsDir, "003.npy"), "pixel (x=2, y=1) is NaN", "run 'fmam eval' again"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
 		}
 	}
 }

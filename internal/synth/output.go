@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/fmam/fmam/internal/atomicfile"
 )
 
 // staging is a generator's output under construction: everything is written
@@ -36,7 +38,7 @@ func stage(out string, force bool) (*staging, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("create parent of output directory %s: %w", final, err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(final)+".tmp-")
+	tmp, err := os.MkdirTemp(parent, atomicfile.TempPrefix(filepath.Base(final)))
 	if err != nil {
 		return nil, fmt.Errorf("create temporary folder beside %s: %w", final, err)
 	}

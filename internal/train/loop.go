@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"time"
 
@@ -138,7 +139,7 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 				break
 			}
 			if errors.Is(err, ErrNonFinite) {
-				return sum, fmt.Errorf("step %d: %w; lower the learning rate or check the data; the last checkpoint (%s) is intact", step+1, err, orNone(cfg.CheckpointPath))
+				return sum, fmt.Errorf("step %d: %w; lower the learning rate or check the data; %s", step+1, err, checkpointState(cfg.CheckpointPath))
 			}
 			return sum, fmt.Errorf("step %d: %w", step+1, err)
 		}
@@ -177,11 +178,17 @@ func Loop(ctx context.Context, r *Runner, src Source, cfg LoopConfig) (*Summary,
 	return sum, nil
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "none"
+// checkpointState says what a failed run can resume from: only a
+// checkpoint that is on disk is called intact (a run folder whose first
+// steps failed holds none, and its command removes the folder).
+func checkpointState(path string) string {
+	if path == "" {
+		return "checkpoints are off, so a rerun starts from step 0"
 	}
-	return s
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Sprintf("no checkpoint was written yet (%s), so a rerun starts from step 0", path)
+	}
+	return fmt.Sprintf("the last checkpoint (%s) is intact and a rerun resumes from it", path)
 }
 
 func nan() float64 { v, _ := strconv.ParseFloat("NaN", 64); return v }

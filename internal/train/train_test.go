@@ -191,12 +191,28 @@ func TestNaNStopsAndKeepsCheckpoint(t *testing.T) {
 	if !errors.Is(err, train.ErrNonFinite) {
 		t.Fatalf("want ErrNonFinite, got %v", err)
 	}
+	nanErr := err
 	c, err := train.LoadCheckpoint(ck)
 	if err != nil || c == nil {
 		t.Fatalf("checkpoint unreadable after NaN: %v", err)
 	}
 	if c.Step != 10 {
 		t.Errorf("checkpoint step %d, want the last good one at 10", c.Step)
+	}
+	if !strings.Contains(nanErr.Error(), "the last checkpoint ("+ck+") is intact") {
+		t.Errorf("error %q does not point at the checkpoint", nanErr)
+	}
+	// Before the first checkpoint the message does not claim one (issue
+	// 22: "is intact" in a folder the same command then removed).
+	early := filepath.Join(dir, "none.bin")
+	r2, err := train.NewRunner(rt, st, ort.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	_, err = train.Loop(context.Background(), r2, &source{seed: 1, nan: 3}, train.LoopConfig{Steps: 30, LR: 0.01, CheckpointPath: early, CheckpointEvery: 5, Fingerprint: "f"})
+	if !errors.Is(err, train.ErrNonFinite) || err == nil || strings.Contains(err.Error(), "intact") || !strings.Contains(err.Error(), "no checkpoint was written yet") {
+		t.Errorf("NaN before the first checkpoint: %v", err)
 	}
 	for k, v := range c.Tensors {
 		for _, f := range v {

@@ -11,6 +11,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -95,10 +96,16 @@ func (*Baseline) Check(s method.Spec) error {
 	return nil
 }
 
-func (*Baseline) CheckConfig(cfg *config.Config) error {
+// SizeMultiple is the input side fmam's DRAEM can pool down; fmam bench
+// checks --size by it as CheckConfig checks data.size.
+func (*Baseline) SizeMultiple() (multiple int, why string) {
+	return 64, "it pools 5 times"
+}
+
+func (b *Baseline) CheckConfig(cfg *config.Config) error {
 	// An imported DRAEM's own input shape decides (LoadTeacher checks it).
-	if cfg.Data.Size%64 != 0 && cfg.Model.Teacher == "" {
-		return fmt.Errorf("data.size %d must be a multiple of 64 for fmam's DRAEM (it pools 5 times)", cfg.Data.Size)
+	if m, why := b.SizeMultiple(); cfg.Data.Size%m != 0 && cfg.Model.Teacher == "" {
+		return fmt.Errorf("data.size %d must be a multiple of %d for fmam's DRAEM (%s)", cfg.Data.Size, m, why)
 	}
 	if cfg.Data.Channels != 3 {
 		return fmt.Errorf("data.channels %d: DRAEM reads RGB images; set data.channels: 3", cfg.Data.Channels)
@@ -273,7 +280,7 @@ func (bl *Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.Eval
 	}
 	s := u.Cfg.Data.Size
 	bs := u.Cfg.Eval.Batch
-	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: bs, Workers: u.Cfg.Data.Workers})
+	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: bs, Workers: u.Cfg.Data.Workers, Log: maskLog(u)})
 	if err != nil {
 		return err
 	}
@@ -426,7 +433,10 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 			pr, err := metrics.EvaluatePixelsProgress(ctx, km, masks, s, s, metrics.DefaultMaxFPR, func(done, _ int) { bar.Set(done) })
 			bar.Finish()
 			if err != nil {
-				return out, nil, err
+				return out, nil, metrics.NameNaNMap(err, func(j int) string {
+					it := ds.Test[known[j]]
+					return fmt.Sprintf("%s (of %s)", mapPath(st, model, it), it.Path)
+				})
 			}
 			out.PixelAUROC, out.PixelAP, out.AUPRO = pr.AUROC, pr.AP, pr.AUPRO
 			if sig := u.Cfg.Eval.Sigma; sig > 0 {
@@ -502,7 +512,7 @@ type truth struct {
 func readTruth(ctx context.Context, u *baseline.Unit, ds *data.ImageDataset) (*truth, error) {
 	s := u.Cfg.Data.Size
 	n := s * s
-	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: u.Cfg.Eval.Batch, Workers: u.Cfg.Data.Workers})
+	b, err := data.NewImageBatcher(ds.Test, data.ImageBatchConfig{Decode: decode(u.Cfg), BatchSize: u.Cfg.Eval.Batch, Workers: u.Cfg.Data.Workers, Log: maskLog(u)})
 	if err != nil {
 		return nil, err
 	}
@@ -615,4 +625,13 @@ func (*Baseline) Sweep(ctx context.Context, _ *baseline.Unit, st baseline.Stage,
 		pts = append(pts, results.LambdaPoint{Lambda: l, MicroAUC: auc, MacroAUC: math.NaN()})
 	}
 	return pts, nil
+}
+
+// maskLog is the logger test batchers warn about non-binary masks on,
+// naming the category; nil without a logger.
+func maskLog(u *baseline.Unit) *slog.Logger {
+	if u.Log == nil {
+		return nil
+	}
+	return u.Log.With("category", u.Name)
 }

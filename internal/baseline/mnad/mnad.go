@@ -246,6 +246,10 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	if err != nil {
 		return err
 	}
+	for _, v := range data.ShortVideos(test, clips(cfg)) {
+		u.Log.Warn("test video left out of the evaluation: it is shorter than data.frames + 1 and has no clip to score; lower data.frames to keep it",
+			"video", v.Name, "frames", len(v.Frames), "need", clips(cfg).Span()+1)
+	}
 	spec := method.Spec{Batch: bs, Size: cfg.Data.Size, Frames: cfg.Data.Frames, Channels: cfg.Data.Channels}
 	outs := []string{OutTeacherErr}
 	if !m.TeacherOnly {
@@ -349,7 +353,14 @@ func withMemory(path string, rows []score.VideoRow, dist []float64) ([]score.Vid
 }
 
 // Results writes the frame-level AUC table, ROC and score curves.
-func (b *Baseline) Results(_ context.Context, u *baseline.Unit, st baseline.Stage, r baseline.ResultsSpec) (*baseline.Eval, error) {
+func (b *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.Stage, r baseline.ResultsSpec) (*baseline.Eval, error) {
+	// The table says which test videos had no clip to score; a test set
+	// that no longer loads (moved data) leaves the note out, not the table.
+	if _, test, err := u.VideoSets(ctx); err != nil {
+		u.Log.Warn("cannot list the test videos for the table's notes", "err", err)
+	} else if note := data.ShortVideosNote(data.ShortVideos(test, clips(u.Cfg)), clips(u.Cfg)); note != "" {
+		r.Notes = append(r.Notes, note)
+	}
 	return scoring.FrameResults(u, st, b.Title(u.Cfg), r)
 }
 
