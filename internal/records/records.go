@@ -151,7 +151,7 @@ const MeanUnit = "mean"
 // MetricsNote explains the metrics of a record in a table note.
 func MetricsNote(r Record) string {
 	if r.Metrics[0].Name == "micro AUC" {
-		return "micro AUC: frame-level AUROC over all test frames pooled; macro AUC: mean of per-video AUROCs; frame scores as the run's results table makes them (per-video min-max for MNAD, the official chain for Jigsaw-VAD)."
+		return "micro AUC: frame-level AUROC over all test frames pooled; macro AUC: mean of per-video AUROCs; frame scores as the run's results table makes them (per-video min-max for MNAD, the official chains for Jigsaw-VAD and PKG-Net)."
 	}
 	return "P- = pixel level, I- = image level; AUPRO: area under the per-region-overlap curve up to FPR 0.3, divided by 0.3 (absent without masks); σ: pixel metrics on anomaly maps smoothed with a Gaussian of that σ (absent without eval.sigma)."
 }
