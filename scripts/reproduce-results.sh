@@ -72,13 +72,14 @@ for part in "${parts[@]}"; do
   pkgnet-ablate)
     # The paper's Table 2 (taps and their combinations) on PKG-Net, Ped2, seed 0.
     # After pkgnet-seeds it borrows seed 0's teacher and leaves out the
-    # control, which is seed 0's control there (same seed, steps and data).
+    # control, which is seed 0's control there (same seed, steps and data);
+    # its bottleneck row is then seed 0's SCA student there.
     rm -rf runs/ped2-pkgnet-ablate
     borrow=()
     t0=runs/ped2-pkgnet-seeds/sca/seed-0/teacher/teacher.onnx
     [ -f "$t0" ] && borrow=(FMAM_MODEL_TEACHER="$t0" FMAM_TRAIN_CONTROL=false)
     env "${borrow[@]}" FMAM_DATA_OBJECTS_CACHE=runs/ped2-pkgnet-cubes \
-      "$FMAM" ablate-layer --config configs/ped2-pkgnet.yaml --preset cpu-small --run runs/ped2-pkgnet-ablate --taps "$taps"
+      "$FMAM" ablate-layer --config configs/ped2-pkgnet.yaml --preset cpu-small --seed 0 --run runs/ped2-pkgnet-ablate --taps "$taps"
     mkdir -p results/ped2-pkgnet-ablate-cpu-small
     for ext in md csv json; do cp "runs/ped2-pkgnet-ablate/ablation.$ext" "results/ped2-pkgnet-ablate-cpu-small/ablation.$ext"; done ;;
   seeds)
