@@ -57,7 +57,7 @@ func (f *factory) addRunFlags(cmd *cobra.Command) {
 	pf := cmd.Flags()
 	pf.StringVar(&f.configFile, "config", "", "experiment YAML (default: the embedded demo)")
 	pf.StringVar(&f.preset, "preset", "", "named preset from the config, e.g. cpu-small")
-	pf.Uint64Var(&f.seed, "seed", 0, "random seed (0: from config)")
+	pf.Uint64Var(&f.seed, "seed", 0, "random seed (default: the config's seed; --seed 0 sets seed 0)")
 	pf.StringVar(&f.seeds, "seeds", "", "run every stage once per seed, e.g. 0,1,2, in seed-<k>/ sub-folders (train.seeds; default: one seed)")
 	pf.StringVar(&f.format, "format", "", "figure formats, comma-separated: png (always), svg, pdf (report.formats; default png)")
 	f.addRuntimeFlags(pf)
