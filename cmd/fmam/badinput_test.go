@@ -47,6 +47,16 @@ func TestBadInputs(t *testing.T) {
 	data := filepath.Join(dir, "corrupt-data")
 	copyTree(t, filepath.Join(good, "data", "synth-video"), data)
 	write("corrupt-data/testing/frames/01/010.png", "not a png")
+	// Another with one training frame that is not an image: training
+	// samples clips at random, so only the check before training is sure
+	// to read it.
+	trainData := filepath.Join(dir, "corrupt-train")
+	copyTree(t, filepath.Join(good, "data", "synth-video"), trainData)
+	write("corrupt-train/training/frames/02/007.png", "not a png")
+	goodCfg, err := os.ReadFile(filepath.Join(good, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	teacher := filepath.Join(good, "teacher", "teacher.onnx")
 	b, err := os.ReadFile(teacher)
 	if err != nil {
@@ -77,11 +87,18 @@ func TestBadInputs(t *testing.T) {
 			want: []string{"data.root", "no-such-data"}},
 		{name: "corrupt test image", args: []string{"eval", "--run", "RUN"}, damage: func(t *testing.T, run string) {
 			setConfig(t, run, "root: \"\"", "root: "+data, 1)
-			// Without scores eval scores the test set, reading every frame.
+			// Without scores eval scores the test set; the data check reads every
+			// frame first.
 			if err := os.Remove(filepath.Join(run, "student", "scores.csv")); err != nil {
 				t.Fatal(err)
 			}
-		}, want: []string{"corrupt-data/testing/frames/01/010.png", "decode image"}},
+		}, want: []string{"data check", "corrupt-data/testing/frames/01/010.png", "not a readable image"}},
+		{name: "corrupt training image", args: config("corrupt-train.yaml", strings.Replace(string(goodCfg), "root: \"\"", "root: "+trainData, 1)), tiny: true,
+			want: []string{"data check", "corrupt-train/training/frames/02/007.png", "not a readable image"}},
+		{name: "size beyond the machine's memory", args: config("huge.yaml", "name: t\ndata: {size: 1000000}\n"),
+			want: []string{"data.size 1000000", "lower data.size"}},
+		{name: "bench size the network cannot pool", args: []string{"bench", "--model", "mnad", "--size", "100"},
+			want: []string{"--size 100", "multiple of 16"}},
 		{name: "bad YAML", args: config("bad.yaml", "name: t\ndata: [kind\n"), want: []string{"bad.yaml", "did not find expected"}},
 		{name: "unknown key", args: config("unknown.yaml", "name: t\ntrian: {lr: 1}\n"), want: []string{"unknown.yaml", "unknown key trian"}},
 		{name: "lambda out of range", args: config("lambda.yaml", "name: t\neval: {lambda: 2}\n"), want: []string{"lambda.yaml", "eval.lambda 2 must be in [0, 1]"}},
