@@ -207,6 +207,12 @@ func TestSweepSlurm(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	t.Logf("Slurm array of 4 units and gather: %.1f s from submission to the gathered table", time.Since(t0).Seconds())
+	if _, err := os.Stat(filepath.Join(sw, "gather.md")); err != nil {
+		// Slurm cancels the gather job when a unit fails, so the queue
+		// empties without a DependencyNeverSatisfied to see: show why.
+		logs, _ := exec.Command("sh", "-c", "tail -n 30 "+filepath.Join(sw, "slurm", "logs")+"/*").CombinedOutput()
+		t.Fatalf("no gathered table after the array: %v\n%s", err, logs)
+	}
 	md, csv := readGather(t, sw)
 	if st := runFmam(t, dir, "sweep", "status", "--dir", "sw"); !strings.Contains(st, "complete") {
 		t.Errorf("status after the array:\n%s", st)

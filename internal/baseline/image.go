@@ -9,6 +9,7 @@ import (
 	"github.com/fmam/fmam/internal/config"
 	"github.com/fmam/fmam/internal/data"
 	"github.com/fmam/fmam/internal/imageio"
+	"github.com/fmam/fmam/internal/lock"
 	"github.com/fmam/fmam/internal/report"
 	"github.com/fmam/fmam/internal/results"
 	"github.com/fmam/fmam/internal/synth"
@@ -92,13 +93,40 @@ func (u *Unit) ImageRoot(ctx context.Context) (string, error) {
 	if root == "" {
 		root = filepath.Join(u.Layout.DataDir(), "synth-mvtec")
 	}
-	if _, err := os.Stat(root); err != nil {
-		u.Log.Info("generating the synthetic MVTec-layout set", "dir", root)
-		if _, err := synth.GenerateMVTec(ctx, synth.MVTecOptions{Log: u.Log, Out: root, Size: d.Size, Seed: u.Cfg.DataSeed(), Force: true}); err != nil {
-			return "", err
-		}
+	err := u.generateOnce(ctx, root, root, "the synthetic MVTec-layout set", func() error {
+		_, err := synth.GenerateMVTec(ctx, synth.MVTecOptions{Log: u.Log, Out: root, Size: d.Size, Seed: u.Cfg.DataSeed(), Force: true})
+		return err
+	})
+	if err != nil {
+		return "", err
 	}
 	return root, nil
+}
+
+// generateOnce runs gen to write a generated data set into root unless
+// done (a file or folder gen writes last) exists. Units of a sweep share
+// generated data and start at once: gen replaces root as a whole, so one
+// process's generation would pull the files from under another's reading
+// them. The lock on root's parent lets one process generate while the
+// others wait, and they find the set done when they get the lock.
+func (u *Unit) generateOnce(ctx context.Context, root, done, what string, gen func() error) error {
+	if _, err := os.Stat(done); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(root)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("generate %s: %w", what, err)
+	}
+	l, err := lock.Acquire(ctx, parent, "generating "+what, u.Log)
+	if err != nil {
+		return fmt.Errorf("generate %s: %w", what, err)
+	}
+	defer l.Release()
+	if _, err := os.Stat(done); err == nil {
+		return nil
+	}
+	u.Log.Info("generating "+what, "dir", root)
+	return gen()
 }
 
 // ImageSet loads the unit's category.

@@ -129,11 +129,12 @@ func (u *Unit) scanVideoSets(ctx context.Context, use DataUse) (train, test *dat
 	root := u.videoRoot()
 	name := d.Kind
 	if d.Kind == "synth-video" {
-		if _, err := os.Stat(filepath.Join(root, "labels.json")); err != nil {
-			u.Log.Info("generating the synthetic video set", "dir", root)
-			if _, err := synth.GenerateVideo(ctx, synth.VideoOptions{Log: u.Log, Out: root, Width: d.Size, Height: d.Size, Seed: u.Cfg.DataSeed(), Force: true}); err != nil {
-				return nil, nil, err
-			}
+		err := u.generateOnce(ctx, root, filepath.Join(root, "labels.json"), "the synthetic video set", func() error {
+			_, err := synth.GenerateVideo(ctx, synth.VideoOptions{Log: u.Log, Out: root, Width: d.Size, Height: d.Size, Seed: u.Cfg.DataSeed(), Force: true})
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
 		}
 		name = "synth"
 	}
