@@ -32,8 +32,9 @@ func openRuntime(t *testing.T) *ort.Runtime {
 	return rt
 }
 
-func TestRunAddMul(t *testing.T) {
-	rt := openRuntime(t)
+// addMulGraph is (x + 1) * 2 on a 2x3 input x, and its output's name.
+func addMulGraph(t *testing.T) ([]byte, string) {
+	t.Helper()
 	g := graph.New("t")
 	x := g.Input("x", graph.Float, graph.Shape{2, 3})
 	y := g.Op(graph.OpMul, []string{g.Op(graph.OpAdd, []string{x, g.Scalar(1)}, nil), g.Scalar(2)}, nil)
@@ -42,6 +43,12 @@ func TestRunAddMul(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, y
+}
+
+func TestRunAddMul(t *testing.T) {
+	rt := openRuntime(t)
+	b, y := addMulGraph(t)
 	s, err := rt.NewSession(b, []string{"x"}, []string{y}, ort.Options{Device: ort.CPU, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -228,14 +235,7 @@ func TestCUDAFallbackWarnsOnce(t *testing.T) {
 // both an input and an output.
 func TestBoundRun(t *testing.T) {
 	rt := openRuntime(t)
-	g := graph.New("t")
-	x := g.Input("x", graph.Float, graph.Shape{2, 3})
-	y := g.Op(graph.OpMul, []string{g.Op(graph.OpAdd, []string{x, g.Scalar(1)}, nil), g.Scalar(2)}, nil)
-	g.Output(y)
-	b, err := g.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, y := addMulGraph(t)
 	s, err := rt.NewBound(b, []string{"x"}, []string{y}, ort.Options{Device: ort.CPU, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
