@@ -11,9 +11,10 @@ import (
 
 // runOnlyKeys are settings that do not change what a run trains or
 // scores the way its tables say: where and how fast it runs, what it
-// logs, and the evaluation settings (eval --lambda and a new eval.sigma
-// write new tables, not new weights).
-var runOnlyKeys = []string{"device", "threads", "log_level", "ort_lib", "runs_dir", "eval"}
+// logs, how it draws its pictures (report.formats), and the evaluation
+// settings (eval --lambda and a new eval.sigma write new tables, not new
+// weights).
+var runOnlyKeys = []string{"device", "threads", "log_level", "ort_lib", "runs_dir", "eval", "report"}
 
 // builtKeys are keys under runOnlyKeys that the exported models are built
 // with (their batch size is fixed), so a change is a different run.

@@ -113,7 +113,7 @@ func TestDiffNamesEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := config.Load("", []byte("name: x\ntrain: {lr: 0.001}\nmodel: {taps: [encoder, bottleneck]}\ndevice: cpu\neval: {lambda: 0.3, batch: 3}\n"), "", nil)
+	b, err := config.Load("", []byte("name: x\ntrain: {lr: 0.001}\nmodel: {taps: [encoder, bottleneck]}\ndevice: cpu\neval: {lambda: 0.3, batch: 3}\nreport: {formats: [png, svg, pdf]}\n"), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestDiffNamesEveryKey(t *testing.T) {
 	}
 	want := []string{"eval.batch: 8 -> 3", "model.taps: [bottleneck] -> [encoder, bottleneck]", "train.lr: 0.002 -> 0.001"}
 	if !slices.Equal(d, want) {
-		t.Errorf("diff %q, want %q (device and eval.lambda do not change a run; eval.batch fixes the exported models)", d, want)
+		t.Errorf("diff %q, want %q (device, eval.lambda and report.formats do not change a run; eval.batch fixes the exported models)", d, want)
 	}
 }
 
