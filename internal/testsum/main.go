@@ -4,6 +4,8 @@
 // tests with their reasons, and a closing line "N passed, N failed, N
 // skipped". It exits 1 when anything failed, so `make test` can pipe into
 // it; skips are listed so that a run which passed by skipping is visible.
+// The slowest top-level tests are listed too, because `make test` has a
+// time budget and the package times alone do not say which test spends it.
 package main
 
 import (
@@ -28,6 +30,15 @@ type event struct {
 
 type key struct{ pkg, test string }
 
+// slowest is how many of the slowest top-level tests the summary lists.
+const slowest = 8
+
+// timed is a finished top-level test and its wall time.
+type timed struct {
+	key
+	seconds float64
+}
+
 func main() {
 	failed, err := summarize(os.Stdin, os.Stdout)
 	if err != nil {
@@ -46,6 +57,7 @@ func summarize(r io.Reader, w io.Writer) (failed bool, err error) {
 	build := map[string]*strings.Builder{}
 	var passed, nfailed, skipped int
 	var skips, fails []key
+	var times []timed
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -92,6 +104,9 @@ func summarize(r io.Reader, w io.Writer) (failed bool, err error) {
 				}
 				continue
 			}
+			if !strings.Contains(e.Test, "/") { // subtests are inside their parent's time
+				times = append(times, timed{k, e.Elapsed})
+			}
 			switch e.Action {
 			case "pass":
 				passed++
@@ -115,6 +130,13 @@ func summarize(r io.Reader, w io.Writer) (failed bool, err error) {
 	}
 	if err := sc.Err(); err != nil {
 		return true, err
+	}
+	if len(times) > 0 {
+		sort.SliceStable(times, func(i, j int) bool { return times[i].seconds > times[j].seconds })
+		fmt.Fprintf(w, "\nslowest tests:\n")
+		for _, t := range times[:min(slowest, len(times))] {
+			fmt.Fprintf(w, "  %7.1fs  %s %s\n", t.seconds, t.pkg, t.test)
+		}
 	}
 	if len(skips) > 0 {
 		sort.Slice(skips, func(i, j int) bool {

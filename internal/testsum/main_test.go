@@ -13,9 +13,10 @@ func TestSummarize(t *testing.T) {
 		`{"Action":"run","Package":"p","Test":"TestA"}`,
 		`{"Action":"output","Package":"p","Test":"TestA","Output":"=== RUN   TestA\n"}`,
 		`{"Action":"pass","Package":"p","Test":"TestA","Elapsed":0.01}`,
+		`{"Action":"pass","Package":"p","Test":"TestA/sub","Elapsed":7}`,
 		`{"Action":"run","Package":"p","Test":"TestB"}`,
 		`{"Action":"output","Package":"p","Test":"TestB","Output":"    b_test.go:9: want 1, got 2\n"}`,
-		`{"Action":"fail","Package":"p","Test":"TestB","Elapsed":0.01}`,
+		`{"Action":"fail","Package":"p","Test":"TestB","Elapsed":2.5}`,
 		`{"Action":"run","Package":"p","Test":"TestC"}`,
 		`{"Action":"output","Package":"p","Test":"TestC","Output":"    c_test.go:3: ONNX Runtime not installed\n"}`,
 		`{"Action":"output","Package":"p","Test":"TestC","Output":"--- SKIP: TestC (0.00s)\n"}`,
@@ -39,7 +40,8 @@ func TestSummarize(t *testing.T) {
 		"FAIL\tq [build failed]\nq/x.go:1: syntax error",   // the build error
 		"p TestC: c_test.go:3: ONNX Runtime not installed", // skip reason
 		"?   \tr\t[no test files]",
-		"\n1 passed, 1 failed, 1 skipped\n",
+		"slowest tests:\n      2.5s  p TestB\n      0.0s  p TestA\n", // top-level tests only, slowest first
+		"\n2 passed, 1 failed, 1 skipped\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
