@@ -7,13 +7,18 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/fmam/fmam/internal/atomicfile"
 	"golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/vgpdf"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // ImageCHW is an image in channel-major layout (all of channel 0, then
@@ -166,12 +171,50 @@ func RenderPanels(rows ...Panel) (*image.RGBA, error) {
 
 // WritePanels renders panels one under the other and writes them to path as
 // PNG.
-func WritePanels(path string, rows ...Panel) error {
+func WritePanels(path string, rows ...Panel) error { return WritePanelsAs(path, nil, rows...) }
+
+// panelDPI is the resolution at which a panel picture's pixels are placed
+// in its SVG and PDF copies: 878 pixels (a DRAEM maps row) are 5.9 inches,
+// a page's width.
+const panelDPI = 150
+
+// WritePanelsAs is WritePanels with, for each of formats that is "svg" or
+// "pdf", the same picture beside the PNG with that extension. The maps
+// are pixels, so the vector files embed the PNG's pixels unscaled (a paper
+// can place the figure as a PDF like its plots) rather than redraw them.
+func WritePanelsAs(path string, formats []string, rows ...Panel) error {
+	if err := CheckFormats(formats); err != nil {
+		return fmt.Errorf("panel picture %s: %w", path, err)
+	}
 	img, err := RenderPanels(rows...)
 	if err != nil {
 		return fmt.Errorf("panel picture %s: %w", path, err)
 	}
-	return atomicfile.WriteFunc(path, func(w io.Writer) error { return png.Encode(w, img) })
+	if err := atomicfile.WriteFunc(path, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
+		return err
+	}
+	b := img.Bounds()
+	W, H := vg.Length(b.Dx())/panelDPI*vg.Inch, vg.Length(b.Dy())/panelDPI*vg.Inch
+	for _, f := range formats {
+		var c interface {
+			vg.Canvas
+			io.WriterTo
+		}
+		switch f {
+		case "svg":
+			c = vgsvg.New(W, H)
+		case "pdf":
+			c = vgpdf.New(W, H)
+		default:
+			continue
+		}
+		c.DrawImage(vg.Rectangle{Max: vg.Point{X: W, Y: H}}, img)
+		dst := strings.TrimSuffix(path, filepath.Ext(path)) + "." + f
+		if err := atomicfile.WriteFunc(dst, func(w io.Writer) error { _, err := c.WriteTo(w); return err }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // tileRect returns where tile i of a panel with tiles of tw x th pixels is

@@ -1,9 +1,14 @@
 package report
 
 import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
 	"image"
 	"image/color"
+	"image/png"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -292,5 +297,66 @@ func TestPanelLabelAndBar(t *testing.T) {
 	bad.Bar = &Range{1, 1}
 	if _, err := RenderPanels(bad); err == nil {
 		t.Error("an empty colour bar range was accepted")
+	}
+}
+
+// TestWritePanelsAs checks the SVG and PDF copies of a panel picture: the
+// SVG embeds a PNG whose pixels equal the PNG file's, at panelDPI (its
+// width in points is 72/panelDPI of its pixels), and the PDF is a PDF
+// holding one image of the panel's size.
+func TestWritePanelsAs(t *testing.T) {
+	_, _, m := panelFixture()
+	path := filepath.Join(t.TempDir(), "maps.png")
+	p := Panel{Tiles: []Tile{HeatTile("map", m, JointRange(m))}, Label: "a / b / c.png"}
+	if err := WritePanelsAs(path, []string{"png", "svg", "pdf"}, p); err != nil {
+		t.Fatal(err)
+	}
+	want := decodePNG(t, path)
+	b, err := os.ReadFile(strings.TrimSuffix(path, ".png") + ".svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := string(b)
+	const tag = ";base64," // vgsvg labels the PNG it embeds image/jpg
+	i := strings.Index(svg, tag)
+	if i < 0 {
+		t.Fatalf("the SVG embeds no PNG:\n%.300s", svg)
+	}
+	enc := svg[i+len(tag):]
+	enc = enc[:strings.IndexAny(enc, `"'`)]
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("embedded image %v, PNG %v", got.Bounds(), want.Bounds())
+	}
+	for y := want.Bounds().Min.Y; y < want.Bounds().Max.Y; y++ {
+		for x := want.Bounds().Min.X; x < want.Bounds().Max.X; x++ {
+			r1, g1, b1, _ := got.At(x, y).RGBA()
+			r2, g2, b2, _ := want.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 {
+				t.Fatalf("pixel (%d,%d): SVG %v, PNG %v", x, y, got.At(x, y), want.At(x, y))
+			}
+		}
+	}
+	wPt := float64(want.Bounds().Dx()) * 72 / panelDPI
+	if !strings.Contains(svg, fmt.Sprintf(`width="%gpt"`, wPt)) && !strings.Contains(svg, fmt.Sprintf(`width="%g`, wPt)) {
+		t.Errorf("SVG width is not %g pt (%d px at %d dpi):\n%.300s", wPt, want.Bounds().Dx(), panelDPI, svg)
+	}
+	pdf, err := os.ReadFile(strings.TrimSuffix(path, ".png") + ".pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || !bytes.Contains(pdf, []byte("/Subtype /Image")) ||
+		!bytes.Contains(pdf, []byte(fmt.Sprintf("/Width %d", want.Bounds().Dx()))) {
+		t.Errorf("the PDF does not hold the %d-pixel-wide image", want.Bounds().Dx())
+	}
+	if err := WritePanelsAs(path, []string{"eps"}, p); err == nil || !strings.Contains(err.Error(), `"eps"`) {
+		t.Errorf("format eps: err %v, want one naming it", err)
 	}
 }

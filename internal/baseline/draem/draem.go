@@ -585,7 +585,7 @@ func mapPanels(u *baseline.Unit, st baseline.Stage, ds *data.ImageDataset, t *tr
 	if len(rows) == 0 {
 		return nil
 	}
-	return report.WritePanels(st.Picture("maps"), rows...)
+	return report.WritePanelsAs(st.Picture("maps"), u.Cfg.Report.Formats, rows...)
 }
 
 // saveMap writes one s x s anomaly map as a float32 .npy of shape (s, s).
