@@ -17,7 +17,7 @@ type predictOptions struct {
 	runDir, input  string
 	out, threshold string
 	category       string
-	asJSON         bool
+	asJSON, maps   bool
 	lambda         float64
 	at             bool // --lambda given
 }
@@ -46,7 +46,7 @@ func (o *predictOptions) run(ctx context.Context, s streams, _ *slog.Logger) (er
 		return err
 	}
 	defer e.Finish(&err)
-	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: o.input, Out: o.out, Threshold: o.threshold, Category: o.category, Lambda: o.lambda, LambdaSet: o.at})
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: o.input, Out: o.out, Threshold: o.threshold, Category: o.category, Lambda: o.lambda, LambdaSet: o.at, NoMaps: !o.maps})
 	if err != nil {
 		return err
 	}
@@ -64,6 +64,9 @@ func (o *predictOptions) run(ctx context.Context, s streams, _ *slog.Logger) (er
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if rep.TeacherOnly {
+		fmt.Fprintln(s.Out, "scored by the teacher alone (the run has no student): S_fea 0, S_total = n(S_o)")
 	}
 	fmt.Fprintf(s.Out, "%d of %d anomalous at S_total >= %.4g (%s, lambda %g)\nwritten: %s, %s\n",
 		rep.Anomalous, len(rep.Items), rep.Threshold, rep.ThresholdOf, rep.Lambda, rep.CSV, rep.JSON)
@@ -88,14 +91,24 @@ The decision is S_total >= the threshold: by default the label-free one
 data.val_fraction, else training normals), --threshold f1 the F1-max on the
 test set, or a number. --lambda L uses the thresholds and fusion weight that
 'fmam eval --lambda L' stored (<stage>/thresholds-lambda-L.json) in place of
-eval.lambda's. Writes predictions.csv and predictions.json, and for
-image runs maps/<name>.npy (the student's anomaly map) and overlays/<name>.png
-(image, heat map, contour where the map reaches the deciding level) into --out
-(default <run>/predict).`,
+eval.lambda's.
+
+A run without a student (train.student_steps: 0) predicts with its teacher
+alone: teacher/teacher_eval.onnx and the thresholds 'fmam eval --teacher-only'
+stored in teacher/thresholds.json (S_fea 0, S_total = n(S_o)).
+
+Writes into --out (default <run>/predict) predictions.csv and
+predictions.json, and per image or predicted frame the anomaly map
+maps/<name>.npy (maps/<video>/<frame>.npy; H x W float32: DRAEM's map, or
+the per-pixel squared error whose mean is the error behind S_o) and
+overlays/<name>.png (image, heat map on one colour scale for the whole
+predict, contour where the map reaches the deciding level). --maps=false
+writes the scores only (a long video gives one map and one PNG per frame).`,
 		Example: `  fmam predict --run runs/synth-mvtec --input new-images/ --category synth_object
   fmam predict --run runs/ped2 --input ../shared/data/ped2/testing/frames/01 --json
   fmam predict --run runs/avenue --input camera3.avi --threshold f1 --out out/camera3
-  fmam predict --run runs/ped2 --input new-frames/ --lambda 0.3   # after fmam eval --lambda 0.3`,
+  fmam predict --run runs/ped2 --input new-frames/ --lambda 0.3   # after fmam eval --lambda 0.3
+  fmam predict --run runs/ped2-teacher --input new-frames/ --maps=false   # no student: after fmam eval --teacher-only`,
 		Args: cobra.NoArgs,
 		RunE: f.runE(o),
 	}
@@ -106,6 +119,7 @@ image runs maps/<name>.npy (the student's anomaly map) and overlays/<name>.png
 	cmd.Flags().StringVar(&o.category, "category", "", "category of an image run with several")
 	cmd.Flags().Float64Var(&o.lambda, "lambda", 0, "use the thresholds 'fmam eval --lambda L' stored for this fusion weight (default: eval.lambda's)")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the predictions as JSON")
+	cmd.Flags().BoolVar(&o.maps, "maps", true, "write anomaly maps (maps/*.npy) and overlays (overlays/*.png); --maps=false writes scores only")
 	f.addRuntimeFlags(cmd.Flags())
 	return cmd
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fmam/fmam/internal/data"
 )
 
 // train and eval with no student, train --teacher-run onto that run's
@@ -36,6 +38,25 @@ eval: {batch: 8, pictures: 0}
 	out, err := run(t, "eval", "--run", a)
 	if err != nil || !strings.Contains(out, "teacher alone") || !strings.Contains(out, filepath.Join(a, "teacher", "results.md")) {
 		t.Fatalf("eval of a run with no student: %v\n%s", err, out)
+	}
+	// Predict on a run with no student uses the teacher alone, with the
+	// thresholds eval stored in teacher_eval.onnx, which inspect shows.
+	test, err := data.LoadFrames(filepath.Join(dir, "data"), data.Test, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "predict", "--run", a, "--input", filepath.Dir(test.Videos[0].Frames[0]), "--out", filepath.Join(dir, "pred-a"))
+	if err != nil || !strings.Contains(out, "scored by the teacher alone") || !strings.Contains(out, "anomalous at S_total >=") {
+		t.Fatalf("predict on a run with no student: %v\n%s", err, out)
+	}
+	out, err = run(t, "inspect", filepath.Join(a, "teacher", "teacher_eval.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"batch   dynamic", "the teacher alone", "lambda 0", "threshold normal-quantile", "threshold test-f1max", "output  s_total"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect of teacher_eval.onnx lacks %q:\n%s", want, out)
+		}
 	}
 	if out, err := run(t, "train", "--config", cfg("b", "3"), "--run", b, "--teacher-run", a); err != nil {
 		t.Fatalf("train --teacher-run: %v\n%s", err, out)

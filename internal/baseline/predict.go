@@ -44,9 +44,10 @@ type PredictItem struct {
 	// model's teacher output: the reference scores of the teacher's own
 	// thresholds (teacher.onnx's metadata).
 	TeacherSO float64
-	// Map is the student's anomaly map (H x W) and Image the input in
-	// [0, 1] (C x H x W), for image baselines when PredictInput.Maps is
-	// set.
+	// Map is the student's anomaly map (H x W; the teacher's for a
+	// teacher-only model) and Image the frame or image it belongs to, in
+	// [0, 1] (C x H x W), when PredictInput.Maps is set and the model has
+	// a map output.
 	Map     []float32
 	Image   []float32
 	C, H, W int
@@ -145,14 +146,26 @@ func evenly[T any](items []T, n int) []T {
 	return out
 }
 
+// MapLeveler is implemented by Predictors whose anomaly map is not on
+// S_o's scale (DRAEM's S_o is a filtered maximum of its map, so its map
+// needs no conversion).
+type MapLeveler interface {
+	// MapLevel is the map value that corresponds to the S_o value so:
+	// predict draws the map's contour at the level of the S_o that
+	// decides an item.
+	MapLevel(so float64) float64
+}
+
 // PostProcessor is implemented by Predictors whose S_o the exported model
 // can compute itself: eval appends it, with the normalisation, fusion and
 // decision of the run's calibration, to model.onnx (outputs OutSO,
 // OutSTotal, OutAnomalous), so that another program needs no fmam code.
 type PostProcessor interface {
 	// PostScore appends the student's S_o ([N]) computed from the
-	// evaluation model's outputs and returns its tensor.
-	PostScore(a *graph.Appender) string
+	// evaluation model's outputs and returns its tensor; with teacher,
+	// the teacher's S_o from a teacher-only evaluation model's outputs
+	// (teacher_eval.onnx, which has the teacher's outputs alone).
+	PostScore(a *graph.Appender, teacher bool) string
 }
 
 // The outputs eval appends to an evaluation model.

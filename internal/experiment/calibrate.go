@@ -50,35 +50,15 @@ func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage
 	if err != nil {
 		return err
 	}
-	in, source, err := u.ReferenceInput(ctx)
+	ref, err := e.referenceScores(ctx, p, u, baseline.EvalModel{Stage: st, Path: model, Inputs: []string{input}})
 	if err != nil {
-		return fmt.Errorf("thresholds: %w", err)
-	}
-	var refO, refF, refT []float64
-	if fresh(st.ReferenceScores(), model) {
-		refO, refF, refT, err = readReference(st.ReferenceScores())
-	}
-	if refT == nil { // not scored yet, or scored before the teacher's column
-		var rows [][]string
-		refO, refF = nil, nil
-		em := baseline.EvalModel{Stage: st, Path: model, Inputs: []string{input}}
-		err := p.Predict(ctx, u, em, in, func(it baseline.PredictItem) error {
-			refO, refF, refT = append(refO, it.SO), append(refF, it.SFea), append(refT, it.TeacherSO)
-			rows = append(rows, []string{it.ID, ff(it.SO), ff(it.SFea), ff(it.TeacherSO)})
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("thresholds: score the %s normals: %w", source, err)
-		}
-		if err := writeCSV(st.ReferenceScores(), []string{"id", "s_o", "s_fea", "teacher_s_o"}, rows); err != nil {
-			return err
-		}
+		return err
 	}
 	testO, testF, labels, err := testScores(e.Cfg, st)
 	if err != nil {
 		return err
 	}
-	c, err := baseline.Calibrate(baseline.ScoringOf(e.Baseline), lambda, e.Cfg.Eval.Quantile, source, refO, refF, testO, testF, labels)
+	c, err := baseline.Calibrate(baseline.ScoringOf(e.Baseline), lambda, e.Cfg.Eval.Quantile, ref.source, ref.so, ref.fea, testO, testF, labels)
 	if err != nil {
 		return fmt.Errorf("thresholds: %w", err)
 	}
@@ -92,6 +72,59 @@ func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage
 			"unit", u.Name, c.Default, fmt.Sprintf("%.4g", th.Value), "file", path)
 		return nil
 	}
+	if err := e.storeCalibration(u, st, model, c, false); err != nil {
+		return err
+	}
+	th, _ := c.Threshold(c.Default)
+	e.Log.Info("thresholds", "unit", u.Name, "reference", ref.source, "n", c.References, c.Default, fmt.Sprintf("%.4g", th.Value), "file", st.Thresholds())
+	return e.calibrateTeacher(u, st, ref.source, ref.teacher)
+}
+
+// reference holds the raw scores of a unit's normal reference data: the
+// evaluation model's S_o and S_fea, and the teacher's S_o.
+type reference struct {
+	so, fea, teacher []float64
+	// source is "held-out" or "train" (baseline.Unit.ReferenceInput).
+	source string
+}
+
+// referenceScores scores the unit's normal reference data with the
+// evaluation model m, or reads them from the stage's
+// reference_scores.csv when it is newer than the model.
+func (e *Env) referenceScores(ctx context.Context, p baseline.Predictor, u *baseline.Unit, m baseline.EvalModel) (*reference, error) {
+	in, source, err := u.ReferenceInput(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("thresholds: %w", err)
+	}
+	r := &reference{source: source}
+	path := m.Stage.ReferenceScores()
+	if fresh(path, m.Path) {
+		r.so, r.fea, r.teacher, err = readReference(path)
+	}
+	if err == nil && r.teacher != nil {
+		return r, nil
+	}
+	// Not scored yet, scored before the teacher's column, or unreadable:
+	// score again.
+	r.so, r.fea = nil, nil
+	var rows [][]string
+	err = p.Predict(ctx, u, m, in, func(it baseline.PredictItem) error {
+		r.so, r.fea, r.teacher = append(r.so, it.SO), append(r.fea, it.SFea), append(r.teacher, it.TeacherSO)
+		rows = append(rows, []string{it.ID, ff(it.SO), ff(it.SFea), ff(it.TeacherSO)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("thresholds: score the %s normals: %w", source, err)
+	}
+	return r, writeCSV(path, []string{"id", "s_o", "s_fea", "teacher_s_o"}, rows)
+}
+
+// storeCalibration writes a calibration to the stage's thresholds.json,
+// into its results.json and into the metadata of its evaluation model
+// (model.onnx, or teacher_eval.onnx with teacher), which also gets a
+// dynamic batch axis and, for a baseline.PostProcessor, the outputs
+// s_o, s_total and anomalous.
+func (e *Env) storeCalibration(u *baseline.Unit, st baseline.Stage, model string, c *baseline.Calibration, teacher bool) error {
 	if err := writeJSON(st.Thresholds(), c); err != nil {
 		return err
 	}
@@ -102,17 +135,48 @@ func (e *Env) calibrate(ctx context.Context, u *baseline.Unit, st baseline.Stage
 	if err != nil {
 		return err
 	}
+	if teacher {
+		meta[MetaScore] = "the teacher alone, from its outputs t_* in place of the student's s_* and without s_fea (" + meta[MetaScore] + "); here lambda is 0, so S_total = n(S_o)"
+	}
 	var extend func(*graph.Appender) error
 	if pp, ok := e.Baseline.(baseline.PostProcessor); ok {
-		extend = func(a *graph.Appender) error { return postProcess(a, pp, c) }
+		extend = func(a *graph.Appender) error { return postProcess(a, pp, c, teacher) }
 		meta[MetaScore] += "; outputs " + baseline.OutSO + ", " + baseline.OutSTotal + " and " + baseline.OutAnomalous + " (1 at S_total >= fmam.threshold, else 0) compute this in float32 in the model"
 	}
-	if err := graph.Annotate(model, meta, true, extend); err != nil {
+	return graph.Annotate(model, meta, true, extend)
+}
+
+// calibrateTeacherEval stores the calibration of a teacher scored alone
+// ('fmam eval --teacher-only'): its S_o on the unit's normal reference
+// data and on the test set (teacher_scores.csv) give the thresholds of
+// S_total = n(S_o), written to the teacher stage's thresholds.json,
+// results.json and teacher_eval.onnx, with which 'fmam predict' scores a
+// run without a student. Baselines that cannot predict (object
+// baselines) and MNAD with memory have none, as for students.
+func (e *Env) calibrateTeacherEval(ctx context.Context, u *baseline.Unit, st baseline.Stage, ins []string) error {
+	p, ok := e.Baseline.(baseline.Predictor)
+	if !ok || e.Cfg.Model.Memory {
+		return nil
+	}
+	model := st.TeacherEvalModel()
+	ref, err := e.referenceScores(ctx, p, u, baseline.EvalModel{Stage: st, Path: model, Inputs: ins, TeacherOnly: true})
+	if err != nil {
+		return err
+	}
+	testO, _, labels, err := readScores(e.Cfg, st.TeacherScores())
+	if err != nil {
+		return err
+	}
+	c, err := baseline.CalibrateTeacher(baseline.ScoringOf(e.Baseline), e.Cfg.Eval.Quantile, ref.source, ref.teacher, testO, labels)
+	if err != nil {
+		return fmt.Errorf("teacher thresholds: %w", err)
+	}
+	if err := e.storeCalibration(u, st, model, c, true); err != nil {
 		return err
 	}
 	th, _ := c.Threshold(c.Default)
-	e.Log.Info("thresholds", "unit", u.Name, "reference", source, "n", c.References, c.Default, fmt.Sprintf("%.4g", th.Value), "file", st.Thresholds())
-	return e.calibrateTeacher(u, st, source, refT)
+	e.Log.Info("teacher thresholds", "unit", u.Name, "reference", ref.source, "n", c.References, c.Default, fmt.Sprintf("%.4g", th.Value), "file", st.Thresholds())
+	return nil
 }
 
 // calibrateTeacher writes the teacher's own calibration (its S_o alone,
@@ -156,8 +220,10 @@ func (e *Env) calibrateTeacher(u *baseline.Unit, st baseline.Stage, source strin
 
 // postProcess appends the baseline's S_o, the calibration's
 // normalisation and fusion (S_total) and the decision at its default
-// threshold to an evaluation model.
-func postProcess(a *graph.Appender, pp baseline.PostProcessor, c *baseline.Calibration) error {
+// threshold to an evaluation model. A teacher-only model (teacher) has
+// the teacher's outputs and no S_fea: S_o is the teacher's and S_total
+// n(S_o), its calibration's lambda being 0.
+func postProcess(a *graph.Appender, pp baseline.PostProcessor, c *baseline.Calibration, teacher bool) error {
 	norm := func(x string, n baseline.Norm) string {
 		span := n.Max - n.Min
 		if !(span > 0) {
@@ -169,10 +235,18 @@ func postProcess(a *graph.Appender, pp baseline.PostProcessor, c *baseline.Calib
 		}
 		return a.Op(graph.OpDiv, []string{d, a.Scalar(float32(span))}, nil)
 	}
-	so := pp.PostScore(a)
-	nf := a.Op(graph.OpMul, []string{norm(method.OutFea, c.SFea), a.Scalar(float32(c.Lambda))}, nil)
-	no := a.Op(graph.OpMul, []string{norm(so, c.SO), a.Scalar(float32(1 - c.Lambda))}, nil)
-	total := a.Op(graph.OpAdd, []string{nf, no}, nil)
+	so := pp.PostScore(a, teacher)
+	var total string
+	if teacher {
+		if c.Lambda != 0 {
+			return fmt.Errorf("a teacher alone has no S_fea: its calibration's lambda is %g, want 0", c.Lambda)
+		}
+		total = norm(so, c.SO)
+	} else {
+		nf := a.Op(graph.OpMul, []string{norm(method.OutFea, c.SFea), a.Scalar(float32(c.Lambda))}, nil)
+		no := a.Op(graph.OpMul, []string{norm(so, c.SO), a.Scalar(float32(1 - c.Lambda))}, nil)
+		total = a.Op(graph.OpAdd, []string{nf, no}, nil)
+	}
 	th, _ := c.Threshold(c.Default)
 	// 1 anomalous, 0 normal: a float, as every other output.
 	dec := a.Op(graph.OpCast, []string{a.Op(graph.OpGreaterOrEqual, []string{total, a.Scalar(float32(th.Value))}, nil)}, graph.Attrs{"to": int64(graph.Float)})

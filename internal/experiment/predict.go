@@ -31,7 +31,7 @@ type PredictOptions struct {
 	// extracted with ffmpeg).
 	Input string
 	// Out is the output folder: predictions.{csv,json}, maps/ and
-	// overlays/ (image runs).
+	// overlays/ (maps/<video>/<frame>.npy for videos).
 	Out string
 	// Threshold is "" (the run's default, the label-free quantile),
 	// "quantile", "f1" (the test set's F1-max) or a number on S_total.
@@ -43,6 +43,9 @@ type PredictOptions struct {
 	// eval.lambda's (thresholds.json).
 	Lambda    float64
 	LambdaSet bool
+	// NoMaps writes scores only, no anomaly maps or overlays (a long
+	// video gives one map of H*W float32 and one PNG per frame).
+	NoMaps bool
 }
 
 // Prediction is one scored image or frame.
@@ -54,15 +57,19 @@ type Prediction struct {
 	SFea      float64 `json:"s_fea"`
 	STotal    float64 `json:"s_total"`
 	Anomalous bool    `json:"anomalous"`
-	// Map and Overlay are the files written for image runs.
+	// Map and Overlay are the anomaly map (.npy, H x W float32) and the
+	// overlay (.png) written for the item, unless PredictOptions.NoMaps.
 	Map     string `json:"map,omitempty"`
 	Overlay string `json:"overlay,omitempty"`
 }
 
 // PredictReport is what predict wrote.
 type PredictReport struct {
-	Run         string       `json:"run"`
-	Model       string       `json:"model"`
+	Run   string `json:"run"`
+	Model string `json:"model"`
+	// TeacherOnly says that the run has no student and its teacher
+	// scored alone (S_fea 0, S_total = n(S_o)).
+	TeacherOnly bool         `json:"teacher_only,omitempty"`
 	Threshold   float64      `json:"threshold"`
 	ThresholdOf string       `json:"threshold_of"`
 	Lambda      float64      `json:"lambda"`
@@ -74,7 +81,9 @@ type PredictReport struct {
 
 // Predict scores unlabelled inputs with the run's student model and its
 // stored calibration (run 'fmam eval' first), and writes per-item scores,
-// decisions and, for image runs, anomaly maps and overlays.
+// decisions, anomaly maps and overlays. A run without a student
+// (train.student_steps: 0) predicts with its teacher alone: the
+// evaluation model and thresholds 'fmam eval --teacher-only' stored.
 func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, error) {
 	p, ok := e.Baseline.(baseline.Predictor)
 	if !ok {
@@ -86,8 +95,9 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 		return nil, fmt.Errorf("predict: MNAD with model.memory scores a frame by fusing its PSNR and memory distance after min-max normalising each over the whole video (MNAD's rule), " +
 			"so a frame has no score of its own to threshold, and eval stores no thresholds for it; to predict, train a run with model.memory: false (a new run folder)")
 	}
-	if e.TeacherOnly() {
-		return nil, fmt.Errorf("predict needs a trained student; this run has train.student_steps: 0")
+	teacherOnly := e.TeacherOnly()
+	if teacherOnly && o.LambdaSet {
+		return nil, fmt.Errorf("predict --lambda: this run has no student (train.student_steps: 0) and predicts with its teacher alone, which has no S_fea to fuse; drop --lambda")
 	}
 	if len(e.Cfg.Train.Seeds) > 0 {
 		return nil, fmt.Errorf("predict: %s holds one run per seed; pick one: --run %s", e.Layout.Root, filepath.Join(e.Layout.Root, "seed-<k>"))
@@ -101,7 +111,11 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 		return nil, err
 	}
 	st := e.student(u, e.Cfg.Model.Taps)
-	thrFile, evalCmd := st.Thresholds(), "fmam eval --run "+e.Layout.Root
+	model, thrFile, evalCmd := st.Model(), st.Thresholds(), "fmam eval --run "+e.Layout.Root
+	if teacherOnly {
+		st = e.Layout.Teacher(u.Name)
+		model, thrFile, evalCmd = st.TeacherEvalModel(), st.Thresholds(), evalCmd+" --teacher-only"
+	}
 	if o.LambdaSet {
 		thrFile, evalCmd = st.ThresholdsAt(o.Lambda), evalCmd+" --lambda "+ff(o.Lambda)
 	}
@@ -113,9 +127,16 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 	if err != nil {
 		return nil, err
 	}
-	input, err := dataInput(st.Model())
+	input, err := dataInput(model)
 	if err != nil {
+		if teacherOnly {
+			return nil, fmt.Errorf("predict: %w; run '%s' first", err, evalCmd)
+		}
 		return nil, fmt.Errorf("predict: %w; run 'fmam train' and 'fmam eval' first", err)
+	}
+	if teacherOnly {
+		e.Log.Info("predicting with the teacher alone: the run has no student (train.student_steps: 0); S_fea is 0 and S_total = n(S_o) with the teacher's thresholds",
+			"model", model, "thresholds", thrFile)
 	}
 	if o.Out == "" {
 		o.Out = filepath.Join(e.Layout.Root, "predict")
@@ -124,21 +145,48 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 	if err != nil {
 		return nil, err
 	}
-	in.Maps = e.Cfg.Task == config.TaskImage
-	rep := &PredictReport{Run: e.Layout.Root, Model: st.Model(), Threshold: thr, ThresholdOf: of, Lambda: cal.Lambda,
+	in.Maps = !o.NoMaps
+	rep := &PredictReport{Run: e.Layout.Root, Model: model, TeacherOnly: teacherOnly, Threshold: thr, ThresholdOf: of, Lambda: cal.Lambda,
 		CSV: filepath.Join(o.Out, "predictions.csv"), JSON: filepath.Join(o.Out, "predictions.json")}
 	names := uniqueNames(in.Images)
-	err = p.Predict(ctx, u, baseline.EvalModel{Stage: st, Path: st.Model(), Inputs: []string{input}}, in, func(it baseline.PredictItem) error {
+	mapLevel := func(so float64) float64 { return so } // DRAEM's map is on S_o's scale
+	if ml, ok := e.Baseline.(baseline.MapLeveler); ok {
+		mapLevel = ml.MapLevel
+	}
+	// One colour range for every heat map of this predict, so that the
+	// overlays of a video's frames (or of a folder's images) compare by
+	// eye: [0, 2*level] with the highest deciding level an item can have
+	// (its S_fea as normal as the reference's most normal), which puts
+	// every contour inside the scale; without a level (lambda 1), the
+	// first map's range.
+	var heat *report.Range
+	if l := mapLevel(soAt(cal, thr, 0)); l > 0 && 2*l < math.MaxFloat32 {
+		heat = &report.Range{Lo: 0, Hi: float32(2 * l)}
+	}
+	warned := false
+	em := baseline.EvalModel{Stage: st, Path: model, Inputs: []string{input}, TeacherOnly: teacherOnly}
+	err = p.Predict(ctx, u, em, in, func(it baseline.PredictItem) error {
 		pr := Prediction{ID: it.ID, Video: it.Video, Frame: it.Frame, SO: it.SO, SFea: it.SFea, STotal: cal.Total(it.SO, it.SFea)}
 		pr.Anomalous = pr.STotal >= thr
+		if in.Maps && it.Map == nil && !warned {
+			warned = true
+			e.Log.Warn(model+" has no anomaly map output: it was exported by an fmam from before video maps; writing scores only. "+mapsHint(teacherOnly, e.Layout.Root), "model", model)
+		}
 		if it.Map != nil {
 			name := names[it.ID]
+			if it.Video != "" {
+				name = filepath.Join(it.Video, strconv.Itoa(it.Frame))
+			}
 			pr.Map = filepath.Join(o.Out, "maps", name+".npy")
 			pr.Overlay = filepath.Join(o.Out, "overlays", name+".png")
 			if err := writeMap(pr.Map, it.Map, it.H, it.W); err != nil {
 				return err
 			}
-			if err := writeOverlay(pr.Overlay, it, pixelLevel(cal, thr, it.SFea), pr); err != nil {
+			if heat == nil {
+				r := report.JointRange(report.Map{Data: it.Map, H: it.H, W: it.W})
+				heat = &r
+			}
+			if err := writeOverlay(pr.Overlay, it, mapLevel(pixelLevel(cal, thr, it.SFea)), *heat, pr); err != nil {
 				return err
 			}
 		}
@@ -156,6 +204,16 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 	}
 	e.Log.Info("predicted", "items", len(rep.Items), "anomalous", rep.Anomalous, "threshold", ff(thr), "of", of, "csv", rep.CSV)
 	return rep, nil
+}
+
+// mapsHint says how to get an evaluation model with anomaly maps: 'fmam
+// eval --teacher-only' saves teacher_eval.onnx again when it lacks an
+// output, but a student's model.onnx is exported when it is trained.
+func mapsHint(teacherOnly bool, run string) string {
+	if teacherOnly {
+		return "For maps, run 'fmam eval --run " + run + " --teacher-only' again."
+	}
+	return "For maps, train the student again with this fmam (a new run folder): 'fmam eval' keeps the model.onnx training exported."
 }
 
 func pickUnit(units []*baseline.Unit, category string) (*baseline.Unit, error) {
@@ -332,16 +390,23 @@ func uniqueNames(paths []string) map[string]string {
 	return out
 }
 
-// pixelLevel is the level of the raw map at which an item's S_total
-// reaches the threshold given its S_fea: the S_o that would decide it.
-// For DRAEM, whose S_o is the maximum of the filtered map, the contour at
+// pixelLevel is the S_o at which an item's S_total reaches the
+// threshold given its S_fea: the S_o that would decide it, which the
+// baseline's MapLevel (if any) turns into a level of the raw map. For
+// DRAEM, whose S_o is the maximum of the filtered map, the contour at
 // this level outlines where the map is as high as a deciding score.
 // With lambda 1 S_o plays no part and there is no level (NaN).
 func pixelLevel(c *baseline.Calibration, thr, sfea float64) float64 {
+	return soAt(c, thr, c.SFea.Apply(sfea))
+}
+
+// soAt is the S_o at which S_total reaches thr when n(S_fea) is nfea;
+// NaN with lambda 1.
+func soAt(c *baseline.Calibration, thr, nfea float64) float64 {
 	if c.Lambda >= 1 {
 		return nan()
 	}
-	need := (thr - c.Lambda*c.SFea.Apply(sfea)) / (1 - c.Lambda) // n(S_o) needed
+	need := (thr - c.Lambda*nfea) / (1 - c.Lambda) // n(S_o) needed
 	n := c.SO
 	if n.Direction != "higher-is-anomalous" {
 		need = 1 - need
@@ -361,9 +426,9 @@ func writeMap(path string, m []float32, h, w int) error {
 	return atomicfile.WriteFunc(path, func(wr io.Writer) error { return npy.Write(wr, rows) })
 }
 
-// writeOverlay draws the image, the heat map, and the image with the
-// contour of the map at level in red.
-func writeOverlay(path string, it baseline.PredictItem, level float64, pr Prediction) error {
+// writeOverlay draws the image, the heat map in the colour range heat,
+// and the image with the contour of the map at level in red.
+func writeOverlay(path string, it baseline.PredictItem, level float64, heat report.Range, pr Prediction) error {
 	img := report.ImageCHW{Data: it.Image, C: it.C, H: it.H, W: it.W}
 	m := report.Map{Data: it.Map, H: it.H, W: it.W}
 	con := contour(img, it.Map, level)
@@ -373,7 +438,7 @@ func writeOverlay(path string, it baseline.PredictItem, level float64, pr Predic
 	}
 	return report.WritePanels(path, report.Panel{Tiles: []report.Tile{
 		report.ImageTile("image", img),
-		report.HeatTile("map", m, report.Range{Lo: 0, Hi: max(1, report.JointRange(m).Hi)}),
+		report.HeatTile("map", m, heat),
 		report.ImageTile(verdict, con),
 	}})
 }

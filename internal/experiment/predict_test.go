@@ -17,6 +17,7 @@ import (
 	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/method"
+	"github.com/fmam/fmam/internal/npyfile"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/score"
 	"github.com/fmam/fmam/internal/sharedtest"
@@ -27,6 +28,13 @@ import (
 // model's batch axis is symbolic; refs < 0 takes any number of reference
 // items.
 func checkCalibration(t *testing.T, stage, reference string, refs int) (*baseline.Calibration, map[string]string) {
+	t.Helper()
+	return checkCalibrationOf(t, stage, "model.onnx", reference, refs)
+}
+
+// checkCalibrationOf is checkCalibration of the stage's evaluation model
+// model (model.onnx, or a teacher stage's teacher_eval.onnx).
+func checkCalibrationOf(t *testing.T, stage, model, reference string, refs int) (*baseline.Calibration, map[string]string) {
 	t.Helper()
 	c, err := baseline.ReadCalibration(filepath.Join(stage, "thresholds.json"))
 	if err != nil {
@@ -54,7 +62,7 @@ func checkCalibration(t *testing.T, stage, reference string, refs int) (*baselin
 	if res.Title == "" || len(res.Thresholds.Thresholds) != 2 || res.Thresholds.Thresholds[0] != c.Thresholds[0] {
 		t.Errorf("results.json thresholds %+v (title %q)", res.Thresholds, res.Title)
 	}
-	m, err := graph.ReadModel(filepath.Join(stage, "model.onnx"))
+	m, err := graph.ReadModel(filepath.Join(stage, model))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +265,8 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		t.Fatal(err)
 	}
 	v := test.Videos[0]
-	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: t.TempDir(), Threshold: "f1"})
+	predOut := t.TempDir()
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: predOut, Threshold: "f1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,8 +287,20 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		if !ok || math.Abs(r.SO-p.SO) > 1e-9 || math.Abs(r.SFea-p.SFea) > 1e-9*math.Max(1, r.SFea) {
 			t.Errorf("frame %d: predict s_o %v s_fea %v; scores.csv %+v", p.Frame, p.SO, p.SFea, r)
 		}
-		if p.STotal != c.Total(p.SO, p.SFea) || p.Anomalous != (p.STotal >= f1.Value) || p.Map != "" {
+		if p.STotal != c.Total(p.SO, p.SFea) || p.Anomalous != (p.STotal >= f1.Value) {
 			t.Errorf("frame %d: %+v", p.Frame, p)
+		}
+		checkFrameMap(t, p, predOut, v.Name, 32)
+	}
+	// --maps=false: scores only.
+	noMaps := t.TempDir()
+	rn, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(v.Frames[0]), Out: noMaps, NoMaps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"maps", "overlays"} {
+		if _, err := os.Stat(filepath.Join(noMaps, d)); !os.IsNotExist(err) || len(rn.Items) != len(rep.Items) || rn.Items[0].Map != "" {
+			t.Errorf("--maps=false wrote %s (stat: %v), %d items, first %+v", d, err, len(rn.Items), rn.Items[0])
 		}
 	}
 
@@ -372,6 +393,162 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 	}
 	if _, err := os.Stat(filepath.Join(out, "frames", "clip", "0000.jpg")); err != nil {
 		t.Error(err)
+	}
+}
+
+// A run without a student predicts with its teacher alone: eval
+// --teacher-only stores the teacher's calibration (lambda 0) in the
+// teacher stage's thresholds.json and teacher_eval.onnx (dynamic batch,
+// with s_o, s_total and anomalous computed in the model), and predict
+// uses them: S_o the teacher's PSNR of the run's own teacher_scores.csv,
+// S_fea 0, S_total = n(S_o), decisions at the stored threshold, maps of
+// the teacher's error; a plain ONNX Runtime session on teacher_eval.onnx
+// at another batch size gives predict's S_total. Before eval
+// --teacher-only predict says to run it.
+func TestPredictTeacherOnly(t *testing.T) {
+	e, logs := openLogged(t, `
+name: predict-teacher
+task: video
+data: {kind: synth-video, size: 32, frames: 4, channels: 1, workers: 2, val_fraction: 0.25}
+model: {arch: mnad, width: 0.0625, taps: [bottleneck]}
+train: {batch: 4, teacher_steps: 2, student_steps: 0, lr: 0.002}
+eval: {batch: 8, pictures: 1}
+`, t.TempDir())
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	test, err := data.LoadFrames(filepath.Join(e.RunDir(), "data", "synth-video"), data.Test, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := test.Videos[0]
+	frames := filepath.Dir(v.Frames[0])
+	if _, err := e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "--teacher-only") {
+		t.Errorf("predict before eval --teacher-only: %v", err)
+	}
+	if _, err := e.EvaluateTeacher(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stage := filepath.Join(e.RunDir(), "teacher")
+	c, meta := checkCalibrationOf(t, stage, "teacher_eval.onnx", "held-out", -1)
+	if c.Lambda != 0 || c.SO.Direction != "lower-is-anomalous" || !strings.Contains(meta[experiment.MetaScore], "teacher alone") {
+		t.Errorf("teacher calibration %+v, score rule %q", c, meta[experiment.MetaScore])
+	}
+	onnxChecker(t, filepath.Join(stage, "teacher_eval.onnx"))
+
+	out := t.TempDir()
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "teacher alone") {
+		t.Errorf("the log does not say the teacher predicts alone:\n%s", logs)
+	}
+	q, _ := c.Threshold(baseline.ThresholdQuantile)
+	if !rep.TeacherOnly || rep.Model != filepath.Join(stage, "teacher_eval.onnx") || rep.Threshold != q.Value || len(rep.Items) != len(v.Frames)-4 {
+		t.Fatalf("report: teacher only %v, model %s, threshold %v (want %v), %d items of a %d-frame video", rep.TeacherOnly, rep.Model, rep.Threshold, q.Value, len(rep.Items), len(v.Frames))
+	}
+	rows, err := score.ReadVideoCSV(filepath.Join(stage, "teacher_scores.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[int]float64{}
+	for _, r := range rows {
+		if r.Video == v.Name {
+			raw[r.Frame] = r.SO
+		}
+	}
+	for _, p := range rep.Items {
+		so, ok := raw[p.Frame]
+		if !ok || math.Abs(so-p.SO) > 1e-9 || p.SFea != 0 {
+			t.Errorf("frame %d: predict s_o %v s_fea %v; teacher_scores.csv %v", p.Frame, p.SO, p.SFea, so)
+		}
+		if want := c.SO.Apply(p.SO); math.Abs(p.STotal-want) > 1e-12 || p.Anomalous != (p.STotal >= q.Value) {
+			t.Errorf("frame %d: s_total %v (n(S_o) %v), anomalous %v at %v", p.Frame, p.STotal, want, p.Anomalous, q.Value)
+		}
+		checkFrameMap(t, p, out, v.Name, 32)
+	}
+	if _, err := e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir(), Lambda: 0.5, LambdaSet: true}); err == nil || !strings.Contains(err.Error(), "teacher alone") {
+		t.Errorf("--lambda on a teacher-only run: %v", err)
+	}
+
+	// A fresh session on teacher_eval.onnx at batch 3.
+	lib, _ := ort.FindLibrary("", "")
+	rt, err := ort.Open(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := os.ReadFile(filepath.Join(stage, "teacher_eval.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, s = 3, 32
+	sess, err := rt.NewInference(mb, []ort.Port{{Name: "frames", Shape: []int64{n, 4, s, s}}, {Name: "target", Shape: []int64{n, 1, s, s}}},
+		[]ort.Port{{Name: "t_err", Shape: []int64{n}}, {Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}}, ort.Options{Threads: 2})
+	if err != nil {
+		t.Fatalf("dynamic batch: %v", err)
+	}
+	defer sess.Close()
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 1, H: s, W: s, Range: imageio.RangeSigned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n { // clips ending at frames 4, 5, 6
+		for k := range 5 {
+			img, err := dec.Decode(v.Frames[i+k])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k < 4 {
+				copy(sess.Input(0)[(i*4+k)*s*s:], img.Pix)
+			} else {
+				copy(sess.Input(1)[i*s*s:], img.Pix)
+			}
+		}
+	}
+	if err := sess.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		p := rep.Items[i]
+		if so := score.FramePSNR(float64(sess.Output(0)[i])); p.Frame != i+4 || math.Abs(so-p.SO) > 1e-4 {
+			t.Errorf("frame %d: session s_o %v; predict %+v", i+4, so, p)
+		}
+		checkPost(t, p.ID, sess.Output(1)[i], sess.Output(2)[i], sess.Output(3)[i], p, c)
+	}
+}
+
+// checkFrameMap checks the anomaly map and overlay predict wrote for a
+// video frame: under maps/<video>/<frame>.npy and overlays/, size x size,
+// finite, and the PSNR of its mean (the frame's mean squared error) is
+// the frame's S_o: the map and the score agree.
+func checkFrameMap(t *testing.T, p experiment.Prediction, out, video string, size int) {
+	t.Helper()
+	name := filepath.Join(video, strconv.Itoa(p.Frame))
+	if p.Map != filepath.Join(out, "maps", name+".npy") || p.Overlay != filepath.Join(out, "overlays", name+".png") {
+		t.Fatalf("frame %d: map %q overlay %q", p.Frame, p.Map, p.Overlay)
+	}
+	if st, err := os.Stat(p.Overlay); err != nil || st.Size() == 0 {
+		t.Errorf("frame %d: overlay %v", p.Frame, err)
+	}
+	a, err := npyfile.Read(p.Map)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.Float32s()
+	if err != nil || len(a.Shape) != 2 || a.Shape[0] != size || a.Shape[1] != size {
+		t.Fatalf("frame %d: map shape %v (%v), want %dx%d", p.Frame, a.Shape, err, size, size)
+	}
+	sum := 0.0
+	for _, x := range m {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) || x < 0 {
+			t.Fatalf("frame %d: map value %v", p.Frame, x)
+		}
+		sum += float64(x)
+	}
+	if so := score.FramePSNR(sum / float64(len(m))); math.Abs(so-p.SO) > 1e-3 {
+		t.Errorf("frame %d: PSNR of the map's mean %v, S_o %v", p.Frame, so, p.SO)
 	}
 }
 

@@ -96,7 +96,8 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(test.Videos[0].Frames[0]), Out: t.TempDir()})
+	out := t.TempDir()
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(test.Videos[0].Frames[0]), Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,7 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		if !(p.SO > 0) || p.STotal != c.Total(p.SO, p.SFea) {
 			t.Errorf("%+v", p)
 		}
+		checkFrameMap(t, p, out, test.Videos[0].Name, 64)
 	}
 
 	// An autoencoder of 4-frame RGB clips: told by its shapes.
@@ -127,6 +129,19 @@ eval: {batch: 8}
 	}
 	if ev, err := e2.Evaluate(ctx); err != nil || len(ev.Units[0].Video) != 4 {
 		t.Fatalf("autoencoder eval: %v", err)
+	}
+	// Its map is the clip's error: its mean gives S_o too.
+	test2, err := data.LoadFrames(filepath.Join(e2.RunDir(), "data", "synth-video"), data.Test, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out2 := t.TempDir()
+	rep2, err := e2.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(test2.Videos[0].Frames[0]), Out: out2})
+	if err != nil || len(rep2.Items) == 0 {
+		t.Fatalf("autoencoder predict: %v", err)
+	}
+	for _, p := range rep2.Items {
+		checkFrameMap(t, p, out2, test2.Videos[0].Name, 32)
 	}
 
 	// Forced the wrong way: refused with the key to change.

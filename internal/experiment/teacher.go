@@ -9,6 +9,7 @@ import (
 
 	"github.com/fmam/fmam/internal/baseline"
 	"github.com/fmam/fmam/internal/config"
+	"github.com/fmam/fmam/internal/graph"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/report"
 )
@@ -80,7 +81,9 @@ func (e *Env) evaluateTeacher(ctx context.Context, u *baseline.Unit) (*baseline.
 	if err != nil {
 		return nil, err
 	}
-	if !fresh(model, e.TeacherPath(u)) {
+	// Saved again when older than the teacher, or from an fmam whose
+	// graph had fewer outputs (no anomaly map).
+	if !fresh(model, e.TeacherPath(u)) || !hasOutputs(model, g.Outputs) {
 		if err := os.MkdirAll(st.Dir, 0o755); err != nil {
 			return nil, err
 		}
@@ -96,7 +99,30 @@ func (e *Env) evaluateTeacher(ctx context.Context, u *baseline.Unit) (*baseline.
 	if err := baseline.CheckScores(ctx, e.Baseline, u, st, true); err != nil {
 		return nil, err
 	}
-	return e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: e.Cfg.Model.Taps, Lambda: e.Cfg.Eval.Lambda, TeacherOnly: true})
+	ev, err := e.Baseline.Results(ctx, u, st, baseline.ResultsSpec{Taps: e.Cfg.Model.Taps, Lambda: e.Cfg.Eval.Lambda, TeacherOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	return ev, e.calibrateTeacherEval(ctx, u, st, ins)
+}
+
+// hasOutputs reports whether the model file at path has every output of
+// names.
+func hasOutputs(path string, names []string) bool {
+	m, err := graph.ReadModel(path)
+	if err != nil {
+		return false
+	}
+	have := map[string]bool{}
+	for _, o := range m.GetGraph().GetOutput() {
+		have[o.GetName()] = true
+	}
+	for _, n := range names {
+		if !have[n] {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckTeacherRun checks that the run folder dir holds a teacher cfg's

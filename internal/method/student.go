@@ -436,6 +436,15 @@ func Rename(g *graph.Graph, t, name string) string {
 // PerSampleMSE is mean((a-b)^2) over all but the batch axis: shape [N].
 func PerSampleMSE(g *graph.Graph, a, b string) string { return perSampleMSE(g, a, b) }
 
+// ErrorMap is the per-pixel error map of a reconstruction or prediction
+// a of b ([N, C, H, W]): the squared error averaged over channels,
+// [N, H, W]. Its mean over the pixels is PerSampleMSE, so a map and the
+// per-sample error it belongs to agree.
+func ErrorMap(g *graph.Graph, a, b string) string {
+	d := g.Op(graph.OpSub, []string{a, b}, nil)
+	return g.Op(graph.OpReduceMean, []string{g.Op(graph.OpMul, []string{d, d}, nil)}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(0)})
+}
+
 // BenchTrain builds the benchmark train step of a built-in network with
 // its bench loss (Net.BenchLoss).
 func BenchTrain(s Spec) (*Built, error) {

@@ -60,6 +60,14 @@ type Mimic struct {
 // the mean squared inconsistency, summed over taps.
 const OutFea = "s_fea"
 
+// Per-pixel anomaly maps of the evaluation graphs that have them ([N, H,
+// W]): the teacher's and the student's. `fmam predict` writes the
+// student's (the teacher's for a run without one) as maps and overlays.
+const (
+	OutTeacherMap = "t_map"
+	OutStudentMap = "s_map"
+)
+
 // Metadata keys of the teachers fmam exports: the network, its taps, and
 // the input it was trained on (shape and value format), which `fmam
 // inspect` shows and LoadTeacher checks.

@@ -73,8 +73,8 @@ const (
 	InClean = "clean"
 	InMask  = "mask"
 	// Per-pixel anomaly maps of the evaluation graph, [N, H, W].
-	OutTeacherMap = "t_map"
-	OutStudentMap = "s_map"
+	OutTeacherMap = method.OutTeacherMap
+	OutStudentMap = method.OutStudentMap
 )
 
 func (*Baseline) Arch() string        { return "draem" }

@@ -26,7 +26,12 @@ import (
 )
 
 // Baseline is MNAD. Its zero value is ready to use.
-type Baseline struct{}
+type Baseline struct {
+	// MapOnClip says that the error map compares a clip with itself (a
+	// clip autoencoder, model.arch reconstruction), not the next frame:
+	// predict shows it over the clip's last frame.
+	MapOnClip bool
+}
 
 // Baseline is a baseline.Baseline.
 var _ baseline.Baseline = (*Baseline)(nil)
@@ -128,13 +133,18 @@ func (*Baseline) Loss(g *graph.Graph, s method.Spec, f method.Forward, targets [
 	return method.Loss{Total: total, Terms: []string{l, mem.Compactness, mem.Separateness}, Names: []string{"l_o", "l_compact", "l_separate"}}
 }
 
-// Scores are the per-sample prediction errors of teacher and student and,
-// with memory, their memory distances.
+// Scores are the per-sample prediction errors of teacher and student,
+// with memory their memory distances, and last their per-pixel error maps
+// (method.OutTeacherMap, method.OutStudentMap: [N, H, W], the squared
+// error averaged over channels, whose mean is the error), which predict
+// writes as anomaly maps; Score reads its outputs by name.
 func (*Baseline) Scores(g *graph.Graph, s method.Spec, teacher, student *method.Forward) ([]string, []string, error) {
 	target := g.Input(InTarget, graph.Float, frameShape(s))
 	outs := []string{method.Rename(g, method.PerSampleMSE(g, teacher.Outputs[0], target), OutTeacherErr)}
+	maps := []string{method.Rename(g, method.ErrorMap(g, teacher.Outputs[0], target), method.OutTeacherMap)}
 	if student != nil {
 		outs = append(outs, method.Rename(g, method.PerSampleMSE(g, student.Outputs[0], target), OutStudentErr))
+		maps = append(maps, method.Rename(g, method.ErrorMap(g, student.Outputs[0], target), method.OutStudentMap))
 	}
 	if s.Memory {
 		tq, ti := method.TeacherPrefix+MemoryQuery, method.TeacherPrefix+MemoryTensor
@@ -150,7 +160,7 @@ func (*Baseline) Scores(g *graph.Graph, s method.Spec, teacher, student *method.
 			outs = append(outs, method.Rename(g, nn.MemoryDistance(g, mem.Query, mem.Items), OutStudentMem))
 		}
 	}
-	return []string{target}, outs, g.Err()
+	return []string{target}, append(outs, maps...), g.Err()
 }
 
 // MimicImage is the last frame of the clip, from [-1, 1] to [0, 1].

@@ -117,12 +117,6 @@ func (bl *Baseline) Loss(g *graph.Graph, _ method.Spec, f method.Forward, target
 	return reconLoss(g, bl.loss, f.Outputs[0], targets[0])
 }
 
-// errorMap is the squared error averaged over channels: [N, H, W].
-func errorMap(g *graph.Graph, rec, in string) string {
-	d := g.Op(graph.OpSub, []string{rec, in}, nil)
-	return g.Op(graph.OpReduceMean, []string{g.Op(graph.OpMul, []string{d, d}, nil)}, graph.Attrs{"axes": []int64{1}, "keepdims": int64(0)})
-}
-
 // Scores are the error maps of teacher and student against the data
 // input (the graph's first input).
 func (*Baseline) Scores(g *graph.Graph, _ method.Spec, teacher, student *method.Forward) ([]string, []string, error) {
@@ -135,9 +129,9 @@ func (*Baseline) Scores(g *graph.Graph, _ method.Spec, teacher, student *method.
 			return nil, nil, fmt.Errorf("model.arch %s: the output %s has shape %v, the input %s %v; an autoencoder reconstructs its input (a next-frame predictor: task: video)", Arch, f.Outputs[0], g.Shape(f.Outputs[0]), in, g.Shape(in))
 		}
 	}
-	outs := []string{method.Rename(g, errorMap(g, teacher.Outputs[0], in), draem.OutTeacherMap)}
+	outs := []string{method.Rename(g, method.ErrorMap(g, teacher.Outputs[0], in), draem.OutTeacherMap)}
 	if student != nil {
-		outs = append(outs, method.Rename(g, errorMap(g, student.Outputs[0], in), draem.OutStudentMap))
+		outs = append(outs, method.Rename(g, method.ErrorMap(g, student.Outputs[0], in), draem.OutStudentMap))
 	}
 	return nil, outs, g.Err()
 }
@@ -209,7 +203,11 @@ func (*Baseline) ScoreRule() string {
 	return "s_map = squared reconstruction error averaged over channels; S_o = mean of s_map (the per-sample reconstruction error); S_fea = s_fea"
 }
 
-// PostScore is S_o inside the model: the mean of s_map.
-func (*Baseline) PostScore(a *graph.Appender) string {
-	return a.Op(graph.OpReduceMean, []string{draem.OutStudentMap}, graph.Attrs{"axes": []int64{1, 2}, "keepdims": int64(0)})
+// PostScore is S_o inside the model: the mean of s_map (t_map).
+func (*Baseline) PostScore(a *graph.Appender, teacher bool) string {
+	m := draem.OutStudentMap
+	if teacher {
+		m = draem.OutTeacherMap
+	}
+	return a.Op(graph.OpReduceMean, []string{m}, graph.Attrs{"axes": []int64{1, 2}, "keepdims": int64(0)})
 }

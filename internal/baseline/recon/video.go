@@ -67,6 +67,7 @@ func (v *Video) Configure(cfg *config.Config) (baseline.Baseline, error) {
 	c := *v
 	c.loss = cfg.Model.ReconLoss
 	c.mode, c.why, c.modeErr = ResolveMode(cfg)
+	c.Baseline = &mnad.Baseline{MapOnClip: c.mode == ModeAutoencoder}
 	return &c, nil
 }
 
@@ -214,7 +215,7 @@ func (v *Video) Scores(g *graph.Graph, s method.Spec, teacher, student *method.F
 			return nil, nil, fmt.Errorf("model.arch %s (%s): the output %s has shape %v, its target %v", Arch, mode, out, got, want)
 		}
 		errs = append(errs, method.Rename(g, method.PerSampleMSE(g, out, target), p.errOut))
-		maps = append(maps, method.Rename(g, errorMap(g, out, target), p.mapOut))
+		maps = append(maps, method.Rename(g, method.ErrorMap(g, out, target), p.mapOut))
 	}
 	return []string{next}, append(errs, maps...), g.Err()
 }
