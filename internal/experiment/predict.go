@@ -186,7 +186,7 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 				r := report.JointRange(report.Map{Data: it.Map, H: it.H, W: it.W})
 				heat = &r
 			}
-			if err := writeOverlay(pr.Overlay, it, mapLevel(pixelLevel(cal, thr, it.SFea)), *heat, pr); err != nil {
+			if err := writeOverlay(pr.Overlay, it, mapLevel(pixelLevel(cal, thr, it.SFea)), *heat, pr, thr); err != nil {
 				return err
 			}
 		}
@@ -428,19 +428,27 @@ func writeMap(path string, m []float32, h, w int) error {
 
 // writeOverlay draws the image, the heat map in the colour range heat,
 // and the image with the contour of the map at level in red.
-func writeOverlay(path string, it baseline.PredictItem, level float64, heat report.Range, pr Prediction) error {
+func writeOverlay(path string, it baseline.PredictItem, level float64, heat report.Range, pr Prediction, thr float64) error {
 	img := report.ImageCHW{Data: it.Image, C: it.C, H: it.H, W: it.W}
 	m := report.Map{Data: it.Map, H: it.H, W: it.W}
-	con := contour(img, it.Map, level)
-	verdict := "normal" // the tile's title has room for a word; the score is in the CSV
+	// The contour goes on items decided anomalous only: on a normal one,
+	// single pixels above the deciding level (a frame predictor's per-pixel
+	// error is noisy around its mean) would draw red where nothing was
+	// decided.
+	last := report.ImageTile("normal", img)
+	verb := "<"
 	if pr.Anomalous {
-		verdict = "anomaly"
+		last, verb = report.ImageTile("anomaly", contour(img, it.Map, level)), ">="
 	}
-	return report.WritePanels(path, report.Panel{Tiles: []report.Tile{
-		report.ImageTile("image", img),
-		report.HeatTile("map", m, heat),
-		report.ImageTile(verdict, con),
-	}})
+	// Tiles are scaled up by a whole factor to at least 192 pixels, as in
+	// maps.png, so a 64-pixel frame is still readable.
+	tile := it.W * max(1, (192+it.W-1)/it.W)
+	return report.WritePanels(path, report.Panel{
+		Tiles:     []report.Tile{report.ImageTile("image", img), report.HeatTile("map", m, heat), last},
+		TileWidth: tile, TileHeight: tile * it.H / it.W,
+		Label: fmt.Sprintf("%s  S_total %.4g %s %.4g", pr.ID, pr.STotal, verb, thr),
+		Bar:   &heat,
+	})
 }
 
 // contour copies img (as RGB) and paints red the pixels of m at or above
