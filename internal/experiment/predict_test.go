@@ -305,43 +305,9 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 	}
 
 	// A fresh session at batch 3 gives predict's error and S_fea.
-	lib, _ := ort.FindLibrary("", "")
-	rt, err := ort.Open(lib)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := os.ReadFile(filepath.Join(stage, "model.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n, s = 3, 32
-	sess, err := rt.NewInference(mb, []ort.Port{{Name: "frames", Shape: []int64{n, 4, s, s}}, {Name: "target", Shape: []int64{n, 1, s, s}}},
-		[]ort.Port{{Name: "s_err", Shape: []int64{n}}, {Name: method.OutFea, Shape: []int64{n}},
-			{Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}}, ort.Options{Threads: 2})
-	if err != nil {
-		t.Fatalf("dynamic batch: %v", err)
-	}
-	defer sess.Close()
-	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 1, H: s, W: s, Range: imageio.RangeSigned})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range n { // clips ending at frames 4, 5, 6
-		for k := range 5 {
-			img, err := dec.Decode(v.Frames[i+k])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if k < 4 {
-				copy(sess.Input(0)[(i*4+k)*s*s:], img.Pix)
-			} else {
-				copy(sess.Input(1)[i*s*s:], img.Pix)
-			}
-		}
-	}
-	if err := sess.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	const n = 3
+	sess := clipSession(t, ctx, filepath.Join(stage, "model.onnx"), v.Frames, n, []ort.Port{{Name: "s_err", Shape: []int64{n}}, {Name: method.OutFea, Shape: []int64{n}},
+		{Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}})
 	for i := range n {
 		p := rep.Items[i]
 		if so := score.FramePSNR(float64(sess.Output(0)[i])); p.Frame != i+4 || math.Abs(so-p.SO) > 1e-4 || math.Abs(float64(sess.Output(1)[i])-p.SFea) > 1e-5*math.Max(1, p.SFea) {
@@ -474,42 +440,9 @@ eval: {batch: 8, pictures: 1}
 	}
 
 	// A fresh session on teacher_eval.onnx at batch 3.
-	lib, _ := ort.FindLibrary("", "")
-	rt, err := ort.Open(lib)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := os.ReadFile(filepath.Join(stage, "teacher_eval.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n, s = 3, 32
-	sess, err := rt.NewInference(mb, []ort.Port{{Name: "frames", Shape: []int64{n, 4, s, s}}, {Name: "target", Shape: []int64{n, 1, s, s}}},
-		[]ort.Port{{Name: "t_err", Shape: []int64{n}}, {Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}}, ort.Options{Threads: 2})
-	if err != nil {
-		t.Fatalf("dynamic batch: %v", err)
-	}
-	defer sess.Close()
-	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 1, H: s, W: s, Range: imageio.RangeSigned})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range n { // clips ending at frames 4, 5, 6
-		for k := range 5 {
-			img, err := dec.Decode(v.Frames[i+k])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if k < 4 {
-				copy(sess.Input(0)[(i*4+k)*s*s:], img.Pix)
-			} else {
-				copy(sess.Input(1)[i*s*s:], img.Pix)
-			}
-		}
-	}
-	if err := sess.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	const n = 3
+	sess := clipSession(t, ctx, filepath.Join(stage, "teacher_eval.onnx"), v.Frames, n, []ort.Port{{Name: "t_err", Shape: []int64{n}},
+		{Name: baseline.OutSO, Shape: []int64{n}}, {Name: baseline.OutSTotal, Shape: []int64{n}}, {Name: baseline.OutAnomalous, Shape: []int64{n}}})
 	for i := range n {
 		p := rep.Items[i]
 		if so := score.FramePSNR(float64(sess.Output(0)[i])); p.Frame != i+4 || math.Abs(so-p.SO) > 1e-4 {
@@ -625,4 +558,49 @@ func TestPredictRefusals(t *testing.T) {
 			t.Errorf("%s: %v", c.yaml, err)
 		}
 	}
+}
+
+// clipSession opens a fresh ONNX Runtime session on an exported MNAD-style
+// evaluation model at batch n (its batch axis is dynamic), feeds it the n
+// clips of 4 frames of frames (32 x 32, one channel, in [-1, 1]) ending at
+// frames 4, 5, ..., each with the next frame as target, runs it and
+// returns it with outs filled; it is closed with the test.
+func clipSession(t *testing.T, ctx context.Context, model string, frames []string, n int64, outs []ort.Port) *ort.Inference {
+	t.Helper()
+	const s = 32
+	lib, _ := ort.FindLibrary("", "")
+	rt, err := ort.Open(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := rt.NewInference(mb, []ort.Port{{Name: "frames", Shape: []int64{n, 4, s, s}}, {Name: "target", Shape: []int64{n, 1, s, s}}}, outs, ort.Options{Threads: 2})
+	if err != nil {
+		t.Fatalf("dynamic batch: %v", err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	dec, err := imageio.NewDecoder(imageio.DecodeOptions{C: 1, H: s, W: s, Range: imageio.RangeSigned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range int(n) {
+		for k := range 5 {
+			img, err := dec.Decode(frames[i+k])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k < 4 {
+				copy(sess.Input(0)[(i*4+k)*s*s:], img.Pix)
+			} else {
+				copy(sess.Input(1)[i*s*s:], img.Pix)
+			}
+		}
+	}
+	if err := sess.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return sess
 }
