@@ -68,7 +68,8 @@ func TestBadInputs(t *testing.T) {
 	type row struct {
 		name string
 		// args run fmam; "RUN" is replaced by the run folder the row works
-		// on: the good run, or a damaged copy of it (damage set).
+		// on: the good run, or a damaged copy of it (damage set); in want
+		// too.
 		args []string
 		env  map[string]string
 		// tiny adds tinyRunEnv to env.
@@ -76,7 +77,10 @@ func TestBadInputs(t *testing.T) {
 		// damage, when set, edits a copy of the good run before the
 		// command.
 		damage func(t *testing.T, run string)
-		want   []string
+		// unprivileged runs the command as an unprivileged user when the
+		// test runs as root, whom file permissions do not bind.
+		unprivileged bool
+		want         []string
 	}
 	newRun := filepath.Join(dir, "new-run") // config errors must not create it
 	config := func(name, text string) []string {
@@ -159,10 +163,7 @@ func TestBadInputs(t *testing.T) {
 		{name: "metrics on damaged scores", args: []string{"metrics", "--scores", "RUN/student/scores.csv"}, damage: editScores("student/scores.csv", func(l []string) []string {
 			return l[:100]
 		}), want: []string{"student/scores.csv has 99 rows"}},
-		{name: "read-only run folder", args: []string{"eval", "--run", "RUN"}, damage: func(t *testing.T, run string) {
-			if os.Geteuid() == 0 {
-				t.Skip("permissions do not bind root: a read-only folder cannot be tested as root")
-			}
+		{name: "read-only run folder", args: []string{"eval", "--run", "RUN"}, unprivileged: true, damage: func(t *testing.T, run string) {
 			// The scores are older than the model: eval must score again.
 			old := filepath.Join(run, "student", "scores.csv")
 			if err := os.Remove(old); err != nil {
@@ -170,7 +171,9 @@ func TestBadInputs(t *testing.T) {
 			}
 			chmodTree(t, run, 0o555, 0o444)
 			t.Cleanup(func() { chmodTree(t, run, 0o755, 0o644) })
-		}, want: []string{"permission denied"}},
+			// The denial is of a write inside the run folder (its lock, taken
+			// after the data check read every frame), not of a read.
+		}, want: []string{"open RUN/student/.lock: permission denied"}},
 	}
 	for i, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -193,8 +196,15 @@ func TestBadInputs(t *testing.T) {
 			for j, a := range r.args {
 				args[j] = strings.Replace(a, "RUN", target, 1)
 			}
-			out, err := run(t, args...)
+			var out string
+			var err error
+			if r.unprivileged && os.Geteuid() == 0 {
+				out, err = runUnprivileged(t, []string{target}, args...)
+			} else {
+				out, err = run(t, args...)
+			}
 			for _, w := range r.want {
+				w = strings.Replace(w, "RUN", target, 1)
 				if err == nil || !strings.Contains(err.Error(), w) {
 					t.Errorf("row %d: fmam %v: error %v, want one with %q\n%s", i, args, err, w, out)
 				}
