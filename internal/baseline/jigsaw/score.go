@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/fmam/fmam/internal/metrics"
 )
@@ -99,28 +102,47 @@ func Score(videos []Video, objects []Object, p Protocol) ([]FrameScores, error) 
 		}
 		byVideo[o.Video] = append(byVideo[o.Video], o)
 	}
-	out := make([]FrameScores, 0, len(videos))
-	for _, v := range videos {
-		var fs FrameScores
-		var err error
-		if p.Maps {
-			fs, err = scoreMaps(v, byVideo[v.Name], p)
-		} else {
-			fs, err = scoreFrames(v, byVideo[v.Name], p)
-		}
-		if err != nil {
-			return nil, err
-		}
-		inv := make([]float64, len(fs.Combined))
-		for i, s := range fs.Combined {
-			inv[i] = 1 - s
-		}
-		if fs.Anomaly, err = GaussianSmooth(inv); err != nil {
-			return nil, fmt.Errorf("jigsaw score: video %s: %w", v.Name, err)
-		}
-		out = append(out, fs)
+	// Videos are scored independently, on as many goroutines as there are
+	// processors: a Ped2 video's maps are two 15-million-cell volumes.
+	out := make([]FrameScores, len(videos))
+	errs := make([]error, len(videos))
+	var next atomic.Int64 // the next video to take
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(videos)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(videos); i = int(next.Add(1) - 1) {
+				out[i], errs[i] = scoreVideo(videos[i], byVideo[videos[i].Name], p)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// scoreVideo is one video's frame scores: the branches' (maps or per-frame
+// protocol), their combination, and its Gaussian-smoothed anomaly score.
+func scoreVideo(v Video, objs []Object, p Protocol) (FrameScores, error) {
+	var fs FrameScores
+	var err error
+	if p.Maps {
+		fs, err = scoreMaps(v, objs, p)
+	} else {
+		fs, err = scoreFrames(v, objs, p)
+	}
+	if err != nil {
+		return fs, err
+	}
+	inv := make([]float64, len(fs.Combined))
+	for i, s := range fs.Combined {
+		inv[i] = 1 - s
+	}
+	if fs.Anomaly, err = GaussianSmooth(inv); err != nil {
+		return fs, fmt.Errorf("jigsaw score: video %s: %w", v.Name, err)
+	}
+	return fs, nil
 }
 
 // scoreMaps is remake_video_3d_output: for each branch a volume of ones
@@ -209,39 +231,99 @@ func objectMap(v Video, objs []Object, p Protocol, score func(Object) float64) (
 // out-of-range cells counted as 1 (F.pad with value 1, then avg_pool3d).
 // The mean of a box is the mean along each axis in turn, and a row that
 // lies wholly in the padding averages to 1, so three 1-D passes that
-// treat outside cells as 1 give the same result.
+// treat outside cells as 1 give the same result. Every cell of a pass is
+// summed as 0 + term(-r) + ... + term(r), then divided by k, in that order
+// whichever way the pass walks memory, so the result does not depend on
+// it; the y and frame passes add whole rows and planes at a time, which
+// reads memory in order (a pixel's line through the frames is strided by
+// a whole plane: walking it cell by cell was most of an evaluation).
 func boxFilter3(vol []float64, t, h, w, k int) {
 	if k == 1 {
 		return
 	}
 	r := k / 2
-	n := max(t, h, w)
-	line := make([]float64, n)
-	pass := func(count, length, stride int, start func(int) int) {
-		for i := range count {
-			s := start(i)
-			for j := range length {
-				line[j] = vol[s+j*stride]
-			}
-			for j := range length {
-				sum := 0.0
-				for d := -r; d <= r; d++ {
-					if q := j + d; q >= 0 && q < length {
-						sum += line[q]
-					} else {
-						sum++
-					}
+	fk := float64(k)
+	// Along x: one line per (frame, row).
+	line := make([]float64, w)
+	for i := range t * h {
+		row := vol[i*w : (i+1)*w]
+		copy(line, row)
+		for j := range w {
+			sum := 0.0
+			for d := -r; d <= r; d++ {
+				if q := j + d; q >= 0 && q < w {
+					sum += line[q]
+				} else {
+					sum++
 				}
-				vol[s+j*stride] = sum / float64(k)
+			}
+			row[j] = sum / fk
+		}
+	}
+	// Along y: per frame, each output row the sum of the k rows around it.
+	hw := h * w
+	frame := make([]float64, hw)
+	for f := range t {
+		plane := vol[f*hw : (f+1)*hw]
+		copy(frame, plane)
+		for y := range h {
+			addLines(plane[y*w:(y+1)*w], frame, y, h, w, r, fk)
+		}
+	}
+	// Along frames: each output plane the sum of the k planes around it.
+	// Planes before f are overwritten by then, so the originals of the r
+	// before it (and f's own) are kept in a ring.
+	ring := make([][]float64, r+1)
+	for i := range ring {
+		ring[i] = make([]float64, hw)
+	}
+	for f := range t {
+		copy(ring[f%(r+1)], vol[f*hw:(f+1)*hw])
+		out := vol[f*hw : (f+1)*hw]
+		clear(out)
+		for d := -r; d <= r; d++ {
+			g := f + d
+			switch {
+			case g < 0 || g >= t:
+				for i := range out {
+					out[i]++
+				}
+			case g <= f:
+				addTo(out, ring[g%(r+1)])
+			default:
+				addTo(out, vol[g*hw:(g+1)*hw])
+			}
+		}
+		for i := range out {
+			out[i] /= fk
+		}
+	}
+}
+
+// addLines writes into dst (one row of w cells) the mean of the k = 2r+1
+// rows of src (h rows) around row y, rows outside counted as ones.
+func addLines(dst, src []float64, y, h, w, r int, fk float64) {
+	clear(dst)
+	for d := -r; d <= r; d++ {
+		if q := y + d; q >= 0 && q < h {
+			addTo(dst, src[q*w:(q+1)*w])
+		} else {
+			for i := range dst {
+				dst[i]++
 			}
 		}
 	}
-	// Along x: one line per (frame, row).
-	pass(t*h, w, 1, func(i int) int { return i * w })
-	// Along y: one line per (frame, column).
-	pass(t*w, h, w, func(i int) int { return (i/w)*h*w + i%w })
-	// Along frames: one line per pixel.
-	pass(h*w, t, h*w, func(i int) int { return i })
+	for i := range dst {
+		dst[i] /= fk
+	}
+}
+
+// addTo adds src to dst cell by cell.
+func addTo(dst, src []float64) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
+	}
 }
 
 // scoreFrames is remake_video_output: a branch's frame score is the
