@@ -207,13 +207,13 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 }
 
 // mapsHint says how to get an evaluation model with anomaly maps: 'fmam
-// eval --teacher-only' saves teacher_eval.onnx again when it lacks an
-// output, but a student's model.onnx is exported when it is trained.
+// eval' saves teacher_eval.onnx again when it lacks an output, and
+// re-exports a student's model.onnx from its final checkpoint.
 func mapsHint(teacherOnly bool, run string) string {
 	if teacherOnly {
 		return "For maps, run 'fmam eval --run " + run + " --teacher-only' again."
 	}
-	return "For maps, train the student again with this fmam (a new run folder): 'fmam eval' keeps the model.onnx training exported."
+	return "For maps, run 'fmam eval --run " + run + "' again: it re-exports model.onnx from the final checkpoint with the maps (same weights and scores)."
 }
 
 func pickUnit(units []*baseline.Unit, category string) (*baseline.Unit, error) {

@@ -1,12 +1,14 @@
 package experiment_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,9 +20,11 @@ import (
 	"github.com/fmam/fmam/internal/imageio"
 	"github.com/fmam/fmam/internal/method"
 	"github.com/fmam/fmam/internal/npyfile"
+	"github.com/fmam/fmam/internal/onnxpb"
 	"github.com/fmam/fmam/internal/ort"
 	"github.com/fmam/fmam/internal/score"
 	"github.com/fmam/fmam/internal/sharedtest"
+	"google.golang.org/protobuf/proto"
 )
 
 // checkCalibration reads a stage's thresholds.json and checks that
@@ -603,4 +607,97 @@ func clipSession(t *testing.T, ctx context.Context, model string, frames []strin
 		t.Fatal(err)
 	}
 	return sess
+}
+
+// TestEvalRefreshesOldModel: a student and control model.onnx exported
+// before MNAD's anomaly maps were outputs (simulated by removing s_map and
+// t_map from the files) are re-exported by eval from their final
+// checkpoints: the maps are outputs again, the raw scores scored again are
+// byte for byte those of the original export (same weights), and predict
+// writes maps.
+func TestEvalRefreshesOldModel(t *testing.T) {
+	e := open(t, `
+name: refresh
+task: video
+data: {kind: synth-video, size: 32, frames: 4, channels: 1, workers: 2}
+model: {arch: mnad, width: 0.0625, taps: [bottleneck], attention: {kind: sca, reduction: 2}}
+train: {batch: 4, teacher_steps: 2, student_steps: 2, lr: 0.002}
+eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
+`, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	maps := []string{method.OutStudentMap, method.OutTeacherMap}
+	scores := map[string][]byte{}
+	for _, st := range []string{"student", "control"} {
+		dir := filepath.Join(e.RunDir(), st)
+		b, err := os.ReadFile(filepath.Join(dir, "scores.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scores[st] = b
+		model := filepath.Join(dir, "model.onnx")
+		m, err := graph.ReadModel(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keep []*onnxpb.ValueInfoProto
+		for _, o := range m.GetGraph().GetOutput() {
+			if !slices.Contains(maps, o.GetName()) {
+				keep = append(keep, o)
+			}
+		}
+		if len(keep) != len(m.GetGraph().GetOutput())-2 {
+			t.Fatalf("%s: outputs %d, want the two maps among them", model, len(m.GetGraph().GetOutput()))
+		}
+		m.Graph.Output = keep
+		b, err = proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(model, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []string{"student", "control"} {
+		dir := filepath.Join(e.RunDir(), st)
+		m, err := graph.ReadModel(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var outs []string
+		for _, o := range m.GetGraph().GetOutput() {
+			outs = append(outs, o.GetName())
+		}
+		for _, want := range maps {
+			if !slices.Contains(outs, want) {
+				t.Errorf("%s/model.onnx after eval: outputs %v, no %s", st, outs, want)
+			}
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "scores.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, scores[st]) {
+			t.Errorf("%s/scores.csv differs after the re-export from the checkpoint", st)
+		}
+	}
+	test, err := data.LoadFrames(filepath.Join(e.RunDir(), "data", "synth-video"), data.Test, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(test.Videos[0].Frames[0]), Out: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Items) == 0 || rep.Items[0].Map == "" {
+		t.Errorf("predict after the re-export wrote no maps: %+v", rep.Items[:min(1, len(rep.Items))])
+	}
 }

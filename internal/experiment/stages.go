@@ -218,13 +218,7 @@ func (e *Env) trainStudent(ctx context.Context, u *baseline.Unit, taps []string,
 	if err != nil {
 		return err
 	}
-	te, err := e.loadTeacher(u, spec, e.Cfg.Eval.Batch)
-	if err != nil {
-		return err
-	}
-	espec := spec
-	espec.Batch = e.Cfg.Eval.Batch
-	eg, _, err := method.StudentEval(espec, te, sum.State)
+	eg, err := e.studentEval(u, spec, sum.State)
 	if err != nil {
 		return err
 	}
@@ -234,6 +228,54 @@ func (e *Env) trainStudent(ctx context.Context, u *baseline.Unit, taps []string,
 	ss.Model = out
 	e.Log.Info(label+" trained", "taps", taps, "loss", ss.losses(), "step_ms", fmt.Sprintf("%.1f", ss.StepMS), "model", out)
 	return writeJSON(st.Summary(), ss)
+}
+
+// studentEval builds a student stage's evaluation model (teacher and
+// student together, at eval.batch) with the trained state.
+func (e *Env) studentEval(u *baseline.Unit, spec method.Spec, state map[string][]float32) (*graph.Graph, error) {
+	te, err := e.loadTeacher(u, spec, e.Cfg.Eval.Batch)
+	if err != nil {
+		return nil, err
+	}
+	spec.Batch = e.Cfg.Eval.Batch
+	g, _, err := method.StudentEval(spec, te, state)
+	return g, err
+}
+
+// refreshEval re-exports a student stage's evaluation model from its final
+// checkpoint when the model file lacks an output that this fmam's
+// evaluation graph has (a model exported before MNAD's anomaly maps were
+// outputs): the same weights with more outputs, so that 'fmam eval'
+// brings an older run's model up to date for predict's maps, and the raw
+// scores, then older than the model, are scored again to the same values.
+// Only baselines that predict have such outputs to gain; a checkpoint that
+// is not the last step's leaves the model as it is, with a warning.
+func (e *Env) refreshEval(u *baseline.Unit, st baseline.Stage, spec method.Spec, steps int) error {
+	if _, ok := e.Baseline.(baseline.Predictor); !ok {
+		return nil
+	}
+	model := st.Model()
+	if _, err := os.Stat(model); err != nil {
+		return nil // not trained: the caller says so
+	}
+	g, err := e.studentEval(u, spec, nil)
+	if err != nil || hasOutputs(model, g.Outputs) {
+		return err
+	}
+	ck, err := train.LoadCheckpoint(st.Checkpoint())
+	if err != nil {
+		return err
+	}
+	if ck == nil || ck.Step != steps {
+		e.Log.Warn(model+" lacks outputs of this fmam's evaluation model (anomaly maps for predict) and cannot be re-exported: its stage has no final checkpoint; predict writes scores only",
+			"checkpoint", st.Checkpoint())
+		return nil
+	}
+	if g, err = e.studentEval(u, spec, ck.Tensors); err != nil {
+		return err
+	}
+	e.Log.Info("re-exporting the evaluation model from the final checkpoint with this fmam's outputs (same weights; the raw scores are scored again)", "model", model, "checkpoint", st.Checkpoint())
+	return g.Save(model)
 }
 
 // evaluate scores a unit's student for taps (raw scores are reused when
@@ -246,6 +288,9 @@ func (e *Env) evaluate(ctx context.Context, u *baseline.Unit, taps []string, lam
 		return nil, err
 	}
 	defer e.release(l)
+	if err := e.refreshEval(u, st, e.spec(u, taps), e.Cfg.Train.StudentSteps); err != nil {
+		return nil, err
+	}
 	if err := e.score(ctx, u, taps, st); err != nil {
 		return nil, err
 	}
@@ -303,6 +348,11 @@ func (e *Env) evaluateControl(ctx context.Context, u *baseline.Unit, lambda floa
 	}
 	defer e.release(l)
 	cu := controlUnit(u)
+	spec := baseline.Spec(e.Baseline, cu.Cfg, e.Cfg.Model.Taps)
+	spec.Control = true
+	if err := e.refreshEval(cu, st, spec, cu.Cfg.Train.StudentSteps); err != nil {
+		return nil, fmt.Errorf("control: %w", err)
+	}
 	if err := e.score(ctx, cu, e.Cfg.Model.Taps, st); err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
