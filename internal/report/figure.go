@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,7 +68,14 @@ func writeFigure(path string, w, h int, formats []string, drawFn func(draw.Canva
 	if err := atomicfile.WriteFunc(path, func(wr io.Writer) error { _, err := vgimg.PngCanvas{Canvas: img}.WriteTo(wr); return err }); err != nil {
 		return err
 	}
-	base := strings.TrimSuffix(path, ".png")
+	return writeVectors(path, formats, W, H, func(c vg.CanvasSizer) { drawFn(draw.New(c)) })
+}
+
+// writeVectors writes, for each of formats that is "svg" or "pdf", a W x H
+// canvas that paint drew on beside path with that extension (the PDF with
+// its fonts embedded).
+func writeVectors(path string, formats []string, W, H vg.Length, paint func(vg.CanvasSizer)) error {
+	base := strings.TrimSuffix(path, filepath.Ext(path))
 	for _, f := range formats {
 		var c interface {
 			vg.CanvasSizer
@@ -83,7 +91,7 @@ func writeFigure(path string, w, h int, formats []string, drawFn func(draw.Canva
 		default:
 			continue
 		}
-		drawFn(draw.New(c))
+		paint(c)
 		if err := atomicfile.WriteFunc(base+"."+f, func(wr io.Writer) error { _, err := c.WriteTo(wr); return err }); err != nil {
 			return err
 		}

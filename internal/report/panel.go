@@ -7,9 +7,7 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/fmam/fmam/internal/atomicfile"
 	"golang.org/x/image/draw"
@@ -17,8 +15,6 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/vgpdf"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // ImageCHW is an image in channel-major layout (all of channel 0, then
@@ -195,26 +191,7 @@ func WritePanelsAs(path string, formats []string, rows ...Panel) error {
 	}
 	b := img.Bounds()
 	W, H := vg.Length(b.Dx())/panelDPI*vg.Inch, vg.Length(b.Dy())/panelDPI*vg.Inch
-	for _, f := range formats {
-		var c interface {
-			vg.Canvas
-			io.WriterTo
-		}
-		switch f {
-		case "svg":
-			c = vgsvg.New(W, H)
-		case "pdf":
-			c = vgpdf.New(W, H)
-		default:
-			continue
-		}
-		c.DrawImage(vg.Rectangle{Max: vg.Point{X: W, Y: H}}, img)
-		dst := strings.TrimSuffix(path, filepath.Ext(path)) + "." + f
-		if err := atomicfile.WriteFunc(dst, func(w io.Writer) error { _, err := c.WriteTo(w); return err }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeVectors(path, formats, W, H, func(c vg.CanvasSizer) { c.DrawImage(vg.Rectangle{Max: vg.Point{X: W, Y: H}}, img) })
 }
 
 // tileRect returns where tile i of a panel with tiles of tw x th pixels is
