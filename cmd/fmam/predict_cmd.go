@@ -102,7 +102,8 @@ predictions.json, and per image or predicted frame the anomaly map
 maps/<name>.npy (maps/<video>/<frame>.npy; H x W float32: DRAEM's map, or
 the per-pixel squared error whose mean is the error behind S_o) and
 overlays/<name>.png (image, heat map on one colour scale for the whole
-predict, contour where the map reaches the deciding level). --maps=false
+predict and its colour bar, and on items decided anomalous the contour where
+the map reaches the deciding level). --maps=false
 writes the scores only (a long video gives one map and one PNG per frame).`,
 		Example: `  fmam predict --run runs/synth-mvtec --input new-images/ --category synth_object
   fmam predict --run runs/ped2 --input ../shared/data/ped2/testing/frames/01 --json
