@@ -18,6 +18,7 @@ type predictOptions struct {
 	out, threshold string
 	category       string
 	asJSON, maps   bool
+	teacher        bool
 	lambda         float64
 	at             bool // --lambda given
 }
@@ -46,7 +47,7 @@ func (o *predictOptions) run(ctx context.Context, s streams, _ *slog.Logger) (er
 		return err
 	}
 	defer e.Finish(&err)
-	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: o.input, Out: o.out, Threshold: o.threshold, Category: o.category, Lambda: o.lambda, LambdaSet: o.at, NoMaps: !o.maps})
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: o.input, Out: o.out, Threshold: o.threshold, Category: o.category, Lambda: o.lambda, LambdaSet: o.at, Teacher: o.teacher, NoMaps: !o.maps})
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func (o *predictOptions) run(ctx context.Context, s streams, _ *slog.Logger) (er
 		return err
 	}
 	if rep.TeacherOnly {
-		fmt.Fprintln(s.Out, "scored by the teacher alone (the run has no student): S_fea 0, S_total = n(S_o)")
+		fmt.Fprintln(s.Out, "scored by the teacher alone: S_fea 0, S_total = n(S_o)")
 	}
 	fmt.Fprintf(s.Out, "%d of %d anomalous at S_total >= %.4g (%s, lambda %g)\nwritten: %s, %s\n",
 		rep.Anomalous, len(rep.Items), rep.Threshold, rep.ThresholdOf, rep.Lambda, rep.CSV, rep.JSON)
@@ -93,8 +94,8 @@ test set, or a number. --lambda L uses the thresholds and fusion weight that
 'fmam eval --lambda L' stored (<stage>/thresholds-lambda-L.json) in place of
 eval.lambda's.
 
-A run without a student (train.student_steps: 0) predicts with its teacher
-alone: teacher/teacher_eval.onnx and the thresholds 'fmam eval --teacher-only'
+--teacher, and a run without a student (train.student_steps: 0), predict with
+the teacher alone: teacher/teacher_eval.onnx and the thresholds 'fmam eval --teacher-only'
 stored in teacher/thresholds.json (S_fea 0, S_total = n(S_o)).
 
 Writes into --out (default <run>/predict) predictions.csv and
@@ -120,6 +121,7 @@ writes the scores only (a long video gives one map and one PNG per frame).`,
 	cmd.Flags().StringVar(&o.category, "category", "", "category of an image run with several")
 	cmd.Flags().Float64Var(&o.lambda, "lambda", 0, "use the thresholds 'fmam eval --lambda L' stored for this fusion weight (default: eval.lambda's)")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the predictions as JSON")
+	cmd.Flags().BoolVar(&o.teacher, "teacher", false, "predict with the teacher alone (after 'fmam eval --teacher-only'; output default <run>/predict-teacher)")
 	cmd.Flags().BoolVar(&o.maps, "maps", true, "write anomaly maps (maps/*.npy) and overlays (overlays/*.png); --maps=false writes scores only")
 	f.addRuntimeFlags(cmd.Flags())
 	return cmd

@@ -46,6 +46,10 @@ type PredictOptions struct {
 	// NoMaps writes scores only, no anomaly maps or overlays (a long
 	// video gives one map of H*W float32 and one PNG per frame).
 	NoMaps bool
+	// Teacher predicts with the teacher alone (teacher_eval.onnx and the
+	// thresholds of 'fmam eval --teacher-only'), as a run without a
+	// student does: the baseline's own decision on the same input.
+	Teacher bool
 }
 
 // Prediction is one scored image or frame.
@@ -95,9 +99,13 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 		return nil, fmt.Errorf("predict: MNAD with model.memory scores a frame by fusing its PSNR and memory distance after min-max normalising each over the whole video (MNAD's rule), " +
 			"so a frame has no score of its own to threshold, and eval stores no thresholds for it; to predict, train a run with model.memory: false (a new run folder)")
 	}
-	teacherOnly := e.TeacherOnly()
+	teacherOnly := e.TeacherOnly() || o.Teacher
 	if teacherOnly && o.LambdaSet {
-		return nil, fmt.Errorf("predict --lambda: this run has no student (train.student_steps: 0) and predicts with its teacher alone, which has no S_fea to fuse; drop --lambda")
+		why := "this run has no student (train.student_steps: 0) and predicts"
+		if o.Teacher {
+			why = "--teacher predicts"
+		}
+		return nil, fmt.Errorf("predict --lambda: %s with the teacher alone, which has no S_fea to fuse; drop --lambda", why)
 	}
 	if len(e.Cfg.Train.Seeds) > 0 {
 		return nil, fmt.Errorf("predict: %s holds one run per seed; pick one: --run %s", e.Layout.Root, filepath.Join(e.Layout.Root, "seed-<k>"))
@@ -121,7 +129,12 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 	}
 	cal, err := baseline.ReadCalibration(thrFile)
 	if err != nil {
-		return nil, fmt.Errorf("predict: no stored thresholds (%w); run '%s' first", err, evalCmd)
+		hint := ""
+		if tst := e.Layout.Teacher(u.Name); !teacherOnly && fileExists(tst.Thresholds()) && !fileExists(model) {
+			// 'fmam eval --teacher-only' ran, the student was never trained.
+			hint = fmt.Sprintf(", or add --teacher to predict with the teacher alone (calibrated in %s)", tst.Thresholds())
+		}
+		return nil, fmt.Errorf("predict: no stored thresholds (%w); run '%s' first%s", err, evalCmd, hint)
 	}
 	thr, of, err := chooseThreshold(cal, o.Threshold)
 	if err != nil {
@@ -135,11 +148,18 @@ func (e *Env) Predict(ctx context.Context, o PredictOptions) (*PredictReport, er
 		return nil, fmt.Errorf("predict: %w; run 'fmam train' and 'fmam eval' first", err)
 	}
 	if teacherOnly {
-		e.Log.Info("predicting with the teacher alone: the run has no student (train.student_steps: 0); S_fea is 0 and S_total = n(S_o) with the teacher's thresholds",
+		why := "the run has no student (train.student_steps: 0)"
+		if o.Teacher {
+			why = "--teacher"
+		}
+		e.Log.Info("predicting with the teacher alone ("+why+"); S_fea is 0 and S_total = n(S_o) with the teacher's thresholds",
 			"model", model, "thresholds", thrFile)
 	}
 	if o.Out == "" {
 		o.Out = filepath.Join(e.Layout.Root, "predict")
+		if o.Teacher {
+			o.Out = filepath.Join(e.Layout.Root, "predict-teacher") // beside the student's, not over them
+		}
 	}
 	in, err := e.predictInput(ctx, o)
 	if err != nil {

@@ -701,3 +701,75 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 		t.Errorf("predict after the re-export wrote no maps: %+v", rep.Items[:min(1, len(rep.Items))])
 	}
 }
+
+// TestPredictTeacherFlag: on a run whose student is configured but not
+// trained, predict without --teacher says to add it once 'eval
+// --teacher-only' has calibrated the teacher; with it, the teacher alone
+// scores the frames as teacher_scores.csv has them, and it still does so,
+// unchanged, after the student is trained, while plain predict then uses
+// the student.
+func TestPredictTeacherFlag(t *testing.T) {
+	e := open(t, `
+name: predict-teacher-flag
+task: video
+data: {kind: synth-video, size: 32, frames: 4, channels: 1, workers: 2}
+model: {arch: mnad, width: 0.0625, taps: [bottleneck]}
+train: {batch: 4, teacher_steps: 2, student_steps: 2, lr: 0.002, control: false}
+eval: {batch: 8, pictures: 1}
+`, nil)
+	ctx := context.Background()
+	if err := e.Train(ctx, experiment.StageTeacher); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.EvaluateTeacher(ctx); err != nil {
+		t.Fatal(err)
+	}
+	test, err := data.LoadFrames(filepath.Join(e.RunDir(), "data", "synth-video"), data.Test, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := test.Videos[0]
+	frames := filepath.Dir(v.Frames[0])
+	if _, err := e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "add --teacher") {
+		t.Errorf("predict without a trained student: %v, want the --teacher hint", err)
+	}
+	rows, err := score.ReadVideoCSV(filepath.Join(e.RunDir(), "teacher", "teacher_scores.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[int]float64{}
+	for _, r := range rows {
+		if r.Video == v.Name {
+			raw[r.Frame] = r.SO
+		}
+	}
+	check := func(rep *experiment.PredictReport) {
+		t.Helper()
+		if !rep.TeacherOnly || len(rep.Items) != len(v.Frames)-4 {
+			t.Fatalf("teacher only %v, %d items of a %d-frame video", rep.TeacherOnly, len(rep.Items), len(v.Frames))
+		}
+		for _, p := range rep.Items {
+			if so, ok := raw[p.Frame]; !ok || math.Abs(so-p.SO) > 1e-9 || p.SFea != 0 {
+				t.Errorf("frame %d: --teacher s_o %v s_fea %v; teacher_scores.csv %v", p.Frame, p.SO, p.SFea, so)
+			}
+		}
+	}
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir(), Teacher: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(rep)
+	if err := e.Train(ctx, experiment.StageAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir(), Teacher: true}); err != nil {
+		t.Fatal(err)
+	}
+	check(rep)
+	if rep, err = e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir()}); err != nil || rep.TeacherOnly {
+		t.Errorf("plain predict with a trained student: teacher only %v, err %v", rep != nil && rep.TeacherOnly, err)
+	}
+}
