@@ -20,7 +20,11 @@ import (
 // puzzles; L_o is the sum of the two branches' cross-entropies; S_o is
 // the official frame score made from the per-object branch scores. Its
 // zero value is ready to use.
-type Baseline struct{}
+type Baseline struct {
+	// chains keeps the official chain's frame scores of this process's
+	// evaluations (see chainCache).
+	chains chainCache
+}
 
 // Baseline is a baseline.Baseline.
 var _ baseline.Baseline = (*Baseline)(nil)

@@ -101,7 +101,7 @@ func (t *testSet) frameRows(so, fea []FrameScores) []score.VideoRow {
 // official score and S_fea), and the frame scores of the official chain,
 // teacher_scores.csv and scores.csv (s_o: S_o's anomaly score, s_fea:
 // S_fea's alone).
-func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalModel) error {
+func (bl *Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalModel) error {
 	mb, err := os.ReadFile(m.Path)
 	if err != nil {
 		return fmt.Errorf("evaluate %s: %w; train the student first", m.Stage.Dir, err)
@@ -186,7 +186,7 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	if err := writeObjects(st.TeacherObjectScores(), trows); err != nil {
 		return err
 	}
-	tfs, _, err := test.chain(trows, 0, p)
+	tfs, _, err := bl.chains.chain(test, st.TeacherObjectScores(), trows, 0, p)
 	if err != nil {
 		return fmt.Errorf("teacher frame scores: %w", err)
 	}
@@ -199,11 +199,11 @@ func (*Baseline) Score(ctx context.Context, u *baseline.Unit, m baseline.EvalMod
 	if err := writeObjects(st.ObjectScores(), srows); err != nil {
 		return err
 	}
-	sfs, _, err := test.chain(srows, 0, p)
+	sfs, _, err := bl.chains.chain(test, st.ObjectScores(), srows, 0, p)
 	if err != nil {
 		return fmt.Errorf("student frame scores: %w", err)
 	}
-	ffs, _, err := test.chain(srows, 1, p)
+	ffs, _, err := bl.chains.chain(test, st.ObjectScores(), srows, 1, p)
 	if err != nil {
 		return fmt.Errorf("student S_fea frame scores: %w", err)
 	}
@@ -226,7 +226,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		return nil, err
 	}
 	ds, title := u.DatasetName(), bl.Title(u.Cfg)
-	tfs, tauc, err := test.chain(trows, 0, p)
+	tfs, tauc, err := bl.chains.chain(test, st.TeacherObjectScores(), trows, 0, p)
 	if err != nil {
 		return nil, fmt.Errorf("teacher scores: %w", err)
 	}
@@ -252,7 +252,7 @@ func (bl *Baseline) Results(ctx context.Context, u *baseline.Unit, st baseline.S
 		label := baseline.StudentLabel(title, u.Cfg)
 		rows := baseline.StudentRows(label, u.Cfg, r.Lambda, " S_o = S_total (λ=0)", "%s S_o+S_fea (λ=%g)")
 		for i, row := range rows {
-			fs, auc, err := test.chain(srows, row.Lambda, p)
+			fs, auc, err := bl.chains.chain(test, st.ObjectScores(), srows, row.Lambda, p)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", row.Name, err)
 			}
@@ -315,7 +315,7 @@ func (*Baseline) RawScoring() baseline.FrameScoring {
 
 // Sweep fuses the student's per-object S_o and S_fea at each lambda (see
 // fuse) and scores the frames with the official chain.
-func (*Baseline) Sweep(ctx context.Context, u *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
+func (bl *Baseline) Sweep(ctx context.Context, u *baseline.Unit, st baseline.Stage, lambdas []float64) ([]results.LambdaPoint, error) {
 	rows, err := readObjects(st.ObjectScores())
 	if err != nil {
 		return nil, fmt.Errorf("sweep-lambda: %w", err)
@@ -330,7 +330,7 @@ func (*Baseline) Sweep(ctx context.Context, u *baseline.Unit, st baseline.Stage,
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		_, auc, err := test.chain(rows, l, p)
+		_, auc, err := bl.chains.chain(test, st.ObjectScores(), rows, l, p)
 		if err != nil {
 			return nil, fmt.Errorf("lambda %g: %w", l, err)
 		}
