@@ -388,11 +388,7 @@ eval: {batch: 8, pictures: 1}
 	if err := e.Train(ctx, experiment.StageAll); err != nil {
 		t.Fatal(err)
 	}
-	test, err := data.LoadFrames(filepath.Join(e.RunDir(), "data", "synth-video"), data.Test, data.FramesOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := test.Videos[0]
+	v := firstTestVideo(t, e)
 	frames := filepath.Dir(v.Frames[0])
 	if _, err := e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "--teacher-only") {
 		t.Errorf("predict before eval --teacher-only: %v", err)
@@ -419,16 +415,7 @@ eval: {batch: 8, pictures: 1}
 	if !rep.TeacherOnly || rep.Model != filepath.Join(stage, "teacher_eval.onnx") || rep.Threshold != q.Value || len(rep.Items) != len(v.Frames)-4 {
 		t.Fatalf("report: teacher only %v, model %s, threshold %v (want %v), %d items of a %d-frame video", rep.TeacherOnly, rep.Model, rep.Threshold, q.Value, len(rep.Items), len(v.Frames))
 	}
-	rows, err := score.ReadVideoCSV(filepath.Join(stage, "teacher_scores.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := map[int]float64{}
-	for _, r := range rows {
-		if r.Video == v.Name {
-			raw[r.Frame] = r.SO
-		}
-	}
+	raw := soByFrame(t, filepath.Join(stage, "teacher_scores.csv"), v.Name)
 	for _, p := range rep.Items {
 		so, ok := raw[p.Frame]
 		if !ok || math.Abs(so-p.SO) > 1e-9 || p.SFea != 0 {
@@ -689,11 +676,7 @@ eval: {batch: 8, grid: "0:1:0.5", pictures: 1}
 			t.Errorf("%s/scores.csv differs after the re-export from the checkpoint", st)
 		}
 	}
-	test, err := data.LoadFrames(filepath.Join(e.RunDir(), "data", "synth-video"), data.Test, data.FramesOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(test.Videos[0].Frames[0]), Out: t.TempDir()})
+	rep, err := e.Predict(ctx, experiment.PredictOptions{Input: filepath.Dir(firstTestVideo(t, e).Frames[0]), Out: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -724,25 +707,12 @@ eval: {batch: 8, pictures: 1}
 	if _, err := e.EvaluateTeacher(ctx); err != nil {
 		t.Fatal(err)
 	}
-	test, err := data.LoadFrames(filepath.Join(e.RunDir(), "data", "synth-video"), data.Test, data.FramesOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := test.Videos[0]
+	v := firstTestVideo(t, e)
 	frames := filepath.Dir(v.Frames[0])
 	if _, err := e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "add --teacher") {
 		t.Errorf("predict without a trained student: %v, want the --teacher hint", err)
 	}
-	rows, err := score.ReadVideoCSV(filepath.Join(e.RunDir(), "teacher", "teacher_scores.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := map[int]float64{}
-	for _, r := range rows {
-		if r.Video == v.Name {
-			raw[r.Frame] = r.SO
-		}
-	}
+	raw := soByFrame(t, filepath.Join(e.RunDir(), "teacher", "teacher_scores.csv"), v.Name)
 	check := func(rep *experiment.PredictReport) {
 		t.Helper()
 		if !rep.TeacherOnly || len(rep.Items) != len(v.Frames)-4 {
@@ -772,4 +742,32 @@ eval: {batch: 8, pictures: 1}
 	if rep, err = e.Predict(ctx, experiment.PredictOptions{Input: frames, Out: t.TempDir()}); err != nil || rep.TeacherOnly {
 		t.Errorf("plain predict with a trained student: teacher only %v, err %v", rep != nil && rep.TeacherOnly, err)
 	}
+}
+
+// firstTestVideo is the first test video of a run on generated video data
+// (data.kind synth-video).
+func firstTestVideo(t *testing.T, e *experiment.Env) data.Video {
+	t.Helper()
+	test, err := data.LoadFrames(filepath.Join(e.RunDir(), "data", "synth-video"), data.Test, data.FramesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return test.Videos[0]
+}
+
+// soByFrame is the S_o column of a raw video scores file for one video,
+// by frame.
+func soByFrame(t *testing.T, path, video string) map[int]float64 {
+	t.Helper()
+	rows, err := score.ReadVideoCSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := map[int]float64{}
+	for _, r := range rows {
+		if r.Video == video {
+			so[r.Frame] = r.SO
+		}
+	}
+	return so
 }
