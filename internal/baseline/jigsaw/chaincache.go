@@ -57,6 +57,11 @@ func (c *chainCache) chain(t *testSet, path string, rows []objectRow, lambda flo
 	if c.m == nil {
 		c.m = map[chainKey]chainResult{}
 	}
+	for old := range c.m { // chains of an earlier version of the file are no use
+		if old.path == k.path && (old.size != k.size || !old.mod.Equal(k.mod)) {
+			delete(c.m, old)
+		}
+	}
 	c.m[k] = chainResult{cloneScores(fs), auc}
 	c.mu.Unlock()
 	return fs, auc, nil

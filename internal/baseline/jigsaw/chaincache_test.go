@@ -85,6 +85,9 @@ func TestChainCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameScores(t, 0, got, want)
+	if len(c.m) != 1 {
+		t.Errorf("%d chains kept after the file was rewritten, want the new one only", len(c.m))
+	}
 }
 
 func sameScores(t *testing.T, lambda float64, got, want []FrameScores) {
